@@ -1,0 +1,65 @@
+//! `GET /api/v1/Webhooks/{id}/heartbeat`: ping the webhook's URL now and keep the verdict.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+
+use super::webhooks::format_time;
+use super::{blocking, parse_id, success, Caller};
+use crate::domain::Heartbeat;
+use crate::error::ApiError;
+use crate::heartbeat::HeartbeatClient;
+use crate::store::Repository;
+
+/// A heartbeat verdict on the wire: Thredd's `healthStatus` plus what was seen.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeartbeatView {
+    health_status: &'static str,
+    http_status: Option<u16>,
+    latency_ms: u64,
+    error: Option<String>,
+    checked_time: String,
+}
+
+impl From<&Heartbeat> for HeartbeatView {
+    fn from(h: &Heartbeat) -> Self {
+        Self {
+            health_status: h.health_status.as_str(),
+            http_status: h.http_status,
+            latency_ms: h.latency_ms,
+            error: h.error.clone(),
+            checked_time: format_time(h.checked_time),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HeartbeatResponse {
+    webhook_id: String,
+    #[serde(flatten)]
+    verdict: HeartbeatView,
+}
+
+pub async fn heartbeat(
+    caller: Caller,
+    path: web::Path<String>,
+    repo: web::Data<dyn Repository>,
+    client: web::Data<HeartbeatClient>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let scope = caller.scope().cloned();
+    let webhook = blocking(&repo, move |repo| repo.get(id, scope.as_ref())).await?;
+    // Async I/O with a bounded timeout: this worker serves other requests meanwhile.
+    let verdict = client.check(&webhook).await;
+    let recorded = verdict.clone();
+    blocking(&repo, move |repo| repo.record_heartbeat(id, &recorded)).await?;
+    Ok(success(
+        StatusCode::OK,
+        HeartbeatResponse {
+            webhook_id: webhook.id.to_string(),
+            verdict: HeartbeatView::from(&verdict),
+        },
+    ))
+}

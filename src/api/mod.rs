@@ -1,0 +1,109 @@
+//! The HTTP API: one file per resource, each owning its wire types and handlers.
+//! Shared here: who is calling, the success envelope, and running storage calls
+//! off the async workers.
+
+pub mod health;
+pub mod heartbeat;
+pub mod paths;
+pub mod subscriptions;
+pub mod webhooks;
+
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use crate::domain::{ErrorCode, PmCode, Problem, WebhookId};
+use crate::error::ApiError;
+use crate::store::{Repository, StoreError};
+
+pub const PM_CODE_HEADER: &str = "X-PM-Code";
+
+/// The program manager on whose behalf a call is made. This extractor is the one
+/// place that decides it: today from the `X-PM-Code` header; token auth will
+/// derive it from the bearer token here too, so handlers never change.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pm: Option<PmCode>,
+}
+
+impl Caller {
+    /// `Some(pm)`: the call is scoped to that program manager. `None`: unscoped,
+    /// allowed for calls by id while auth is off.
+    pub fn scope(&self) -> Option<&PmCode> {
+        self.pm.as_ref()
+    }
+
+    /// For calls that only make sense for one program manager (list).
+    pub fn required(&self) -> Result<&PmCode, ApiError> {
+        self.pm.as_ref().ok_or_else(|| {
+            ApiError::bad_request(Problem::at(
+                ErrorCode::PmCodeRequired,
+                PM_CODE_HEADER,
+                "Program manager code is required (X-PM-Code header).",
+            ))
+        })
+    }
+
+    fn from_request(req: &HttpRequest) -> Result<Self, ApiError> {
+        let Some(raw) = req.headers().get(PM_CODE_HEADER) else {
+            return Ok(Self { pm: None });
+        };
+        let invalid = || {
+            ApiError::bad_request(Problem::at(
+                ErrorCode::PmCodeNotValid,
+                PM_CODE_HEADER,
+                "X-PM-Code must be 3 or 4 letters or digits.",
+            ))
+        };
+        let raw = raw.to_str().map_err(|_| invalid())?;
+        let pm = PmCode::parse(raw).map_err(|_| invalid())?;
+        Ok(Self { pm: Some(pm) })
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Caller::from_request(req))
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<T> {
+    status: &'static str,
+    response: T,
+}
+
+/// `{"status": "success", "response": body}` with the given status.
+pub fn success(status: StatusCode, body: impl Serialize) -> HttpResponse {
+    HttpResponse::build(status).json(Envelope {
+        status: "success",
+        response: body,
+    })
+}
+
+/// Runs a storage call on the blocking pool, never on an async worker.
+pub async fn blocking<T, F>(repo: &web::Data<dyn Repository>, call: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&dyn Repository) -> Result<T, StoreError> + Send + 'static,
+    T: Send + 'static,
+{
+    let repo = repo.clone().into_inner();
+    Ok(web::block(move || call(&*repo)).await??)
+}
+
+pub fn parse_id(raw: &str) -> Result<WebhookId, ApiError> {
+    WebhookId::parse(raw).map_err(ApiError::bad_request)
+}
+
+/// The answer for a method a path does not support.
+pub fn method_not_allowed(
+    allow: &'static str,
+) -> impl Fn() -> Ready<Result<HttpResponse, ApiError>> + Clone {
+    move || ready(Err(ApiError::MethodNotAllowed { allow }))
+}

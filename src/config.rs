@@ -1,0 +1,247 @@
+//! Settings: built-in defaults, then the TOML file, then `WHM_<SECTION>__<KEY>`
+//! environment variables, each overriding the one before; validated before use.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// The file read when `--config` is not given; if it is missing, the built-in
+/// defaults apply.
+pub const DEFAULT_CONFIG_PATH: &str = "config.toml";
+pub const ENV_PREFIX: &str = "WHM_";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub heartbeat: HeartbeatSettings,
+    pub security: SecuritySettings,
+    pub limits: LimitSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address to listen on; 127.0.0.1 keeps a sandbox private to the machine.
+    pub host: String,
+    /// 0 picks a free port (tests use it); the chosen port is printed at start.
+    pub port: u16,
+    /// HTTP worker threads; 0 means one per CPU core.
+    pub workers: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            workers: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// The SQLite file; created, with its schema, on first start.
+    pub path: PathBuf,
+    /// How long a write waits for SQLite's lock before the call gets a 503.
+    pub busy_timeout_ms: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            path: "webhook-manager.db".into(),
+            busy_timeout_ms: 5000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HeartbeatSettings {
+    /// The whole heartbeat, from connecting to the response's status line.
+    pub timeout_ms: u64,
+    /// Connecting (TCP and TLS) alone.
+    pub connect_timeout_ms: u64,
+}
+
+impl Default for HeartbeatSettings {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 5000,
+            connect_timeout_ms: 3000,
+        }
+    }
+}
+
+impl HeartbeatSettings {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// Accept plain `http://` webhook URLs. Off unless configured: Thredd only
+    /// calls https endpoints. The shipped sandbox config turns it on.
+    pub allow_http: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Largest request body accepted; larger gets 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// A configuration that cannot be used; the message names the key or file.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(String);
+
+impl Settings {
+    /// Loads settings from `path` (which must exist) or, when `None`, from
+    /// `config.toml` in the working directory if there is one.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let file = match path {
+            Some(path) if !path.is_file() => {
+                return Err(ConfigError(format!(
+                    "config file {} not found",
+                    path.display()
+                )))
+            }
+            Some(path) => Some(path.to_path_buf()),
+            None => Some(PathBuf::from(DEFAULT_CONFIG_PATH)).filter(|p| p.is_file()),
+        };
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = &file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let settings: Settings = figment
+            .merge(Env::prefixed(ENV_PREFIX).split("__"))
+            .extract()
+            .map_err(|e| ConfigError(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Rules the types alone do not express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let check = |ok: bool, message: String| {
+            if ok {
+                Ok(())
+            } else {
+                Err(ConfigError(message))
+            }
+        };
+        check(
+            !self.server.host.trim().is_empty(),
+            "server.host must not be empty".into(),
+        )?;
+        check(
+            self.server.workers <= 256,
+            format!(
+                "server.workers must be 0 (one per core) to 256, got {}",
+                self.server.workers
+            ),
+        )?;
+        check(
+            !self.database.path.as_os_str().is_empty(),
+            "database.path must not be empty".into(),
+        )?;
+        check(
+            (1..=600_000).contains(&self.heartbeat.timeout_ms),
+            format!(
+                "heartbeat.timeout_ms must be 1 to 600000, got {}",
+                self.heartbeat.timeout_ms
+            ),
+        )?;
+        check(
+            (1..=600_000).contains(&self.heartbeat.connect_timeout_ms),
+            format!(
+                "heartbeat.connect_timeout_ms must be 1 to 600000, got {}",
+                self.heartbeat.connect_timeout_ms
+            ),
+        )?;
+        check(
+            (1..=600_000).contains(&self.database.busy_timeout_ms),
+            format!(
+                "database.busy_timeout_ms must be 1 to 600000, got {}",
+                self.database.busy_timeout_ms
+            ),
+        )?;
+        check(
+            (1024..=64 * 1024 * 1024).contains(&self.limits.max_body_bytes),
+            format!(
+                "limits.max_body_bytes must be 1024 to 67108864, got {}",
+                self.limits.max_body_bytes
+            ),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Settings::default()
+            .validate()
+            .expect("built-in defaults must be valid");
+    }
+
+    #[test]
+    fn shipped_config_toml_matches_the_built_in_defaults_except_allow_http() {
+        let shipped: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file_exact(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/config.toml"
+            )))
+            .extract()
+            .expect("shipped config.toml parses");
+        let mut expected = Settings::default();
+        expected.security.allow_http = true;
+        assert_eq!(shipped, expected, "config.toml documents every default");
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        type Breaks = fn(&mut Settings);
+        let cases: [(&str, Breaks); 6] = [
+            ("server.host", |s| s.server.host = " ".into()),
+            ("server.workers", |s| s.server.workers = 1000),
+            ("database.path", |s| s.database.path = PathBuf::new()),
+            ("heartbeat.timeout_ms", |s| s.heartbeat.timeout_ms = 0),
+            ("heartbeat.connect_timeout_ms", |s| {
+                s.heartbeat.connect_timeout_ms = 0
+            }),
+            ("limits.max_body_bytes", |s| s.limits.max_body_bytes = 10),
+        ];
+        for (key, breaks) in cases {
+            let mut settings = Settings::default();
+            breaks(&mut settings);
+            let message = settings.validate().expect_err(key).to_string();
+            assert!(message.contains(key), "{key}: {message}");
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The stable error codes of the contract (API.md section 6) and one problem found in a request.
+
+use std::fmt;
+
+/// A machine-readable code from API.md section 6. The string form is part of the
+/// public contract: never rename a variant's string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    InvalidRequestBody,
+    InvalidWebhookId,
+    PmCodeRequired,
+    PmCodeNotValid,
+    InvalidEventCode,
+    EmptyEventCodes,
+    DuplicateEventInEventArray,
+    DuplicateEventCode,
+    ExceedsMaximumCustomHeaderLimit,
+    Unauthorized,
+    WebhookNotRegistered,
+    EventCodeNotFound,
+    NotFound,
+    MethodNotAllowed,
+    DuplicateWebhook,
+    SubscribedEventCode,
+    CurrentStatusIsSameAsEnteredStatus,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    TechnicalError,
+    UnableToGetResultsFromDatabase,
+}
+
+impl ErrorCode {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequestBody => "INVALID_REQUEST_BODY",
+            Self::InvalidWebhookId => "INVALID_WEBHOOK_ID",
+            Self::PmCodeRequired => "PMCODE_REQUIRED",
+            Self::PmCodeNotValid => "PMCODE_NOT_VALID",
+            Self::InvalidEventCode => "INVALID_EVENTCODE",
+            Self::EmptyEventCodes => "EMPTY_EVENTCODES",
+            Self::DuplicateEventInEventArray => "DUPLICATE_EVENT_IN_EVENT_ARRAY",
+            Self::DuplicateEventCode => "DUPLICATE_EVENTCODE",
+            Self::ExceedsMaximumCustomHeaderLimit => "EXCEEDS_MAXIMUM_CUSTOM_HEADER_LIMIT",
+            Self::Unauthorized => "UNAUTHORIZED",
+            Self::WebhookNotRegistered => "WEBHOOK_NOT_REGISTERED",
+            Self::EventCodeNotFound => "EVENTCODE_NOTFOUND",
+            Self::NotFound => "NOT_FOUND",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::DuplicateWebhook => "DUPLICATE_WEBHOOK",
+            Self::SubscribedEventCode => "SUBSCRIBED_EVENTCODE",
+            Self::CurrentStatusIsSameAsEnteredStatus => "CURRENT_STATUS_IS_SAME_AS_ENTERED_STATUS",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::TechnicalError => "TECHNICAL_ERROR",
+            Self::UnableToGetResultsFromDatabase => "UNABLE_TO_GET_RESULTS_FROM_DATABASE",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One thing wrong with a request: a stable code, a sentence for people, and the
+/// field at fault when there is exactly one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub code: ErrorCode,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl Problem {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn at(code: ErrorCode, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            field: Some(field.into()),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+/// Collects every problem of a request so they can be reported together.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<Problem>);
+
+impl Problems {
+    pub fn push(&mut self, problem: Problem) {
+        self.0.push(problem);
+    }
+
+    /// Keeps the value when it parsed, records the problem otherwise.
+    pub fn take<T>(&mut self, result: Result<T, Problem>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(problem) => {
+                self.0.push(problem);
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_vec(self) -> Vec<Problem> {
+        self.0
+    }
+}

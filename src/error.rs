@@ -1,0 +1,202 @@
+//! `ApiError`: every way a call can fail, mapped in one place to an HTTP status and
+//! the JSON error envelope. Internals go to the log, never to the client.
+
+use std::error::Error as StdError;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{error::JsonPayloadError, HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::domain::{ErrorCode, Problem};
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: everything wrong with the request, reported together.
+    #[error("bad request: {0:?}")]
+    BadRequest(Vec<Problem>),
+    #[error("not found: {0}")]
+    NotFound(Problem),
+    #[error("conflict: {0}")]
+    Conflict(Problem),
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: &'static str },
+    #[error("payload too large")]
+    PayloadTooLarge { limit: usize },
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// 503: the storage cannot answer now; retrying later may work.
+    #[error("storage unavailable")]
+    Unavailable(#[source] StoreError),
+    /// 500: a bug. The cause is logged; the client sees only `TECHNICAL_ERROR`.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn StdError + Send + Sync>),
+}
+
+impl ApiError {
+    pub fn bad_request(problem: Problem) -> Self {
+        Self::BadRequest(vec![problem])
+    }
+
+    pub fn webhook_not_registered() -> Self {
+        Self::NotFound(Problem::new(
+            ErrorCode::WebhookNotRegistered,
+            "Webhook is not registered.",
+        ))
+    }
+
+    pub fn path_not_found() -> Self {
+        Self::NotFound(Problem::new(ErrorCode::NotFound, "No such resource."))
+    }
+
+    fn problems(&self) -> Vec<Problem> {
+        match self {
+            Self::BadRequest(problems) => problems.clone(),
+            Self::NotFound(problem) | Self::Conflict(problem) => vec![problem.clone()],
+            Self::MethodNotAllowed { allow } => vec![Problem::new(
+                ErrorCode::MethodNotAllowed,
+                format!("Method not allowed here; allowed: {allow}."),
+            )],
+            Self::PayloadTooLarge { limit } => vec![Problem::new(
+                ErrorCode::PayloadTooLarge,
+                format!("Request body is larger than {limit} bytes."),
+            )],
+            Self::UnsupportedMediaType => vec![Problem::new(
+                ErrorCode::UnsupportedMediaType,
+                "Request body must be JSON (Content-Type: application/json).",
+            )],
+            Self::Unavailable(_) => vec![Problem::new(
+                ErrorCode::UnableToGetResultsFromDatabase,
+                "The database cannot answer right now; retry later.",
+            )],
+            Self::Internal(_) => vec![Problem::new(
+                ErrorCode::TechnicalError,
+                "Something went wrong on our side; the cause is in the service log.",
+            )],
+        }
+    }
+
+    /// Writes the whole cause chain of a fault to the log.
+    fn log_cause(&self) {
+        if matches!(self, Self::Unavailable(_) | Self::Internal(_)) {
+            let mut chain = self.to_string();
+            let mut source = self.source();
+            while let Some(cause) = source {
+                chain.push_str(": ");
+                chain.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            log::error!("{chain}");
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct FailureEnvelope {
+    status: &'static str,
+    errors: Vec<ErrorItem>,
+}
+
+#[derive(Serialize)]
+struct ErrorItem {
+    code: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.log_cause();
+        let errors = self
+            .problems()
+            .into_iter()
+            .map(|p| ErrorItem {
+                code: p.code.as_str(),
+                message: p.message,
+                field: p.field,
+            })
+            .collect();
+        let mut response = HttpResponse::build(self.status_code());
+        match self {
+            Self::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
+            }
+            Self::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+            }
+            _ => {}
+        }
+        response.json(FailureEnvelope {
+            status: "failure",
+            errors,
+        })
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Self::webhook_not_registered(),
+            StoreError::Duplicate => Self::Conflict(Problem::new(
+                ErrorCode::DuplicateWebhook,
+                "A webhook for this program manager and productId is already registered.",
+            )),
+            StoreError::SameStatus(status) => Self::Conflict(Problem::at(
+                ErrorCode::CurrentStatusIsSameAsEnteredStatus,
+                "webhookStatus",
+                format!("The webhook status is already {status}."),
+            )),
+            StoreError::AlreadySubscribed(code) => Self::Conflict(Problem::at(
+                ErrorCode::SubscribedEventCode,
+                "events",
+                format!("The webhook is already subscribed to event {code}."),
+            )),
+            StoreError::NotSubscribed(code) => Self::NotFound(Problem::at(
+                ErrorCode::EventCodeNotFound,
+                "eventCode",
+                format!("The webhook is not subscribed to event {code}."),
+            )),
+            StoreError::Unavailable(_) => Self::Unavailable(error),
+            StoreError::Internal(_) => Self::Internal(Box::new(error)),
+        }
+    }
+}
+
+impl From<JsonPayloadError> for ApiError {
+    fn from(error: JsonPayloadError) -> Self {
+        match error {
+            JsonPayloadError::OverflowKnownLength { limit, .. }
+            | JsonPayloadError::Overflow { limit } => Self::PayloadTooLarge { limit },
+            JsonPayloadError::ContentType => Self::UnsupportedMediaType,
+            JsonPayloadError::Deserialize(e) => Self::bad_request(Problem::new(
+                ErrorCode::InvalidRequestBody,
+                format!("Request body is not valid JSON: {e}."),
+            )),
+            other => Self::bad_request(Problem::new(
+                ErrorCode::InvalidRequestBody,
+                format!("Request body could not be read: {other}."),
+            )),
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(error: actix_web::error::BlockingError) -> Self {
+        Self::Internal(Box::new(error))
+    }
+}

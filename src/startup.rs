@@ -1,0 +1,187 @@
+//! Building the application: storage, listener, middleware and the one place
+//! where routes, app data and extractor configs are registered.
+
+use std::io;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::uri::{PathAndQuery, Uri};
+use actix_web::middleware::{from_fn, Logger, Next};
+use actix_web::{web, App, HttpResponse, HttpServer, Resource};
+use uuid::Uuid;
+
+use crate::api::{self, health, heartbeat, paths, subscriptions, webhooks};
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::heartbeat::HeartbeatClient;
+use crate::store::{Repository, SqliteStore};
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+const ACCESS_LOG_FORMAT: &str = r#"%a "%r" %s %b %Dms request_id=%{x-request-id}o"#;
+
+/// Why the service could not start; the message names the key or path at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartupError(String);
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Opens the database named in the settings and binds the listener.
+    pub fn build(settings: Settings) -> Result<Self, StartupError> {
+        let busy_timeout = Duration::from_millis(settings.database.busy_timeout_ms);
+        let store = SqliteStore::open(&settings.database.path, busy_timeout)
+            .map_err(|e| StartupError(format!("database.path: {e}")))?;
+        Self::build_with(settings, Arc::new(store))
+    }
+
+    /// Binds the listener and builds the server over any repository.
+    pub fn build_with(settings: Settings, repo: Arc<dyn Repository>) -> Result<Self, StartupError> {
+        let address = (settings.server.host.as_str(), settings.server.port);
+        let listener = TcpListener::bind(address).map_err(|e| {
+            StartupError(format!(
+                "server.host/server.port: cannot listen on {}:{}: {e}",
+                address.0, address.1
+            ))
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartupError(format!("server.port: {e}")))?
+            .port();
+        let workers = settings.server.workers;
+        let repo = web::Data::from(repo);
+        let settings = web::Data::new(settings);
+        let mut server = HttpServer::new(move || {
+            let (repo, settings) = (repo.clone(), settings.clone());
+            App::new()
+                .configure(move |cfg| configure(cfg, repo, settings))
+                .wrap(from_fn(normalize_path))
+                .wrap(from_fn(request_id))
+                .wrap(Logger::new(ACCESS_LOG_FORMAT))
+        });
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        let server = server
+            .listen(listener)
+            .map_err(|e| StartupError(format!("server.port: {e}")))?
+            .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Routes, app data and extractor configs. Runs once per worker, so the
+/// heartbeat client built here is one per worker, shared by its requests.
+pub fn configure(
+    cfg: &mut web::ServiceConfig,
+    repo: web::Data<dyn Repository>,
+    settings: web::Data<Settings>,
+) {
+    let json = web::JsonConfig::default()
+        .limit(settings.limits.max_body_bytes)
+        .error_handler(|error, _| ApiError::from(error).into());
+    cfg.app_data(repo)
+        .app_data(web::Data::new(HeartbeatClient::new(&settings.heartbeat)))
+        .app_data(settings)
+        .app_data(json)
+        .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
+        .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
+        .service(
+            web::scope("/api/v1/webhooks")
+                .service(
+                    resource("", "GET, POST")
+                        .route(web::get().to(webhooks::list))
+                        .route(web::post().to(webhooks::create)),
+                )
+                .service(
+                    resource("/{id}", "GET, PUT")
+                        .route(web::get().to(webhooks::details))
+                        .route(web::put().to(webhooks::replace)),
+                )
+                .service(
+                    resource("/{id}/status", "PATCH, PUT")
+                        .route(web::patch().to(webhooks::set_status))
+                        .route(web::put().to(webhooks::set_status)),
+                )
+                .service(
+                    resource("/{id}/subscriptions", "GET, PUT")
+                        .route(web::get().to(subscriptions::list))
+                        .route(web::put().to(subscriptions::subscribe)),
+                )
+                .service(
+                    resource("/{id}/subscriptions/{eventCode}", "DELETE")
+                        .route(web::delete().to(subscriptions::unsubscribe)),
+                )
+                .service(
+                    resource("/{id}/heartbeat", "GET").route(web::get().to(heartbeat::heartbeat)),
+                ),
+        )
+        .default_service(web::to(not_found));
+}
+
+/// A resource whose unsupported methods get `405` with an `Allow` header.
+fn resource(path: &str, allow: &'static str) -> Resource {
+    web::resource(path).default_service(web::to(api::method_not_allowed(allow)))
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::path_not_found())
+}
+
+/// Rewrites the path to its canonical form (see `api::paths`) before routing.
+async fn normalize_path(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(path) = paths::canonical(req.path()) {
+        let target = match req.query_string() {
+            "" => path,
+            query => format!("{path}?{query}"),
+        };
+        let mut parts = req.head().uri.clone().into_parts();
+        if let Ok(path_and_query) = PathAndQuery::try_from(target) {
+            parts.path_and_query = Some(path_and_query);
+            if let Ok(uri) = Uri::from_parts(parts) {
+                req.match_info_mut().get_mut().update(&uri);
+                req.head_mut().uri = uri;
+            }
+        }
+    }
+    next.call(req).await
+}
+
+/// Echoes the client's `X-Request-Id` (when it is short, printable ASCII) or
+/// makes a new one, so a response and its access-log line can be matched.
+async fn request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| (1..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| Uuid::new_v4().to_string(), str::to_owned);
+    let mut response = next.call(req).await?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
+    Ok(response)
+}

@@ -1,0 +1,370 @@
+//! The repository contract: the same tests run against every backend.
+
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+use super::{MemoryStore, Repository, SqliteStore, StoreError};
+use crate::domain::{
+    CustomHeaders, EventCode, EventSet, HealthStatus, Heartbeat, PmCode, ProductId, Webhook,
+    WebhookConfig, WebhookId, WebhookSpec, WebhookStatus, WebhookUrl,
+};
+
+fn pm(code: &str) -> PmCode {
+    PmCode::parse(code).expect("valid pm code")
+}
+
+fn t0() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_706_138_428).expect("valid time")
+}
+
+fn spec(product: Option<u64>) -> WebhookSpec {
+    WebhookSpec {
+        product_id: product.map(ProductId::from_stored),
+        events: [101, 102]
+            .into_iter()
+            .map(|n| EventCode::from_number(n, "events").expect("catalogued"))
+            .collect(),
+        status: None,
+        config: WebhookConfig {
+            url: WebhookUrl::parse("https://client.example/webhook", false).expect("valid url"),
+            custom_headers: CustomHeaders::from_json(&json!({"ApiKey": "secret-1"}))
+                .expect("valid headers"),
+        },
+    }
+}
+
+fn webhook(pm_code: &str, product: Option<u64>) -> Webhook {
+    Webhook::create(WebhookId::new_random(), pm(pm_code), spec(product), t0())
+}
+
+fn code(n: i64) -> EventCode {
+    EventCode::from_number(n, "events").expect("catalogued")
+}
+
+fn create_then_get_returns_the_same_webhook(repo: &dyn Repository) {
+    let w = webhook("TRD", Some(1));
+    repo.create(&w).expect("create");
+    assert_eq!(repo.get(w.id, None).expect("get unscoped"), w);
+    assert_eq!(repo.get(w.id, Some(&pm("TRD"))).expect("get scoped"), w);
+}
+
+fn another_pm_sees_nothing(repo: &dyn Repository) {
+    let w = webhook("TRD", Some(1));
+    repo.create(&w).expect("create");
+    let other = pm("ABC");
+    assert!(
+        matches!(repo.get(w.id, Some(&other)), Err(StoreError::NotFound)),
+        "get"
+    );
+    assert!(repo.list(&other).expect("list").is_empty(), "list");
+    let modified = repo.set_status(w.id, Some(&other), WebhookStatus::Inactive, t0());
+    assert!(matches!(modified, Err(StoreError::NotFound)), "modify");
+    assert_eq!(
+        repo.get(w.id, None).expect("get").status,
+        WebhookStatus::Active,
+        "unchanged"
+    );
+}
+
+fn missing_webhook_is_not_found(repo: &dyn Repository) {
+    let id = WebhookId::new_random();
+    assert!(
+        matches!(repo.get(id, None), Err(StoreError::NotFound)),
+        "get"
+    );
+    let result = repo.replace(id, None, spec(None), t0());
+    assert!(matches!(result, Err(StoreError::NotFound)), "replace");
+}
+
+fn one_webhook_per_pm_and_product(repo: &dyn Repository) {
+    repo.create(&webhook("TRD", Some(7)))
+        .expect("first product webhook");
+    repo.create(&webhook("TRD", None))
+        .expect("first pm-level webhook");
+    repo.create(&webhook("ABC", Some(7)))
+        .expect("same product, other pm");
+    repo.create(&webhook("TRD", Some(8)))
+        .expect("other product");
+    assert!(
+        matches!(
+            repo.create(&webhook("TRD", Some(7))),
+            Err(StoreError::Duplicate)
+        ),
+        "same product"
+    );
+    assert!(
+        matches!(
+            repo.create(&webhook("TRD", None)),
+            Err(StoreError::Duplicate)
+        ),
+        "second pm-level"
+    );
+    assert_eq!(
+        repo.list(&pm("TRD")).expect("list").len(),
+        3,
+        "nothing half-stored"
+    );
+}
+
+fn replace_cannot_take_another_webhooks_key(repo: &dyn Repository) {
+    let a = webhook("TRD", Some(1));
+    let b = webhook("TRD", Some(2));
+    repo.create(&a).expect("a");
+    repo.create(&b).expect("b");
+    let result = repo.replace(b.id, None, spec(Some(1)), t0() + Duration::seconds(5));
+    assert!(
+        matches!(result, Err(StoreError::Duplicate)),
+        "got {result:?}"
+    );
+    assert_eq!(repo.get(b.id, None).expect("b"), b, "b unchanged");
+}
+
+fn list_is_in_creation_order(repo: &dyn Repository) {
+    let created: Vec<Webhook> = [5, 1, 9, 3]
+        .into_iter()
+        .map(|p| webhook("TRD", Some(p)))
+        .collect();
+    for w in &created {
+        repo.create(w).expect("create");
+    }
+    repo.create(&webhook("ABC", Some(1))).expect("other pm");
+    let listed = repo.list(&pm("TRD")).expect("list");
+    let ids: Vec<WebhookId> = listed.iter().map(|w| w.id).collect();
+    let expected: Vec<WebhookId> = created.iter().map(|w| w.id).collect();
+    assert_eq!(ids, expected);
+}
+
+fn replace_clears_what_is_left_out_and_keeps_created_time(repo: &dyn Repository) {
+    let w = webhook("TRD", Some(1));
+    repo.create(&w).expect("create");
+    let later = t0() + Duration::seconds(60);
+    let mut new_spec = spec(None);
+    new_spec.events = EventSet::default();
+    new_spec.config.custom_headers = CustomHeaders::default();
+    let replaced = repo.replace(w.id, None, new_spec, later).expect("replace");
+    assert_eq!(replaced.product_id, None);
+    assert!(replaced.events.is_empty());
+    assert!(replaced.config.custom_headers.as_map().is_empty());
+    assert_eq!(
+        replaced.status,
+        WebhookStatus::Active,
+        "status kept when not given"
+    );
+    assert_eq!(replaced.created_time, t0());
+    assert_eq!(replaced.last_modified_time, later);
+    assert_eq!(
+        repo.get(w.id, None).expect("get"),
+        replaced,
+        "stored as returned"
+    );
+}
+
+fn status_changes_and_same_status_is_refused(repo: &dyn Repository) {
+    let w = webhook("TRD", None);
+    repo.create(&w).expect("create");
+    let same = repo.set_status(w.id, None, WebhookStatus::Active, t0());
+    assert!(
+        matches!(same, Err(StoreError::SameStatus("active"))),
+        "got {same:?}"
+    );
+    let later = t0() + Duration::seconds(1);
+    let changed = repo
+        .set_status(w.id, None, WebhookStatus::Inactive, later)
+        .expect("inactive");
+    assert_eq!(changed.status, WebhookStatus::Inactive);
+    assert_eq!(changed.last_modified_time, later);
+    assert_eq!(
+        repo.get(w.id, None).expect("get").status,
+        WebhookStatus::Inactive
+    );
+}
+
+fn subscriptions_add_all_or_nothing_and_remove(repo: &dyn Repository) {
+    let w = webhook("TRD", None);
+    repo.create(&w).expect("create");
+    let both: EventSet = [code(103), code(101)].into_iter().collect();
+    let result = repo.subscribe(w.id, None, &both, t0());
+    assert!(
+        matches!(result, Err(StoreError::AlreadySubscribed(c)) if c == code(101)),
+        "got {result:?}"
+    );
+    assert!(
+        !repo
+            .get(w.id, None)
+            .expect("get")
+            .events
+            .contains(code(103)),
+        "103 not half-added"
+    );
+
+    let new: EventSet = [code(103), code(117)].into_iter().collect();
+    let added = repo.subscribe(w.id, None, &new, t0()).expect("subscribe");
+    let codes: Vec<u16> = added.events.iter().map(EventCode::value).collect();
+    assert_eq!(codes, vec![101, 102, 103, 117]);
+
+    let removed = repo
+        .unsubscribe(w.id, None, code(102), t0())
+        .expect("unsubscribe");
+    assert!(!removed.events.contains(code(102)));
+    let again = repo.unsubscribe(w.id, None, code(102), t0());
+    assert!(
+        matches!(again, Err(StoreError::NotSubscribed(c)) if c == code(102)),
+        "got {again:?}"
+    );
+}
+
+fn heartbeat_is_kept_without_touching_last_modified(repo: &dyn Repository) {
+    let w = webhook("TRD", None);
+    repo.create(&w).expect("create");
+    let heartbeat = Heartbeat {
+        health_status: HealthStatus::Unhealthy,
+        http_status: Some(503),
+        latency_ms: 12,
+        error: Some("HTTP 503".into()),
+        checked_time: t0() + Duration::seconds(30),
+    };
+    repo.record_heartbeat(w.id, &heartbeat).expect("record");
+    let stored = repo.get(w.id, None).expect("get");
+    assert_eq!(stored.last_heartbeat, Some(heartbeat));
+    assert_eq!(stored.last_modified_time, w.last_modified_time);
+}
+
+fn concurrent_creates_for_one_key_have_one_winner(repo: Arc<dyn Repository>) {
+    let barrier = Arc::new(Barrier::new(8));
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let repo = Arc::clone(&repo);
+            let barrier = Arc::clone(&barrier);
+            thread::spawn(move || {
+                let w = webhook("RACE", Some(42));
+                barrier.wait();
+                repo.create(&w)
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .collect();
+    let won = results.iter().filter(|r| r.is_ok()).count();
+    let duplicates = results
+        .iter()
+        .filter(|r| matches!(r, Err(StoreError::Duplicate)))
+        .count();
+    assert_eq!((won, duplicates), (1, 7), "results: {results:?}");
+}
+
+macro_rules! contract_suite {
+    ($backend:ident, $make:expr) => {
+        mod $backend {
+            use super::*;
+
+            #[allow(unused_variables)]
+            fn with_repo(test: impl FnOnce(Arc<dyn Repository>)) {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let repo: Arc<dyn Repository> = $make(dir.path());
+                test(repo);
+            }
+
+            #[test]
+            fn create_then_get() {
+                with_repo(|r| create_then_get_returns_the_same_webhook(&*r));
+            }
+            #[test]
+            fn scoping() {
+                with_repo(|r| another_pm_sees_nothing(&*r));
+            }
+            #[test]
+            fn missing() {
+                with_repo(|r| missing_webhook_is_not_found(&*r));
+            }
+            #[test]
+            fn uniqueness() {
+                with_repo(|r| one_webhook_per_pm_and_product(&*r));
+            }
+            #[test]
+            fn replace_uniqueness() {
+                with_repo(|r| replace_cannot_take_another_webhooks_key(&*r));
+            }
+            #[test]
+            fn list_order() {
+                with_repo(|r| list_is_in_creation_order(&*r));
+            }
+            #[test]
+            fn replace() {
+                with_repo(|r| replace_clears_what_is_left_out_and_keeps_created_time(&*r));
+            }
+            #[test]
+            fn status() {
+                with_repo(|r| status_changes_and_same_status_is_refused(&*r));
+            }
+            #[test]
+            fn subscriptions() {
+                with_repo(|r| subscriptions_add_all_or_nothing_and_remove(&*r));
+            }
+            #[test]
+            fn heartbeat() {
+                with_repo(|r| heartbeat_is_kept_without_touching_last_modified(&*r));
+            }
+            #[test]
+            fn concurrent_creates() {
+                with_repo(concurrent_creates_for_one_key_have_one_winner);
+            }
+        }
+    };
+}
+
+contract_suite!(
+    memory,
+    |_dir: &std::path::Path| Arc::new(MemoryStore::new())
+);
+contract_suite!(sqlite, |dir: &std::path::Path| Arc::new(
+    SqliteStore::open(&dir.join("contract.db"), std::time::Duration::from_secs(5))
+        .expect("open sqlite")
+));
+
+#[test]
+fn sqlite_data_survives_reopening() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("reopen.db");
+    let w = webhook("TRD", Some(3));
+    {
+        let repo = SqliteStore::open(&path, std::time::Duration::from_secs(5)).expect("open");
+        repo.create(&w).expect("create");
+    }
+    let repo = SqliteStore::open(&path, std::time::Duration::from_secs(5)).expect("reopen");
+    assert_eq!(repo.get(w.id, None).expect("get after reopen"), w);
+}
+
+#[test]
+fn sqlite_refuses_a_newer_schema() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("newer.db");
+    let conn = rusqlite::Connection::open(&path).expect("open raw");
+    conn.execute_batch("PRAGMA user_version = 99;")
+        .expect("set version");
+    drop(conn);
+    let error = SqliteStore::open(&path, std::time::Duration::from_secs(5))
+        .err()
+        .expect("newer schema refused")
+        .to_string();
+    assert!(
+        error.contains("newer.db") && error.contains("99"),
+        "message: {error}"
+    );
+}
+
+#[test]
+fn sqlite_refuses_a_file_that_is_not_a_database() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("garbage.db");
+    std::fs::write(&path, vec![b'x'; 4096]).expect("write garbage");
+    let error = SqliteStore::open(&path, std::time::Duration::from_secs(5))
+        .err()
+        .expect("garbage refused")
+        .to_string();
+    assert!(error.contains("garbage.db"), "message: {error}");
+}

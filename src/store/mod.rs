@@ -1,0 +1,170 @@
+//! Storage of webhooks: the `Repository` contract and its backends. All SQL lives
+//! under this module.
+
+pub mod memory;
+pub mod sqlite;
+
+#[cfg(test)]
+mod contract;
+
+use std::error::Error as StdError;
+
+use time::OffsetDateTime;
+
+use crate::domain::{
+    EventCode, EventSet, Heartbeat, PmCode, Webhook, WebhookId, WebhookSpec, WebhookStatus,
+};
+
+pub use memory::MemoryStore;
+pub use sqlite::SqliteStore;
+
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// Why a repository call did not happen. The first variants are expected outcomes
+/// a client can cause; the last two are faults of the storage itself.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("webhook not found")]
+    NotFound,
+    #[error("a webhook for this program manager and product already exists")]
+    Duplicate,
+    #[error("the webhook already has status {0}")]
+    SameStatus(&'static str),
+    #[error("the webhook is already subscribed to event {0}")]
+    AlreadySubscribed(EventCode),
+    #[error("the webhook is not subscribed to event {0}")]
+    NotSubscribed(EventCode),
+    /// The storage cannot answer now (locked, read-only, disk full, pool exhausted);
+    /// the same call may succeed later.
+    #[error("storage unavailable")]
+    Unavailable(#[source] BoxError),
+    /// Anything else: a bug or corrupt data.
+    #[error("storage failure")]
+    Internal(#[source] BoxError),
+}
+
+/// A change applied to one webhook inside a write transaction. It may refuse the
+/// change with an error, and then nothing is written.
+pub type Change<'a> = &'a mut dyn FnMut(&mut Webhook) -> Result<(), StoreError>;
+
+/// Durable storage of webhooks. Calls are blocking: callers on an async runtime run
+/// them on a blocking thread (`web::block`), never on an async worker.
+///
+/// Every backend guarantees:
+/// - **Atomicity**: a call that returns an error has changed nothing; a call that
+///   returns `Ok` has made its whole change visible to every later call.
+/// - **Durability**: for a persistent backend, a change that returned `Ok` survives
+///   a restart of the process.
+/// - **Uniqueness**: at most one webhook per (program manager, product id), where
+///   "no product id" is one more key; this holds under concurrent calls, and the
+///   losing call gets [`StoreError::Duplicate`].
+/// - **Scoping**: a call given `scope = Some(pm)` treats a webhook of another
+///   program manager exactly as a missing one ([`StoreError::NotFound`]);
+///   `scope = None` is an unscoped caller.
+/// - **Order**: [`Repository::list`] returns webhooks in the order they were created.
+/// - **Times**: `created_time` never changes after create; every change through
+///   [`Repository::modify`] stores whatever `last_modified_time` the change set.
+pub trait Repository: Send + Sync {
+    /// Stores a new webhook.
+    fn create(&self, webhook: &Webhook) -> Result<(), StoreError>;
+
+    /// One webhook by id, within `scope`.
+    fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> Result<Webhook, StoreError>;
+
+    /// Every webhook of one program manager, oldest first.
+    fn list(&self, pm: &PmCode) -> Result<Vec<Webhook>, StoreError>;
+
+    /// Reads the webhook, applies `change` and writes the result, all in one
+    /// transaction. Returns the webhook as stored.
+    fn modify(
+        &self,
+        id: WebhookId,
+        scope: Option<&PmCode>,
+        change: Change<'_>,
+    ) -> Result<Webhook, StoreError>;
+
+    /// Answers `Ok` when the storage can serve reads now.
+    fn check(&self) -> Result<(), StoreError>;
+
+    /// Replaces everything a client may set (see [`Webhook::replace`]).
+    fn replace(
+        &self,
+        id: WebhookId,
+        scope: Option<&PmCode>,
+        spec: WebhookSpec,
+        now: OffsetDateTime,
+    ) -> Result<Webhook, StoreError> {
+        self.modify(id, scope, &mut |webhook| {
+            webhook.replace(spec.clone(), now);
+            Ok(())
+        })
+    }
+
+    /// Sets the status; asking for the status the webhook already has is refused.
+    fn set_status(
+        &self,
+        id: WebhookId,
+        scope: Option<&PmCode>,
+        status: WebhookStatus,
+        now: OffsetDateTime,
+    ) -> Result<Webhook, StoreError> {
+        self.modify(id, scope, &mut |webhook| {
+            if webhook.status == status {
+                return Err(StoreError::SameStatus(status.as_str()));
+            }
+            webhook.status = status;
+            webhook.last_modified_time = now;
+            Ok(())
+        })
+    }
+
+    /// Adds every code of `events`; if any is subscribed already, adds none.
+    fn subscribe(
+        &self,
+        id: WebhookId,
+        scope: Option<&PmCode>,
+        events: &EventSet,
+        now: OffsetDateTime,
+    ) -> Result<Webhook, StoreError> {
+        self.modify(id, scope, &mut |webhook| {
+            if let Some(code) = events.iter().find(|code| webhook.events.contains(*code)) {
+                return Err(StoreError::AlreadySubscribed(code));
+            }
+            for code in events.iter() {
+                webhook.events.insert(code);
+            }
+            webhook.last_modified_time = now;
+            Ok(())
+        })
+    }
+
+    /// Removes one subscribed code.
+    fn unsubscribe(
+        &self,
+        id: WebhookId,
+        scope: Option<&PmCode>,
+        code: EventCode,
+        now: OffsetDateTime,
+    ) -> Result<Webhook, StoreError> {
+        self.modify(id, scope, &mut |webhook| {
+            if !webhook.events.remove(code) {
+                return Err(StoreError::NotSubscribed(code));
+            }
+            webhook.last_modified_time = now;
+            Ok(())
+        })
+    }
+
+    /// Keeps the last heartbeat verdict with the webhook. This is an observation,
+    /// not a client's change, so `last_modified_time` stays as it was.
+    fn record_heartbeat(
+        &self,
+        id: WebhookId,
+        heartbeat: &Heartbeat,
+    ) -> Result<Webhook, StoreError> {
+        self.modify(id, None, &mut |webhook| {
+            webhook.last_heartbeat = Some(heartbeat.clone());
+            Ok(())
+        })
+    }
+}
