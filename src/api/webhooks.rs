@@ -31,19 +31,18 @@ pub struct WebhookBody {
     config: Value,
 }
 
-/// A create or update body turned into domain values.
-#[derive(Debug)]
-pub struct WebhookRequest {
-    pub pm_code: Option<PmCode>,
-    pub spec: WebhookSpec,
-}
-
 impl WebhookBody {
-    pub fn parse(self, allow_http: bool) -> Result<WebhookRequest, Vec<Problem>> {
+    /// The program manager the body names (if any) and everything else it sets,
+    /// each with all of its problems.
+    pub fn parse(
+        self,
+        allow_http: bool,
+    ) -> (
+        Result<Option<PmCode>, Problem>,
+        Result<WebhookSpec, Vec<Problem>>,
+    ) {
+        let pm_code = PmCode::from_json(&self.program_manager_code);
         let mut problems = Problems::default();
-        let pm_code = problems
-            .take(PmCode::from_json(&self.program_manager_code))
-            .flatten();
         let product_id = problems
             .take(ProductId::from_json(&self.product_id))
             .flatten();
@@ -59,17 +58,30 @@ impl WebhookBody {
             value => problems.take(WebhookStatus::from_json(value)).map(Some),
         };
         let config = parse_config(&self.config, allow_http, &mut problems);
-        match (problems.is_empty(), events, status, config) {
-            (true, Some(events), Some(status), Some(config)) => Ok(WebhookRequest {
-                pm_code,
-                spec: WebhookSpec {
-                    product_id,
-                    events,
-                    status,
-                    config,
-                },
+        let spec = match (problems.is_empty(), events, status, config) {
+            (true, Some(events), Some(status), Some(config)) => Ok(WebhookSpec {
+                product_id,
+                events,
+                status,
+                config,
             }),
             _ => Err(problems.into_vec()),
+        };
+        (pm_code, spec)
+    }
+}
+
+/// Both halves of a parsed body, or every problem of either.
+fn both<T>(
+    pm: Result<T, Problem>,
+    spec: Result<WebhookSpec, Vec<Problem>>,
+) -> Result<(T, WebhookSpec), ApiError> {
+    match (pm, spec) {
+        (Ok(pm), Ok(spec)) => Ok((pm, spec)),
+        (pm, spec) => {
+            let mut problems: Vec<Problem> = pm.err().into_iter().collect();
+            problems.extend(spec.err().unwrap_or_default());
+            Err(ApiError::BadRequest(problems))
         }
     }
 }
@@ -184,20 +196,10 @@ pub async fn create(
     settings: web::Data<Settings>,
 ) -> Result<HttpResponse, ApiError> {
     let body: WebhookBody = object_body(body.into_inner())?;
-    let parsed = body.parse(settings.security.allow_http);
-    let pm = owner(
-        caller.scope(),
-        parsed.as_ref().ok().and_then(|r| r.pm_code.as_ref()),
-    );
-    let (request, pm) = match (parsed, pm) {
-        (Ok(request), Ok(pm)) => (request, pm),
-        (parsed, pm) => {
-            let mut problems = parsed.err().unwrap_or_default();
-            problems.extend(pm.err());
-            return Err(ApiError::BadRequest(problems));
-        }
-    };
-    let webhook = Webhook::create(WebhookId::new_random(), pm, request.spec, now_utc());
+    let (body_pm, spec) = body.parse(settings.security.allow_http);
+    let owner = body_pm.and_then(|body_pm| owner(caller.scope(), body_pm.as_ref()));
+    let (pm, spec) = both(owner, spec)?;
+    let webhook = Webhook::create(WebhookId::new_random(), pm, spec, now_utc());
     let stored = webhook.clone();
     blocking(&repo, move |repo| repo.create(&stored)).await?;
     log::info!(
@@ -264,16 +266,11 @@ pub async fn replace(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let body: WebhookBody = object_body(body.into_inner())?;
-    let request = body
-        .parse(settings.security.allow_http)
-        .map_err(ApiError::BadRequest)?;
+    let (body_pm, spec) = body.parse(settings.security.allow_http);
+    let (body_pm, spec) = both(body_pm, spec)?;
     let scope = caller.scope().cloned();
     let current = blocking(&repo, move |repo| repo.get(id, scope.as_ref())).await?;
-    if request
-        .pm_code
-        .as_ref()
-        .is_some_and(|pm| *pm != current.pm_code)
-    {
+    if body_pm.is_some_and(|pm| pm != current.pm_code) {
         return Err(ApiError::bad_request(Problem::at(
             ErrorCode::PmCodeNotValid,
             pm_code::FIELD,
@@ -283,7 +280,7 @@ pub async fn replace(
     // The owner never changes, so scoping the write to it is as safe as one transaction.
     let owner = current.pm_code;
     let webhook = blocking(&repo, move |repo| {
-        repo.replace(id, Some(&owner), request.spec, now_utc())
+        repo.replace(id, Some(&owner), spec, now_utc())
     })
     .await?;
     Ok(success(StatusCode::OK, WebhookView::from(&webhook)))
@@ -320,9 +317,13 @@ mod tests {
 
     fn codes(body: Value, allow_http: bool) -> Vec<(ErrorCode, Option<String>)> {
         let body: WebhookBody = serde_json::from_value(body).expect("object");
-        match body.parse(allow_http) {
+        let (pm, spec) = body.parse(allow_http);
+        match both(pm, spec) {
             Ok(_) => vec![],
-            Err(problems) => problems.into_iter().map(|p| (p.code, p.field)).collect(),
+            Err(ApiError::BadRequest(problems)) => {
+                problems.into_iter().map(|p| (p.code, p.field)).collect()
+            }
+            Err(other) => panic!("not a 400: {other}"),
         }
     }
 

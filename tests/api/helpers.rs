@@ -1,0 +1,280 @@
+//! Starting the service under test and talking to it.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use awc::http::header::HeaderMap;
+use awc::http::Method;
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_webhook-manager");
+
+/// A running service with its own directory and database. Killed on drop.
+pub struct TestApp {
+    pub address: String,
+    pub dir: Arc<TempDir>,
+    env: Vec<(String, String)>,
+    child: Child,
+}
+
+/// One answer from the service, body parsed as JSON (`Null` when empty).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The codes of an error envelope, asserting it is one.
+    pub fn error_codes(&self) -> Vec<String> {
+        assert_eq!(
+            self.body["status"], "failure",
+            "not an error envelope: {}",
+            self.body
+        );
+        self.body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no errors array: {}", self.body))
+            .iter()
+            .map(|e| e["code"].as_str().expect("code is a string").to_owned())
+            .collect()
+    }
+
+    pub fn response(&self) -> &Value {
+        assert_eq!(
+            self.body["status"], "success",
+            "not a success envelope: {}",
+            self.body
+        );
+        &self.body["response"]
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Starts the service with extra `WHM_...` environment overrides.
+    pub async fn spawn_with(env: &[(&str, &str)]) -> Self {
+        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        let env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Self::start(dir, env)
+    }
+
+    fn config_path(dir: &TempDir) -> PathBuf {
+        dir.path().join("config.toml")
+    }
+
+    fn start(dir: Arc<TempDir>, env: Vec<(String, String)>) -> Self {
+        let config = Self::config_path(&dir);
+        if !config.exists() {
+            let db = dir.path().join("webhook-manager.db");
+            std::fs::write(
+                &config,
+                format!(
+                    "[server]\nhost = \"127.0.0.1\"\nport = 0\nworkers = 2\n\n[database]\npath = {:?}\n\n\
+                     [heartbeat]\ntimeout_ms = 2000\nconnect_timeout_ms = 1000\n\n[security]\nallow_http = true\n",
+                    db.to_str().expect("utf-8 temp path")
+                ),
+            )
+            .expect("write config");
+        }
+        let log = std::fs::File::create(dir.path().join("service.log")).expect("log file");
+        let mut command = Command::new(BIN);
+        command
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log));
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("WHM_")) {
+            command.env_remove(key);
+        }
+        command.envs(env.iter().map(|(k, v)| (k, v)));
+        let mut child = command.spawn().expect("start webhook-manager");
+        let address = read_address(&mut child).unwrap_or_else(|| {
+            let _ = child.kill();
+            let log = std::fs::read_to_string(dir.path().join("service.log")).unwrap_or_default();
+            panic!("service did not start; its log:\n{log}");
+        });
+        Self {
+            address,
+            dir,
+            env,
+            child,
+        }
+    }
+
+    /// Kills the process (SIGKILL) and starts a new one on the same directory,
+    /// database and settings.
+    pub async fn restart(mut self) -> Self {
+        self.kill();
+        Self::start(Arc::clone(&self.dir), self.env.clone())
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("service.log")).unwrap_or_default()
+    }
+
+    /// Whether the service log contains `needle` within a few seconds (log lines
+    /// are written just after the response).
+    pub async fn log_contains(&self, needle: &str) -> bool {
+        for _ in 0..50 {
+            if self.log().contains(needle) {
+                return true;
+            }
+            actix_rt::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        pm: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let client = client();
+        let mut request = client.request(method, self.url(path));
+        if let Some(pm) = pm {
+            request = request.insert_header(("X-PM-Code", pm));
+        }
+        let response = match body {
+            Some(body) => request.send_json(&body).await,
+            None => request.send().await,
+        };
+        into_reply(response).await
+    }
+
+    /// A request with a body sent exactly as given, for malformed input.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Reply {
+        let client = client();
+        let mut request = client.request(method, self.url(path));
+        if let Some(content_type) = content_type {
+            request = request.insert_header(("Content-Type", content_type));
+        }
+        into_reply(request.send_body(body).await).await
+    }
+
+    pub async fn get(&self, path: &str, pm: Option<&str>) -> Reply {
+        self.request(Method::GET, path, pm, None).await
+    }
+
+    pub async fn post(&self, path: &str, pm: Option<&str>, body: Value) -> Reply {
+        self.request(Method::POST, path, pm, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, pm: Option<&str>, body: Value) -> Reply {
+        self.request(Method::PUT, path, pm, Some(body)).await
+    }
+
+    /// Creates a webhook and returns its id, asserting the 201.
+    pub async fn create_webhook(&self, pm: &str, body: Value) -> String {
+        let reply = self.post("/api/v1/Webhooks", Some(pm), body).await;
+        assert_eq!(reply.status, 201, "create failed: {}", reply.body);
+        reply.response()["webhookId"]
+            .as_str()
+            .expect("webhookId")
+            .to_owned()
+    }
+
+    /// The ids of a program manager's webhooks, in listed order.
+    pub async fn list_ids(&self, pm: &str) -> Vec<String> {
+        let reply = self.get("/api/v1/Webhooks", Some(pm)).await;
+        assert_eq!(reply.status, 200, "list failed: {}", reply.body);
+        reply.response()["content"]
+            .as_array()
+            .expect("content array")
+            .iter()
+            .map(|w| w["webhookId"].as_str().expect("webhookId").to_owned())
+            .collect()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A webhook body with the given product and URL.
+pub fn webhook_body(product_id: Option<u64>, url: &str) -> Value {
+    json!({
+        "productId": product_id,
+        "events": [101, 102],
+        "config": {"url": url, "customHeaders": {"ApiKey": "secret-1"}}
+    })
+}
+
+pub fn client() -> awc::Client {
+    awc::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .finish()
+}
+
+async fn into_reply(response: Result<awc::ClientResponse, awc::error::SendRequestError>) -> Reply {
+    let mut response = response.expect("request reached the service");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response
+        .body()
+        .limit(16 * 1024 * 1024)
+        .await
+        .expect("read body");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        })
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Reads the "listening on" line the service prints at start; then keeps
+/// draining stdout so the service never blocks on a full pipe.
+pub fn read_address(child: &mut Child) -> Option<String> {
+    let stdout = child.stdout.take()?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(address) = line.strip_prefix("webhook-manager listening on ") {
+                let _ = tx.send(address.trim().to_owned());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(20)).ok()
+}

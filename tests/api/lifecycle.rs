@@ -1,0 +1,209 @@
+//! Start-up, configuration, persistence across restarts, and concurrent writes.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::{webhook_body, TestApp, BIN};
+
+const URL: &str = "https://client.example/webhook";
+
+#[actix_rt::test]
+async fn liveness_and_readiness() {
+    let app = TestApp::spawn().await;
+    for path in ["/healthz", "/readyz"] {
+        let reply = app.get(path, None).await;
+        assert_eq!(
+            (reply.status, reply.body.clone()),
+            (200, json!({"status": "ok"})),
+            "{path}"
+        );
+    }
+}
+
+#[actix_rt::test]
+async fn webhooks_survive_a_kill_and_restart() {
+    let app = TestApp::spawn().await;
+    let a = app.create_webhook("TRD", webhook_body(Some(1), URL)).await;
+    let b = app.create_webhook("TRD", webhook_body(None, URL)).await;
+    let status = app
+        .put(
+            &format!("/api/v1/Webhooks/{b}/status"),
+            Some("TRD"),
+            json!({"webhookStatus": "inactive"}),
+        )
+        .await;
+    assert_eq!(status.status, 200);
+    let before_a = app
+        .get(&format!("/api/v1/Webhooks/{a}"), None)
+        .await
+        .response()
+        .clone();
+    let before_b = app
+        .get(&format!("/api/v1/Webhooks/{b}"), None)
+        .await
+        .response()
+        .clone();
+
+    let app = app.restart().await;
+
+    assert_eq!(app.list_ids("TRD").await, vec![a.clone(), b.clone()]);
+    assert_eq!(
+        app.get(&format!("/api/v1/Webhooks/{a}"), None)
+            .await
+            .response(),
+        &before_a
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/Webhooks/{b}"), None)
+            .await
+            .response(),
+        &before_b
+    );
+    let duplicate = app
+        .post("/api/v1/Webhooks", Some("TRD"), webhook_body(Some(1), URL))
+        .await;
+    assert_eq!(duplicate.status, 409, "uniqueness holds after restart");
+}
+
+#[actix_rt::test]
+async fn concurrent_creates_for_one_key_give_one_201_and_one_409() {
+    let app = TestApp::spawn().await;
+    for product in 0..10u64 {
+        let requests: Vec<_> = (0..2)
+            .map(|_| {
+                let url = app.url("/api/v1/Webhooks");
+                actix_rt::spawn(async move {
+                    crate::helpers::client()
+                        .post(url)
+                        .insert_header(("X-PM-Code", "TRD"))
+                        .send_json(&webhook_body(Some(product), URL))
+                        .await
+                        .expect("create answered")
+                        .status()
+                        .as_u16()
+                })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for request in requests {
+            statuses.push(request.await.expect("task"));
+        }
+        statuses.sort_unstable();
+        assert_eq!(statuses, vec![201, 409], "product {product}");
+    }
+    assert_eq!(app.list_ids("TRD").await.len(), 10);
+}
+
+#[actix_rt::test]
+async fn without_a_config_file_the_defaults_apply_and_the_database_is_created() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new(BIN)
+        .current_dir(dir.path())
+        .env("WHM_SERVER__PORT", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start");
+    let address = crate::helpers::read_address(&mut child);
+    let _ = child.kill();
+    let _ = child.wait();
+    let address = address.expect("started on built-in defaults");
+    assert!(
+        address.starts_with("http://127.0.0.1:"),
+        "default host is loopback: {address}"
+    );
+    assert!(
+        dir.path().join("webhook-manager.db").exists(),
+        "database created in the working directory"
+    );
+}
+
+/// Runs the binary expecting it to refuse to start; returns its stderr.
+fn start_failure(args: &[&str], env: &[(&str, &str)]) -> String {
+    // Should it start after all, keep it away from the repository and port 8080.
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new(BIN)
+        .current_dir(cwd.path())
+        .args(args)
+        .envs(env.iter().copied())
+        .env("WHM_SERVER__PORT", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(!status.success(), "exit status must be non-zero");
+            let output = child.wait_with_output().expect("output");
+            return String::from_utf8_lossy(&output.stderr).into_owned();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("service started although it should have refused: {args:?} {env:?}");
+}
+
+#[actix_rt::test]
+async fn bad_configuration_stops_start_up_with_one_line_naming_the_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write config");
+        path.to_str().expect("utf-8").to_owned()
+    };
+    let wrong_type = write("wrong-type.toml", "[server]\nworkers = \"many\"\n");
+    let unknown_key = write("unknown.toml", "[server]\nprot = 8080\n");
+    let zero_timeout = write("zero.toml", "[heartbeat]\ntimeout_ms = 0\n");
+    let missing = dir
+        .path()
+        .join("missing.toml")
+        .to_str()
+        .expect("utf-8")
+        .to_owned();
+    let db = dir
+        .path()
+        .join("db.sqlite")
+        .to_str()
+        .expect("utf-8")
+        .to_owned();
+
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (vec!["--config", &wrong_type], vec![], "server.workers"),
+        (vec!["--config", &unknown_key], vec![], "prot"),
+        (
+            vec!["--config", &zero_timeout],
+            vec![("WHM_DATABASE__PATH", &db)],
+            "heartbeat.timeout_ms",
+        ),
+        (vec!["--config", &missing], vec![], "missing.toml"),
+        (
+            vec![],
+            vec![
+                ("WHM_DATABASE__PATH", &db),
+                ("WHM_LIMITS__MAX_BODY_BYTES", "lots"),
+            ],
+            "max_body_bytes",
+        ),
+        (
+            vec![],
+            vec![("WHM_DATABASE__PATH", "/nonexistent-dir/sub/db.sqlite")],
+            "/nonexistent-dir/sub/db.sqlite",
+        ),
+    ];
+    for (args, env, needle) in cases {
+        let stderr = start_failure(&args, &env);
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "one clear line for {args:?} {env:?}: {stderr}"
+        );
+        assert!(
+            lines[0].to_lowercase().contains(&needle.to_lowercase()),
+            "{args:?} {env:?}: the line names {needle}: {stderr}"
+        );
+    }
+}

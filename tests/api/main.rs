@@ -1,0 +1,13 @@
+//! Black-box tests: each starts the real `webhook-manager` binary on a free port
+//! with its own temporary database and talks to it, and to real local receivers,
+//! over HTTP. One test binary, one module per feature.
+
+mod helpers;
+mod receiver;
+
+mod errors;
+mod heartbeat;
+mod lifecycle;
+mod scoping;
+mod subscriptions;
+mod webhooks;

@@ -1,0 +1,116 @@
+//! Real local HTTP receivers for heartbeats: they answer as told and record what arrived.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use serde_json::Value;
+
+#[derive(Clone, Copy)]
+pub enum Behaviour {
+    /// Answers at once with this status.
+    Status(u16),
+    /// Answers 200 after this long.
+    Slow(Duration),
+}
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    pub headers: HashMap<String, String>,
+    pub body: Value,
+}
+
+#[derive(Clone)]
+struct State {
+    behaviour: Behaviour,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+pub struct Receiver {
+    pub url: String,
+    received: Arc<Mutex<Vec<Received>>>,
+    handle: ServerHandle,
+}
+
+impl Receiver {
+    pub async fn start(behaviour: Behaviour) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind receiver");
+        let port = listener.local_addr().expect("receiver address").port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let state = State {
+            behaviour,
+            received: Arc::clone(&received),
+        };
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::new(state.clone()))
+                .default_service(web::to(answer))
+        })
+        .workers(1)
+        .listen(listener)
+        .expect("listen receiver")
+        .run();
+        let handle = server.handle();
+        actix_rt::spawn(server);
+        Self {
+            url: format!("http://127.0.0.1:{port}/hook"),
+            received,
+            handle,
+        }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().expect("receiver lock").clone()
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        // Stopping is asynchronous; dropping the future still signals the server.
+        drop(self.handle.stop(false));
+    }
+}
+
+async fn answer(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> HttpResponse {
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    state
+        .received
+        .lock()
+        .expect("receiver lock")
+        .push(Received {
+            method: req.method().to_string(),
+            headers,
+            body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        });
+    match state.behaviour {
+        Behaviour::Status(status) => {
+            HttpResponse::build(actix_web::http::StatusCode::from_u16(status).expect("status"))
+                .finish()
+        }
+        Behaviour::Slow(delay) => {
+            actix_rt::time::sleep(delay).await;
+            HttpResponse::Ok().finish()
+        }
+    }
+}
+
+/// A URL on which nothing listens: the port was free a moment ago.
+pub fn closed_port_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/hook")
+}
