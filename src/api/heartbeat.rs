@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
 use super::webhooks::format_time;
-use super::{blocking, parse_id, success, Caller};
+use super::{blocking, find, success, Caller};
 use crate::domain::Heartbeat;
 use crate::error::ApiError;
 use crate::heartbeat::HeartbeatClient;
@@ -48,9 +48,8 @@ pub async fn heartbeat(
     repo: web::Data<dyn Repository>,
     client: web::Data<HeartbeatClient>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
-    let scope = caller.scope().cloned();
-    let webhook = blocking(&repo, move |repo| repo.get(id, scope.as_ref())).await?;
+    let webhook = find(&caller, &path, &repo).await?;
+    let id = webhook.id;
     // Async I/O with a bounded timeout: this worker serves other requests meanwhile.
     let verdict = client.check(&webhook).await;
     let recorded = verdict.clone();

@@ -15,7 +15,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use crate::domain::{ErrorCode, PmCode, Problem, WebhookId};
+use crate::domain::{ErrorCode, PmCode, Problem, Webhook, WebhookId};
 use crate::error::ApiError;
 use crate::store::{Repository, StoreError};
 
@@ -99,6 +99,17 @@ where
 
 pub fn parse_id(raw: &str) -> Result<WebhookId, ApiError> {
     WebhookId::parse(raw).map_err(ApiError::bad_request)
+}
+
+/// The webhook a path names, as the caller may see it.
+pub async fn find(
+    caller: &Caller,
+    raw_id: &str,
+    repo: &web::Data<dyn Repository>,
+) -> Result<Webhook, ApiError> {
+    let id = parse_id(raw_id)?;
+    let scope = caller.scope().cloned();
+    blocking(repo, move |repo| repo.get(id, scope.as_ref())).await
 }
 
 /// The answer for a method a path does not support.

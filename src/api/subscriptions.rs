@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::webhooks::object_body;
-use super::{blocking, parse_id, success, Caller};
+use super::{blocking, find, parse_id, success, Caller};
 use crate::domain::{now_utc, ErrorCode, EventCode, EventSet, Problem};
 use crate::error::ApiError;
 use crate::store::Repository;
@@ -44,9 +44,7 @@ pub async fn list(
     path: web::Path<String>,
     repo: web::Data<dyn Repository>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
-    let scope = caller.scope().cloned();
-    let webhook = blocking(&repo, move |repo| repo.get(id, scope.as_ref())).await?;
+    let webhook = find(&caller, &path, &repo).await?;
     let content = webhook
         .events
         .iter()

@@ -10,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::heartbeat::HeartbeatView;
-use super::{blocking, parse_id, success, Caller};
+use super::{blocking, find, parse_id, success, Caller};
 use crate::config::Settings;
 use crate::domain::{
     now_utc, pm_code, CustomHeaders, ErrorCode, EventCode, EventSet, PmCode, Problem, Problems,
@@ -250,9 +250,7 @@ pub async fn details(
     path: web::Path<String>,
     repo: web::Data<dyn Repository>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
-    let scope = caller.scope().cloned();
-    let webhook = blocking(&repo, move |repo| repo.get(id, scope.as_ref())).await?;
+    let webhook = find(&caller, &path, &repo).await?;
     Ok(success(StatusCode::OK, WebhookView::from(&webhook)))
 }
 
@@ -268,8 +266,7 @@ pub async fn replace(
     let body: WebhookBody = object_body(body.into_inner())?;
     let (body_pm, spec) = body.parse(settings.security.allow_http);
     let (body_pm, spec) = both(body_pm, spec)?;
-    let scope = caller.scope().cloned();
-    let current = blocking(&repo, move |repo| repo.get(id, scope.as_ref())).await?;
+    let current = find(&caller, &path, &repo).await?;
     if body_pm.is_some_and(|pm| pm != current.pm_code) {
         return Err(ApiError::bad_request(Problem::at(
             ErrorCode::PmCodeNotValid,

@@ -30,8 +30,10 @@ const POOL_SIZE: u32 = 8;
 /// How long a call waits for a free connection before the storage counts as unavailable.
 const POOL_WAIT: Duration = Duration::from_secs(5);
 
+/// Every column, in the order `read_webhook` and `write_row` use.
 const COLUMNS: &str = "id, pm_code, product_id, events, status, url, custom_headers, created_time, \
      last_modified_time, hb_health_status, hb_http_status, hb_latency_ms, hb_error, hb_checked_time";
+const VALUES: &str = "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 
 /// Why a database file could not be opened; the message names the path.
 #[derive(Debug, thiserror::Error)]
@@ -222,33 +224,38 @@ fn select_one(
     .ok_or(StoreError::NotFound)
 }
 
+/// Runs `sql`, whose parameters `?1..?14` are the webhook's columns in `COLUMNS` order.
+fn write_row(conn: &Connection, sql: &str, webhook: &Webhook) -> Result<(), StoreError> {
+    let hb = webhook.last_heartbeat.as_ref();
+    let mut stmt = conn.prepare_cached(sql).map_err(classify)?;
+    stmt.execute(params![
+        webhook.id.to_string(),
+        webhook.pm_code.as_str(),
+        webhook.product_id.map(ProductId::value),
+        events_json(&webhook.events),
+        webhook.status.as_str(),
+        webhook.config.url.as_str(),
+        headers_json(&webhook.config.custom_headers),
+        webhook.created_time.unix_timestamp(),
+        webhook.last_modified_time.unix_timestamp(),
+        hb.map(|h| h.health_status.as_str()),
+        hb.and_then(|h| h.http_status),
+        hb.map(|h| h.latency_ms),
+        hb.and_then(|h| h.error.as_deref()),
+        hb.map(|h| h.checked_time.unix_timestamp()),
+    ])
+    .map_err(classify)?;
+    Ok(())
+}
+
 impl Repository for SqliteStore {
     fn create(&self, webhook: &Webhook) -> Result<(), StoreError> {
         let conn = self.conn()?;
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "INSERT INTO webhooks ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-            ))
-            .map_err(classify)?;
-        let hb = webhook.last_heartbeat.as_ref();
-        stmt.execute(params![
-            webhook.id.to_string(),
-            webhook.pm_code.as_str(),
-            webhook.product_id.map(ProductId::value),
-            events_json(&webhook.events),
-            webhook.status.as_str(),
-            webhook.config.url.as_str(),
-            headers_json(&webhook.config.custom_headers),
-            webhook.created_time.unix_timestamp(),
-            webhook.last_modified_time.unix_timestamp(),
-            hb.map(|h| h.health_status.as_str()),
-            hb.and_then(|h| h.http_status),
-            hb.map(|h| h.latency_ms),
-            hb.and_then(|h| h.error.as_deref()),
-            hb.map(|h| h.checked_time.unix_timestamp()),
-        ])
-        .map_err(classify)?;
-        Ok(())
+        write_row(
+            &conn,
+            &format!("INSERT INTO webhooks ({COLUMNS}) VALUES {VALUES}"),
+            webhook,
+        )
     }
 
     fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> Result<Webhook, StoreError> {
@@ -283,29 +290,11 @@ impl Repository for SqliteStore {
             .map_err(classify)?;
         let mut webhook = select_one(&tx, id, scope)?;
         change(&mut webhook)?;
-        let hb = webhook.last_heartbeat.as_ref();
-        tx.prepare_cached(
-            "UPDATE webhooks SET product_id = ?2, events = ?3, status = ?4, url = ?5, custom_headers = ?6, \
-             last_modified_time = ?7, hb_health_status = ?8, hb_http_status = ?9, hb_latency_ms = ?10, \
-             hb_error = ?11, hb_checked_time = ?12 WHERE id = ?1",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                webhook.id.to_string(),
-                webhook.product_id.map(ProductId::value),
-                events_json(&webhook.events),
-                webhook.status.as_str(),
-                webhook.config.url.as_str(),
-                headers_json(&webhook.config.custom_headers),
-                webhook.last_modified_time.unix_timestamp(),
-                hb.map(|h| h.health_status.as_str()),
-                hb.and_then(|h| h.http_status),
-                hb.map(|h| h.latency_ms),
-                hb.and_then(|h| h.error.as_deref()),
-                hb.map(|h| h.checked_time.unix_timestamp()),
-            ])
-        })
-        .map_err(classify)?;
+        write_row(
+            &tx,
+            &format!("UPDATE webhooks SET ({COLUMNS}) = {VALUES} WHERE id = ?1"),
+            &webhook,
+        )?;
         tx.commit().map_err(classify)?;
         Ok(webhook)
     }
