@@ -207,3 +207,57 @@ async fn bad_configuration_stops_start_up_with_one_line_naming_the_key() {
         );
     }
 }
+
+#[actix_rt::test]
+async fn a_locked_database_gives_503_without_internals_and_the_service_recovers() {
+    let app = TestApp::spawn_with(&[("WHM_DATABASE__BUSY_TIMEOUT_MS", "200")]).await;
+    let id = app.create_webhook("TRD", webhook_body(Some(1), URL)).await;
+    let db = app.dir.path().join("webhook-manager.db");
+
+    // Another process holding SQLite's write lock: the service's writes cannot proceed.
+    let holder = rusqlite::Connection::open(&db).expect("open the service's database");
+    holder
+        .execute_batch("BEGIN EXCLUSIVE;")
+        .expect("take the write lock");
+
+    let refused = app
+        .post("/api/v1/Webhooks", Some("TRD"), webhook_body(Some(2), URL))
+        .await;
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(
+        refused.error_codes(),
+        vec!["UNABLE_TO_GET_RESULTS_FROM_DATABASE"]
+    );
+    assert_eq!(
+        refused
+            .headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    let text = refused.body.to_string().to_lowercase();
+    for internal in ["sqlite", "locked", "busy", ".db", "/tmp"] {
+        assert!(
+            !text.contains(internal),
+            "no internals ({internal}) in {text}"
+        );
+    }
+    let read = app.get(&format!("/api/v1/Webhooks/{id}"), None).await;
+    assert_eq!(
+        read.status, 200,
+        "reads go on while a writer holds the lock (WAL)"
+    );
+    assert!(
+        app.log_contains("database is locked").await,
+        "the cause is in the log"
+    );
+
+    holder.execute_batch("ROLLBACK;").expect("release the lock");
+    drop(holder);
+    app.create_webhook("TRD", webhook_body(Some(2), URL)).await;
+    assert_eq!(
+        app.list_ids("TRD").await.len(),
+        2,
+        "writes work again; the refused one was not stored"
+    );
+}
