@@ -8,6 +8,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+use crate::store::sqlite::{SqliteOptions, Synchronous};
+
 /// The file read when `--config` is not given; if it is missing, the built-in
 /// defaults apply.
 pub const DEFAULT_CONFIG_PATH: &str = "config.toml";
@@ -49,15 +51,41 @@ impl Default for ServerSettings {
 pub struct DatabaseSettings {
     /// The SQLite file; created, with its schema, on first start.
     pub path: PathBuf,
+    /// `full`: an acknowledged write survives power loss; `normal`: it survives a
+    /// crash of the process, the last commits may be lost on power loss.
+    pub synchronous: Synchronous,
     /// How long a write waits for SQLite's lock before the call gets a 503.
     pub busy_timeout_ms: u64,
+    /// Read-only connections for queries the in-memory index does not answer.
+    pub read_connections: u32,
+    /// The most writes committed together in one transaction.
+    pub max_batch: usize,
+    /// The most writes waiting for the writer; past that, writes get a 503.
+    pub queue_capacity: usize,
 }
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
+        let store = SqliteOptions::default();
         Self {
             path: "webhook-manager.db".into(),
+            synchronous: store.synchronous,
             busy_timeout_ms: 5000,
+            read_connections: store.read_connections,
+            max_batch: store.max_batch,
+            queue_capacity: store.queue_capacity,
+        }
+    }
+}
+
+impl DatabaseSettings {
+    pub fn sqlite_options(&self) -> SqliteOptions {
+        SqliteOptions {
+            synchronous: self.synchronous,
+            busy_timeout: Duration::from_millis(self.busy_timeout_ms),
+            read_connections: self.read_connections,
+            max_batch: self.max_batch,
+            queue_capacity: self.queue_capacity,
         }
     }
 }
@@ -190,6 +218,27 @@ impl Settings {
             ),
         )?;
         check(
+            (1..=64).contains(&self.database.read_connections),
+            format!(
+                "database.read_connections must be 1 to 64, got {}",
+                self.database.read_connections
+            ),
+        )?;
+        check(
+            (1..=10_000).contains(&self.database.max_batch),
+            format!(
+                "database.max_batch must be 1 to 10000, got {}",
+                self.database.max_batch
+            ),
+        )?;
+        check(
+            (1..=1_000_000).contains(&self.database.queue_capacity),
+            format!(
+                "database.queue_capacity must be 1 to 1000000, got {}",
+                self.database.queue_capacity
+            ),
+        )?;
+        check(
             (1024..=64 * 1024 * 1024).contains(&self.limits.max_body_bytes),
             format!(
                 "limits.max_body_bytes must be 1024 to 67108864, got {}",
@@ -227,7 +276,12 @@ mod tests {
     #[test]
     fn validation_names_the_key() {
         type Breaks = fn(&mut Settings);
-        let cases: [(&str, Breaks); 6] = [
+        let cases: [(&str, Breaks); 9] = [
+            ("database.read_connections", |s| {
+                s.database.read_connections = 0
+            }),
+            ("database.max_batch", |s| s.database.max_batch = 0),
+            ("database.queue_capacity", |s| s.database.queue_capacity = 0),
             ("server.host", |s| s.server.host = " ".into()),
             ("server.workers", |s| s.server.workers = 1000),
             ("database.path", |s| s.database.path = PathBuf::new()),

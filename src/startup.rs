@@ -4,7 +4,6 @@
 use std::io;
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
@@ -36,9 +35,13 @@ pub struct Application {
 impl Application {
     /// Opens the database named in the settings and binds the listener.
     pub fn build(settings: Settings) -> Result<Self, StartupError> {
-        let busy_timeout = Duration::from_millis(settings.database.busy_timeout_ms);
-        let store = SqliteStore::open(&settings.database.path, busy_timeout)
+        let store = SqliteStore::open(&settings.database.path, &settings.database.sqlite_options())
             .map_err(|e| StartupError(format!("database.path: {e}")))?;
+        log::info!(
+            "{} webhooks loaded from {}",
+            store.len(),
+            settings.database.path.display()
+        );
         Self::build_with(settings, Arc::new(store))
     }
 

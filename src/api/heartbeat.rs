@@ -48,12 +48,12 @@ pub async fn heartbeat(
     repo: web::Data<dyn Repository>,
     client: web::Data<HeartbeatClient>,
 ) -> Result<HttpResponse, ApiError> {
-    let webhook = find(&caller, &path, &repo).await?;
+    let webhook = find(&caller, &path, &repo)?;
     let id = webhook.id;
     // Async I/O with a bounded timeout: this worker serves other requests meanwhile.
     let verdict = client.check(&webhook).await;
     let recorded = verdict.clone();
-    blocking(&repo, move |repo| repo.record_heartbeat(id, &recorded)).await?;
+    blocking(&repo, move |repo| repo.record_heartbeat(id, recorded)).await?;
     Ok(success(
         StatusCode::OK,
         HeartbeatResponse {

@@ -101,15 +101,15 @@ pub fn parse_id(raw: &str) -> Result<WebhookId, ApiError> {
     WebhookId::parse(raw).map_err(ApiError::bad_request)
 }
 
-/// The webhook a path names, as the caller may see it.
-pub async fn find(
+/// The webhook a path names, as the caller may see it. Reads are served from
+/// memory (see [`Repository`]), so this runs on the async worker without a hop.
+pub fn find(
     caller: &Caller,
     raw_id: &str,
     repo: &web::Data<dyn Repository>,
 ) -> Result<Webhook, ApiError> {
     let id = parse_id(raw_id)?;
-    let scope = caller.scope().cloned();
-    blocking(repo, move |repo| repo.get(id, scope.as_ref())).await
+    Ok(repo.get(id, caller.scope())?)
 }
 
 /// The answer for a method a path does not support.

@@ -44,7 +44,7 @@ pub async fn list(
     path: web::Path<String>,
     repo: web::Data<dyn Repository>,
 ) -> Result<HttpResponse, ApiError> {
-    let webhook = find(&caller, &path, &repo).await?;
+    let webhook = find(&caller, &path, &repo)?;
     let content = webhook
         .events
         .iter()
@@ -74,7 +74,7 @@ pub async fn subscribe(
     let events = parse_events(&body.events).map_err(ApiError::BadRequest)?;
     let scope = caller.scope().cloned();
     let webhook = blocking(&repo, move |repo| {
-        repo.subscribe(id, scope.as_ref(), &events, now_utc())
+        repo.subscribe(id, scope.as_ref(), events, now_utc())
     })
     .await?;
     Ok(success(

@@ -238,8 +238,7 @@ pub async fn list(
     caller: Caller,
     repo: web::Data<dyn Repository>,
 ) -> Result<HttpResponse, ApiError> {
-    let pm = caller.required()?.clone();
-    let webhooks = blocking(&repo, move |repo| repo.list(&pm)).await?;
+    let webhooks = repo.list(caller.required()?)?;
     let content = webhooks.iter().map(WebhookView::from).collect();
     Ok(success(StatusCode::OK, WebhookList { content }))
 }
@@ -250,7 +249,7 @@ pub async fn details(
     path: web::Path<String>,
     repo: web::Data<dyn Repository>,
 ) -> Result<HttpResponse, ApiError> {
-    let webhook = find(&caller, &path, &repo).await?;
+    let webhook = find(&caller, &path, &repo)?;
     Ok(success(StatusCode::OK, WebhookView::from(&webhook)))
 }
 
@@ -266,7 +265,7 @@ pub async fn replace(
     let body: WebhookBody = object_body(body.into_inner())?;
     let (body_pm, spec) = body.parse(settings.security.allow_http);
     let (body_pm, spec) = both(body_pm, spec)?;
-    let current = find(&caller, &path, &repo).await?;
+    let current = find(&caller, &path, &repo)?;
     if body_pm.is_some_and(|pm| pm != current.pm_code) {
         return Err(ApiError::bad_request(Problem::at(
             ErrorCode::PmCodeNotValid,

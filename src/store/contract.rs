@@ -6,6 +6,7 @@ use std::thread;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
+use super::sqlite::{SqliteOptions, Synchronous};
 use super::{MemoryStore, Repository, SqliteStore, StoreError};
 use crate::domain::{
     CustomHeaders, EventCode, EventSet, HealthStatus, Heartbeat, PmCode, ProductId, Webhook,
@@ -186,7 +187,7 @@ fn subscriptions_add_all_or_nothing_and_remove(repo: &dyn Repository) {
     let w = webhook("TRD", None);
     repo.create(&w).expect("create");
     let both: EventSet = [code(103), code(101)].into_iter().collect();
-    let result = repo.subscribe(w.id, None, &both, t0());
+    let result = repo.subscribe(w.id, None, both, t0());
     assert!(
         matches!(result, Err(StoreError::AlreadySubscribed(c)) if c == code(101)),
         "got {result:?}"
@@ -201,7 +202,7 @@ fn subscriptions_add_all_or_nothing_and_remove(repo: &dyn Repository) {
     );
 
     let new: EventSet = [code(103), code(117)].into_iter().collect();
-    let added = repo.subscribe(w.id, None, &new, t0()).expect("subscribe");
+    let added = repo.subscribe(w.id, None, new, t0()).expect("subscribe");
     let codes: Vec<u16> = added.events.iter().map(EventCode::value).collect();
     assert_eq!(codes, vec![101, 102, 103, 117]);
 
@@ -226,7 +227,8 @@ fn heartbeat_is_kept_without_touching_last_modified(repo: &dyn Repository) {
         error: Some("HTTP 503".into()),
         checked_time: t0() + Duration::seconds(30),
     };
-    repo.record_heartbeat(w.id, &heartbeat).expect("record");
+    repo.record_heartbeat(w.id, heartbeat.clone())
+        .expect("record");
     let stored = repo.get(w.id, None).expect("get");
     assert_eq!(stored.last_heartbeat, Some(heartbeat));
     assert_eq!(stored.last_modified_time, w.last_modified_time);
@@ -255,6 +257,35 @@ fn concurrent_creates_for_one_key_have_one_winner(repo: Arc<dyn Repository>) {
         .filter(|r| matches!(r, Err(StoreError::Duplicate)))
         .count();
     assert_eq!((won, duplicates), (1, 7), "results: {results:?}");
+}
+
+fn a_failing_write_does_not_fail_the_writes_committed_with_it(repo: Arc<dyn Repository>) {
+    repo.create(&webhook("MIX", Some(0)))
+        .expect("the contested key");
+    let barrier = Arc::new(Barrier::new(32));
+    let handles: Vec<_> = (0..32u64)
+        .map(|i| {
+            let repo = Arc::clone(&repo);
+            let barrier = Arc::clone(&barrier);
+            // Odd threads reuse the taken key; even ones have keys of their own.
+            let product = if i % 2 == 1 { 0 } else { i + 1 };
+            thread::spawn(move || {
+                barrier.wait();
+                (product, repo.create(&webhook("MIX", Some(product))))
+            })
+        })
+        .collect();
+    for handle in handles {
+        let (product, result) = handle.join().expect("thread");
+        match product {
+            0 => assert!(
+                matches!(result, Err(StoreError::Duplicate)),
+                "product 0: {result:?}"
+            ),
+            _ => assert!(result.is_ok(), "product {product}: {result:?}"),
+        }
+    }
+    assert_eq!(repo.list(&pm("MIX")).expect("list").len(), 17);
 }
 
 macro_rules! contract_suite {
@@ -313,6 +344,10 @@ macro_rules! contract_suite {
             fn concurrent_creates() {
                 with_repo(concurrent_creates_for_one_key_have_one_winner);
             }
+            #[test]
+            fn failures_stay_alone() {
+                with_repo(a_failing_write_does_not_fail_the_writes_committed_with_it);
+            }
         }
     };
 }
@@ -322,9 +357,63 @@ contract_suite!(
     |_dir: &std::path::Path| Arc::new(MemoryStore::new())
 );
 contract_suite!(sqlite, |dir: &std::path::Path| Arc::new(
-    SqliteStore::open(&dir.join("contract.db"), std::time::Duration::from_secs(5))
-        .expect("open sqlite")
+    SqliteStore::open(&dir.join("contract.db"), &SqliteOptions::default()).expect("open sqlite")
 ));
+contract_suite!(sqlite_normal, |dir: &std::path::Path| Arc::new(
+    SqliteStore::open(
+        &dir.join("contract.db"),
+        &SqliteOptions {
+            synchronous: Synchronous::Normal,
+            max_batch: 4,
+            ..SqliteOptions::default()
+        }
+    )
+    .expect("open sqlite")
+));
+
+#[test]
+fn sqlite_answers_unavailable_at_once_when_the_write_queue_is_full() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("full.db");
+    let options = SqliteOptions {
+        busy_timeout: std::time::Duration::from_secs(2),
+        max_batch: 1,
+        queue_capacity: 1,
+        ..SqliteOptions::default()
+    };
+    let repo = Arc::new(SqliteStore::open(&path, &options).expect("open"));
+    // Another connection holds the write lock, so the writer stalls on its first batch.
+    let holder = rusqlite::Connection::open(&path).expect("open holder");
+    holder.execute_batch("BEGIN EXCLUSIVE;").expect("lock");
+    let handles: Vec<_> = (0..8u64)
+        .map(|i| {
+            let repo = Arc::clone(&repo);
+            thread::spawn(move || repo.create(&webhook("FULL", Some(i))))
+        })
+        .collect();
+    let results: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .collect();
+    holder.execute_batch("ROLLBACK;").expect("unlock");
+    let full = results
+        .iter()
+        .filter(|r| matches!(r, Err(StoreError::Unavailable(e)) if e.to_string().contains("queue is full")))
+        .count();
+    assert!(
+        full >= 1,
+        "some callers were turned away at once: {results:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Err(StoreError::Unavailable(_)))),
+        "nothing committed while the lock was held: {results:?}"
+    );
+    repo.create(&webhook("FULL", Some(100)))
+        .expect("writes work again");
+    assert_eq!(repo.list(&pm("FULL")).expect("list").len(), 1);
+}
 
 #[test]
 fn sqlite_data_survives_reopening() {
@@ -332,10 +421,10 @@ fn sqlite_data_survives_reopening() {
     let path = dir.path().join("reopen.db");
     let w = webhook("TRD", Some(3));
     {
-        let repo = SqliteStore::open(&path, std::time::Duration::from_secs(5)).expect("open");
+        let repo = SqliteStore::open(&path, &SqliteOptions::default()).expect("open");
         repo.create(&w).expect("create");
     }
-    let repo = SqliteStore::open(&path, std::time::Duration::from_secs(5)).expect("reopen");
+    let repo = SqliteStore::open(&path, &SqliteOptions::default()).expect("reopen");
     assert_eq!(repo.get(w.id, None).expect("get after reopen"), w);
 }
 
@@ -347,7 +436,7 @@ fn sqlite_refuses_a_newer_schema() {
     conn.execute_batch("PRAGMA user_version = 99;")
         .expect("set version");
     drop(conn);
-    let error = SqliteStore::open(&path, std::time::Duration::from_secs(5))
+    let error = SqliteStore::open(&path, &SqliteOptions::default())
         .err()
         .expect("newer schema refused")
         .to_string();
@@ -362,7 +451,7 @@ fn sqlite_refuses_a_file_that_is_not_a_database() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("garbage.db");
     std::fs::write(&path, vec![b'x'; 4096]).expect("write garbage");
-    let error = SqliteStore::open(&path, std::time::Duration::from_secs(5))
+    let error = SqliteStore::open(&path, &SqliteOptions::default())
         .err()
         .expect("garbage refused")
         .to_string();

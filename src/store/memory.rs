@@ -2,14 +2,14 @@
 
 use std::sync::{Mutex, MutexGuard};
 
+use super::cache::Cache;
 use super::{Change, Repository, StoreError};
 use crate::domain::{PmCode, Webhook, WebhookId};
 
-/// Webhooks in creation order behind one lock. Lookups scan, which is fine for the
-/// sizes a test or a sandbox holds.
+/// The cache index behind one lock; the lock makes every call atomic.
 #[derive(Default)]
 pub struct MemoryStore {
-    webhooks: Mutex<Vec<Webhook>>,
+    cache: Mutex<Cache>,
 }
 
 impl MemoryStore {
@@ -17,67 +17,49 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Vec<Webhook>>, StoreError> {
-        self.webhooks
+    fn lock(&self) -> Result<MutexGuard<'_, Cache>, StoreError> {
+        self.cache
             .lock()
             .map_err(|_| StoreError::Internal("memory store lock poisoned".into()))
     }
 }
 
-/// Whether `candidate` would share its (program manager, product id) key with
-/// another stored webhook.
-fn collides(stored: &[Webhook], candidate: &Webhook) -> bool {
-    stored.iter().any(|w| {
-        w.id != candidate.id
-            && w.pm_code == candidate.pm_code
-            && w.product_id == candidate.product_id
-    })
-}
-
 impl Repository for MemoryStore {
     fn create(&self, webhook: &Webhook) -> Result<(), StoreError> {
-        let mut stored = self.lock()?;
-        if stored.iter().any(|w| w.id == webhook.id) || collides(&stored, webhook) {
+        let mut cache = self.lock()?;
+        if cache.contains(webhook.id)
+            || cache.key_taken(&webhook.pm_code, webhook.product_id, webhook.id)
+        {
             return Err(StoreError::Duplicate);
         }
-        stored.push(webhook.clone());
+        cache.put(webhook.clone());
         Ok(())
     }
 
     fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> Result<Webhook, StoreError> {
         self.lock()?
-            .iter()
-            .find(|w| w.id == id && w.visible_to(scope))
+            .get(id, scope)
             .cloned()
             .ok_or(StoreError::NotFound)
     }
 
     fn list(&self, pm: &PmCode) -> Result<Vec<Webhook>, StoreError> {
-        Ok(self
-            .lock()?
-            .iter()
-            .filter(|w| w.pm_code == *pm)
-            .cloned()
-            .collect())
+        Ok(self.lock()?.list(pm))
     }
 
     fn modify(
         &self,
         id: WebhookId,
         scope: Option<&PmCode>,
-        change: Change<'_>,
+        change: Change,
     ) -> Result<Webhook, StoreError> {
-        let mut stored = self.lock()?;
-        let index = stored
-            .iter()
-            .position(|w| w.id == id && w.visible_to(scope))
-            .ok_or(StoreError::NotFound)?;
-        let mut updated = stored[index].clone();
+        let mut cache = self.lock()?;
+        let mut updated = cache.get(id, scope).cloned().ok_or(StoreError::NotFound)?;
         change(&mut updated)?;
-        if collides(&stored, &updated) {
+        if cache.key_taken(&updated.pm_code, updated.product_id, updated.id) {
             return Err(StoreError::Duplicate);
         }
-        stored[index] = updated.clone();
+        cache.put(updated.clone());
         Ok(updated)
     }
 

@@ -1,6 +1,7 @@
 //! Storage of webhooks: the `Repository` contract and its backends. All SQL lives
 //! under this module.
 
+mod cache;
 pub mod memory;
 pub mod sqlite;
 
@@ -44,11 +45,16 @@ pub enum StoreError {
 }
 
 /// A change applied to one webhook inside a write transaction. It may refuse the
-/// change with an error, and then nothing is written.
-pub type Change<'a> = &'a mut dyn FnMut(&mut Webhook) -> Result<(), StoreError>;
+/// change with an error, and then nothing is written. It is `Send` so that a
+/// backend may apply it on its writer thread.
+pub type Change = Box<dyn FnOnce(&mut Webhook) -> Result<(), StoreError> + Send>;
 
-/// Durable storage of webhooks. Calls are blocking: callers on an async runtime run
-/// them on a blocking thread (`web::block`), never on an async worker.
+/// Durable storage of webhooks.
+///
+/// **Blocking**: the reads [`Repository::get`] and [`Repository::list`] are served
+/// from memory and never wait on I/O, so async code may call them directly. Every
+/// other call may wait on the disk: callers on an async runtime run those on a
+/// blocking thread (`web::block`), never on an async worker.
 ///
 /// Every backend guarantees:
 /// - **Atomicity**: a call that returns an error has changed nothing; a call that
@@ -80,7 +86,7 @@ pub trait Repository: Send + Sync {
         &self,
         id: WebhookId,
         scope: Option<&PmCode>,
-        change: Change<'_>,
+        change: Change,
     ) -> Result<Webhook, StoreError>;
 
     /// Answers `Ok` when the storage can serve reads now.
@@ -94,10 +100,14 @@ pub trait Repository: Send + Sync {
         spec: WebhookSpec,
         now: OffsetDateTime,
     ) -> Result<Webhook, StoreError> {
-        self.modify(id, scope, &mut |webhook| {
-            webhook.replace(spec.clone(), now);
-            Ok(())
-        })
+        self.modify(
+            id,
+            scope,
+            Box::new(move |webhook| {
+                webhook.replace(spec, now);
+                Ok(())
+            }),
+        )
     }
 
     /// Sets the status; asking for the status the webhook already has is refused.
@@ -108,14 +118,18 @@ pub trait Repository: Send + Sync {
         status: WebhookStatus,
         now: OffsetDateTime,
     ) -> Result<Webhook, StoreError> {
-        self.modify(id, scope, &mut |webhook| {
-            if webhook.status == status {
-                return Err(StoreError::SameStatus(status.as_str()));
-            }
-            webhook.status = status;
-            webhook.last_modified_time = now;
-            Ok(())
-        })
+        self.modify(
+            id,
+            scope,
+            Box::new(move |webhook| {
+                if webhook.status == status {
+                    return Err(StoreError::SameStatus(status.as_str()));
+                }
+                webhook.status = status;
+                webhook.last_modified_time = now;
+                Ok(())
+            }),
+        )
     }
 
     /// Adds every code of `events`; if any is subscribed already, adds none.
@@ -123,19 +137,23 @@ pub trait Repository: Send + Sync {
         &self,
         id: WebhookId,
         scope: Option<&PmCode>,
-        events: &EventSet,
+        events: EventSet,
         now: OffsetDateTime,
     ) -> Result<Webhook, StoreError> {
-        self.modify(id, scope, &mut |webhook| {
-            if let Some(code) = events.iter().find(|code| webhook.events.contains(*code)) {
-                return Err(StoreError::AlreadySubscribed(code));
-            }
-            for code in events.iter() {
-                webhook.events.insert(code);
-            }
-            webhook.last_modified_time = now;
-            Ok(())
-        })
+        self.modify(
+            id,
+            scope,
+            Box::new(move |webhook| {
+                if let Some(code) = events.iter().find(|code| webhook.events.contains(*code)) {
+                    return Err(StoreError::AlreadySubscribed(code));
+                }
+                for code in events.iter() {
+                    webhook.events.insert(code);
+                }
+                webhook.last_modified_time = now;
+                Ok(())
+            }),
+        )
     }
 
     /// Removes one subscribed code.
@@ -146,25 +164,29 @@ pub trait Repository: Send + Sync {
         code: EventCode,
         now: OffsetDateTime,
     ) -> Result<Webhook, StoreError> {
-        self.modify(id, scope, &mut |webhook| {
-            if !webhook.events.remove(code) {
-                return Err(StoreError::NotSubscribed(code));
-            }
-            webhook.last_modified_time = now;
-            Ok(())
-        })
+        self.modify(
+            id,
+            scope,
+            Box::new(move |webhook| {
+                if !webhook.events.remove(code) {
+                    return Err(StoreError::NotSubscribed(code));
+                }
+                webhook.last_modified_time = now;
+                Ok(())
+            }),
+        )
     }
 
     /// Keeps the last heartbeat verdict with the webhook. This is an observation,
     /// not a client's change, so `last_modified_time` stays as it was.
-    fn record_heartbeat(
-        &self,
-        id: WebhookId,
-        heartbeat: &Heartbeat,
-    ) -> Result<Webhook, StoreError> {
-        self.modify(id, None, &mut |webhook| {
-            webhook.last_heartbeat = Some(heartbeat.clone());
-            Ok(())
-        })
+    fn record_heartbeat(&self, id: WebhookId, heartbeat: Heartbeat) -> Result<Webhook, StoreError> {
+        self.modify(
+            id,
+            None,
+            Box::new(move |webhook| {
+                webhook.last_heartbeat = Some(heartbeat);
+                Ok(())
+            }),
+        )
     }
 }
