@@ -122,7 +122,8 @@ impl TestApp {
         Self::start(Arc::clone(&self.dir), self.env.clone())
     }
 
-    fn kill(&mut self) {
+    /// SIGKILL: no chance to flush or clean up, as in a crash.
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -5,6 +5,7 @@
 mod helpers;
 mod receiver;
 
+mod crash;
 mod errors;
 mod heartbeat;
 mod lifecycle;
