@@ -1,0 +1,586 @@
+//! The benchmark driver: `bash bench/run` builds the release binaries and runs this.
+//!
+//! It seeds a database with 100,000 webhooks over 1,000 program managers, runs the
+//! baseline B0 and every scenario under the same load (wrk, pinned to another CPU
+//! than the server), and reports each scenario as a ratio to B0 measured in the
+//! same run. B0 runs before and after the scenarios; a run whose two B0 figures
+//! differ by more than 10% is rejected, since the machine was not steady.
+//!
+//! Environment: BENCH_DURATION (seconds per run, default 10), BENCH_CONNECTIONS
+//! (default 64), BENCH_SERVER_CPU / BENCH_LOAD_CPU (defaults 0 and 1).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+use webhook_manager::domain::{
+    CustomHeaders, EventCode, PmCode, ProductId, Webhook, WebhookConfig, WebhookId, WebhookSpec,
+    WebhookUrl,
+};
+use webhook_manager::store::sqlite::{SqliteOptions, Synchronous};
+use webhook_manager::store::{Repository, SqliteStore};
+
+const SEEDED: u64 = 100_000;
+const LIST_SIZE: u64 = 20;
+
+type Error = Box<dyn std::error::Error>;
+
+struct Settings {
+    duration: u64,
+    connections: u32,
+    server_cpu: String,
+    load_cpu: String,
+    root: PathBuf,
+    work: PathBuf,
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+fn main() -> Result<(), Error> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let settings = Settings {
+        duration: env_or("BENCH_DURATION", "10").parse()?,
+        connections: env_or("BENCH_CONNECTIONS", "64").parse()?,
+        server_cpu: env_or("BENCH_SERVER_CPU", "0"),
+        load_cpu: env_or("BENCH_LOAD_CPU", "1"),
+        work: root.join("target/bench"),
+        root,
+    };
+    // On the project's disk, not /tmp (often tmpfs): durable writes depend on the disk.
+    let _ = fs::remove_dir_all(&settings.work);
+    fs::create_dir_all(&settings.work)?;
+
+    let cpu = fs::read_to_string("/proc/cpuinfo")?
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let cores = thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let (fsync_p50, fsync_p99) = fsync_probe(&settings.work.join("fsync.probe"))?;
+    progress(&format!("machine: {cpu}, {cores} cores; 4 KiB fdatasync p50 {fsync_p50:.3} ms, p99 {fsync_p99:.3} ms"));
+
+    let mut receiver = spawn(
+        &settings.load_cpu,
+        &settings.root.join("target/release/examples/bench-receiver"),
+        &["0"],
+        &[],
+    )?;
+    let receiver_url = format!("{}/hook", listening(&mut receiver.child)?);
+
+    progress(&format!(
+        "seeding {} webhooks over 1,000 program managers",
+        SEEDED + LIST_SIZE
+    ));
+    let seed = settings.work.join("seed.db");
+    let started = Instant::now();
+    seed_database(&seed, &receiver_url)?;
+    progress(&format!(
+        "seeded in {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
+
+    progress("naive loop: one INSERT per commit, synchronous=FULL, 3 s");
+    let naive = naive_commits_per_second(&settings.work.join("naive.db"))?;
+    progress(&format!("naive loop: {naive:.0} commits/s"));
+
+    let b0_before = run_baseline(&settings)?;
+    let scenarios = [
+        ("GET by id", "get.lua", "full", 0.80),
+        ("list (20)", "list.lua", "full", 0.60),
+        ("create, synchronous=full", "create.lua", "full", 0.50),
+        ("create, synchronous=normal", "create.lua", "normal", 0.0),
+        ("full update", "update.lua", "full", 0.50),
+        ("heartbeat", "heartbeat.lua", "full", 0.35),
+        ("mix 70/15/10/5", "mix.lua", "full", 0.70),
+    ];
+    let mut rows = Vec::new();
+    let mut startup_ms = None;
+    let mut rss_idle_kib = None;
+    for (name, script, synchronous, target) in scenarios {
+        let mut service = start_service(&settings, &seed, synchronous)?;
+        startup_ms.get_or_insert(service.startup_ms);
+        thread::sleep(Duration::from_millis(500));
+        rss_idle_kib.get_or_insert(proc_status_kib(service.pid(), "VmRSS")?);
+        let result = measure(&settings, &service, script, settings.connections)?;
+        progress(&format!(
+            "{name}: {:.0} req/s, {:.1} CPU us/req",
+            result.rps, result.cpu_us
+        ));
+        rows.push((name, synchronous, target, result));
+        service.stop();
+    }
+    progress("mix with 256 connections, for memory");
+    let mut service = start_service(&settings, &seed, "full")?;
+    let mix256 = measure(&settings, &service, "mix.lua", 256)?;
+    let rss_peak_kib = proc_status_kib(service.pid(), "VmHWM")?;
+    service.stop();
+    let b0_after = run_baseline(&settings)?;
+    receiver.stop();
+
+    let drift = (b0_after.rps - b0_before.rps).abs() / b0_before.rps;
+    let binary = fs::metadata(settings.root.join("target/release/webhook-manager"))?.len();
+    let create_full = rows
+        .iter()
+        .find(|r| r.0 == "create, synchronous=full")
+        .map_or(0.0, |r| r.3.rps);
+
+    let mut md = String::new();
+    let now = OffsetDateTime::now_utc();
+    md +=
+        &format!("# Benchmark results\n\nRun {now} by `bash bench/run` on: {cpu}, {cores} cores. ");
+    md += &format!(
+        "Server pinned to CPU {}, load (wrk, 1 thread) to CPU {}; service and B0 with 1 worker; {} s per run, {} connections.\n\n",
+        settings.server_cpu, settings.load_cpu, settings.duration, settings.connections
+    );
+    md +=
+        &format!("4 KiB fdatasync on this disk: p50 {fsync_p50:.3} ms, p99 {fsync_p99:.3} ms.\n\n");
+    md += &format!(
+        "B0 (baseline): {:.0} req/s before, {:.0} after ({:.1}% apart; runs more than 10% apart are rejected). Ratios use their mean.\n\n",
+        b0_before.rps,
+        b0_after.rps,
+        drift * 100.0
+    );
+    let b0 = (b0_before.rps + b0_after.rps) / 2.0;
+    md += "| scenario | req/s | x B0 | target | CPU us/req (server) | latency p50 / p99 / p99.9 (ms, closed loop) | errors |\n";
+    md += "|---|---:|---:|---|---:|---|---:|\n";
+    md += &row("B0 baseline (before)", &b0_before, b0, 0.0);
+    for (name, _, target, result) in &rows {
+        md += &row(name, result, b0, *target);
+    }
+    md += &row("mix, 256 connections", &mix256, b0, 0.0);
+    md += &row("B0 baseline (after)", &b0_after, b0, 0.0);
+    md += "\n| measure | value | target |\n|---|---:|---|\n";
+    md += &format!(
+        "| create full vs naive one-commit-per-request loop | {:.1} x ({create_full:.0} vs {naive:.0} commits/s) | >= 50 x |\n",
+        create_full / naive
+    );
+    md += &format!(
+        "| resident memory, idle (100k webhooks loaded) | {:.1} MiB | <= 12 MiB |\n",
+        rss_idle_kib.unwrap_or(0) as f64 / 1024.0
+    );
+    md += &format!(
+        "| resident memory, peak under the mix, 256 connections | {:.1} MiB | <= 48 MiB |\n",
+        rss_peak_kib as f64 / 1024.0
+    );
+    md += &format!(
+        "| start-up to first 200 (100k rows) | {:.0} ms | <= 50 ms |\n",
+        startup_ms.unwrap_or(0.0)
+    );
+    md += &format!(
+        "| stripped release binary | {:.2} MiB | <= 10 MiB |\n",
+        binary as f64 / 1024.0 / 1024.0
+    );
+    println!("\n{md}");
+    if drift > 0.10 {
+        return Err(format!(
+            "rejected: B0 moved {:.1}% between the start and the end of the run",
+            drift * 100.0
+        )
+        .into());
+    }
+    let out = settings.root.join("bench/results/latest.md");
+    fs::write(&out, md)?;
+    progress(&format!("written to {}", out.display()));
+    Ok(())
+}
+
+fn progress(line: &str) {
+    eprintln!("[bench] {line}");
+}
+
+fn row(name: &str, r: &RunResult, b0: f64, target: f64) -> String {
+    let ratio = r.rps / b0;
+    let target = if target > 0.0 {
+        format!(
+            ">= {target:.2} {}",
+            if ratio >= target { "(met)" } else { "(missed)" }
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "| {name} | {:.0} | {ratio:.2} | {target} | {:.1} | {:.2} / {:.2} / {:.2} | {} |\n",
+        r.rps,
+        r.cpu_us,
+        r.p50_us / 1000.0,
+        r.p99_us / 1000.0,
+        r.p999_us / 1000.0,
+        r.errors
+    )
+}
+
+struct Process {
+    child: Child,
+}
+
+impl Process {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn spawn(
+    cpu: &str,
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> Result<Process, Error> {
+    let child = Command::new("taskset")
+        .arg("-c")
+        .arg(cpu)
+        .arg(program)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("starting {}: {e}", program.display()))?;
+    Ok(Process { child })
+}
+
+/// The address a server prints as `... listening on http://HOST:PORT`.
+fn listening(child: &mut Child) -> Result<String, Error> {
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let line = lines.next().ok_or("server exited before listening")??;
+    let address = line
+        .split(" listening on ")
+        .nth(1)
+        .ok_or_else(|| format!("unexpected line {line:?}"))?;
+    // Keep draining stdout so the server never blocks on a full pipe.
+    thread::spawn(move || lines.for_each(drop));
+    Ok(address.trim().to_owned())
+}
+
+struct Service {
+    process: Process,
+    url: String,
+    startup_ms: f64,
+}
+
+impl Service {
+    fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    fn stop(&mut self) {
+        self.process.stop();
+    }
+}
+
+/// Starts the service on a fresh copy of the seeded database and waits for its
+/// first 200 on a webhook read.
+fn start_service(settings: &Settings, seed: &Path, synchronous: &str) -> Result<Service, Error> {
+    let db = settings.work.join("service.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    fs::copy(seed, &db)?;
+    let env = [
+        ("WHM_SERVER__PORT", "0".to_owned()),
+        ("WHM_SERVER__WORKERS", "1".to_owned()),
+        ("WHM_DATABASE__PATH", db.display().to_string()),
+        ("WHM_DATABASE__SYNCHRONOUS", synchronous.to_owned()),
+        ("WHM_SECURITY__ALLOW_HTTP", "true".to_owned()),
+    ];
+    // Built-in defaults plus the overrides above; no config file from the repository.
+    let config = settings.work.join("empty.toml");
+    fs::write(&config, "")?;
+    let config = config.display().to_string();
+    let started = Instant::now();
+    let mut process = spawn(
+        &settings.server_cpu,
+        &settings.root.join("target/release/webhook-manager"),
+        &["--config", &config],
+        &env,
+    )?;
+    let url = listening(&mut process.child)?;
+    let probe = format!("{url}/api/v1/webhooks/{}", seeded_id(0));
+    while !http_ok(&probe) {
+        if started.elapsed() > Duration::from_secs(30) {
+            return Err("service did not answer within 30 s".into());
+        }
+        thread::sleep(Duration::from_micros(200));
+    }
+    let startup_ms = started.elapsed().as_secs_f64() * 1000.0;
+    Ok(Service {
+        process,
+        url,
+        startup_ms,
+    })
+}
+
+/// One HTTP/1.1 GET over a plain socket: whether the status line says 200.
+fn http_ok(url: &str) -> bool {
+    use std::io::Read;
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let Ok(mut stream) = std::net::TcpStream::connect(host) else {
+        return false;
+    };
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.ends_with(b"200")
+}
+
+struct RunResult {
+    rps: f64,
+    cpu_us: f64,
+    p50_us: f64,
+    p99_us: f64,
+    p999_us: f64,
+    errors: u64,
+}
+
+fn run_baseline(settings: &Settings) -> Result<RunResult, Error> {
+    let mut process = spawn(
+        &settings.server_cpu,
+        &settings.root.join("target/release/examples/bench-baseline"),
+        &["0", "1"],
+        &[],
+    )?;
+    let url = listening(&mut process.child)?;
+    let service = Service {
+        process,
+        url,
+        startup_ms: 0.0,
+    };
+    let result = measure(settings, &service, "baseline.lua", settings.connections)?;
+    progress(&format!(
+        "B0: {:.0} req/s, {:.1} CPU us/req",
+        result.rps, result.cpu_us
+    ));
+    Ok(result)
+}
+
+/// Runs wrk with a scenario script against the server, and reads the server's CPU time.
+fn measure(
+    settings: &Settings,
+    server: &Service,
+    script: &str,
+    connections: u32,
+) -> Result<RunResult, Error> {
+    let scripts = settings.root.join("bench/wrk");
+    let combined = settings.work.join(format!("run-{script}"));
+    let scenario = if script == "baseline.lua" {
+        String::new()
+    } else {
+        fs::read_to_string(scripts.join(script))?
+    };
+    fs::write(
+        &combined,
+        scenario + "\n" + &fs::read_to_string(scripts.join("report.lua"))?,
+    )?;
+    let cpu_before = cpu_ticks(server.pid())?;
+    let output = Command::new("taskset")
+        .args(["-c", &settings.load_cpu, "wrk", "-t1"])
+        .arg(format!("-c{connections}"))
+        .arg(format!("-d{}s", settings.duration))
+        .arg("-s")
+        .arg(&combined)
+        .arg(format!("{}/", server.url))
+        .output()
+        .map_err(|e| format!("running wrk: {e}"))?;
+    let cpu_after = cpu_ticks(server.pid())?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .ok_or_else(|| {
+            format!(
+                "wrk printed no summary: {stdout} {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })?;
+    let summary: Value = serde_json::from_str(line)?;
+    let number = |key: &str| summary[key].as_f64().unwrap_or(0.0);
+    let requests = number("requests");
+    let seconds = number("duration_us") / 1e6;
+    let errors = ["connect", "read", "write", "status", "timeout"]
+        .iter()
+        .map(|k| number(k) as u64)
+        .sum();
+    Ok(RunResult {
+        rps: requests / seconds,
+        cpu_us: (cpu_after - cpu_before) as f64 * 1e6
+            / clock_ticks_per_second()
+            / requests.max(1.0),
+        p50_us: number("p50_us"),
+        p99_us: number("p99_us"),
+        p999_us: number("p999_us"),
+        errors,
+    })
+}
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> Result<u64, Error> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .ok_or("bad stat")?
+        .1
+        .split_whitespace()
+        .collect();
+    Ok(fields[11].parse::<u64>()? + fields[12].parse::<u64>()?)
+}
+
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+fn proc_status_kib(pid: u32, key: &str) -> Result<u64, Error> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(key))
+        .ok_or_else(|| format!("no {key}"))?;
+    Ok(line
+        .split_whitespace()
+        .nth(1)
+        .ok_or("bad status line")?
+        .parse()?)
+}
+
+/// Seeded id `i`: a valid v4 UUID whose last group is `i` in decimal, so the wrk
+/// scripts can name random existing webhooks.
+fn seeded_id(i: u64) -> String {
+    format!("00000000-0000-4000-8000-{i:012}")
+}
+
+fn seed_database(path: &Path, receiver_url: &str) -> Result<(), Error> {
+    let options = SqliteOptions {
+        synchronous: Synchronous::Normal,
+        ..SqliteOptions::default()
+    };
+    let store = Arc::new(SqliteStore::open(path, &options)?);
+    let url = WebhookUrl::parse(receiver_url, true).map_err(|p| p.message)?;
+    let headers = CustomHeaders::from_json(&json!({"ApiKey": "bench"})).map_err(|_| "headers")?;
+    let events = [101, 102, 103]
+        .into_iter()
+        .map(|n| EventCode::from_number(n, "events"))
+        .collect::<Result<_, _>>()
+        .map_err(|p| p.message)?;
+    let make = move |id: String, pm: String, product: u64| -> Result<Webhook, Error> {
+        let spec = WebhookSpec {
+            product_id: ProductId::from_json(&json!(product)).map_err(|p| p.message)?,
+            events: Clone::clone(&events),
+            status: None,
+            config: WebhookConfig {
+                url: url.clone(),
+                custom_headers: headers.clone(),
+            },
+        };
+        let id = WebhookId::parse(&id).map_err(|p| p.message)?;
+        let pm = PmCode::parse(&pm).map_err(|p| p.message)?;
+        Ok(Webhook::create(
+            id,
+            pm,
+            spec,
+            OffsetDateTime::now_utc().replace_nanosecond(0)?,
+        ))
+    };
+    let make = Arc::new(make);
+    let threads: Vec<_> = (0..8u64)
+        .map(|t| {
+            let (store, make) = (Arc::clone(&store), Arc::clone(&make));
+            thread::spawn(move || -> Result<(), String> {
+                for i in (t..SEEDED).step_by(8) {
+                    let webhook = make(seeded_id(i), format!("B{:03}", i / 100), i % 100)
+                        .map_err(|e| e.to_string())?;
+                    store.create(&webhook).map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().map_err(|_| "seeding thread panicked")??;
+    }
+    for k in 0..LIST_SIZE {
+        store.create(&make(
+            format!("00000000-0000-4000-9000-{k:012}"),
+            "LIST".into(),
+            k,
+        )?)?;
+    }
+    drop(store);
+    // Fold the WAL into the main file, so that copying the file copies everything.
+    let conn = rusqlite::Connection::open(path)?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
+}
+
+/// What a store without group commit manages: one INSERT per durable commit.
+fn naive_commits_per_second(path: &Path) -> Result<f64, Error> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")?;
+    conn.execute_batch(include_str!("../schema.sql"))?;
+    let started = Instant::now();
+    let mut n = 0u64;
+    while started.elapsed() < Duration::from_secs(3) {
+        conn.execute(
+            "INSERT INTO webhooks (id, pm_code, product_id, events, status, url, custom_headers, created_time, last_modified_time) \
+             VALUES (?1, 'NAIV', ?2, '[101]', 'active', 'https://client.example/hook', '{}', 0, 0)",
+            rusqlite::params![seeded_id(n), n],
+        )?;
+        n += 1;
+    }
+    Ok(n as f64 / started.elapsed().as_secs_f64())
+}
+
+/// 4 KiB writes, each followed by fdatasync: the cost of one durable commit.
+fn fsync_probe(path: &Path) -> Result<(f64, f64), Error> {
+    let mut file: File = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(path)?;
+    let block = [0x5au8; 4096];
+    let mut samples = Vec::with_capacity(500);
+    for _ in 0..500 {
+        let started = Instant::now();
+        file.write_all(&block)?;
+        file.sync_data()?;
+        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    samples.sort_by(f64::total_cmp);
+    Ok((
+        samples[samples.len() / 2],
+        samples[samples.len() * 99 / 100],
+    ))
+}
