@@ -109,6 +109,7 @@ fn main() -> Result<(), Error> {
     let mut startup_ms = None;
     let mut rss_idle_kib = None;
     for (name, script, synchronous, target) in scenarios {
+        settle();
         let mut service = start_service(&settings, &seed, synchronous)?;
         startup_ms.get_or_insert(service.startup_ms);
         thread::sleep(Duration::from_millis(500));
@@ -362,6 +363,7 @@ struct RunResult {
 }
 
 fn run_baseline(settings: &Settings) -> Result<RunResult, Error> {
+    settle();
     let mut process = spawn(
         &settings.server_cpu,
         &settings.root.join("target/release/examples/bench-baseline"),
@@ -380,6 +382,13 @@ fn run_baseline(settings: &Settings) -> Result<RunResult, Error> {
         result.rps, result.cpu_us
     ));
     Ok(result)
+}
+
+/// Lets the kernel write back what earlier runs left dirty (each scenario copies a
+/// ~40 MB database), so that writeback does not steal the server's CPU mid-run.
+fn settle() {
+    let _ = Command::new("sync").status();
+    thread::sleep(Duration::from_secs(2));
 }
 
 /// Runs wrk with a scenario script against the server, and reads the server's CPU time.
