@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 use webhook_manager::domain::{
-    CustomHeaders, EventCode, PmCode, ProductId, Webhook, WebhookConfig, WebhookId, WebhookSpec,
-    WebhookUrl,
+    CustomHeaders, EventCode, EventSet, PmCode, ProductId, Webhook, WebhookConfig, WebhookId,
+    WebhookSpec, WebhookUrl,
 };
 use webhook_manager::store::sqlite::{SqliteOptions, Synchronous};
 use webhook_manager::store::{Repository, SqliteStore};
@@ -499,7 +499,7 @@ fn seed_database(path: &Path, receiver_url: &str) -> Result<(), Error> {
     let store = Arc::new(SqliteStore::open(path, &options)?);
     let url = WebhookUrl::parse(receiver_url, true).map_err(|p| p.message)?;
     let headers = CustomHeaders::from_json(&json!({"ApiKey": "bench"})).map_err(|_| "headers")?;
-    let events = [101, 102, 103]
+    let events: EventSet = [101, 102, 103]
         .into_iter()
         .map(|n| EventCode::from_number(n, "events"))
         .collect::<Result<_, _>>()
@@ -507,7 +507,7 @@ fn seed_database(path: &Path, receiver_url: &str) -> Result<(), Error> {
     let make = move |id: String, pm: String, product: u64| -> Result<Webhook, Error> {
         let spec = WebhookSpec {
             product_id: ProductId::from_json(&json!(product)).map_err(|p| p.message)?,
-            events: Clone::clone(&events),
+            events: events.clone(),
             status: None,
             config: WebhookConfig {
                 url: url.clone(),

@@ -70,7 +70,7 @@ impl Default for DatabaseSettings {
         Self {
             path: "webhook-manager.db".into(),
             synchronous: store.synchronous,
-            busy_timeout_ms: 5000,
+            busy_timeout_ms: u64::try_from(store.busy_timeout.as_millis()).unwrap_or(u64::MAX),
             read_connections: store.read_connections,
             max_batch: store.max_batch,
             queue_capacity: store.queue_capacity,

@@ -108,8 +108,7 @@ pub fn find(
     raw_id: &str,
     repo: &web::Data<dyn Repository>,
 ) -> Result<Webhook, ApiError> {
-    let id = parse_id(raw_id)?;
-    Ok(repo.get(id, caller.scope())?)
+    Ok(repo.get(parse_id(raw_id)?, caller.scope())?)
 }
 
 /// The answer for a method a path does not support.

@@ -265,7 +265,7 @@ pub async fn replace(
     let body: WebhookBody = object_body(body.into_inner())?;
     let (body_pm, spec) = body.parse(settings.security.allow_http);
     let (body_pm, spec) = both(body_pm, spec)?;
-    let current = find(&caller, &path, &repo)?;
+    let current = repo.get(id, caller.scope())?;
     if body_pm.is_some_and(|pm| pm != current.pm_code) {
         return Err(ApiError::bad_request(Problem::at(
             ErrorCode::PmCodeNotValid,

@@ -123,9 +123,11 @@ enum Write {
     },
 }
 
+type Reply = SyncSender<Result<Webhook, StoreError>>;
+
 struct Job {
     write: Write,
-    reply: SyncSender<Result<Webhook, StoreError>>,
+    reply: Reply,
 }
 
 pub struct SqliteStore {
@@ -284,12 +286,8 @@ fn commit_batch(conn: &mut Connection, cache: &RwLock<Cache>, batch: Vec<Job>) {
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
-            let error = classify(e);
-            log::error!(
-                "cannot begin a write transaction: {error}: {}",
-                source_text(&error)
-            );
-            return answer_all(batch, &error);
+            let replies = batch.into_iter().map(|job| job.reply);
+            return fail_all(replies, "beginning a write transaction", &classify(e));
         }
     };
     // Webhooks changed earlier in this batch, as they will be once committed.
@@ -313,15 +311,7 @@ fn commit_batch(conn: &mut Connection, cache: &RwLock<Cache>, batch: Vec<Job>) {
         replies.push(reply);
     }
     if let Err(e) = tx.commit() {
-        let error = classify(e);
-        log::error!(
-            "commit of {size} writes failed: {error}: {}",
-            source_text(&error)
-        );
-        for reply in replies {
-            let _ = reply.send(Err(same_error(&error)));
-        }
-        return;
+        return fail_all(replies.into_iter(), "committing a batch", &classify(e));
     }
     match cache.write() {
         Ok(mut cache) => {
@@ -365,9 +355,15 @@ fn apply(
     }
 }
 
-fn answer_all(batch: Vec<Job>, error: &StoreError) {
-    for job in batch {
-        let _ = job.reply.send(Err(same_error(error)));
+/// Logs a fault that failed a whole batch, and answers every caller with it.
+fn fail_all(replies: impl ExactSizeIterator<Item = Reply>, doing: &str, error: &StoreError) {
+    log::error!(
+        "{doing} for {} writes: {error}: {}",
+        replies.len(),
+        source_text(error)
+    );
+    for reply in replies {
+        let _ = reply.send(Err(same_error(error)));
     }
 }
 
