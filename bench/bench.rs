@@ -531,7 +531,7 @@ fn seed_database(path: &Path, receiver_url: &str) -> Result<(), Error> {
                 for i in (t..SEEDED).step_by(8) {
                     let webhook = make(seeded_id(i), format!("B{:03}", i / 100), i % 100)
                         .map_err(|e| e.to_string())?;
-                    store.create(&webhook).map_err(|e| e.to_string())?;
+                    store.create(webhook).wait().map_err(|e| e.to_string())?;
                 }
                 Ok(())
             })
@@ -541,11 +541,13 @@ fn seed_database(path: &Path, receiver_url: &str) -> Result<(), Error> {
         t.join().map_err(|_| "seeding thread panicked")??;
     }
     for k in 0..LIST_SIZE {
-        store.create(&make(
-            format!("00000000-0000-4000-9000-{k:012}"),
-            "LIST".into(),
-            k,
-        )?)?;
+        store
+            .create(make(
+                format!("00000000-0000-4000-9000-{k:012}"),
+                "LIST".into(),
+                k,
+            )?)
+            .wait()?;
     }
     drop(store);
     // Fold the WAL into the main file, so that copying the file copies everything.

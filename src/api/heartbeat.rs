@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
 use super::webhooks::format_time;
-use super::{blocking, find, success, Caller};
+use super::{find, success, Caller};
 use crate::domain::Heartbeat;
 use crate::error::ApiError;
 use crate::heartbeat::HeartbeatClient;
@@ -52,8 +52,7 @@ pub async fn heartbeat(
     let id = webhook.id;
     // Async I/O with a bounded timeout: this worker serves other requests meanwhile.
     let verdict = client.check(&webhook).await;
-    let recorded = verdict.clone();
-    blocking(&repo, move |repo| repo.record_heartbeat(id, recorded)).await?;
+    repo.record_heartbeat(id, verdict.clone()).await?;
     Ok(success(
         StatusCode::OK,
         HeartbeatResponse {

@@ -1,6 +1,6 @@
 //! The HTTP API: one file per resource, each owning its wire types and handlers.
-//! Shared here: who is calling, the success envelope, and running storage calls
-//! off the async workers.
+//! Shared here: who is calling, the success envelope, and running the one
+//! storage call that may wait on the disk (the readiness check) off the async workers.
 
 pub mod health;
 pub mod heartbeat;
@@ -87,7 +87,8 @@ pub fn success(status: StatusCode, body: impl Serialize) -> HttpResponse {
     })
 }
 
-/// Runs a storage call on the blocking pool, never on an async worker.
+/// Runs a storage call that may wait on the disk on the blocking pool, never on
+/// an async worker.
 pub async fn blocking<T, F>(repo: &web::Data<dyn Repository>, call: F) -> Result<T, ApiError>
 where
     F: FnOnce(&dyn Repository) -> Result<T, StoreError> + Send + 'static,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::webhooks::object_body;
-use super::{blocking, find, parse_id, success, Caller};
+use super::{find, parse_id, success, Caller};
 use crate::domain::{now_utc, ErrorCode, EventCode, EventSet, Problem};
 use crate::error::ApiError;
 use crate::store::Repository;
@@ -72,11 +72,9 @@ pub async fn subscribe(
     let id = parse_id(&path)?;
     let body: SubscribeBody = object_body(body.into_inner())?;
     let events = parse_events(&body.events).map_err(ApiError::BadRequest)?;
-    let scope = caller.scope().cloned();
-    let webhook = blocking(&repo, move |repo| {
-        repo.subscribe(id, scope.as_ref(), events, now_utc())
-    })
-    .await?;
+    let webhook = repo
+        .subscribe(id, caller.scope(), events, now_utc())
+        .await?;
     Ok(success(
         StatusCode::OK,
         SubscriptionChange {
@@ -114,11 +112,9 @@ pub async fn unsubscribe(
         ErrorCode::EventCodeNotFound => ApiError::NotFound(problem),
         _ => ApiError::bad_request(problem),
     })?;
-    let scope = caller.scope().cloned();
-    let webhook = blocking(&repo, move |repo| {
-        repo.unsubscribe(id, scope.as_ref(), code, now_utc())
-    })
-    .await?;
+    let webhook = repo
+        .unsubscribe(id, caller.scope(), code, now_utc())
+        .await?;
     Ok(success(
         StatusCode::OK,
         SubscriptionChange {

@@ -10,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::heartbeat::HeartbeatView;
-use super::{blocking, find, parse_id, success, Caller};
+use super::{find, parse_id, success, Caller};
 use crate::config::Settings;
 use crate::domain::{
     now_utc, pm_code, CustomHeaders, ErrorCode, EventCode, EventSet, PmCode, Problem, Problems,
@@ -200,8 +200,7 @@ pub async fn create(
     let owner = body_pm.and_then(|body_pm| owner(caller.scope(), body_pm.as_ref()));
     let (pm, spec) = both(owner, spec)?;
     let webhook = Webhook::create(WebhookId::new_random(), pm, spec, now_utc());
-    let stored = webhook.clone();
-    blocking(&repo, move |repo| repo.create(&stored)).await?;
+    let webhook = repo.create(webhook).await?;
     log::info!(
         "webhook {} created for program manager {}",
         webhook.id,
@@ -275,10 +274,7 @@ pub async fn replace(
     }
     // The owner never changes, so scoping the write to it is as safe as one transaction.
     let owner = current.pm_code;
-    let webhook = blocking(&repo, move |repo| {
-        repo.replace(id, Some(&owner), spec, now_utc())
-    })
-    .await?;
+    let webhook = repo.replace(id, Some(&owner), spec, now_utc()).await?;
     Ok(success(StatusCode::OK, WebhookView::from(&webhook)))
 }
 
@@ -298,11 +294,9 @@ pub async fn set_status(
     let id = parse_id(&path)?;
     let body: StatusBody = object_body(body.into_inner())?;
     let status = WebhookStatus::from_json(&body.webhook_status).map_err(ApiError::bad_request)?;
-    let scope = caller.scope().cloned();
-    let webhook = blocking(&repo, move |repo| {
-        repo.set_status(id, scope.as_ref(), status, now_utc())
-    })
-    .await?;
+    let webhook = repo
+        .set_status(id, caller.scope(), status, now_utc())
+        .await?;
     Ok(success(StatusCode::OK, WebhookView::from(&webhook)))
 }
 

@@ -47,21 +47,23 @@ fn code(n: i64) -> EventCode {
 
 fn create_then_get_returns_the_same_webhook(repo: &dyn Repository) {
     let w = webhook("TRD", Some(1));
-    repo.create(&w).expect("create");
+    repo.create(w.clone()).wait().expect("create");
     assert_eq!(repo.get(w.id, None).expect("get unscoped"), w);
     assert_eq!(repo.get(w.id, Some(&pm("TRD"))).expect("get scoped"), w);
 }
 
 fn another_pm_sees_nothing(repo: &dyn Repository) {
     let w = webhook("TRD", Some(1));
-    repo.create(&w).expect("create");
+    repo.create(w.clone()).wait().expect("create");
     let other = pm("ABC");
     assert!(
         matches!(repo.get(w.id, Some(&other)), Err(StoreError::NotFound)),
         "get"
     );
     assert!(repo.list(&other).expect("list").is_empty(), "list");
-    let modified = repo.set_status(w.id, Some(&other), WebhookStatus::Inactive, t0());
+    let modified = repo
+        .set_status(w.id, Some(&other), WebhookStatus::Inactive, t0())
+        .wait();
     assert!(matches!(modified, Err(StoreError::NotFound)), "modify");
     assert_eq!(
         repo.get(w.id, None).expect("get").status,
@@ -76,29 +78,33 @@ fn missing_webhook_is_not_found(repo: &dyn Repository) {
         matches!(repo.get(id, None), Err(StoreError::NotFound)),
         "get"
     );
-    let result = repo.replace(id, None, spec(None), t0());
+    let result = repo.replace(id, None, spec(None), t0()).wait();
     assert!(matches!(result, Err(StoreError::NotFound)), "replace");
 }
 
 fn one_webhook_per_pm_and_product(repo: &dyn Repository) {
-    repo.create(&webhook("TRD", Some(7)))
+    repo.create(webhook("TRD", Some(7)))
+        .wait()
         .expect("first product webhook");
-    repo.create(&webhook("TRD", None))
+    repo.create(webhook("TRD", None))
+        .wait()
         .expect("first pm-level webhook");
-    repo.create(&webhook("ABC", Some(7)))
+    repo.create(webhook("ABC", Some(7)))
+        .wait()
         .expect("same product, other pm");
-    repo.create(&webhook("TRD", Some(8)))
+    repo.create(webhook("TRD", Some(8)))
+        .wait()
         .expect("other product");
     assert!(
         matches!(
-            repo.create(&webhook("TRD", Some(7))),
+            repo.create(webhook("TRD", Some(7))).wait(),
             Err(StoreError::Duplicate)
         ),
         "same product"
     );
     assert!(
         matches!(
-            repo.create(&webhook("TRD", None)),
+            repo.create(webhook("TRD", None)).wait(),
             Err(StoreError::Duplicate)
         ),
         "second pm-level"
@@ -113,9 +119,11 @@ fn one_webhook_per_pm_and_product(repo: &dyn Repository) {
 fn replace_cannot_take_another_webhooks_key(repo: &dyn Repository) {
     let a = webhook("TRD", Some(1));
     let b = webhook("TRD", Some(2));
-    repo.create(&a).expect("a");
-    repo.create(&b).expect("b");
-    let result = repo.replace(b.id, None, spec(Some(1)), t0() + Duration::seconds(5));
+    repo.create(a.clone()).wait().expect("a");
+    repo.create(b.clone()).wait().expect("b");
+    let result = repo
+        .replace(b.id, None, spec(Some(1)), t0() + Duration::seconds(5))
+        .wait();
     assert!(
         matches!(result, Err(StoreError::Duplicate)),
         "got {result:?}"
@@ -129,9 +137,11 @@ fn list_is_in_creation_order(repo: &dyn Repository) {
         .map(|p| webhook("TRD", Some(p)))
         .collect();
     for w in &created {
-        repo.create(w).expect("create");
+        repo.create(w.clone()).wait().expect("create");
     }
-    repo.create(&webhook("ABC", Some(1))).expect("other pm");
+    repo.create(webhook("ABC", Some(1)))
+        .wait()
+        .expect("other pm");
     let listed = repo.list(&pm("TRD")).expect("list");
     let ids: Vec<WebhookId> = listed.iter().map(|w| w.id).collect();
     let expected: Vec<WebhookId> = created.iter().map(|w| w.id).collect();
@@ -140,12 +150,15 @@ fn list_is_in_creation_order(repo: &dyn Repository) {
 
 fn replace_clears_what_is_left_out_and_keeps_created_time(repo: &dyn Repository) {
     let w = webhook("TRD", Some(1));
-    repo.create(&w).expect("create");
+    repo.create(w.clone()).wait().expect("create");
     let later = t0() + Duration::seconds(60);
     let mut new_spec = spec(None);
     new_spec.events = EventSet::default();
     new_spec.config.custom_headers = CustomHeaders::default();
-    let replaced = repo.replace(w.id, None, new_spec, later).expect("replace");
+    let replaced = repo
+        .replace(w.id, None, new_spec, later)
+        .wait()
+        .expect("replace");
     assert_eq!(replaced.product_id, None);
     assert!(replaced.events.is_empty());
     assert!(replaced.config.custom_headers.as_map().is_empty());
@@ -165,8 +178,10 @@ fn replace_clears_what_is_left_out_and_keeps_created_time(repo: &dyn Repository)
 
 fn status_changes_and_same_status_is_refused(repo: &dyn Repository) {
     let w = webhook("TRD", None);
-    repo.create(&w).expect("create");
-    let same = repo.set_status(w.id, None, WebhookStatus::Active, t0());
+    repo.create(w.clone()).wait().expect("create");
+    let same = repo
+        .set_status(w.id, None, WebhookStatus::Active, t0())
+        .wait();
     assert!(
         matches!(same, Err(StoreError::SameStatus("active"))),
         "got {same:?}"
@@ -174,6 +189,7 @@ fn status_changes_and_same_status_is_refused(repo: &dyn Repository) {
     let later = t0() + Duration::seconds(1);
     let changed = repo
         .set_status(w.id, None, WebhookStatus::Inactive, later)
+        .wait()
         .expect("inactive");
     assert_eq!(changed.status, WebhookStatus::Inactive);
     assert_eq!(changed.last_modified_time, later);
@@ -185,9 +201,9 @@ fn status_changes_and_same_status_is_refused(repo: &dyn Repository) {
 
 fn subscriptions_add_all_or_nothing_and_remove(repo: &dyn Repository) {
     let w = webhook("TRD", None);
-    repo.create(&w).expect("create");
+    repo.create(w.clone()).wait().expect("create");
     let both: EventSet = [code(103), code(101)].into_iter().collect();
-    let result = repo.subscribe(w.id, None, both, t0());
+    let result = repo.subscribe(w.id, None, both, t0()).wait();
     assert!(
         matches!(result, Err(StoreError::AlreadySubscribed(c)) if c == code(101)),
         "got {result:?}"
@@ -202,15 +218,19 @@ fn subscriptions_add_all_or_nothing_and_remove(repo: &dyn Repository) {
     );
 
     let new: EventSet = [code(103), code(117)].into_iter().collect();
-    let added = repo.subscribe(w.id, None, new, t0()).expect("subscribe");
+    let added = repo
+        .subscribe(w.id, None, new, t0())
+        .wait()
+        .expect("subscribe");
     let codes: Vec<u16> = added.events.iter().map(EventCode::value).collect();
     assert_eq!(codes, vec![101, 102, 103, 117]);
 
     let removed = repo
         .unsubscribe(w.id, None, code(102), t0())
+        .wait()
         .expect("unsubscribe");
     assert!(!removed.events.contains(code(102)));
-    let again = repo.unsubscribe(w.id, None, code(102), t0());
+    let again = repo.unsubscribe(w.id, None, code(102), t0()).wait();
     assert!(
         matches!(again, Err(StoreError::NotSubscribed(c)) if c == code(102)),
         "got {again:?}"
@@ -219,7 +239,7 @@ fn subscriptions_add_all_or_nothing_and_remove(repo: &dyn Repository) {
 
 fn heartbeat_is_kept_without_touching_last_modified(repo: &dyn Repository) {
     let w = webhook("TRD", None);
-    repo.create(&w).expect("create");
+    repo.create(w.clone()).wait().expect("create");
     let heartbeat = Heartbeat {
         health_status: HealthStatus::Unhealthy,
         http_status: Some(503),
@@ -228,6 +248,7 @@ fn heartbeat_is_kept_without_touching_last_modified(repo: &dyn Repository) {
         checked_time: t0() + Duration::seconds(30),
     };
     repo.record_heartbeat(w.id, heartbeat.clone())
+        .wait()
         .expect("record");
     let stored = repo.get(w.id, None).expect("get");
     assert_eq!(stored.last_heartbeat, Some(heartbeat));
@@ -243,7 +264,7 @@ fn concurrent_creates_for_one_key_have_one_winner(repo: Arc<dyn Repository>) {
             thread::spawn(move || {
                 let w = webhook("RACE", Some(42));
                 barrier.wait();
-                repo.create(&w)
+                repo.create(w.clone()).wait()
             })
         })
         .collect();
@@ -260,7 +281,8 @@ fn concurrent_creates_for_one_key_have_one_winner(repo: Arc<dyn Repository>) {
 }
 
 fn a_failing_write_does_not_fail_the_writes_committed_with_it(repo: Arc<dyn Repository>) {
-    repo.create(&webhook("MIX", Some(0)))
+    repo.create(webhook("MIX", Some(0)))
+        .wait()
         .expect("the contested key");
     let barrier = Arc::new(Barrier::new(32));
     let handles: Vec<_> = (0..32u64)
@@ -271,7 +293,7 @@ fn a_failing_write_does_not_fail_the_writes_committed_with_it(repo: Arc<dyn Repo
             let product = if i % 2 == 1 { 0 } else { i + 1 };
             thread::spawn(move || {
                 barrier.wait();
-                (product, repo.create(&webhook("MIX", Some(product))))
+                (product, repo.create(webhook("MIX", Some(product))).wait())
             })
         })
         .collect();
@@ -388,7 +410,7 @@ fn sqlite_answers_unavailable_at_once_when_the_write_queue_is_full() {
     let handles: Vec<_> = (0..8u64)
         .map(|i| {
             let repo = Arc::clone(&repo);
-            thread::spawn(move || repo.create(&webhook("FULL", Some(i))))
+            thread::spawn(move || repo.create(webhook("FULL", Some(i))).wait())
         })
         .collect();
     let results: Vec<_> = handles
@@ -410,7 +432,8 @@ fn sqlite_answers_unavailable_at_once_when_the_write_queue_is_full() {
             .all(|r| matches!(r, Err(StoreError::Unavailable(_)))),
         "nothing committed while the lock was held: {results:?}"
     );
-    repo.create(&webhook("FULL", Some(100)))
+    repo.create(webhook("FULL", Some(100)))
+        .wait()
         .expect("writes work again");
     assert_eq!(repo.list(&pm("FULL")).expect("list").len(), 1);
 }
@@ -422,7 +445,7 @@ fn sqlite_data_survives_reopening() {
     let w = webhook("TRD", Some(3));
     {
         let repo = SqliteStore::open(&path, &SqliteOptions::default()).expect("open");
-        repo.create(&w).expect("create");
+        repo.create(w.clone()).wait().expect("create");
     }
     let repo = SqliteStore::open(&path, &SqliteOptions::default()).expect("reopen");
     assert_eq!(repo.get(w.id, None).expect("get after reopen"), w);

@@ -3,7 +3,7 @@
 use std::sync::{Mutex, MutexGuard};
 
 use super::cache::Cache;
-use super::{Change, Repository, StoreError};
+use super::{Change, Pending, Repository, StoreError};
 use crate::domain::{PmCode, Webhook, WebhookId};
 
 /// The cache index behind one lock; the lock makes every call atomic.
@@ -25,15 +25,16 @@ impl MemoryStore {
 }
 
 impl Repository for MemoryStore {
-    fn create(&self, webhook: &Webhook) -> Result<(), StoreError> {
-        let mut cache = self.lock()?;
-        if cache.contains(webhook.id)
-            || cache.key_taken(&webhook.pm_code, webhook.product_id, webhook.id)
-        {
-            return Err(StoreError::Duplicate);
-        }
-        cache.put(webhook.clone());
-        Ok(())
+    fn create(&self, webhook: Webhook) -> Pending {
+        Pending::done(self.lock().and_then(|mut cache| {
+            if cache.contains(webhook.id)
+                || cache.key_taken(&webhook.pm_code, webhook.product_id, webhook.id)
+            {
+                return Err(StoreError::Duplicate);
+            }
+            cache.put(webhook.clone());
+            Ok(webhook)
+        }))
     }
 
     fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> Result<Webhook, StoreError> {
@@ -47,20 +48,16 @@ impl Repository for MemoryStore {
         Ok(self.lock()?.list(pm))
     }
 
-    fn modify(
-        &self,
-        id: WebhookId,
-        scope: Option<&PmCode>,
-        change: Change,
-    ) -> Result<Webhook, StoreError> {
-        let mut cache = self.lock()?;
-        let mut updated = cache.get(id, scope).cloned().ok_or(StoreError::NotFound)?;
-        change(&mut updated)?;
-        if cache.key_taken(&updated.pm_code, updated.product_id, updated.id) {
-            return Err(StoreError::Duplicate);
-        }
-        cache.put(updated.clone());
-        Ok(updated)
+    fn modify(&self, id: WebhookId, scope: Option<&PmCode>, change: Change) -> Pending {
+        Pending::done(self.lock().and_then(|mut cache| {
+            let mut updated = cache.get(id, scope).cloned().ok_or(StoreError::NotFound)?;
+            change(&mut updated)?;
+            if cache.key_taken(&updated.pm_code, updated.product_id, updated.id) {
+                return Err(StoreError::Duplicate);
+            }
+            cache.put(updated.clone());
+            Ok(updated)
+        }))
     }
 
     fn check(&self) -> Result<(), StoreError> {

@@ -9,8 +9,12 @@ pub mod sqlite;
 mod contract;
 
 use std::error::Error as StdError;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use time::OffsetDateTime;
+use tokio::sync::oneshot;
 
 use crate::domain::{
     EventCode, EventSet, Heartbeat, PmCode, Webhook, WebhookId, WebhookSpec, WebhookStatus,
@@ -49,12 +53,57 @@ pub enum StoreError {
 /// backend may apply it on its writer thread.
 pub type Change = Box<dyn FnOnce(&mut Webhook) -> Result<(), StoreError> + Send>;
 
+/// The answer to a write: a future that resolves once the write is committed (or
+/// refused). Async code awaits it; synchronous code (tests, tools) calls
+/// [`Pending::wait`]. Handing a write to the storage never blocks: a backend that
+/// cannot take it now answers [`StoreError::Unavailable`] at once.
+pub struct Pending(oneshot::Receiver<Result<Webhook, StoreError>>);
+
+/// The other end of a [`Pending`]: whoever performs the write answers through it.
+pub type Answer = oneshot::Sender<Result<Webhook, StoreError>>;
+
+impl Pending {
+    /// A write answered already (refused before queueing, or done in memory).
+    pub fn done(result: Result<Webhook, StoreError>) -> Self {
+        let (answer, pending) = Self::channel();
+        let _ = answer.send(result);
+        pending
+    }
+
+    /// A write answered later through the returned [`Answer`].
+    pub fn channel() -> (Answer, Self) {
+        let (answer, waiting) = oneshot::channel();
+        (answer, Self(waiting))
+    }
+
+    /// Blocks the calling thread until the write is answered. Never call this on an
+    /// async worker; await the `Pending` there.
+    pub fn wait(self) -> Result<Webhook, StoreError> {
+        self.0.blocking_recv().unwrap_or_else(|_| Err(dropped()))
+    }
+}
+
+impl Future for Pending {
+    type Output = Result<Webhook, StoreError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|answer| answer.unwrap_or_else(|_| Err(dropped())))
+    }
+}
+
+fn dropped() -> StoreError {
+    StoreError::Internal("the storage dropped a write without answering".into())
+}
+
 /// Durable storage of webhooks.
 ///
-/// **Blocking**: the reads [`Repository::get`] and [`Repository::list`] are served
-/// from memory and never wait on I/O, so async code may call them directly. Every
-/// other call may wait on the disk: callers on an async runtime run those on a
-/// blocking thread (`web::block`), never on an async worker.
+/// **Never blocks an async worker**: the reads [`Repository::get`] and
+/// [`Repository::list`] are served from memory and never wait on I/O; a write only
+/// hands the change over and returns a [`Pending`] to await. Only
+/// [`Repository::check`] may wait on the disk: async callers run it on a blocking
+/// thread (`web::block`).
 ///
 /// Every backend guarantees:
 /// - **Atomicity**: a call that returns an error has changed nothing; a call that
@@ -71,8 +120,8 @@ pub type Change = Box<dyn FnOnce(&mut Webhook) -> Result<(), StoreError> + Send>
 /// - **Times**: `created_time` never changes after create; every change through
 ///   [`Repository::modify`] stores whatever `last_modified_time` the change set.
 pub trait Repository: Send + Sync {
-    /// Stores a new webhook.
-    fn create(&self, webhook: &Webhook) -> Result<(), StoreError>;
+    /// Stores a new webhook; answers it as stored.
+    fn create(&self, webhook: Webhook) -> Pending;
 
     /// One webhook by id, within `scope`.
     fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> Result<Webhook, StoreError>;
@@ -82,12 +131,7 @@ pub trait Repository: Send + Sync {
 
     /// Reads the webhook, applies `change` and writes the result, all in one
     /// transaction. Returns the webhook as stored.
-    fn modify(
-        &self,
-        id: WebhookId,
-        scope: Option<&PmCode>,
-        change: Change,
-    ) -> Result<Webhook, StoreError>;
+    fn modify(&self, id: WebhookId, scope: Option<&PmCode>, change: Change) -> Pending;
 
     /// Answers `Ok` when the storage can serve reads now.
     fn check(&self) -> Result<(), StoreError>;
@@ -99,7 +143,7 @@ pub trait Repository: Send + Sync {
         scope: Option<&PmCode>,
         spec: WebhookSpec,
         now: OffsetDateTime,
-    ) -> Result<Webhook, StoreError> {
+    ) -> Pending {
         self.modify(
             id,
             scope,
@@ -117,7 +161,7 @@ pub trait Repository: Send + Sync {
         scope: Option<&PmCode>,
         status: WebhookStatus,
         now: OffsetDateTime,
-    ) -> Result<Webhook, StoreError> {
+    ) -> Pending {
         self.modify(
             id,
             scope,
@@ -139,7 +183,7 @@ pub trait Repository: Send + Sync {
         scope: Option<&PmCode>,
         events: EventSet,
         now: OffsetDateTime,
-    ) -> Result<Webhook, StoreError> {
+    ) -> Pending {
         self.modify(
             id,
             scope,
@@ -163,7 +207,7 @@ pub trait Repository: Send + Sync {
         scope: Option<&PmCode>,
         code: EventCode,
         now: OffsetDateTime,
-    ) -> Result<Webhook, StoreError> {
+    ) -> Pending {
         self.modify(
             id,
             scope,
@@ -179,7 +223,7 @@ pub trait Repository: Send + Sync {
 
     /// Keeps the last heartbeat verdict with the webhook. This is an observation,
     /// not a client's change, so `last_modified_time` stays as it was.
-    fn record_heartbeat(&self, id: WebhookId, heartbeat: Heartbeat) -> Result<Webhook, StoreError> {
+    fn record_heartbeat(&self, id: WebhookId, heartbeat: Heartbeat) -> Pending {
         self.modify(
             id,
             None,

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::cache::Cache;
-use super::{Change, Repository, StoreError};
+use super::{Answer, Change, Pending, Repository, StoreError};
 use crate::domain::{
     CustomHeaders, EventCode, EventSet, Heartbeat, PmCode, ProductId, Webhook, WebhookConfig,
     WebhookId, WebhookUrl,
@@ -123,11 +123,9 @@ enum Write {
     },
 }
 
-type Reply = SyncSender<Result<Webhook, StoreError>>;
-
 struct Job {
     write: Write,
-    reply: Reply,
+    reply: Answer,
 }
 
 pub struct SqliteStore {
@@ -198,27 +196,25 @@ impl SqliteStore {
             .map_err(|_| StoreError::Internal("webhook index lock poisoned".into()))
     }
 
-    /// Queues a write and waits for its commit.
-    fn submit(&self, write: Write) -> Result<Webhook, StoreError> {
-        let (reply, answer) = mpsc::sync_channel(1);
+    /// Queues a write for the writer thread without waiting; the answer comes once
+    /// its batch is committed.
+    fn submit(&self, write: Write) -> Pending {
+        let (reply, pending) = Pending::channel();
         match self.writer.try_send(Job { write, reply }) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                return Err(StoreError::Unavailable("the write queue is full".into()))
-            }
-            Err(TrySendError::Disconnected(_)) => {
-                return Err(StoreError::Internal("the writer thread has stopped".into()))
-            }
+            Ok(()) => pending,
+            Err(TrySendError::Full(_)) => Pending::done(Err(StoreError::Unavailable(
+                "the write queue is full".into(),
+            ))),
+            Err(TrySendError::Disconnected(_)) => Pending::done(Err(StoreError::Internal(
+                "the writer thread has stopped".into(),
+            ))),
         }
-        answer
-            .recv()
-            .map_err(|_| StoreError::Internal("the writer thread dropped a request".into()))?
     }
 }
 
 impl Repository for SqliteStore {
-    fn create(&self, webhook: &Webhook) -> Result<(), StoreError> {
-        self.submit(Write::Create(webhook.clone())).map(|_| ())
+    fn create(&self, webhook: Webhook) -> Pending {
+        self.submit(Write::Create(webhook))
     }
 
     fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> Result<Webhook, StoreError> {
@@ -232,12 +228,7 @@ impl Repository for SqliteStore {
         Ok(self.read()?.list(pm))
     }
 
-    fn modify(
-        &self,
-        id: WebhookId,
-        scope: Option<&PmCode>,
-        change: Change,
-    ) -> Result<Webhook, StoreError> {
+    fn modify(&self, id: WebhookId, scope: Option<&PmCode>, change: Change) -> Pending {
         self.submit(Write::Modify {
             id,
             scope: scope.cloned(),
@@ -356,7 +347,7 @@ fn apply(
 }
 
 /// Logs a fault that failed a whole batch, and answers every caller with it.
-fn fail_all(replies: impl ExactSizeIterator<Item = Reply>, doing: &str, error: &StoreError) {
+fn fail_all(replies: impl ExactSizeIterator<Item = Answer>, doing: &str, error: &StoreError) {
     log::error!(
         "{doing} for {} writes: {error}: {}",
         replies.len(),
