@@ -9,7 +9,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::uri::{PathAndQuery, Uri};
-use actix_web::middleware::{from_fn, Logger, Next};
+use actix_web::middleware::{from_fn, Condition, Logger, Next};
 use actix_web::{web, App, HttpResponse, HttpServer, Resource};
 use uuid::Uuid;
 
@@ -61,13 +61,17 @@ impl Application {
         let workers = settings.server.workers;
         let repo = web::Data::from(repo);
         let settings = web::Data::new(settings);
+        // The access log is one info line per request; when info is filtered out
+        // (RUST_LOG=warn) the middleware is left out, not run to no effect.
+        let access_log =
+            log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
         let mut server = HttpServer::new(move || {
             let (repo, settings) = (repo.clone(), settings.clone());
             App::new()
                 .configure(move |cfg| configure(cfg, repo, settings))
                 .wrap(from_fn(normalize_path))
                 .wrap(from_fn(request_id))
-                .wrap(Logger::new(ACCESS_LOG_FORMAT))
+                .wrap(Condition::new(access_log, Logger::new(ACCESS_LOG_FORMAT)))
         });
         if workers > 0 {
             server = server.workers(workers);

@@ -7,6 +7,11 @@
 //! each; committing whatever requests are waiting together shares one fsync among
 //! them (group commit). Reads never touch SQLite, so they never wait for the writer,
 //! never hop to another thread, and cost a hash lookup.
+//!
+//! WAL checkpoints (copying committed pages back into the main file, with an fsync
+//! of it) run on a thread of their own, never inside a writer's commit: SQLite's
+//! automatic checkpoint would stall whichever commit crossed 1,000 pages, and every
+//! request in that batch with it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -166,13 +171,27 @@ impl SqliteStore {
             .build(manager)
             .map_err(|e| fail(e.to_string()))?;
 
+        let checkpoints = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .and_then(|c| c.busy_timeout(options.busy_timeout).map(|()| c))
+        .map_err(|e| fail(e.to_string()))?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(|e| fail(e.to_string()))?;
+        let (committed, commits) = mpsc::sync_channel(1);
+        thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || run_checkpoints(checkpoints, commits))
+            .map_err(|e| fail(format!("starting the checkpoint thread: {e}")))?;
+
         let cache = Arc::new(RwLock::new(cache));
         let (writer, jobs) = mpsc::sync_channel(options.queue_capacity.max(1));
         let writer_cache = Arc::clone(&cache);
         let max_batch = options.max_batch.max(1);
         thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run_writer(conn, jobs, writer_cache, max_batch))
+            .spawn(move || run_writer(conn, jobs, writer_cache, max_batch, committed))
             .map_err(|e| fail(format!("starting the writer thread: {e}")))?;
         Ok(Self {
             cache,
@@ -254,6 +273,7 @@ fn run_writer(
     jobs: Receiver<Job>,
     cache: Arc<RwLock<Cache>>,
     max_batch: usize,
+    committed: SyncSender<()>,
 ) {
     while let Ok(first) = jobs.recv() {
         let mut batch = Vec::with_capacity(max_batch.min(64));
@@ -265,8 +285,26 @@ fn run_writer(
             }
         }
         commit_batch(&mut conn, &cache, batch);
+        // Never blocks: one signal pending is as good as many.
+        let _ = committed.try_send(());
     }
     log::debug!("sqlite writer stopped: every store handle is gone");
+}
+
+/// The least time between two checkpoints, so that a steady stream of commits
+/// costs one checkpoint (and one fsync of the main file) per interval.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
+
+/// The checkpoint thread: after commits, copies the WAL back into the main file
+/// (`PASSIVE`: it never waits for, nor blocks, the writer or readers), at most once
+/// per `CHECKPOINT_INTERVAL`. Ends with the writer.
+fn run_checkpoints(conn: Connection, commits: Receiver<()>) {
+    while commits.recv().is_ok() {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            log::warn!("WAL checkpoint failed (the next one retries): {e}");
+        }
+        thread::sleep(CHECKPOINT_INTERVAL);
+    }
 }
 
 /// Runs each job inside its own savepoint, so a failing job is rolled back alone,
