@@ -23,6 +23,8 @@ pub struct Settings {
     pub heartbeat: HeartbeatSettings,
     pub security: SecuritySettings,
     pub limits: LimitSettings,
+    pub delivery: DeliverySettings,
+    pub sandbox: SandboxSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,6 +143,53 @@ impl Default for LimitSettings {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliverySettings {
+    /// One attempt, from connecting to the end of the receiver's answer; a 2xx
+    /// within it is `Delivered`.
+    pub timeout_ms: u64,
+    /// The wait before each retry after a failed attempt; after the last one fails
+    /// the notification is `Undelivered`. Up to 10% jitter is added to each, and a
+    /// longer `Retry-After` from the receiver is honoured.
+    pub retry_schedule_ms: Vec<u64>,
+    /// A webhook whose last this-many notifications all ended `Undelivered` is
+    /// suspended.
+    pub suspend_after: u32,
+    /// Deliveries in flight at once, across every receiver.
+    pub concurrency: usize,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 10_000,
+            retry_schedule_ms: vec![5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000],
+            suspend_after: 5,
+            concurrency: 64,
+        }
+    }
+}
+
+impl DeliverySettings {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxSettings {
+    /// Serve the `/sandbox/` routes: the event trigger and the capture inbox.
+    pub enabled: bool,
+}
+
+impl Default for SandboxSettings {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
 /// A configuration that cannot be used; the message names the key or file.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {0}")]
@@ -239,6 +288,33 @@ impl Settings {
             ),
         )?;
         check(
+            (1..=600_000).contains(&self.delivery.timeout_ms),
+            format!(
+                "delivery.timeout_ms must be 1 to 600000, got {}",
+                self.delivery.timeout_ms
+            ),
+        )?;
+        check(
+            self.delivery.retry_schedule_ms.len() <= 100
+                && self
+                    .delivery
+                    .retry_schedule_ms
+                    .iter()
+                    .all(|ms| *ms <= 7 * 86_400_000),
+            "delivery.retry_schedule_ms must have at most 100 waits, each at most 7 days".into(),
+        )?;
+        check(
+            self.delivery.suspend_after >= 1,
+            "delivery.suspend_after must be at least 1".into(),
+        )?;
+        check(
+            (1..=10_000).contains(&self.delivery.concurrency),
+            format!(
+                "delivery.concurrency must be 1 to 10000, got {}",
+                self.delivery.concurrency
+            ),
+        )?;
+        check(
             (1024..=64 * 1024 * 1024).contains(&self.limits.max_body_bytes),
             format!(
                 "limits.max_body_bytes must be 1024 to 67108864, got {}",
@@ -276,7 +352,13 @@ mod tests {
     #[test]
     fn validation_names_the_key() {
         type Breaks = fn(&mut Settings);
-        let cases: [(&str, Breaks); 9] = [
+        let cases: [(&str, Breaks); 13] = [
+            ("delivery.timeout_ms", |s| s.delivery.timeout_ms = 0),
+            ("delivery.retry_schedule_ms", |s| {
+                s.delivery.retry_schedule_ms = vec![u64::MAX]
+            }),
+            ("delivery.suspend_after", |s| s.delivery.suspend_after = 0),
+            ("delivery.concurrency", |s| s.delivery.concurrency = 0),
             ("database.read_connections", |s| {
                 s.database.read_connections = 0
             }),

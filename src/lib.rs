@@ -2,8 +2,10 @@
 
 pub mod api;
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod heartbeat;
+pub mod outbound;
 pub mod startup;
 pub mod store;

@@ -13,11 +13,13 @@ use actix_web::middleware::{from_fn, Condition, Logger, Next};
 use actix_web::{web, App, HttpResponse, HttpServer, Resource};
 use uuid::Uuid;
 
+use crate::api::sandbox::{self, Inbox};
 use crate::api::{self, health, heartbeat, paths, subscriptions, webhooks};
 use crate::config::Settings;
+use crate::delivery::Dispatcher;
 use crate::error::ApiError;
 use crate::heartbeat::HeartbeatClient;
-use crate::store::{Repository, SqliteStore};
+use crate::store::{Outbox, Repository, SqliteStore};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 const ACCESS_LOG_FORMAT: &str = r#"%a "%r" %s %b %Dms request_id=%{x-request-id}o"#;
@@ -42,11 +44,18 @@ impl Application {
             store.len(),
             settings.database.path.display()
         );
-        Self::build_with(settings, Arc::new(store))
+        let store = Arc::new(store);
+        Self::build_with(settings, store.clone(), store)
     }
 
-    /// Binds the listener and builds the server over any repository.
-    pub fn build_with(settings: Settings, repo: Arc<dyn Repository>) -> Result<Self, StartupError> {
+    /// Starts delivery, binds the listener and builds the server over any storage.
+    pub fn build_with(
+        settings: Settings,
+        repo: Arc<dyn Repository>,
+        outbox: Arc<dyn Outbox>,
+    ) -> Result<Self, StartupError> {
+        let dispatcher = Dispatcher::start(settings.delivery.clone(), repo.clone(), outbox.clone())
+            .map_err(|e| StartupError(format!("delivery: {e}")))?;
         let address = (settings.server.host.as_str(), settings.server.port);
         let listener = TcpListener::bind(address).map_err(|e| {
             StartupError(format!(
@@ -59,16 +68,21 @@ impl Application {
             .map_err(|e| StartupError(format!("server.port: {e}")))?
             .port();
         let workers = settings.server.workers;
-        let repo = web::Data::from(repo);
-        let settings = web::Data::new(settings);
+        let state = State {
+            repo: web::Data::from(repo),
+            outbox: web::Data::from(outbox),
+            dispatcher: web::Data::new(dispatcher),
+            inbox: web::Data::new(Inbox::default()),
+            settings: web::Data::new(settings),
+        };
         // The access log is one info line per request; when info is filtered out
         // (RUST_LOG=warn) the middleware is left out, not run to no effect.
         let access_log =
             log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
         let mut server = HttpServer::new(move || {
-            let (repo, settings) = (repo.clone(), settings.clone());
+            let state = state.clone();
             App::new()
-                .configure(move |cfg| configure(cfg, repo, settings))
+                .configure(move |cfg| configure(cfg, state))
                 .wrap(from_fn(normalize_path))
                 .wrap(from_fn(request_id))
                 .wrap(Condition::new(access_log, Logger::new(ACCESS_LOG_FORMAT)))
@@ -92,20 +106,44 @@ impl Application {
     }
 }
 
+/// What every worker shares.
+#[derive(Clone)]
+pub struct State {
+    pub repo: web::Data<dyn Repository>,
+    pub outbox: web::Data<dyn Outbox>,
+    pub dispatcher: web::Data<Dispatcher>,
+    pub inbox: web::Data<Inbox>,
+    pub settings: web::Data<Settings>,
+}
+
 /// Routes, app data and extractor configs. Runs once per worker, so the
 /// heartbeat client built here is one per worker, shared by its requests.
-pub fn configure(
-    cfg: &mut web::ServiceConfig,
-    repo: web::Data<dyn Repository>,
-    settings: web::Data<Settings>,
-) {
+pub fn configure(cfg: &mut web::ServiceConfig, state: State) {
+    let settings = state.settings;
     let json = web::JsonConfig::default()
         .limit(settings.limits.max_body_bytes)
         .error_handler(|error, _| ApiError::from(error).into());
-    cfg.app_data(repo)
+    let payload = web::PayloadConfig::new(settings.limits.max_body_bytes);
+    if settings.sandbox.enabled {
+        cfg.service(
+            web::scope("/sandbox/v1")
+                .service(resource("/events", "POST").route(web::post().to(sandbox::trigger)))
+                .service(
+                    resource("/inbox/{name}/requests", "GET, DELETE")
+                        .route(web::get().to(sandbox::requests))
+                        .route(web::delete().to(sandbox::clear)),
+                )
+                .service(web::resource("/inbox/{name}").route(web::route().to(sandbox::capture))),
+        );
+    }
+    cfg.app_data(state.repo)
+        .app_data(state.outbox)
+        .app_data(state.dispatcher)
+        .app_data(state.inbox)
         .app_data(web::Data::new(HeartbeatClient::new(&settings.heartbeat)))
         .app_data(settings)
         .app_data(json)
+        .app_data(payload)
         .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
         .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
         .service(

@@ -5,6 +5,7 @@
 pub mod health;
 pub mod heartbeat;
 pub mod paths;
+pub mod sandbox;
 pub mod subscriptions;
 pub mod webhooks;
 

@@ -211,7 +211,7 @@ pub async fn create(
 
 /// Whose webhook a create makes: the header's and the body's program manager
 /// must agree, and one of them must be there.
-fn owner(header: Option<&PmCode>, body: Option<&PmCode>) -> Result<PmCode, Problem> {
+pub fn owner(header: Option<&PmCode>, body: Option<&PmCode>) -> Result<PmCode, Problem> {
     match (header, body) {
         (Some(header), Some(body)) if header != body => Err(Problem::at(
             ErrorCode::PmCodeNotValid,

@@ -3,6 +3,8 @@
 
 pub mod custom_headers;
 pub mod event_code;
+pub mod event_payload;
+pub mod notification;
 pub mod pm_code;
 pub mod problem;
 pub mod webhook;
@@ -10,6 +12,7 @@ pub mod webhook_url;
 
 pub use custom_headers::CustomHeaders;
 pub use event_code::{EventCode, EventSet};
+pub use notification::{Attempt, AttemptOutcome, Notification, NotificationId, NotificationStatus};
 pub use pm_code::PmCode;
 pub use problem::{ErrorCode, Problem, Problems};
 pub use webhook::{

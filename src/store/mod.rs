@@ -3,6 +3,7 @@
 
 mod cache;
 pub mod memory;
+mod outbox;
 pub mod sqlite;
 
 #[cfg(test)]
@@ -17,7 +18,8 @@ use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
 use crate::domain::{
-    EventCode, EventSet, Heartbeat, PmCode, Webhook, WebhookId, WebhookSpec, WebhookStatus,
+    Attempt, AttemptOutcome, EventCode, EventSet, Heartbeat, Notification, NotificationId, PmCode,
+    Webhook, WebhookId, WebhookSpec, WebhookStatus,
 };
 
 pub use memory::MemoryStore;
@@ -57,34 +59,34 @@ pub type Change = Box<dyn FnOnce(&mut Webhook) -> Result<(), StoreError> + Send>
 /// refused). Async code awaits it; synchronous code (tests, tools) calls
 /// [`Pending::wait`]. Handing a write to the storage never blocks: a backend that
 /// cannot take it now answers [`StoreError::Unavailable`] at once.
-pub struct Pending(oneshot::Receiver<Result<Webhook, StoreError>>);
+pub struct Pending<T = Webhook>(oneshot::Receiver<Result<T, StoreError>>);
 
 /// The other end of a [`Pending`]: whoever performs the write answers through it.
-pub type Answer = oneshot::Sender<Result<Webhook, StoreError>>;
+pub type Answer<T = Webhook> = oneshot::Sender<Result<T, StoreError>>;
 
-impl Pending {
+impl<T> Pending<T> {
     /// A write answered already (refused before queueing, or done in memory).
-    pub fn done(result: Result<Webhook, StoreError>) -> Self {
+    pub fn done(result: Result<T, StoreError>) -> Self {
         let (answer, pending) = Self::channel();
         let _ = answer.send(result);
         pending
     }
 
     /// A write answered later through the returned [`Answer`].
-    pub fn channel() -> (Answer, Self) {
+    pub fn channel() -> (Answer<T>, Self) {
         let (answer, waiting) = oneshot::channel();
         (answer, Self(waiting))
     }
 
     /// Blocks the calling thread until the write is answered. Never call this on an
     /// async worker; await the `Pending` there.
-    pub fn wait(self) -> Result<Webhook, StoreError> {
+    pub fn wait(self) -> Result<T, StoreError> {
         self.0.blocking_recv().unwrap_or_else(|_| Err(dropped()))
     }
 }
 
-impl Future for Pending {
-    type Output = Result<Webhook, StoreError>;
+impl<T> Future for Pending<T> {
+    type Output = Result<T, StoreError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         Pin::new(&mut self.0)
@@ -233,4 +235,28 @@ pub trait Repository: Send + Sync {
             }),
         )
     }
+}
+
+/// Durable storage of notifications and their delivery attempts: the outbox the
+/// delivery engine works from. Writes go through the same writer (and the same
+/// group commit) as webhook writes; the reads may wait on the disk, so async
+/// callers run them on a blocking thread.
+pub trait Outbox: Send + Sync {
+    /// Stores new notifications, all or none, each `Pending` and due at once.
+    fn enqueue(&self, notifications: Vec<Notification>) -> Pending<()>;
+
+    /// Records one attempt of a pending notification and what follows it. When
+    /// this suspends the webhook (a `410 Gone`, or its last `suspend_after`
+    /// notifications all `Undelivered`), answers the webhook as suspended.
+    fn record_attempt(
+        &self,
+        id: NotificationId,
+        attempt: Attempt,
+        outcome: AttemptOutcome,
+        suspend_after: u32,
+    ) -> Pending<Option<Webhook>>;
+
+    /// Every pending notification, oldest first: what the delivery engine resumes
+    /// after a restart.
+    fn pending(&self) -> Result<Vec<Notification>, StoreError>;
 }

@@ -27,19 +27,28 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::cache::Cache;
-use super::{Answer, Change, Pending, Repository, StoreError};
+use super::{outbox, Answer, Change, Outbox, Pending, Repository, StoreError};
 use crate::domain::{
-    CustomHeaders, EventCode, EventSet, Heartbeat, PmCode, ProductId, Webhook, WebhookConfig,
-    WebhookId, WebhookUrl,
+    now_utc, Attempt, AttemptOutcome, CustomHeaders, EventCode, EventSet, Heartbeat, Notification,
+    NotificationId, PmCode, ProductId, Webhook, WebhookConfig, WebhookId, WebhookStatus,
+    WebhookUrl,
 };
 
 /// The schema for a new file; see the comment at its top.
 const SCHEMA: &str = include_str!("../../schema.sql");
 /// The `user_version` that `SCHEMA` produces.
-pub const SCHEMA_VERSION: i64 = 1;
-/// Upgrade steps: `MIGRATIONS[i]` takes a file from version `i + 1` to `i + 2`.
-/// Empty while there is only one version.
-const MIGRATIONS: &[&str] = &[];
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// Upgrade steps: the `i`th takes a file from version `i + 1` to `i + 2`. Each is
+/// the section of schema.sql that its version added, so the two never disagree.
+fn migrations() -> [&'static str; 1] {
+    let section = |from: &str, to: &str| {
+        let start = SCHEMA.find(from).unwrap_or(SCHEMA.len());
+        let end = SCHEMA[start..].find(to).map_or(SCHEMA.len(), |i| start + i);
+        &SCHEMA[start..end]
+    };
+    [section("-- Version 2:", "PRAGMA user_version")]
+}
 
 /// Every column, in the order `read_webhook` and `write_row` use.
 macro_rules! columns {
@@ -118,19 +127,72 @@ pub struct OpenError {
     reason: String,
 }
 
-/// The writer's unit of work: a create, or a change to one webhook.
-enum Write {
-    Create(Webhook),
+/// The writer's unit of work, each with its own answer.
+enum Job {
+    Create(Webhook, Answer),
     Modify {
         id: WebhookId,
         scope: Option<PmCode>,
         change: Change,
+        reply: Answer,
+    },
+    Enqueue(Vec<Notification>, Answer<()>),
+    Attempted {
+        id: NotificationId,
+        attempt: Attempt,
+        outcome: AttemptOutcome,
+        suspend_after: u32,
+        reply: Answer<Option<Webhook>>,
     },
 }
 
-struct Job {
-    write: Write,
-    reply: Answer,
+/// What a job did, kept until its batch commits.
+enum Done {
+    /// A webhook as now stored, for the index and the caller.
+    Webhook(Webhook),
+    Enqueued,
+    /// An attempt recorded; the webhook if it was suspended.
+    Attempted(Option<Webhook>),
+}
+
+impl Done {
+    /// The webhook this job changed, if any: the index must learn it at commit.
+    fn changed(&self) -> Option<&Webhook> {
+        match self {
+            Self::Webhook(webhook) | Self::Attempted(Some(webhook)) => Some(webhook),
+            Self::Enqueued | Self::Attempted(None) => None,
+        }
+    }
+}
+
+/// Where a job's answer goes.
+enum Reply {
+    Webhook(Answer),
+    Enqueued(Answer<()>),
+    Attempted(Answer<Option<Webhook>>),
+}
+
+impl Reply {
+    fn send(self, result: Result<Done, StoreError>) {
+        let mismatch = || StoreError::Internal("a write's answer has the wrong kind".into());
+        match self {
+            Self::Webhook(answer) => {
+                let _ = answer.send(result.and_then(|done| match done {
+                    Done::Webhook(webhook) => Ok(webhook),
+                    _ => Err(mismatch()),
+                }));
+            }
+            Self::Enqueued(answer) => {
+                let _ = answer.send(result.map(|_| ()));
+            }
+            Self::Attempted(answer) => {
+                let _ = answer.send(result.and_then(|done| match done {
+                    Done::Attempted(webhook) => Ok(webhook),
+                    _ => Err(mismatch()),
+                }));
+            }
+        }
+    }
 }
 
 pub struct SqliteStore {
@@ -215,11 +277,11 @@ impl SqliteStore {
             .map_err(|_| StoreError::Internal("webhook index lock poisoned".into()))
     }
 
-    /// Queues a write for the writer thread without waiting; the answer comes once
+    /// Queues a job for the writer thread without waiting; the answer comes once
     /// its batch is committed.
-    fn submit(&self, write: Write) -> Pending {
+    fn submit<T>(&self, job: impl FnOnce(Answer<T>) -> Job) -> Pending<T> {
         let (reply, pending) = Pending::channel();
-        match self.writer.try_send(Job { write, reply }) {
+        match self.writer.try_send(job(reply)) {
             Ok(()) => pending,
             Err(TrySendError::Full(_)) => Pending::done(Err(StoreError::Unavailable(
                 "the write queue is full".into(),
@@ -229,11 +291,18 @@ impl SqliteStore {
             ))),
         }
     }
+
+    /// A read-only connection from the pool, for queries the index does not answer.
+    fn reader(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>, StoreError> {
+        self.readers
+            .get()
+            .map_err(|e| StoreError::Unavailable(Box::new(e)))
+    }
 }
 
 impl Repository for SqliteStore {
     fn create(&self, webhook: Webhook) -> Pending {
-        self.submit(Write::Create(webhook))
+        self.submit(|reply| Job::Create(webhook, reply))
     }
 
     fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> Result<Webhook, StoreError> {
@@ -248,20 +317,45 @@ impl Repository for SqliteStore {
     }
 
     fn modify(&self, id: WebhookId, scope: Option<&PmCode>, change: Change) -> Pending {
-        self.submit(Write::Modify {
+        self.submit(|reply| Job::Modify {
             id,
             scope: scope.cloned(),
             change,
+            reply,
         })
     }
 
     fn check(&self) -> Result<(), StoreError> {
-        let conn = self
-            .readers
-            .get()
-            .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
-        conn.query_row("SELECT EXISTS (SELECT 1 FROM webhooks)", [], |_| Ok(()))
+        self.reader()?
+            .query_row("SELECT EXISTS (SELECT 1 FROM webhooks)", [], |_| Ok(()))
             .map_err(classify)
+    }
+}
+
+impl Outbox for SqliteStore {
+    fn enqueue(&self, notifications: Vec<Notification>) -> Pending<()> {
+        self.submit(|reply| Job::Enqueue(notifications, reply))
+    }
+
+    fn record_attempt(
+        &self,
+        id: NotificationId,
+        attempt: Attempt,
+        outcome: AttemptOutcome,
+        suspend_after: u32,
+    ) -> Pending<Option<Webhook>> {
+        self.submit(|reply| Job::Attempted {
+            id,
+            attempt,
+            outcome,
+            suspend_after,
+            reply,
+        })
+    }
+
+    fn pending(&self) -> Result<Vec<Notification>, StoreError> {
+        let conn = self.reader()?;
+        outbox::pending(&conn).map_err(classify)
     }
 }
 
@@ -315,7 +409,7 @@ fn commit_batch(conn: &mut Connection, cache: &RwLock<Cache>, batch: Vec<Job>) {
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
-            let replies = batch.into_iter().map(|job| job.reply);
+            let replies = batch.into_iter().map(|job| job.split().1);
             return fail_all(replies, "beginning a write transaction", &classify(e));
         }
     };
@@ -323,9 +417,10 @@ fn commit_batch(conn: &mut Connection, cache: &RwLock<Cache>, batch: Vec<Job>) {
     let mut written: HashMap<WebhookId, Webhook> = HashMap::new();
     let mut results = Vec::with_capacity(size);
     let mut replies = Vec::with_capacity(size);
-    for Job { write, reply } in batch {
+    for job in batch {
+        let (work, reply) = job.split();
         let result = tx.savepoint().map_err(classify).and_then(|savepoint| {
-            let result = apply(&savepoint, cache, &written, write);
+            let result = apply(&savepoint, cache, &written, work);
             if result.is_ok() {
                 savepoint.commit().map_err(classify)?;
             }
@@ -333,7 +428,7 @@ fn commit_batch(conn: &mut Connection, cache: &RwLock<Cache>, batch: Vec<Job>) {
             // earlier jobs of the batch stay.
             result
         });
-        if let Ok(webhook) = &result {
+        if let Some(webhook) = result.as_ref().ok().and_then(Done::changed) {
             written.insert(webhook.id, webhook.clone());
         }
         results.push(result);
@@ -344,55 +439,138 @@ fn commit_batch(conn: &mut Connection, cache: &RwLock<Cache>, batch: Vec<Job>) {
     }
     match cache.write() {
         Ok(mut cache) => {
-            for webhook in results.iter().flatten() {
+            for webhook in results.iter().flatten().filter_map(Done::changed) {
                 cache.put(webhook.clone());
             }
         }
         Err(_) => log::error!("webhook index lock poisoned; reads may be stale until restart"),
     }
     for (reply, result) in replies.into_iter().zip(results) {
-        let _ = reply.send(result);
+        reply.send(result);
     }
     log::trace!("committed {size} writes in {:?}", started.elapsed());
+}
+
+/// A job's work, apart from where its answer goes.
+enum Work {
+    Create(Webhook),
+    Modify {
+        id: WebhookId,
+        scope: Option<PmCode>,
+        change: Change,
+    },
+    Enqueue(Vec<Notification>),
+    Attempted {
+        id: NotificationId,
+        attempt: Attempt,
+        outcome: AttemptOutcome,
+        suspend_after: u32,
+    },
+}
+
+impl Job {
+    fn split(self) -> (Work, Reply) {
+        match self {
+            Job::Create(webhook, reply) => (Work::Create(webhook), Reply::Webhook(reply)),
+            Job::Modify {
+                id,
+                scope,
+                change,
+                reply,
+            } => (Work::Modify { id, scope, change }, Reply::Webhook(reply)),
+            Job::Enqueue(notifications, reply) => {
+                (Work::Enqueue(notifications), Reply::Enqueued(reply))
+            }
+            Job::Attempted {
+                id,
+                attempt,
+                outcome,
+                suspend_after,
+                reply,
+            } => (
+                Work::Attempted {
+                    id,
+                    attempt,
+                    outcome,
+                    suspend_after,
+                },
+                Reply::Attempted(reply),
+            ),
+        }
+    }
 }
 
 fn apply(
     conn: &Connection,
     cache: &RwLock<Cache>,
     written: &HashMap<WebhookId, Webhook>,
-    write: Write,
-) -> Result<Webhook, StoreError> {
-    match write {
-        Write::Create(webhook) => {
+    work: Work,
+) -> Result<Done, StoreError> {
+    // The webhook as it will be once this batch commits.
+    let current = |id: WebhookId, scope: Option<&PmCode>| -> Result<Option<Webhook>, StoreError> {
+        Ok(match written.get(&id) {
+            Some(webhook) => Some(webhook.clone()).filter(|w| w.visible_to(scope)),
+            None => cache
+                .read()
+                .map_err(|_| StoreError::Internal("webhook index lock poisoned".into()))?
+                .get(id, scope)
+                .cloned(),
+        })
+    };
+    match work {
+        Work::Create(webhook) => {
             write_row(conn, INSERT, &webhook)?;
-            Ok(webhook)
+            Ok(Done::Webhook(webhook))
         }
-        Write::Modify { id, scope, change } => {
-            let current = match written.get(&id) {
-                Some(webhook) => Some(webhook.clone()).filter(|w| w.visible_to(scope.as_ref())),
-                None => cache
-                    .read()
-                    .map_err(|_| StoreError::Internal("webhook index lock poisoned".into()))?
-                    .get(id, scope.as_ref())
-                    .cloned(),
-            };
-            let mut webhook = current.ok_or(StoreError::NotFound)?;
+        Work::Modify { id, scope, change } => {
+            let mut webhook = current(id, scope.as_ref())?.ok_or(StoreError::NotFound)?;
             change(&mut webhook)?;
             write_row(conn, UPDATE, &webhook)?;
-            Ok(webhook)
+            Ok(Done::Webhook(webhook))
+        }
+        Work::Enqueue(notifications) => {
+            for notification in &notifications {
+                outbox::insert(conn, notification).map_err(classify)?;
+            }
+            Ok(Done::Enqueued)
+        }
+        Work::Attempted {
+            id,
+            attempt,
+            outcome,
+            suspend_after,
+        } => {
+            let recorded = outbox::record_attempt(conn, id, &attempt, outcome)?;
+            let suspend = match outcome {
+                AttemptOutcome::Gone => true,
+                AttemptOutcome::Undelivered => {
+                    outbox::last_all_undelivered(conn, recorded.webhook_id, suspend_after)?
+                }
+                AttemptOutcome::Delivered | AttemptOutcome::RetryAt(_) => false,
+            };
+            let webhook = current(recorded.webhook_id, None)?;
+            match webhook {
+                Some(mut webhook) if suspend && webhook.status == WebhookStatus::Active => {
+                    webhook.status = WebhookStatus::Suspended;
+                    webhook.last_modified_time = now_utc();
+                    write_row(conn, UPDATE, &webhook)?;
+                    Ok(Done::Attempted(Some(webhook)))
+                }
+                _ => Ok(Done::Attempted(None)),
+            }
         }
     }
 }
 
 /// Logs a fault that failed a whole batch, and answers every caller with it.
-fn fail_all(replies: impl ExactSizeIterator<Item = Answer>, doing: &str, error: &StoreError) {
+fn fail_all(replies: impl ExactSizeIterator<Item = Reply>, doing: &str, error: &StoreError) {
     log::error!(
         "{doing} for {} writes: {error}: {}",
         replies.len(),
         source_text(error)
     );
     for reply in replies {
-        let _ = reply.send(Err(same_error(error)));
+        reply.send(Err(same_error(error)));
     }
 }
 
@@ -438,9 +616,11 @@ fn migrate(conn: &mut Connection) -> Result<(), String> {
             ))
         }
         v => {
-            for (step, sql) in MIGRATIONS.iter().enumerate().skip((v - 1) as usize) {
+            for (step, sql) in migrations().iter().enumerate().skip((v - 1) as usize) {
+                let to = step as i64 + 2;
                 tx.execute_batch(sql)
-                    .map_err(|e| format!("migrating to schema version {}: {e}", step + 2))?;
+                    .and_then(|()| tx.pragma_update(None, "user_version", to))
+                    .map_err(|e| format!("migrating to schema version {to}: {e}"))?;
             }
         }
     }
@@ -458,7 +638,7 @@ fn load(conn: &Connection) -> rusqlite::Result<Cache> {
 }
 
 /// Sorts a rusqlite error into the storage's two kinds of fault, or a duplicate.
-fn classify(error: rusqlite::Error) -> StoreError {
+pub(super) fn classify(error: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode as C;
     match error.sqlite_error() {
         Some(e) if e.code == C::ConstraintViolation => StoreError::Duplicate,
