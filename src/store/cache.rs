@@ -3,12 +3,16 @@
 //! read from it and its writer thread keeps it coherent after each commit.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::domain::{PmCode, ProductId, Webhook, WebhookId};
 
 #[derive(Debug, Default)]
 pub struct Cache {
-    by_id: HashMap<WebhookId, Webhook>,
+    /// Boxed (in an `Arc`) so that growing the table moves pointers, not whole
+    /// webhooks: a resize at 100,000+ entries otherwise copies tens of MiB while
+    /// the writer holds the lock, and every read waits.
+    by_id: HashMap<WebhookId, Arc<Webhook>>,
     /// Ids per program manager, oldest first. Webhooks are never re-owned, so an
     /// id stays in the list it was first appended to.
     by_pm: HashMap<PmCode, Vec<WebhookId>>,
@@ -16,7 +20,10 @@ pub struct Cache {
 
 impl Cache {
     pub fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> Option<&Webhook> {
-        self.by_id.get(&id).filter(|w| w.visible_to(scope))
+        self.by_id
+            .get(&id)
+            .map(|w| &**w)
+            .filter(|w| w.visible_to(scope))
     }
 
     pub fn list(&self, pm: &PmCode) -> Vec<Webhook> {
@@ -25,7 +32,7 @@ impl Cache {
             .map(|ids| {
                 ids.iter()
                     .filter_map(|id| self.by_id.get(id))
-                    .cloned()
+                    .map(|w| Webhook::clone(w))
                     .collect()
             })
             .unwrap_or_default()
@@ -40,7 +47,7 @@ impl Cache {
                 .or_default()
                 .push(webhook.id);
         }
-        self.by_id.insert(webhook.id, webhook);
+        self.by_id.insert(webhook.id, Arc::new(webhook));
     }
 
     pub fn contains(&self, id: WebhookId) -> bool {

@@ -7,7 +7,7 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use super::sqlite::{SqliteOptions, Synchronous};
-use super::{MemoryStore, Repository, SqliteStore, StoreError};
+use super::{MemoryStore, Outbox, Repository, SqliteStore, StoreError};
 use crate::domain::{
     CustomHeaders, EventCode, EventSet, HealthStatus, Heartbeat, PmCode, ProductId, Webhook,
     WebhookConfig, WebhookId, WebhookSpec, WebhookStatus, WebhookUrl,
@@ -449,6 +449,36 @@ fn sqlite_data_survives_reopening() {
     }
     let repo = SqliteStore::open(&path, &SqliteOptions::default()).expect("reopen");
     assert_eq!(repo.get(w.id, None).expect("get after reopen"), w);
+}
+
+#[test]
+fn sqlite_upgrades_a_version_1_file_in_place() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("v1.db");
+    // A version-1 file: schema.sql as it was, before the version-2 section.
+    let schema = include_str!("../../schema.sql");
+    let v1 = &schema[..schema.find("-- Version 2:").expect("version-2 section")];
+    let conn = rusqlite::Connection::open(&path).expect("open raw");
+    conn.execute_batch(&format!("{v1}\nPRAGMA user_version = 1;"))
+        .expect("v1 schema");
+    conn.execute(
+        "INSERT INTO webhooks (id, pm_code, product_id, events, status, url, custom_headers, \
+         created_time, last_modified_time) VALUES \
+         ('af2d48de-2ad7-42f8-a252-8422cd9e6078', 'TRD', 5, '[103]', 'active', \
+         'https://client.example/hook', '{}', 0, 0)",
+        [],
+    )
+    .expect("v1 row");
+    drop(conn);
+    let repo = SqliteStore::open(&path, &SqliteOptions::default()).expect("upgrade");
+    assert_eq!(repo.list(&pm("TRD")).expect("list").len(), 1, "rows kept");
+    assert!(repo.pending().expect("notifications table").is_empty());
+    drop(repo);
+    let conn = rusqlite::Connection::open(&path).expect("reopen raw");
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, super::sqlite::SCHEMA_VERSION);
 }
 
 #[test]

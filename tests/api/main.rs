@@ -6,6 +6,7 @@ mod helpers;
 mod receiver;
 
 mod crash;
+mod delivery;
 mod errors;
 mod heartbeat;
 mod lifecycle;

@@ -15,12 +15,16 @@ pub enum Behaviour {
     Status(u16),
     /// Answers 200 after this long.
     Slow(Duration),
+    /// Answers these statuses in turn, then the last one for ever.
+    Sequence(&'static [u16]),
 }
 
 #[derive(Debug, Clone)]
 pub struct Received {
     pub method: String,
     pub headers: HashMap<String, String>,
+    /// The body exactly as it arrived.
+    pub raw: String,
     pub body: Value,
 }
 
@@ -28,6 +32,10 @@ pub struct Received {
 struct State {
     behaviour: Behaviour,
     received: Arc<Mutex<Vec<Received>>>,
+}
+
+fn status(code: u16) -> HttpResponse {
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(code).expect("status")).finish()
 }
 
 pub struct Receiver {
@@ -66,6 +74,18 @@ impl Receiver {
     pub fn received(&self) -> Vec<Received> {
         self.received.lock().expect("receiver lock").clone()
     }
+
+    /// Waits (up to `within`) until at least `n` requests have arrived; returns them.
+    pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<Received> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let received = self.received();
+            if received.len() >= n || std::time::Instant::now() >= deadline {
+                return received;
+            }
+            actix_rt::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
 
 impl Drop for Receiver {
@@ -86,24 +106,23 @@ async fn answer(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> 
             )
         })
         .collect();
-    state
-        .received
-        .lock()
-        .expect("receiver lock")
-        .push(Received {
+    let count = {
+        let mut received = state.received.lock().expect("receiver lock");
+        received.push(Received {
             method: req.method().to_string(),
             headers,
+            raw: String::from_utf8_lossy(&body).into_owned(),
             body: serde_json::from_slice(&body).unwrap_or(Value::Null),
         });
+        received.len()
+    };
     match state.behaviour {
-        Behaviour::Status(status) => {
-            HttpResponse::build(actix_web::http::StatusCode::from_u16(status).expect("status"))
-                .finish()
-        }
+        Behaviour::Status(code) => status(code),
         Behaviour::Slow(delay) => {
             actix_rt::time::sleep(delay).await;
             HttpResponse::Ok().finish()
         }
+        Behaviour::Sequence(codes) => status(codes[(count - 1).min(codes.len() - 1)]),
     }
 }
 

@@ -1,0 +1,404 @@
+//! Event delivery: trigger, matching, envelope and headers, retries, suspension,
+//! durability across a crash, and isolation from slow receivers.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::helpers::TestApp;
+use crate::receiver::{Behaviour, Receiver};
+
+const ALL_CODES: [u16; 14] = [
+    101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 115, 117,
+];
+
+/// A service whose retries come after `schedule` (milliseconds).
+async fn app_with_schedule(schedule: &str, suspend_after: &str) -> TestApp {
+    TestApp::spawn_with(&[
+        ("WHM_DELIVERY__RETRY_SCHEDULE_MS", schedule),
+        ("WHM_DELIVERY__SUSPEND_AFTER", suspend_after),
+    ])
+    .await
+}
+
+fn hook(product: Option<u64>, events: &[u16], url: &str) -> Value {
+    json!({
+        "productId": product,
+        "events": events,
+        "config": {"url": url, "customHeaders": {"ApiKey": "secret-1", "X-Tenant": "t-42"}}
+    })
+}
+
+/// Triggers an event; returns the (webhookId, notificationId) pairs, asserting 202.
+async fn trigger(
+    app: &TestApp,
+    pm: &str,
+    product: Option<u64>,
+    code: u16,
+) -> Vec<(String, String)> {
+    let reply = app
+        .post(
+            "/sandbox/v1/events",
+            None,
+            json!({"programManagerCode": pm, "productId": product, "eventCode": code}),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "trigger: {}", reply.body);
+    reply.response()["notifications"]
+        .as_array()
+        .expect("notifications")
+        .iter()
+        .map(|n| {
+            (
+                n["webhookId"].as_str().expect("webhookId").to_owned(),
+                n["notificationId"]
+                    .as_str()
+                    .expect("notificationId")
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn status_of(app: &TestApp, id: &str) -> String {
+    let reply = app.get(&format!("/api/v1/webhooks/{id}"), None).await;
+    reply.response()["webhookStatus"]
+        .as_str()
+        .expect("status")
+        .to_owned()
+}
+
+async fn wait_for_status(app: &TestApp, id: &str, wanted: &str, within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let status = status_of(app, id).await;
+        if status == wanted || Instant::now() >= deadline {
+            return status;
+        }
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[actix_rt::test]
+async fn every_event_code_arrives_in_thredds_envelope_with_the_custom_headers() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Behaviour::Status(200)).await;
+    app.create_webhook("TRD", hook(None, &ALL_CODES, &receiver.url))
+        .await;
+    let mut sent = HashSet::new();
+    for code in ALL_CODES {
+        let created = trigger(&app, "TRD", None, code).await;
+        assert_eq!(created.len(), 1, "event {code}");
+        sent.insert((code, created[0].1.clone()));
+    }
+    let received = receiver
+        .wait_for(ALL_CODES.len(), Duration::from_secs(10))
+        .await;
+    assert_eq!(received.len(), ALL_CODES.len());
+    let mut arrived = HashSet::new();
+    for r in &received {
+        assert_eq!(r.method, "POST");
+        assert_eq!(
+            r.headers.get("apikey").map(String::as_str),
+            Some("secret-1")
+        );
+        assert_eq!(r.headers.get("x-tenant").map(String::as_str), Some("t-42"));
+        assert_eq!(
+            r.headers.get("content-type").map(String::as_str),
+            Some("application/json")
+        );
+        let context = &r.body["context"];
+        assert_eq!(context["eventVersion"], "v1", "{}", r.body);
+        assert!(
+            context["notificationTime"]
+                .as_str()
+                .is_some_and(|t| t.ends_with('Z')),
+            "{}",
+            r.body
+        );
+        assert!(
+            r.body["payload"].as_object().is_some_and(|p| p.len() >= 3),
+            "a realistic payload: {}",
+            r.body
+        );
+        arrived.insert((
+            context["eventCode"].as_u64().expect("eventCode") as u16,
+            context["notificationId"].as_str().expect("id").to_owned(),
+        ));
+    }
+    assert_eq!(
+        arrived, sent,
+        "each notification once, under its own id and code"
+    );
+}
+
+#[actix_rt::test]
+async fn a_given_payload_is_delivered_as_given() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Behaviour::Status(204)).await;
+    app.create_webhook("TRD", hook(Some(7), &[103], &receiver.url))
+        .await;
+    let payload = json!({"tokenId": "123456789", "newCardStatus": "41", "oldCardStatus": "00"});
+    let reply = app
+        .post(
+            "/sandbox/v1/events",
+            Some("TRD"),
+            json!({"productId": 7, "eventCode": 103, "payload": payload}),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let received = receiver.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].body["payload"], payload);
+}
+
+#[actix_rt::test]
+async fn only_matching_webhooks_receive_an_event() {
+    let app = TestApp::spawn().await;
+    let matching_product = Receiver::start(Behaviour::Status(200)).await;
+    let matching_pm_level = Receiver::start(Behaviour::Status(200)).await;
+    let others = Receiver::start(Behaviour::Status(200)).await;
+    let product = app
+        .create_webhook("TRD", hook(Some(1), &[103], &matching_product.url))
+        .await;
+    let pm_level = app
+        .create_webhook("TRD", hook(None, &[101, 103], &matching_pm_level.url))
+        .await;
+    app.create_webhook("TRD", hook(Some(2), &[103], &others.url))
+        .await;
+    app.create_webhook("TRD", hook(Some(3), &[101], &others.url))
+        .await;
+    let mut inactive = hook(Some(4), &[103], &others.url);
+    inactive["webhookStatus"] = json!("inactive");
+    app.create_webhook("TRD", inactive).await;
+    app.create_webhook("ABC", hook(None, &[103], &others.url))
+        .await;
+
+    let created = trigger(&app, "TRD", Some(1), 103).await;
+    let targets: HashSet<String> = created.into_iter().map(|(w, _)| w).collect();
+    assert_eq!(targets, HashSet::from([product.clone(), pm_level.clone()]));
+    // Product 4's webhook is inactive, product 3's is not subscribed to 103.
+    assert!(
+        trigger(&app, "TRD", Some(4), 103).await.len() == 1,
+        "PM-level only"
+    );
+    assert!(trigger(&app, "TRD", Some(3), 102).await.is_empty());
+    assert!(trigger(&app, "XYZ", None, 103).await.is_empty());
+
+    assert_eq!(
+        matching_product
+            .wait_for(1, Duration::from_secs(5))
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        matching_pm_level
+            .wait_for(2, Duration::from_secs(5))
+            .await
+            .len(),
+        2
+    );
+    actix_rt::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        others.received().is_empty(),
+        "no delivery to a non-matching webhook"
+    );
+}
+
+#[actix_rt::test]
+async fn a_failing_receiver_is_retried_with_the_same_body_until_it_recovers() {
+    let app = app_with_schedule("[100, 100, 100]", "5").await;
+    let receiver = Receiver::start(Behaviour::Sequence(&[500, 503, 200])).await;
+    app.create_webhook("TRD", hook(None, &[103], &receiver.url))
+        .await;
+    trigger(&app, "TRD", None, 103).await;
+    let received = receiver.wait_for(3, Duration::from_secs(5)).await;
+    assert_eq!(received.len(), 3, "two failures, then delivered");
+    assert!(
+        received.iter().all(|r| r.raw == received[0].raw),
+        "same bytes each time"
+    );
+    actix_rt::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.received().len(), 3, "nothing after the 200");
+}
+
+#[actix_rt::test]
+async fn undelivered_notifications_in_a_row_suspend_the_webhook() {
+    let app = app_with_schedule("[50]", "2").await;
+    let receiver = Receiver::start(Behaviour::Status(500)).await;
+    let id = app
+        .create_webhook("TRD", hook(None, &[103], &receiver.url))
+        .await;
+    trigger(&app, "TRD", None, 103).await;
+    assert_eq!(receiver.wait_for(2, Duration::from_secs(5)).await.len(), 2);
+    actix_rt::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        status_of(&app, &id).await,
+        "active",
+        "one Undelivered is not enough"
+    );
+
+    trigger(&app, "TRD", None, 103).await;
+    assert_eq!(receiver.wait_for(4, Duration::from_secs(5)).await.len(), 4);
+    assert_eq!(
+        wait_for_status(&app, &id, "suspended", Duration::from_secs(5)).await,
+        "suspended"
+    );
+    assert!(
+        trigger(&app, "TRD", None, 103).await.is_empty(),
+        "suspended receives nothing"
+    );
+    actix_rt::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.received().len(), 4);
+}
+
+#[actix_rt::test]
+async fn gone_suspends_at_once_without_retrying() {
+    let app = app_with_schedule("[50, 50]", "5").await;
+    let receiver = Receiver::start(Behaviour::Status(410)).await;
+    let id = app
+        .create_webhook("TRD", hook(None, &[103], &receiver.url))
+        .await;
+    trigger(&app, "TRD", None, 103).await;
+    assert_eq!(
+        wait_for_status(&app, &id, "suspended", Duration::from_secs(5)).await,
+        "suspended"
+    );
+    actix_rt::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.received().len(), 1, "no retry after 410");
+}
+
+#[actix_rt::test]
+async fn a_pending_retry_survives_kill_9_and_is_delivered_after_restart() {
+    let app = app_with_schedule("[1500]", "5").await;
+    let receiver = Receiver::start(Behaviour::Sequence(&[500, 200])).await;
+    app.create_webhook("TRD", hook(None, &[103], &receiver.url))
+        .await;
+    trigger(&app, "TRD", None, 103).await;
+    assert_eq!(receiver.wait_for(1, Duration::from_secs(5)).await.len(), 1);
+    // The retry is due in 1.5 s; crash before it.
+    let app = app.restart().await;
+    let received = receiver.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(received.len(), 2, "the retry came after the restart");
+    assert_eq!(received[0].raw, received[1].raw);
+    drop(app);
+}
+
+#[actix_rt::test]
+async fn fifty_slow_receivers_do_not_delay_a_fast_one() {
+    let app = TestApp::spawn().await;
+    let slow = Receiver::start(Behaviour::Slow(Duration::from_secs(3))).await;
+    let fast = Receiver::start(Behaviour::Status(200)).await;
+    for i in 0..50 {
+        let pm = format!("S{i:03}");
+        app.create_webhook(&pm, hook(None, &[103], &slow.url)).await;
+        trigger(&app, &pm, None, 103).await;
+    }
+    assert_eq!(
+        slow.wait_for(50, Duration::from_secs(5)).await.len(),
+        50,
+        "all 50 in flight"
+    );
+    app.create_webhook("FAST", hook(None, &[103], &fast.url))
+        .await;
+    let started = Instant::now();
+    trigger(&app, "FAST", None, 103).await;
+    assert_eq!(fast.wait_for(1, Duration::from_secs(3)).await.len(), 1);
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(1),
+        "the fast receiver waited {waited:?} behind slow ones"
+    );
+}
+
+#[actix_rt::test]
+async fn the_inbox_keeps_what_it_receives_and_can_be_emptied() {
+    let app = TestApp::spawn().await;
+    let url = app.url("/sandbox/v1/inbox/demo");
+    app.create_webhook("TRD", hook(None, &[103], &url)).await;
+    let created = trigger(&app, "TRD", None, 103).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let requests = loop {
+        let reply = app.get("/sandbox/v1/inbox/demo/requests", None).await;
+        assert_eq!(reply.status, 200);
+        let requests = reply.response()["requests"]
+            .as_array()
+            .expect("requests")
+            .clone();
+        if !requests.is_empty() || Instant::now() >= deadline {
+            break requests;
+        }
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0]["method"], "POST");
+    assert_eq!(requests[0]["headers"]["apikey"], "secret-1");
+    assert_eq!(
+        requests[0]["body"]["context"]["notificationId"],
+        created[0].1.as_str()
+    );
+
+    let cleared = app
+        .request(
+            awc::http::Method::DELETE,
+            "/sandbox/v1/inbox/demo/requests",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(cleared.status, 200);
+    let reply = app.get("/sandbox/v1/inbox/demo/requests", None).await;
+    assert_eq!(reply.response()["count"], 0);
+}
+
+#[actix_rt::test]
+async fn bad_triggers_are_refused_together_and_store_nothing() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Behaviour::Status(200)).await;
+    app.create_webhook("TRD", hook(None, &[103], &receiver.url))
+        .await;
+    let reply = app
+        .post(
+            "/sandbox/v1/events",
+            None,
+            json!({"programManagerCode": "TRD", "productId": -1, "eventCode": 999, "payload": [1]}),
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+    let codes = reply.error_codes();
+    assert_eq!(codes.len(), 3, "{codes:?}");
+    assert!(
+        codes.contains(&"EVENTCODE_NOTFOUND".to_owned()),
+        "{codes:?}"
+    );
+    let reply = app
+        .post(
+            "/sandbox/v1/events",
+            Some("ABC"),
+            json!({"programManagerCode": "TRD", "eventCode": 103}),
+        )
+        .await;
+    assert_eq!(reply.error_codes(), vec!["PMCODE_NOT_VALID"]);
+    let reply = app
+        .post("/sandbox/v1/events", None, json!({"eventCode": 103}))
+        .await;
+    assert_eq!(reply.error_codes(), vec!["PMCODE_REQUIRED"]);
+    actix_rt::time::sleep(Duration::from_millis(300)).await;
+    assert!(receiver.received().is_empty());
+}
+
+#[actix_rt::test]
+async fn sandbox_routes_can_be_turned_off() {
+    let app = TestApp::spawn_with(&[("WHM_SANDBOX__ENABLED", "false")]).await;
+    let reply = app
+        .post(
+            "/sandbox/v1/events",
+            None,
+            json!({"programManagerCode": "TRD", "eventCode": 103}),
+        )
+        .await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.error_codes(), vec!["NOT_FOUND"]);
+}
