@@ -424,18 +424,7 @@ fn open_loop(
         ])
         .output()
         .map_err(|e| format!("running bench-load: {e}"))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .ok_or_else(|| {
-            format!(
-                "bench-load printed no summary: {stdout} {}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        })?;
-    let summary: Value = serde_json::from_str(line)?;
+    let summary = json_summary("bench-load", &output)?;
     let number = |key: &str| summary[key].as_f64().unwrap_or(0.0);
     Ok(OpenLoop {
         sent_rps: number("sent_rps"),
@@ -506,18 +495,7 @@ fn measure(
         .output()
         .map_err(|e| format!("running wrk: {e}"))?;
     let cpu_after = cpu_ticks(server.pid())?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .ok_or_else(|| {
-            format!(
-                "wrk printed no summary: {stdout} {}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        })?;
-    let summary: Value = serde_json::from_str(line)?;
+    let summary = json_summary("wrk", &output)?;
     let number = |key: &str| summary[key].as_f64().unwrap_or(0.0);
     let requests = number("requests");
     let seconds = number("duration_us") / 1e6;
@@ -532,6 +510,22 @@ fn measure(
             / requests.max(1.0),
         errors,
     })
+}
+
+/// The last JSON line a load tool printed: its summary of the run.
+fn json_summary(tool: &str, output: &std::process::Output) -> Result<Value, Error> {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .ok_or_else(|| {
+            format!(
+                "{tool} printed no summary: {stdout} {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })?;
+    Ok(serde_json::from_str(line)?)
 }
 
 /// utime + stime of a process, in clock ticks.

@@ -35,8 +35,8 @@ pub fn insert(conn: &Connection, n: &Notification) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// What recording an attempt found: the notification's webhook, and whether the
-/// notification became final as `Undelivered` (for the suspension rule).
+/// What recording an attempt found: the notification's webhook, for the
+/// suspension rule.
 pub struct Recorded {
     pub webhook_id: WebhookId,
 }
