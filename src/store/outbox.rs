@@ -35,20 +35,15 @@ pub fn insert(conn: &Connection, n: &Notification) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// What recording an attempt found: the notification's webhook, for the
-/// suspension rule.
-pub struct Recorded {
-    pub webhook_id: WebhookId,
-}
-
-/// Stores one attempt of a pending notification and moves it on per `outcome`.
-/// A notification that is no longer pending (or unknown) is `NotFound`.
+/// Stores one attempt of a pending notification and moves it on per `outcome`;
+/// answers the notification's webhook, for the suspension rule. A notification
+/// that is no longer pending (or unknown) is `NotFound`.
 pub fn record_attempt(
     conn: &Connection,
     id: NotificationId,
     attempt: &Attempt,
     outcome: AttemptOutcome,
-) -> Result<Recorded, StoreError> {
+) -> Result<WebhookId, StoreError> {
     let id_text = id.to_string();
     let row: Option<(String, u32)> = conn
         .prepare_cached(
@@ -103,7 +98,7 @@ pub fn record_attempt(
         Ok(())
     };
     run().map_err(super::sqlite::classify)?;
-    Ok(Recorded { webhook_id })
+    Ok(webhook_id)
 }
 
 /// Whether the webhook's last `n` notifications to become final all ended

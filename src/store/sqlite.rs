@@ -127,22 +127,26 @@ pub struct OpenError {
     reason: String,
 }
 
-/// The writer's unit of work, each with its own answer.
-enum Job {
-    Create(Webhook, Answer),
+/// The writer's unit of work, with where its answer goes.
+struct Job {
+    work: Work,
+    reply: Reply,
+}
+
+/// What a job changes.
+enum Work {
+    Create(Webhook),
     Modify {
         id: WebhookId,
         scope: Option<PmCode>,
         change: Change,
-        reply: Answer,
     },
-    Enqueue(Vec<Notification>, Answer<()>),
+    Enqueue(Vec<Notification>),
     Attempted {
         id: NotificationId,
         attempt: Attempt,
         outcome: AttemptOutcome,
         suspend_after: u32,
-        reply: Answer<Option<Webhook>>,
     },
 }
 
@@ -279,9 +283,13 @@ impl SqliteStore {
 
     /// Queues a job for the writer thread without waiting; the answer comes once
     /// its batch is committed.
-    fn submit<T>(&self, job: impl FnOnce(Answer<T>) -> Job) -> Pending<T> {
-        let (reply, pending) = Pending::channel();
-        match self.writer.try_send(job(reply)) {
+    fn submit<T>(&self, work: Work, reply: fn(Answer<T>) -> Reply) -> Pending<T> {
+        let (answer, pending) = Pending::channel();
+        let job = Job {
+            work,
+            reply: reply(answer),
+        };
+        match self.writer.try_send(job) {
             Ok(()) => pending,
             Err(TrySendError::Full(_)) => Pending::done(Err(StoreError::Unavailable(
                 "the write queue is full".into(),
@@ -302,7 +310,7 @@ impl SqliteStore {
 
 impl Repository for SqliteStore {
     fn create(&self, webhook: Webhook) -> Pending {
-        self.submit(|reply| Job::Create(webhook, reply))
+        self.submit(Work::Create(webhook), Reply::Webhook)
     }
 
     fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> Result<Webhook, StoreError> {
@@ -317,12 +325,8 @@ impl Repository for SqliteStore {
     }
 
     fn modify(&self, id: WebhookId, scope: Option<&PmCode>, change: Change) -> Pending {
-        self.submit(|reply| Job::Modify {
-            id,
-            scope: scope.cloned(),
-            change,
-            reply,
-        })
+        let scope = scope.cloned();
+        self.submit(Work::Modify { id, scope, change }, Reply::Webhook)
     }
 
     fn check(&self) -> Result<(), StoreError> {
@@ -334,7 +338,7 @@ impl Repository for SqliteStore {
 
 impl Outbox for SqliteStore {
     fn enqueue(&self, notifications: Vec<Notification>) -> Pending<()> {
-        self.submit(|reply| Job::Enqueue(notifications, reply))
+        self.submit(Work::Enqueue(notifications), Reply::Enqueued)
     }
 
     fn record_attempt(
@@ -344,13 +348,13 @@ impl Outbox for SqliteStore {
         outcome: AttemptOutcome,
         suspend_after: u32,
     ) -> Pending<Option<Webhook>> {
-        self.submit(|reply| Job::Attempted {
+        let work = Work::Attempted {
             id,
             attempt,
             outcome,
             suspend_after,
-            reply,
-        })
+        };
+        self.submit(work, Reply::Attempted)
     }
 
     fn pending(&self) -> Result<Vec<Notification>, StoreError> {
@@ -409,7 +413,7 @@ fn commit_batch(conn: &mut Connection, cache: &RwLock<Cache>, batch: Vec<Job>) {
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
-            let replies = batch.into_iter().map(|job| job.split().1);
+            let replies = batch.into_iter().map(|job| job.reply);
             return fail_all(replies, "beginning a write transaction", &classify(e));
         }
     };
@@ -417,8 +421,7 @@ fn commit_batch(conn: &mut Connection, cache: &RwLock<Cache>, batch: Vec<Job>) {
     let mut written: HashMap<WebhookId, Webhook> = HashMap::new();
     let mut results = Vec::with_capacity(size);
     let mut replies = Vec::with_capacity(size);
-    for job in batch {
-        let (work, reply) = job.split();
+    for Job { work, reply } in batch {
         let result = tx.savepoint().map_err(classify).and_then(|savepoint| {
             let result = apply(&savepoint, cache, &written, work);
             if result.is_ok() {
@@ -449,55 +452,6 @@ fn commit_batch(conn: &mut Connection, cache: &RwLock<Cache>, batch: Vec<Job>) {
         reply.send(result);
     }
     log::trace!("committed {size} writes in {:?}", started.elapsed());
-}
-
-/// A job's work, apart from where its answer goes.
-enum Work {
-    Create(Webhook),
-    Modify {
-        id: WebhookId,
-        scope: Option<PmCode>,
-        change: Change,
-    },
-    Enqueue(Vec<Notification>),
-    Attempted {
-        id: NotificationId,
-        attempt: Attempt,
-        outcome: AttemptOutcome,
-        suspend_after: u32,
-    },
-}
-
-impl Job {
-    fn split(self) -> (Work, Reply) {
-        match self {
-            Job::Create(webhook, reply) => (Work::Create(webhook), Reply::Webhook(reply)),
-            Job::Modify {
-                id,
-                scope,
-                change,
-                reply,
-            } => (Work::Modify { id, scope, change }, Reply::Webhook(reply)),
-            Job::Enqueue(notifications, reply) => {
-                (Work::Enqueue(notifications), Reply::Enqueued(reply))
-            }
-            Job::Attempted {
-                id,
-                attempt,
-                outcome,
-                suspend_after,
-                reply,
-            } => (
-                Work::Attempted {
-                    id,
-                    attempt,
-                    outcome,
-                    suspend_after,
-                },
-                Reply::Attempted(reply),
-            ),
-        }
-    }
 }
 
 fn apply(
@@ -540,15 +494,15 @@ fn apply(
             outcome,
             suspend_after,
         } => {
-            let recorded = outbox::record_attempt(conn, id, &attempt, outcome)?;
+            let webhook_id = outbox::record_attempt(conn, id, &attempt, outcome)?;
             let suspend = match outcome {
                 AttemptOutcome::Gone => true,
                 AttemptOutcome::Undelivered => {
-                    outbox::last_all_undelivered(conn, recorded.webhook_id, suspend_after)?
+                    outbox::last_all_undelivered(conn, webhook_id, suspend_after)?
                 }
                 AttemptOutcome::Delivered | AttemptOutcome::RetryAt(_) => false,
             };
-            let webhook = current(recorded.webhook_id, None)?;
+            let webhook = current(webhook_id, None)?;
             match webhook {
                 Some(mut webhook) if suspend && webhook.status == WebhookStatus::Active => {
                     webhook.status = WebhookStatus::Suspended;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::helpers::TestApp;
+use crate::helpers::{eventually, TestApp};
 use crate::receiver::{Behaviour, Receiver};
 
 const ALL_CODES: [u16; 14] = [
@@ -70,14 +70,7 @@ async fn status_of(app: &TestApp, id: &str) -> String {
 }
 
 async fn wait_for_status(app: &TestApp, id: &str, wanted: &str, within: Duration) -> String {
-    let deadline = Instant::now() + within;
-    loop {
-        let status = status_of(app, id).await;
-        if status == wanted || Instant::now() >= deadline {
-            return status;
-        }
-        actix_rt::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(within, || status_of(app, id), |status| status == wanted).await
 }
 
 #[actix_rt::test]
@@ -319,19 +312,19 @@ async fn the_inbox_keeps_what_it_receives_and_can_be_emptied() {
     let url = app.url("/sandbox/v1/inbox/demo");
     app.create_webhook("TRD", hook(None, &[103], &url)).await;
     let created = trigger(&app, "TRD", None, 103).await;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let requests = loop {
-        let reply = app.get("/sandbox/v1/inbox/demo/requests", None).await;
-        assert_eq!(reply.status, 200);
-        let requests = reply.response()["requests"]
-            .as_array()
-            .expect("requests")
-            .clone();
-        if !requests.is_empty() || Instant::now() >= deadline {
-            break requests;
-        }
-        actix_rt::time::sleep(Duration::from_millis(20)).await;
-    };
+    let requests = eventually(
+        Duration::from_secs(5),
+        || async {
+            let reply = app.get("/sandbox/v1/inbox/demo/requests", None).await;
+            assert_eq!(reply.status, 200);
+            reply.response()["requests"]
+                .as_array()
+                .expect("requests")
+                .clone()
+        },
+        |requests| !requests.is_empty(),
+    )
+    .await;
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0]["method"], "POST");
     assert_eq!(requests[0]["headers"]["apikey"], "secret-1");

@@ -224,6 +224,23 @@ impl Drop for TestApp {
     }
 }
 
+/// Asks `probe` every 20 ms until `done` accepts its answer or `within` has
+/// passed; returns the last answer either way, for the caller to assert on.
+pub async fn eventually<T, F, Fut>(within: Duration, mut probe: F, done: impl Fn(&T) -> bool) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let answer = probe().await;
+        if done(&answer) || std::time::Instant::now() >= deadline {
+            return answer;
+        }
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A webhook body with the given product and URL.
 pub fn webhook_body(product_id: Option<u64>, url: &str) -> Value {
     json!({

@@ -77,14 +77,7 @@ impl Receiver {
 
     /// Waits (up to `within`) until at least `n` requests have arrived; returns them.
     pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<Received> {
-        let deadline = std::time::Instant::now() + within;
-        loop {
-            let received = self.received();
-            if received.len() >= n || std::time::Instant::now() >= deadline {
-                return received;
-            }
-            actix_rt::time::sleep(Duration::from_millis(20)).await;
-        }
+        crate::helpers::eventually(within, || async { self.received() }, |r| r.len() >= n).await
     }
 }
 
