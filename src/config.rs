@@ -8,6 +8,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+use crate::signing::Signer;
 use crate::store::sqlite::{SqliteOptions, Synchronous};
 
 /// The file read when `--config` is not given; if it is missing, the built-in
@@ -158,6 +159,9 @@ pub struct DeliverySettings {
     pub suspend_after: u32,
     /// Deliveries in flight at once, across every receiver.
     pub concurrency: usize,
+    /// `whsec_` + base64 key: sign every attempt with Standard Webhooks headers.
+    /// None (the default): no signature, as Thredd documents none.
+    pub signing_secret: Option<String>,
 }
 
 impl Default for DeliverySettings {
@@ -167,6 +171,7 @@ impl Default for DeliverySettings {
             retry_schedule_ms: vec![5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000],
             suspend_after: 5,
             concurrency: 64,
+            signing_secret: None,
         }
     }
 }
@@ -314,6 +319,10 @@ impl Settings {
                 self.delivery.concurrency
             ),
         )?;
+        if let Some(secret) = &self.delivery.signing_secret {
+            Signer::from_secret(secret)
+                .map_err(|why| ConfigError(format!("delivery.signing_secret: {why}")))?;
+        }
         check(
             (1024..=64 * 1024 * 1024).contains(&self.limits.max_body_bytes),
             format!(
@@ -352,13 +361,22 @@ mod tests {
     #[test]
     fn validation_names_the_key() {
         type Breaks = fn(&mut Settings);
-        let cases: [(&str, Breaks); 13] = [
+        let cases: [(&str, Breaks); 16] = [
             ("delivery.timeout_ms", |s| s.delivery.timeout_ms = 0),
             ("delivery.retry_schedule_ms", |s| {
                 s.delivery.retry_schedule_ms = vec![u64::MAX]
             }),
             ("delivery.suspend_after", |s| s.delivery.suspend_after = 0),
             ("delivery.concurrency", |s| s.delivery.concurrency = 0),
+            ("delivery.signing_secret", |s| {
+                s.delivery.signing_secret = Some("secret".into())
+            }),
+            ("delivery.signing_secret", |s| {
+                s.delivery.signing_secret = Some("whsec_not base64!".into())
+            }),
+            ("delivery.signing_secret", |s| {
+                s.delivery.signing_secret = Some("whsec_".into())
+            }),
             ("database.read_connections", |s| {
                 s.database.read_connections = 0
             }),

@@ -23,6 +23,7 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use crate::config::DeliverySettings;
 use crate::domain::{Attempt, AttemptOutcome, Notification, WebhookStatus};
 use crate::outbound::Outbound;
+use crate::signing::Signer;
 use crate::store::{Outbox, Repository, StoreError};
 
 /// How often a notification whose webhook is not `active` looks again: it waits,
@@ -49,6 +50,12 @@ impl Dispatcher {
         repo: Arc<dyn Repository>,
         outbox: Arc<dyn Outbox>,
     ) -> Result<Self, String> {
+        let signer = settings
+            .signing_secret
+            .as_deref()
+            .map(Signer::from_secret)
+            .transpose()
+            .map_err(|why| format!("signing_secret: {why}"))?;
         let pending = outbox
             .pending()
             .map_err(|e| format!("reading pending notifications: {e}"))?;
@@ -63,7 +70,7 @@ impl Dispatcher {
             .name("delivery".into())
             .spawn(move || {
                 let system = actix_rt::System::new();
-                system.block_on(run(settings, repo, outbox, incoming));
+                system.block_on(run(settings, signer, repo, outbox, incoming));
             })
             .map_err(|e| format!("starting the delivery thread: {e}"))?;
         Ok(Self { queue })
@@ -81,6 +88,7 @@ impl Dispatcher {
 
 struct Engine {
     settings: DeliverySettings,
+    signer: Option<Signer>,
     repo: Arc<dyn Repository>,
     outbox: Arc<dyn Outbox>,
     outbound: Outbound,
@@ -90,6 +98,7 @@ struct Engine {
 /// of them at once.
 async fn run(
     settings: DeliverySettings,
+    signer: Option<Signer>,
     repo: Arc<dyn Repository>,
     outbox: Arc<dyn Outbox>,
     mut incoming: UnboundedReceiver<Notification>,
@@ -98,6 +107,7 @@ async fn run(
     let engine = Rc::new(Engine {
         outbound: Outbound::new(settings.timeout(), settings.timeout(), concurrency),
         settings,
+        signer,
         repo,
         outbox,
     });
@@ -200,10 +210,16 @@ async fn attempt(engine: &Engine, mut n: Notification) -> Option<(Instant, Notif
 
     let time = OffsetDateTime::now_utc();
     let started = Instant::now();
-    let request = engine
+    let mut request = engine
         .outbound
         .post(&webhook)
         .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")));
+    if let Some(signer) = &engine.signer {
+        let id = n.id.to_string();
+        for header in signer.headers(&id, time.unix_timestamp(), &n.body) {
+            request = request.insert_header(header);
+        }
+    }
     let sent = actix_rt::time::timeout(engine.outbound.timeout(), async {
         let mut response = request.send_body(n.body.clone()).await?;
         // Read the answer so the connection can be reused; its content is not kept.

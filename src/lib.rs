@@ -7,5 +7,6 @@ pub mod domain;
 pub mod error;
 pub mod heartbeat;
 pub mod outbound;
+pub mod signing;
 pub mod startup;
 pub mod store;

@@ -14,7 +14,7 @@ use actix_web::{web, App, HttpResponse, HttpServer, Resource};
 use uuid::Uuid;
 
 use crate::api::sandbox::{self, Inbox};
-use crate::api::{self, health, heartbeat, paths, subscriptions, webhooks};
+use crate::api::{self, health, heartbeat, notifications, paths, subscriptions, webhooks};
 use crate::config::Settings;
 use crate::delivery::Dispatcher;
 use crate::error::ApiError;
@@ -174,6 +174,22 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: State) {
                 )
                 .service(
                     resource("/{id}/heartbeat", "GET").route(web::get().to(heartbeat::heartbeat)),
+                )
+                .service(
+                    resource("/{id}/events/{eventCode}/notifications", "GET")
+                        .route(web::get().to(notifications::by_event)),
+                )
+                .service(
+                    resource("/{id}/notifications/details", "POST")
+                        .route(web::post().to(notifications::details)),
+                )
+                .service(
+                    resource("/{id}/notifications/undelivered", "GET")
+                        .route(web::get().to(notifications::undelivered)),
+                )
+                .service(
+                    resource("/{id}/notifications/resend", "POST")
+                        .route(web::post().to(notifications::resend)),
                 ),
         )
         .default_service(web::to(not_found));

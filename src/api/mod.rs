@@ -4,6 +4,7 @@
 
 pub mod health;
 pub mod heartbeat;
+pub mod notifications;
 pub mod paths;
 pub mod sandbox;
 pub mod subscriptions;
@@ -16,7 +17,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use crate::domain::{ErrorCode, PmCode, Problem, Webhook, WebhookId};
+use crate::domain::{ErrorCode, EventCode, PmCode, Problem, Webhook, WebhookId};
 use crate::error::ApiError;
 use crate::store::{Repository, StoreError};
 
@@ -90,17 +91,27 @@ pub fn success(status: StatusCode, body: impl Serialize) -> HttpResponse {
 
 /// Runs a storage call that may wait on the disk on the blocking pool, never on
 /// an async worker.
-pub async fn blocking<T, F>(repo: &web::Data<dyn Repository>, call: F) -> Result<T, ApiError>
+pub async fn blocking<S, T, F>(store: &web::Data<S>, call: F) -> Result<T, ApiError>
 where
-    F: FnOnce(&dyn Repository) -> Result<T, StoreError> + Send + 'static,
+    S: ?Sized + Send + Sync + 'static,
+    F: FnOnce(&S) -> Result<T, StoreError> + Send + 'static,
     T: Send + 'static,
 {
-    let repo = repo.clone().into_inner();
-    Ok(web::block(move || call(&*repo)).await??)
+    let store = store.clone().into_inner();
+    Ok(web::block(move || call(&*store)).await??)
 }
 
 pub fn parse_id(raw: &str) -> Result<WebhookId, ApiError> {
     WebhookId::parse(raw).map_err(ApiError::bad_request)
+}
+
+/// An event code written as a path segment: not a 3-digit number is `400`, a
+/// number that is no event code is `404 EVENTCODE_NOTFOUND`.
+pub fn parse_event_path(raw: &str) -> Result<EventCode, ApiError> {
+    EventCode::from_path(raw).map_err(|problem| match problem.code {
+        ErrorCode::EventCodeNotFound => ApiError::NotFound(problem),
+        _ => ApiError::bad_request(problem),
+    })
 }
 
 /// The webhook a path names, as the caller may see it. Reads are served from

@@ -1,6 +1,7 @@
 //! Path normalisation: Thredd's clients write `/api/v1/Webhooks`, some lower-case,
 //! some through the API hub prefix `/eds`. Every form is rewritten to the one
-//! canonical lower-case path before routing.
+//! canonical lower-case path before routing. Only `/api/...` paths are touched:
+//! sandbox inbox names, for one, keep their case.
 
 /// Path words matched without regard to case. Ids and event codes are left alone.
 const RESOURCE_WORDS: &[&str] = &[
@@ -10,6 +11,11 @@ const RESOURCE_WORDS: &[&str] = &[
     "subscriptions",
     "heartbeat",
     "status",
+    "events",
+    "notifications",
+    "details",
+    "undelivered",
+    "resend",
 ];
 
 /// The canonical form of `path`, or `None` when it already is canonical:
@@ -25,6 +31,13 @@ pub fn canonical(path: &str) -> Option<String> {
     }
     if segments.len() > 1 && segments.last() == Some(&"") {
         segments.pop();
+    }
+    if !segments
+        .first()
+        .is_some_and(|s| s.eq_ignore_ascii_case("api"))
+    {
+        let trimmed = format!("/{}", segments.join("/"));
+        return (trimmed != path).then_some(trimmed);
     }
     let rewritten: Vec<String> = segments
         .iter()
@@ -76,6 +89,19 @@ mod tests {
             ("/healthz".to_owned(), None),
             ("/".to_owned(), None),
             ("/Sandbox/Name".to_owned(), None),
+            ("/sandbox/v1/inbox/V1".to_owned(), None),
+            (
+                "/sandbox/v1/inbox/Box/".to_owned(),
+                Some("/sandbox/v1/inbox/Box".to_owned()),
+            ),
+            (
+                format!("/API/v1/Webhooks/{id}/Events/103/Notifications"),
+                Some(format!("/api/v1/webhooks/{id}/events/103/notifications")),
+            ),
+            (
+                format!("/api/v1/webhooks/{id}/Notifications/Resend"),
+                Some(format!("/api/v1/webhooks/{id}/notifications/resend")),
+            ),
         ];
         for (path, expected) in cases {
             assert_eq!(canonical(&path), expected, "case {path:?}");

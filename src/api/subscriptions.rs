@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::webhooks::object_body;
-use super::{find, parse_id, success, Caller};
-use crate::domain::{now_utc, ErrorCode, EventCode, EventSet, Problem};
+use super::{find, parse_event_path, parse_id, success, Caller};
+use crate::domain::{now_utc, ErrorCode, EventSet, Problem};
 use crate::error::ApiError;
 use crate::store::Repository;
 
@@ -108,10 +108,7 @@ pub async fn unsubscribe(
 ) -> Result<HttpResponse, ApiError> {
     let (id, code) = path.into_inner();
     let id = parse_id(&id)?;
-    let code = EventCode::from_path(&code).map_err(|problem| match problem.code {
-        ErrorCode::EventCodeNotFound => ApiError::NotFound(problem),
-        _ => ApiError::bad_request(problem),
-    })?;
+    let code = parse_event_path(&code)?;
     let webhook = repo
         .unsubscribe(id, caller.scope(), code, now_utc())
         .await?;

@@ -12,7 +12,9 @@ pub mod webhook_url;
 
 pub use custom_headers::CustomHeaders;
 pub use event_code::{EventCode, EventSet};
-pub use notification::{Attempt, AttemptOutcome, Notification, NotificationId, NotificationStatus};
+pub use notification::{
+    Attempt, AttemptOutcome, Notification, NotificationId, NotificationStatus, Resend,
+};
 pub use pm_code::PmCode;
 pub use problem::{ErrorCode, Problem, Problems};
 pub use webhook::{

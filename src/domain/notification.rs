@@ -143,3 +143,25 @@ pub enum AttemptOutcome {
     /// The receiver answered `410 Gone`: no retry, and the webhook is suspended.
     Gone,
 }
+
+/// What a resend request did with one notification id, in Thredd's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resend {
+    /// A new delivery cycle started; the notification, now `Pending` and due.
+    Initiated(Notification),
+    /// The notification is still `Pending`: it is being delivered already.
+    Unable,
+    /// No such notification for this webhook.
+    Invalid,
+}
+
+impl Resend {
+    /// Thredd's `resendStatus`.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Self::Initiated(_) => "Resend request initiated",
+            Self::Unable => "Unable to resend request",
+            Self::Invalid => "Invalid notification details",
+        }
+    }
+}

@@ -510,3 +510,143 @@ fn sqlite_refuses_a_file_that_is_not_a_database() {
         .to_string();
     assert!(error.contains("garbage.db"), "message: {error}");
 }
+
+/// The outbox's reads and its resend, on one webhook with three notifications:
+/// one delivered, one undelivered, one still pending.
+#[test]
+fn sqlite_outbox_reads_and_resend() {
+    use crate::domain::{
+        Attempt, AttemptOutcome, Notification, NotificationId, NotificationStatus, Resend,
+    };
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store =
+        SqliteStore::open(&dir.path().join("outbox.db"), &SqliteOptions::default()).expect("open");
+    let w = store.create(webhook("TRD", None)).wait().expect("create");
+    let other = store
+        .create(webhook("TRD", Some(9)))
+        .wait()
+        .expect("create");
+    let made = |event: i64, at: OffsetDateTime, owner: &Webhook| {
+        let id = NotificationId::new_random();
+        Notification::new(owner.id, pm("TRD"), code(event), id, "{}".into(), at)
+    };
+    let day = Duration::days(1);
+    let (delivered, undelivered, pending) = (
+        made(101, t0(), &w),
+        made(101, t0() + day, &w),
+        made(102, t0() + day, &w),
+    );
+    let elsewhere = made(101, t0(), &other);
+    store
+        .enqueue(vec![
+            delivered.clone(),
+            undelivered.clone(),
+            pending.clone(),
+            elsewhere.clone(),
+        ])
+        .wait()
+        .expect("enqueue");
+    let attempt = |status: u16| Attempt {
+        time: t0(),
+        http_status: Some(status),
+        error: (status >= 300).then(|| format!("HTTP {status}")),
+        latency_ms: 3,
+    };
+    store
+        .record_attempt(delivered.id, attempt(200), AttemptOutcome::Delivered, 5)
+        .wait()
+        .expect("record");
+    store
+        .record_attempt(undelivered.id, attempt(500), AttemptOutcome::Undelivered, 5)
+        .wait()
+        .expect("record");
+
+    let ids = |found: Vec<Notification>| found.into_iter().map(|n| n.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.by_event(w.id, code(101), t0(), 10).expect("by event")),
+        [delivered.id, undelivered.id],
+        "oldest first, only this webhook's, only this code"
+    );
+    assert_eq!(
+        ids(store
+            .by_event(w.id, code(101), t0() + day, 10)
+            .expect("by event")),
+        [undelivered.id],
+        "created at or after `since`"
+    );
+    assert_eq!(
+        ids(store.by_event(w.id, code(101), t0(), 1).expect("by event")),
+        [delivered.id],
+        "at most `count`"
+    );
+
+    let details = store
+        .details(w.id, &[undelivered.id, elsewhere.id, delivered.id])
+        .expect("details");
+    let seen: Vec<_> = details
+        .iter()
+        .map(|(n, attempts)| (n.id, n.status, attempts.clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                undelivered.id,
+                NotificationStatus::Undelivered,
+                vec![attempt(500)]
+            ),
+            (
+                delivered.id,
+                NotificationStatus::Delivered,
+                vec![attempt(200)]
+            ),
+        ],
+        "asked order, another webhook's left out, attempts kept"
+    );
+    assert_eq!(
+        store.undelivered(w.id).expect("undelivered"),
+        [(code(101), undelivered.id)]
+    );
+
+    let now = t0() + day * 2;
+    let each = store
+        .resend(
+            w.id,
+            vec![undelivered.id, pending.id, elsewhere.id, delivered.id],
+            now,
+        )
+        .wait()
+        .expect("resend");
+    let statuses: Vec<_> = each.iter().map(|(id, r)| (*id, r.status())).collect();
+    assert_eq!(
+        statuses,
+        [
+            (undelivered.id, "Resend request initiated"),
+            (pending.id, "Unable to resend request"),
+            (elsewhere.id, "Invalid notification details"),
+            (delivered.id, "Resend request initiated"),
+        ]
+    );
+    let Resend::Initiated(again) = &each[0].1 else {
+        panic!("initiated");
+    };
+    assert_eq!(again.status, NotificationStatus::Pending);
+    assert_eq!((again.attempts, again.cycle_start), (1, 1), "a new cycle");
+    assert_eq!(again.next_attempt, Some(now), "due at once");
+    assert!(
+        store.undelivered(w.id).expect("undelivered").is_empty(),
+        "no longer undelivered"
+    );
+    let pending_now: Vec<_> = store
+        .pending()
+        .expect("pending")
+        .iter()
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(
+        pending_now,
+        [delivered.id, undelivered.id, pending.id, elsewhere.id],
+        "both resent notifications are pending again, for the engine to resume"
+    );
+}

@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 
 use crate::domain::{
     Attempt, AttemptOutcome, EventCode, EventSet, Heartbeat, Notification, NotificationId, PmCode,
-    Webhook, WebhookId, WebhookSpec, WebhookStatus,
+    Resend, Webhook, WebhookId, WebhookSpec, WebhookStatus,
 };
 
 pub use memory::MemoryStore;
@@ -259,4 +259,38 @@ pub trait Outbox: Send + Sync {
     /// Every pending notification, oldest first: what the delivery engine resumes
     /// after a restart.
     fn pending(&self) -> Result<Vec<Notification>, StoreError>;
+
+    /// The webhook's notifications of one event code created at or after `since`,
+    /// oldest first, at most `count`.
+    fn by_event(
+        &self,
+        webhook: WebhookId,
+        code: EventCode,
+        since: OffsetDateTime,
+        count: u32,
+    ) -> Result<Vec<Notification>, StoreError>;
+
+    /// The webhook's notifications among `ids`, in the order asked, each with its
+    /// attempts; unknown ids and other webhooks' notifications are left out.
+    fn details(
+        &self,
+        webhook: WebhookId,
+        ids: &[NotificationId],
+    ) -> Result<Vec<(Notification, Vec<Attempt>)>, StoreError>;
+
+    /// The webhook's `Undelivered` notifications, by event code, oldest first.
+    fn undelivered(
+        &self,
+        webhook: WebhookId,
+    ) -> Result<Vec<(EventCode, NotificationId)>, StoreError>;
+
+    /// Starts a new delivery cycle for each of the webhook's final notifications
+    /// among `ids`, all in one transaction; answers, per id in the order asked,
+    /// what happened. The caller hands the `Initiated` ones to the delivery engine.
+    fn resend(
+        &self,
+        webhook: WebhookId,
+        ids: Vec<NotificationId>,
+        now: OffsetDateTime,
+    ) -> Pending<Vec<(NotificationId, Resend)>>;
 }

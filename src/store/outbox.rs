@@ -4,10 +4,11 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use time::OffsetDateTime;
 
+use super::sqlite::{corrupt, timestamp};
 use super::StoreError;
 use crate::domain::{
     Attempt, AttemptOutcome, EventCode, Notification, NotificationId, NotificationStatus, PmCode,
-    WebhookId,
+    Resend, WebhookId,
 };
 
 const COLUMNS: &str = "id, webhook_id, pm_code, event_code, body, status, created_time, \
@@ -132,16 +133,132 @@ pub fn pending(conn: &Connection) -> rusqlite::Result<Vec<Notification>> {
     rows.collect()
 }
 
+/// A webhook's notifications of one event code created at or after `since`
+/// (Unix seconds), oldest first, at most `count`.
+pub fn by_event(
+    conn: &Connection,
+    webhook_id: WebhookId,
+    code: EventCode,
+    since: i64,
+    count: u32,
+) -> rusqlite::Result<Vec<Notification>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM notifications \
+         WHERE webhook_id = ?1 AND event_code = ?2 AND created_time >= ?3 \
+         ORDER BY created_time, rowid LIMIT ?4"
+    ))?;
+    let rows = stmt.query_map(
+        params![webhook_id.to_string(), code.value(), since, count],
+        read,
+    )?;
+    rows.collect()
+}
+
+/// The webhook's notifications among `ids`, in the order asked, each with its
+/// attempts in order. Ids that are unknown, or another webhook's, are left out.
+pub fn details(
+    conn: &Connection,
+    webhook_id: WebhookId,
+    ids: &[NotificationId],
+) -> rusqlite::Result<Vec<(Notification, Vec<Attempt>)>> {
+    let webhook_id = webhook_id.to_string();
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(notification) = one(conn, &webhook_id, *id)? else {
+            continue;
+        };
+        let attempts = conn
+            .prepare_cached(
+                "SELECT time_ms, http_status, error, latency_ms FROM attempts \
+                 WHERE notification_id = ?1 ORDER BY attempt",
+            )?
+            .query_map([id.to_string()], |row| {
+                Ok(Attempt {
+                    time: from_unix_ms(row.get(0)?)?,
+                    http_status: row.get(1)?,
+                    error: row.get(2)?,
+                    latency_ms: row.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        found.push((notification, attempts));
+    }
+    Ok(found)
+}
+
+/// The webhook's `Undelivered` notifications as (event code, id), by event code
+/// and then oldest first.
+pub fn undelivered(
+    conn: &Connection,
+    webhook_id: WebhookId,
+) -> rusqlite::Result<Vec<(EventCode, NotificationId)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT event_code, id FROM notifications \
+         WHERE webhook_id = ?1 AND status = 'Undelivered' \
+         ORDER BY event_code, created_time, rowid",
+    )?;
+    let rows = stmt.query_map([webhook_id.to_string()], |row| {
+        let code =
+            EventCode::from_number(row.get(0)?, "event_code").map_err(|p| corrupt(p.message))?;
+        let id: String = row.get(1)?;
+        Ok((
+            code,
+            NotificationId::parse(&id).map_err(|p| corrupt(p.message))?,
+        ))
+    })?;
+    rows.collect()
+}
+
+/// Starts a new delivery cycle for one of the webhook's notifications: a final
+/// one (`Delivered` or `Undelivered`) becomes `Pending`, due `now`, with the
+/// whole retry schedule ahead of it again. A notification still `Pending` is
+/// already being delivered and is left alone; an unknown id (or another
+/// webhook's) is `Invalid`.
+pub fn resend(
+    conn: &Connection,
+    webhook_id: WebhookId,
+    id: NotificationId,
+    now: OffsetDateTime,
+) -> rusqlite::Result<Resend> {
+    let webhook_id = webhook_id.to_string();
+    match one(conn, &webhook_id, id)? {
+        None => return Ok(Resend::Invalid),
+        Some(n) if n.status == NotificationStatus::Pending => return Ok(Resend::Unable),
+        Some(_) => {}
+    }
+    conn.prepare_cached(
+        "UPDATE notifications SET status = 'Pending', cycle_start = attempts, \
+         next_attempt_ms = ?2, final_seq = NULL WHERE id = ?1",
+    )?
+    .execute(params![id.to_string(), unix_ms(now)])?;
+    match one(conn, &webhook_id, id)? {
+        Some(n) => Ok(Resend::Initiated(n)),
+        None => Err(corrupt("a resent notification vanished".into())),
+    }
+}
+
+fn one(
+    conn: &Connection,
+    webhook_id: &str,
+    id: NotificationId,
+) -> rusqlite::Result<Option<Notification>> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM notifications WHERE id = ?1 AND webhook_id = ?2"
+    ))?
+    .query_row([id.to_string().as_str(), webhook_id], read)
+    .optional()
+}
+
+fn from_unix_ms(ms: i64) -> rusqlite::Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_err(|e| corrupt(e.to_string()))
+}
+
 fn read(row: &Row<'_>) -> rusqlite::Result<Notification> {
-    let corrupt = |why: String| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, why.into())
-    };
     let id: String = row.get(0)?;
     let webhook_id: String = row.get(1)?;
     let pm: String = row.get(2)?;
     let status: String = row.get(5)?;
-    let seconds =
-        |secs: i64| OffsetDateTime::from_unix_timestamp(secs).map_err(|e| corrupt(e.to_string()));
     Ok(Notification {
         id: NotificationId::parse(&id).map_err(|p| corrupt(p.message))?,
         webhook_id: WebhookId::parse(&webhook_id).map_err(|p| corrupt(p.message))?,
@@ -150,16 +267,13 @@ fn read(row: &Row<'_>) -> rusqlite::Result<Notification> {
             .map_err(|p| corrupt(p.message))?,
         body: row.get(4)?,
         status: status.parse().map_err(corrupt)?,
-        created_time: seconds(row.get(6)?)?,
-        last_sent_time: row.get::<_, Option<i64>>(7)?.map(seconds).transpose()?,
+        created_time: timestamp(row.get(6)?)?,
+        last_sent_time: row.get::<_, Option<i64>>(7)?.map(timestamp).transpose()?,
         attempts: row.get(8)?,
         cycle_start: row.get(9)?,
         next_attempt: row
             .get::<_, Option<i64>>(10)?
-            .map(|ms| {
-                OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-                    .map_err(|e| corrupt(e.to_string()))
-            })
+            .map(from_unix_ms)
             .transpose()?,
     })
 }

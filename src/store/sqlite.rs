@@ -30,7 +30,7 @@ use super::cache::Cache;
 use super::{outbox, Answer, Change, Outbox, Pending, Repository, StoreError};
 use crate::domain::{
     now_utc, Attempt, AttemptOutcome, CustomHeaders, EventCode, EventSet, Heartbeat, Notification,
-    NotificationId, PmCode, ProductId, Webhook, WebhookConfig, WebhookId, WebhookStatus,
+    NotificationId, PmCode, ProductId, Resend, Webhook, WebhookConfig, WebhookId, WebhookStatus,
     WebhookUrl,
 };
 
@@ -142,6 +142,11 @@ enum Work {
         change: Change,
     },
     Enqueue(Vec<Notification>),
+    Resend {
+        webhook: WebhookId,
+        ids: Vec<NotificationId>,
+        now: OffsetDateTime,
+    },
     Attempted {
         id: NotificationId,
         attempt: Attempt,
@@ -155,6 +160,7 @@ enum Done {
     /// A webhook as now stored, for the index and the caller.
     Webhook(Webhook),
     Enqueued,
+    Resent(Vec<(NotificationId, Resend)>),
     /// An attempt recorded; the webhook if it was suspended.
     Attempted(Option<Webhook>),
 }
@@ -164,7 +170,7 @@ impl Done {
     fn changed(&self) -> Option<&Webhook> {
         match self {
             Self::Webhook(webhook) | Self::Attempted(Some(webhook)) => Some(webhook),
-            Self::Enqueued | Self::Attempted(None) => None,
+            Self::Enqueued | Self::Resent(_) | Self::Attempted(None) => None,
         }
     }
 }
@@ -173,6 +179,7 @@ impl Done {
 enum Reply {
     Webhook(Answer),
     Enqueued(Answer<()>),
+    Resent(Answer<Vec<(NotificationId, Resend)>>),
     Attempted(Answer<Option<Webhook>>),
 }
 
@@ -188,6 +195,12 @@ impl Reply {
             }
             Self::Enqueued(answer) => {
                 let _ = answer.send(result.map(|_| ()));
+            }
+            Self::Resent(answer) => {
+                let _ = answer.send(result.and_then(|done| match done {
+                    Done::Resent(each) => Ok(each),
+                    _ => Err(mismatch()),
+                }));
             }
             Self::Attempted(answer) => {
                 let _ = answer.send(result.and_then(|done| match done {
@@ -358,8 +371,48 @@ impl Outbox for SqliteStore {
     }
 
     fn pending(&self) -> Result<Vec<Notification>, StoreError> {
-        let conn = self.reader()?;
-        outbox::pending(&conn).map_err(classify)
+        outbox::pending(&*self.reader()?).map_err(classify)
+    }
+
+    fn by_event(
+        &self,
+        webhook: WebhookId,
+        code: EventCode,
+        since: OffsetDateTime,
+        count: u32,
+    ) -> Result<Vec<Notification>, StoreError> {
+        outbox::by_event(
+            &*self.reader()?,
+            webhook,
+            code,
+            since.unix_timestamp(),
+            count,
+        )
+        .map_err(classify)
+    }
+
+    fn details(
+        &self,
+        webhook: WebhookId,
+        ids: &[NotificationId],
+    ) -> Result<Vec<(Notification, Vec<Attempt>)>, StoreError> {
+        outbox::details(&*self.reader()?, webhook, ids).map_err(classify)
+    }
+
+    fn undelivered(
+        &self,
+        webhook: WebhookId,
+    ) -> Result<Vec<(EventCode, NotificationId)>, StoreError> {
+        outbox::undelivered(&*self.reader()?, webhook).map_err(classify)
+    }
+
+    fn resend(
+        &self,
+        webhook: WebhookId,
+        ids: Vec<NotificationId>,
+        now: OffsetDateTime,
+    ) -> Pending<Vec<(NotificationId, Resend)>> {
+        self.submit(Work::Resend { webhook, ids, now }, Reply::Resent)
     }
 }
 
@@ -488,6 +541,14 @@ fn apply(
             }
             Ok(Done::Enqueued)
         }
+        Work::Resend { webhook, ids, now } => {
+            let each = ids
+                .into_iter()
+                .map(|id| Ok((id, outbox::resend(conn, webhook, id, now)?)))
+                .collect::<rusqlite::Result<_>>()
+                .map_err(classify)?;
+            Ok(Done::Resent(each))
+        }
         Work::Attempted {
             id,
             attempt,
@@ -615,11 +676,13 @@ pub(super) fn classify(error: rusqlite::Error) -> StoreError {
     }
 }
 
-fn timestamp(secs: i64) -> rusqlite::Result<OffsetDateTime> {
+/// A stored time in Unix seconds.
+pub(super) fn timestamp(secs: i64) -> rusqlite::Result<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(secs).map_err(|e| corrupt(e.to_string()))
 }
 
-fn corrupt(why: String) -> rusqlite::Error {
+/// A stored value that does not parse: the row is corrupt.
+pub(super) fn corrupt(why: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, why.into())
 }
 

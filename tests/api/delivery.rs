@@ -14,7 +14,7 @@ const ALL_CODES: [u16; 14] = [
 ];
 
 /// A service whose retries come after `schedule` (milliseconds).
-async fn app_with_schedule(schedule: &str, suspend_after: &str) -> TestApp {
+pub async fn app_with_schedule(schedule: &str, suspend_after: &str) -> TestApp {
     TestApp::spawn_with(&[
         ("WHM_DELIVERY__RETRY_SCHEDULE_MS", schedule),
         ("WHM_DELIVERY__SUSPEND_AFTER", suspend_after),
@@ -22,7 +22,7 @@ async fn app_with_schedule(schedule: &str, suspend_after: &str) -> TestApp {
     .await
 }
 
-fn hook(product: Option<u64>, events: &[u16], url: &str) -> Value {
+pub fn hook(product: Option<u64>, events: &[u16], url: &str) -> Value {
     json!({
         "productId": product,
         "events": events,
@@ -31,7 +31,7 @@ fn hook(product: Option<u64>, events: &[u16], url: &str) -> Value {
 }
 
 /// Triggers an event; returns the (webhookId, notificationId) pairs, asserting 202.
-async fn trigger(
+pub async fn trigger(
     app: &TestApp,
     pm: &str,
     product: Option<u64>,

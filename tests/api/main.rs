@@ -10,6 +10,7 @@ mod delivery;
 mod errors;
 mod heartbeat;
 mod lifecycle;
+mod notifications;
 mod scoping;
 mod subscriptions;
 mod webhooks;
