@@ -195,6 +195,9 @@ impl Default for SandboxSettings {
     }
 }
 
+/// What `masked` shows in place of a secret.
+pub const MASK: &str = "***";
+
 /// A configuration that cannot be used; the message names the key or file.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {0}")]
@@ -224,6 +227,20 @@ impl Settings {
             .map_err(|e| ConfigError(e.to_string()))?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// The same settings with every secret replaced by `***`, for showing.
+    pub fn masked(&self) -> Self {
+        let mut shown = self.clone();
+        if let Some(secret) = &mut shown.delivery.signing_secret {
+            *secret = MASK.into();
+        }
+        shown
+    }
+
+    /// TOML that, read back as a config file, gives these settings.
+    pub fn to_toml(&self) -> Result<String, String> {
+        toml::to_string(self).map_err(|e| format!("showing the configuration: {e}"))
     }
 
     /// Rules the types alone do not express.
@@ -356,6 +373,21 @@ mod tests {
         let mut expected = Settings::default();
         expected.security.allow_http = true;
         assert_eq!(shipped, expected, "config.toml documents every default");
+    }
+
+    #[test]
+    fn the_shown_configuration_reads_back_and_hides_secrets() {
+        let mut settings = Settings::default();
+        settings.delivery.signing_secret = Some("whsec_c2VjcmV0LWtleQ==".into());
+        settings.server.port = 9000;
+        let shown = settings.masked().to_toml().expect("toml");
+        assert!(!shown.contains("c2VjcmV0LWtleQ"), "{shown}");
+        assert!(shown.contains("signing_secret = \"***\""), "{shown}");
+        let read_back: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string(&shown))
+            .extract()
+            .expect("shown TOML parses as a config file");
+        assert_eq!(read_back, settings.masked());
     }
 
     #[test]

@@ -1,7 +1,7 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use webhook_manager::config::Settings;
 use webhook_manager::startup::Application;
 
@@ -10,15 +10,49 @@ use webhook_manager::startup::Application;
 #[command(name = "webhook-manager", version, about)]
 struct Cli {
     /// Configuration file [default: ./config.toml if present, else built-in defaults]
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
 }
 
-#[actix_web::main]
-async fn main() -> ExitCode {
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (what runs without a command)
+    Serve,
+    /// Validate the configuration (file and WHM_ environment) and print it as the
+    /// service would use it, secrets masked; exit 1 naming the offending key
+    CheckConfig,
+}
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    let config = cli.config.as_deref();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => actix_web::rt::System::new().block_on(serve(config)),
+        Command::CheckConfig => check_config(config),
+    }
+}
+
+fn check_config(config: Option<&Path>) -> ExitCode {
+    let shown = Settings::load(config)
+        .map_err(|e| e.to_string())
+        .and_then(|settings| settings.masked().to_toml());
+    match shown {
+        Ok(toml) => {
+            print!("{toml}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("webhook-manager: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Option<&Path>) -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let started = Settings::load(cli.config.as_deref())
+    let started = Settings::load(config)
         .map_err(|e| e.to_string())
         .and_then(|settings| {
             let host = settings.server.host.clone();

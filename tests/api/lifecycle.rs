@@ -261,3 +261,52 @@ async fn a_locked_database_gives_503_without_internals_and_the_service_recovers(
         "writes work again; the refused one was not stored"
     );
 }
+
+/// Runs `webhook-manager check-config` with these arguments and environment.
+fn check_config(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let output = Command::new(BIN)
+        .current_dir(cwd.path())
+        .arg("check-config")
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run check-config");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_config_prints_the_effective_configuration_with_secrets_masked() {
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml");
+    let (ok, stdout, stderr) = check_config(
+        &["--config", shipped],
+        &[
+            ("WHM_SERVER__PORT", "9123"),
+            ("WHM_DELIVERY__SIGNING_SECRET", "whsec_c2VjcmV0LWtleQ=="),
+        ],
+    );
+    assert!(ok, "exit 0: {stderr}");
+    assert!(
+        stdout.contains("port = 9123"),
+        "environment applied: {stdout}"
+    );
+    assert!(
+        stdout.contains("allow_http = true"),
+        "file applied: {stdout}"
+    );
+    assert!(stdout.contains("signing_secret = \"***\""), "{stdout}");
+    assert!(!stdout.contains("c2VjcmV0LWtleQ"), "secret shown: {stdout}");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[delivery]\nconcurrency = 0\n").expect("write");
+    let (ok, stdout, stderr) = check_config(&["--config", bad.to_str().expect("utf-8")], &[]);
+    assert!(!ok, "exit 1");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("delivery.concurrency"), "{stderr}");
+}
