@@ -37,6 +37,9 @@ pub struct ServerSettings {
     pub port: u16,
     /// HTTP worker threads; 0 means one per CPU core.
     pub workers: usize,
+    /// On SIGTERM or SIGINT, how long requests in flight may take to finish
+    /// before the service exits anyway (whole seconds, rounded up).
+    pub shutdown_timeout_ms: u64,
 }
 
 impl Default for ServerSettings {
@@ -45,6 +48,7 @@ impl Default for ServerSettings {
             host: "127.0.0.1".into(),
             port: 8080,
             workers: 0,
+            shutdown_timeout_ms: 10_000,
         }
     }
 }
@@ -176,6 +180,13 @@ impl Default for DeliverySettings {
     }
 }
 
+impl ServerSettings {
+    /// `shutdown_timeout_ms` in the whole seconds actix-web takes, rounded up.
+    pub fn shutdown_timeout_secs(&self) -> u64 {
+        self.shutdown_timeout_ms.div_ceil(1000)
+    }
+}
+
 impl DeliverySettings {
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
@@ -261,6 +272,13 @@ impl Settings {
             format!(
                 "server.workers must be 0 (one per core) to 256, got {}",
                 self.server.workers
+            ),
+        )?;
+        check(
+            self.server.shutdown_timeout_ms <= 600_000,
+            format!(
+                "server.shutdown_timeout_ms must be 0 to 600000, got {}",
+                self.server.shutdown_timeout_ms
             ),
         )?;
         check(
@@ -393,7 +411,7 @@ mod tests {
     #[test]
     fn validation_names_the_key() {
         type Breaks = fn(&mut Settings);
-        let cases: [(&str, Breaks); 16] = [
+        let cases: [(&str, Breaks); 17] = [
             ("delivery.timeout_ms", |s| s.delivery.timeout_ms = 0),
             ("delivery.retry_schedule_ms", |s| {
                 s.delivery.retry_schedule_ms = vec![u64::MAX]
@@ -416,6 +434,9 @@ mod tests {
             ("database.queue_capacity", |s| s.database.queue_capacity = 0),
             ("server.host", |s| s.server.host = " ".into()),
             ("server.workers", |s| s.server.workers = 1000),
+            ("server.shutdown_timeout_ms", |s| {
+                s.server.shutdown_timeout_ms = 700_000
+            }),
             ("database.path", |s| s.database.path = PathBuf::new()),
             ("heartbeat.timeout_ms", |s| s.heartbeat.timeout_ms = 0),
             ("heartbeat.connect_timeout_ms", |s| {

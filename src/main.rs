@@ -70,7 +70,10 @@ async fn serve(config: Option<&Path>) -> ExitCode {
     // Tests and scripts read this line to learn the port (server.port = 0 picks one).
     println!("webhook-manager listening on http://{host}:{}", app.port());
     match app.run_until_stopped().await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            log::info!("stopped: every acknowledged write is committed");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("webhook-manager: {e}");
             ExitCode::FAILURE

@@ -68,6 +68,7 @@ impl Application {
             .map_err(|e| StartupError(format!("server.port: {e}")))?
             .port();
         let workers = settings.server.workers;
+        let shutdown_secs = settings.server.shutdown_timeout_secs();
         let state = State {
             repo: web::Data::from(repo),
             outbox: web::Data::from(outbox),
@@ -90,6 +91,10 @@ impl Application {
         if workers > 0 {
             server = server.workers(workers);
         }
+        // On SIGTERM/SIGINT actix-web stops accepting and lets requests in flight
+        // finish (each write is answered only after its commit); pending
+        // notifications stay in the outbox for the next start.
+        server = server.shutdown_timeout(shutdown_secs);
         let server = server
             .listen(listener)
             .map_err(|e| StartupError(format!("server.port: {e}")))?

@@ -1,5 +1,6 @@
-//! Crash safety: `kill -9` in the middle of a stream of creates loses no create
-//! that was acknowledged, and leaves a database that passes `integrity_check`.
+//! Crash safety and shutdown: `kill -9` or SIGTERM in the middle of a stream of
+//! creates loses no create that was acknowledged, and leaves a database that
+//! passes `integrity_check`; SIGTERM also exits 0.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -8,10 +9,19 @@ use std::time::Duration;
 use crate::helpers::{client, webhook_body, TestApp};
 
 const CLIENTS: u64 = 8;
-/// Kill once this many creates were acknowledged, while the rest keep coming.
+/// Stop once this many creates were acknowledged, while the rest keep coming.
 const KILL_AFTER: usize = 300;
 
-async fn acknowledged_creates_survive_kill_9(synchronous: &str) {
+/// How the service is stopped mid-stream.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    /// SIGKILL, as in a crash.
+    Kill,
+    /// SIGTERM, as a service manager stops it: must exit 0.
+    Terminate,
+}
+
+async fn acknowledged_creates_survive(synchronous: &str, stop: Stop) {
     let mut app = TestApp::spawn_with(&[("WHM_DATABASE__SYNCHRONOUS", synchronous)]).await;
     let acknowledged: Rc<RefCell<Vec<String>>> = Rc::default();
     let url = app.url("/api/v1/Webhooks");
@@ -50,7 +60,13 @@ async fn acknowledged_creates_survive_kill_9(synchronous: &str) {
         }
         actix_rt::time::sleep(Duration::from_millis(10)).await;
     }
-    app.kill();
+    match stop {
+        Stop::Kill => app.kill(),
+        Stop::Terminate => {
+            let status = app.terminate();
+            assert!(status.success(), "SIGTERM exits 0, got {status}");
+        }
+    }
     for client in clients {
         client.await.expect("client task");
     }
@@ -66,7 +82,7 @@ async fn acknowledged_creates_survive_kill_9(synchronous: &str) {
     let integrity: String = conn
         .query_row("PRAGMA integrity_check", [], |row| row.get(0))
         .expect("integrity_check");
-    assert_eq!(integrity, "ok", "synchronous={synchronous}");
+    assert_eq!(integrity, "ok", "synchronous={synchronous}, {stop:?}");
     drop(conn);
 
     let app = app.restart().await;
@@ -78,7 +94,7 @@ async fn acknowledged_creates_survive_kill_9(synchronous: &str) {
         .collect();
     assert!(
         lost.is_empty(),
-        "synchronous={synchronous}: {} of {} acknowledged creates lost",
+        "synchronous={synchronous}, {stop:?}: {} of {} acknowledged creates lost",
         lost.len(),
         acknowledged.len()
     );
@@ -86,10 +102,15 @@ async fn acknowledged_creates_survive_kill_9(synchronous: &str) {
 
 #[actix_rt::test]
 async fn acknowledged_creates_survive_kill_9_with_synchronous_full() {
-    acknowledged_creates_survive_kill_9("full").await;
+    acknowledged_creates_survive("full", Stop::Kill).await;
 }
 
 #[actix_rt::test]
 async fn acknowledged_creates_survive_kill_9_with_synchronous_normal() {
-    acknowledged_creates_survive_kill_9("normal").await;
+    acknowledged_creates_survive("normal", Stop::Kill).await;
+}
+
+#[actix_rt::test]
+async fn sigterm_during_creates_exits_0_and_loses_no_acknowledged_create() {
+    acknowledged_creates_survive("normal", Stop::Terminate).await;
 }

@@ -122,6 +122,23 @@ impl TestApp {
         Self::start(Arc::clone(&self.dir), self.env.clone())
     }
 
+    /// SIGTERM, as a service manager stops it; waits (up to 15 s) for the exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM failed");
+        for _ in 0..150 {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        self.kill();
+        panic!("the service did not exit within 15 s of SIGTERM");
+    }
+
     /// SIGKILL: no chance to flush or clean up, as in a crash.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
