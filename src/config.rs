@@ -8,6 +8,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::Tokens;
 use crate::signing::Signer;
 use crate::store::sqlite::{SqliteOptions, Synchronous};
 
@@ -26,6 +27,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub delivery: DeliverySettings,
     pub sandbox: SandboxSettings,
+    pub auth: AuthSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -206,6 +208,29 @@ impl Default for SandboxSettings {
     }
 }
 
+/// Bearer-token authentication (API.md section 2).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Require `Authorization: Bearer <token>` on every API and sandbox route
+    /// (`/healthz`, `/readyz` and `/metrics` stay open).
+    pub enabled: bool,
+    /// The tokens, each belonging to one program manager.
+    pub tokens: Vec<TokenSettings>,
+}
+
+/// One `[[auth.tokens]]` entry: the program manager and either the token or the
+/// hex SHA-256 of it, so that a config file need not hold the secret.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenSettings {
+    pub program_manager_code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_sha256: Option<String>,
+}
+
 /// What `masked` shows in place of a secret.
 pub const MASK: &str = "***";
 
@@ -245,6 +270,11 @@ impl Settings {
         let mut shown = self.clone();
         if let Some(secret) = &mut shown.delivery.signing_secret {
             *secret = MASK.into();
+        }
+        for token in &mut shown.auth.tokens {
+            if let Some(secret) = &mut token.token {
+                *secret = MASK.into();
+            }
         }
         shown
     }
@@ -354,6 +384,7 @@ impl Settings {
                 self.delivery.concurrency
             ),
         )?;
+        Tokens::from_settings(&self.auth).map_err(ConfigError)?;
         if let Some(secret) = &self.delivery.signing_secret {
             Signer::from_secret(secret)
                 .map_err(|why| ConfigError(format!("delivery.signing_secret: {why}")))?;
@@ -398,8 +429,26 @@ mod tests {
         let mut settings = Settings::default();
         settings.delivery.signing_secret = Some("whsec_c2VjcmV0LWtleQ==".into());
         settings.server.port = 9000;
+        settings.auth.enabled = true;
+        settings.auth.tokens = vec![
+            TokenSettings {
+                program_manager_code: "TRD".into(),
+                token: Some("plain-token-value-1".into()),
+                token_sha256: None,
+            },
+            TokenSettings {
+                program_manager_code: "ABC".into(),
+                token: None,
+                token_sha256: Some("a".repeat(64)),
+            },
+        ];
         let shown = settings.masked().to_toml().expect("toml");
         assert!(!shown.contains("c2VjcmV0LWtleQ"), "{shown}");
+        assert!(!shown.contains("plain-token-value-1"), "{shown}");
+        assert!(
+            shown.contains(&"a".repeat(64)),
+            "a hash is not a secret: {shown}"
+        );
         assert!(shown.contains("signing_secret = \"***\""), "{shown}");
         let read_back: Settings = Figment::from(Serialized::defaults(Settings::default()))
             .merge(Toml::string(&shown))
@@ -411,7 +460,7 @@ mod tests {
     #[test]
     fn validation_names_the_key() {
         type Breaks = fn(&mut Settings);
-        let cases: [(&str, Breaks); 17] = [
+        let cases: [(&str, Breaks); 22] = [
             ("delivery.timeout_ms", |s| s.delivery.timeout_ms = 0),
             ("delivery.retry_schedule_ms", |s| {
                 s.delivery.retry_schedule_ms = vec![u64::MAX]
@@ -434,6 +483,35 @@ mod tests {
             ("database.queue_capacity", |s| s.database.queue_capacity = 0),
             ("server.host", |s| s.server.host = " ".into()),
             ("server.workers", |s| s.server.workers = 1000),
+            ("auth.tokens", |s| s.auth.enabled = true),
+            ("auth.tokens[0].program_manager_code", |s| {
+                s.auth.tokens = vec![TokenSettings {
+                    program_manager_code: "TOOLONG".into(),
+                    token: Some("a-token-of-enough-length".into()),
+                    token_sha256: None,
+                }]
+            }),
+            ("auth.tokens[0]", |s| {
+                s.auth.tokens = vec![TokenSettings {
+                    program_manager_code: "TRD".into(),
+                    token: None,
+                    token_sha256: None,
+                }]
+            }),
+            ("auth.tokens[0].token", |s| {
+                s.auth.tokens = vec![TokenSettings {
+                    program_manager_code: "TRD".into(),
+                    token: Some("short".into()),
+                    token_sha256: None,
+                }]
+            }),
+            ("auth.tokens[0].token_sha256", |s| {
+                s.auth.tokens = vec![TokenSettings {
+                    program_manager_code: "TRD".into(),
+                    token: None,
+                    token_sha256: Some("abc".into()),
+                }]
+            }),
             ("server.shutdown_timeout_ms", |s| {
                 s.server.shutdown_timeout_ms = 700_000
             }),

@@ -16,6 +16,12 @@ pub enum ApiError {
     /// 400: everything wrong with the request, reported together.
     #[error("bad request: {0:?}")]
     BadRequest(Vec<Problem>),
+    /// 401: no valid bearer token while auth is on.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// 403: the token's program manager and a code in the request disagree.
+    #[error("forbidden: {0}")]
+    Forbidden(Problem),
     #[error("not found: {0}")]
     NotFound(Problem),
     #[error("conflict: {0}")]
@@ -53,7 +59,13 @@ impl ApiError {
     fn problems(&self) -> Vec<Problem> {
         match self {
             Self::BadRequest(problems) => problems.clone(),
-            Self::NotFound(problem) | Self::Conflict(problem) => vec![problem.clone()],
+            Self::NotFound(problem) | Self::Conflict(problem) | Self::Forbidden(problem) => {
+                vec![problem.clone()]
+            }
+            Self::Unauthorized => vec![Problem::new(
+                ErrorCode::Unauthorized,
+                "A valid token is required: Authorization: Bearer <token>.",
+            )],
             Self::MethodNotAllowed { allow } => vec![Problem::new(
                 ErrorCode::MethodNotAllowed,
                 format!("Method not allowed here; allowed: {allow}."),
@@ -110,6 +122,8 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -138,6 +152,10 @@ impl ResponseError for ApiError {
             }
             Self::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+            }
+            Self::Unauthorized => {
+                response
+                    .insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
             }
             _ => {}
         }

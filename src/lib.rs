@@ -1,6 +1,7 @@
 //! webhook-manager: a self-hosted implementation of Thredd's Webhook Management API.
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod delivery;
 pub mod domain;

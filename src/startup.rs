@@ -5,16 +5,18 @@ use std::io;
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderName, HeaderValue, AUTHORIZATION};
 use actix_web::http::uri::{PathAndQuery, Uri};
 use actix_web::middleware::{from_fn, Condition, Logger, Next};
-use actix_web::{web, App, HttpResponse, HttpServer, Resource};
+use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer, Resource, ResponseError};
 use uuid::Uuid;
 
 use crate::api::sandbox::{self, Inbox};
+use crate::api::Authenticated;
 use crate::api::{self, health, heartbeat, notifications, paths, subscriptions, webhooks};
+use crate::auth::Tokens;
 use crate::config::Settings;
 use crate::delivery::Dispatcher;
 use crate::error::ApiError;
@@ -67,6 +69,7 @@ impl Application {
             .local_addr()
             .map_err(|e| StartupError(format!("server.port: {e}")))?
             .port();
+        let tokens = Tokens::from_settings(&settings.auth).map_err(StartupError)?;
         let workers = settings.server.workers;
         let shutdown_secs = settings.server.shutdown_timeout_secs();
         let state = State {
@@ -74,6 +77,7 @@ impl Application {
             outbox: web::Data::from(outbox),
             dispatcher: web::Data::new(dispatcher),
             inbox: web::Data::new(Inbox::default()),
+            tokens: web::Data::new(tokens),
             settings: web::Data::new(settings),
         };
         // The access log is one info line per request; when info is filtered out
@@ -84,6 +88,7 @@ impl Application {
             let state = state.clone();
             App::new()
                 .configure(move |cfg| configure(cfg, state))
+                .wrap(from_fn(authenticate))
                 .wrap(from_fn(normalize_path))
                 .wrap(from_fn(request_id))
                 .wrap(Condition::new(access_log, Logger::new(ACCESS_LOG_FORMAT)))
@@ -118,6 +123,7 @@ pub struct State {
     pub outbox: web::Data<dyn Outbox>,
     pub dispatcher: web::Data<Dispatcher>,
     pub inbox: web::Data<Inbox>,
+    pub tokens: web::Data<Tokens>,
     pub settings: web::Data<Settings>,
 }
 
@@ -145,6 +151,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: State) {
         .app_data(state.outbox)
         .app_data(state.dispatcher)
         .app_data(state.inbox)
+        .app_data(state.tokens)
         .app_data(web::Data::new(HeartbeatClient::new(&settings.heartbeat)))
         .app_data(settings)
         .app_data(json)
@@ -229,6 +236,34 @@ async fn normalize_path(
         }
     }
     next.call(req).await
+}
+
+/// Paths open without a token: liveness, readiness and metrics.
+const OPEN_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics"];
+
+/// With auth on, refuses (`401`) every request to another path without a valid
+/// bearer token, and records the token's program manager for [`api::Caller`].
+async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let tokens = req.app_data::<web::Data<Tokens>>().cloned();
+    if let Some(tokens) = tokens.filter(|t| t.enabled()) {
+        if !OPEN_PATHS.contains(&req.path()) {
+            match tokens.authenticate(req.headers().get(AUTHORIZATION)) {
+                Some(pm) => {
+                    req.extensions_mut().insert(Authenticated(pm));
+                }
+                None => {
+                    let refused = ApiError::Unauthorized.error_response();
+                    return Ok(req.into_response(refused).map_into_right_body());
+                }
+            }
+        }
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 /// Echoes the client's `X-Request-Id` (when it is short, printable ASCII) or

@@ -14,22 +14,30 @@ use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use serde::Serialize;
+use serde_json::Value;
 
-use crate::domain::{ErrorCode, EventCode, PmCode, Problem, Webhook, WebhookId};
+use crate::domain::{pm_code, ErrorCode, EventCode, PmCode, Problem, Webhook, WebhookId};
 use crate::error::ApiError;
 use crate::store::{Repository, StoreError};
 
 pub const PM_CODE_HEADER: &str = "X-PM-Code";
 
 /// The program manager on whose behalf a call is made. This extractor is the one
-/// place that decides it: today from the `X-PM-Code` header; token auth will
-/// derive it from the bearer token here too, so handlers never change.
+/// place that decides it: from the bearer token when auth is on (the
+/// authentication middleware has already refused a request without a valid one),
+/// else from the `X-PM-Code` header.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pm: Option<PmCode>,
+    authenticated: bool,
 }
+
+/// The program manager of a request's valid bearer token, put in the request's
+/// extensions by the authentication middleware.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub PmCode);
 
 impl Caller {
     /// `Some(pm)`: the call is scoped to that program manager. `None`: unscoped,
@@ -49,20 +57,58 @@ impl Caller {
         })
     }
 
+    /// With a token, a `programManagerCode` in the body that names another program
+    /// manager is `403 PMCODE_NOT_VALID`. (A malformed one is left to the body's
+    /// own validation.)
+    pub fn check_body(&self, body: &Value) -> Result<(), ApiError> {
+        let named = body
+            .get(pm_code::FIELD)
+            .and_then(|v| PmCode::from_json(v).ok().flatten());
+        match (&self.pm, named) {
+            (Some(pm), Some(named)) if self.authenticated && *pm != named => {
+                Err(ApiError::Forbidden(Problem::at(
+                    ErrorCode::PmCodeNotValid,
+                    pm_code::FIELD,
+                    "programManagerCode names another program manager than the token's.",
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn from_request(req: &HttpRequest) -> Result<Self, ApiError> {
-        let Some(raw) = req.headers().get(PM_CODE_HEADER) else {
-            return Ok(Self { pm: None });
+        let token_pm = req.extensions().get::<Authenticated>().map(|a| a.0.clone());
+        let header = match req.headers().get(PM_CODE_HEADER) {
+            None => None,
+            Some(raw) => {
+                let invalid = || {
+                    ApiError::bad_request(Problem::at(
+                        ErrorCode::PmCodeNotValid,
+                        PM_CODE_HEADER,
+                        "X-PM-Code must be 3 or 4 letters or digits.",
+                    ))
+                };
+                let raw = raw.to_str().map_err(|_| invalid())?;
+                Some(PmCode::parse(raw).map_err(|_| invalid())?)
+            }
         };
-        let invalid = || {
-            ApiError::bad_request(Problem::at(
-                ErrorCode::PmCodeNotValid,
-                PM_CODE_HEADER,
-                "X-PM-Code must be 3 or 4 letters or digits.",
-            ))
-        };
-        let raw = raw.to_str().map_err(|_| invalid())?;
-        let pm = PmCode::parse(raw).map_err(|_| invalid())?;
-        Ok(Self { pm: Some(pm) })
+        match (token_pm, header) {
+            (Some(token), Some(header)) if token != header => {
+                Err(ApiError::Forbidden(Problem::at(
+                    ErrorCode::PmCodeNotValid,
+                    PM_CODE_HEADER,
+                    "X-PM-Code names another program manager than the token's.",
+                )))
+            }
+            (Some(token), _) => Ok(Self {
+                pm: Some(token),
+                authenticated: true,
+            }),
+            (None, header) => Ok(Self {
+                pm: header,
+                authenticated: false,
+            }),
+        }
     }
 }
 

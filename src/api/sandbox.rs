@@ -109,6 +109,7 @@ pub async fn trigger(
     outbox: web::Data<dyn Outbox>,
     dispatcher: web::Data<Dispatcher>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.check_body(&body)?;
     let event = object_body::<TriggerBody>(body.into_inner())?.parse(&caller)?;
     let now = time::OffsetDateTime::now_utc();
     let payload = event

@@ -195,6 +195,7 @@ pub async fn create(
     repo: web::Data<dyn Repository>,
     settings: web::Data<Settings>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.check_body(&body)?;
     let body: WebhookBody = object_body(body.into_inner())?;
     let (body_pm, spec) = body.parse(settings.security.allow_http);
     let owner = body_pm.and_then(|body_pm| owner(caller.scope(), body_pm.as_ref()));
@@ -261,6 +262,7 @@ pub async fn replace(
     settings: web::Data<Settings>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
+    caller.check_body(&body)?;
     let body: WebhookBody = object_body(body.into_inner())?;
     let (body_pm, spec) = body.parse(settings.security.allow_http);
     let (body_pm, spec) = both(body_pm, spec)?;

@@ -273,7 +273,9 @@ pub fn client() -> awc::Client {
         .finish()
 }
 
-async fn into_reply(response: Result<awc::ClientResponse, awc::error::SendRequestError>) -> Reply {
+pub async fn into_reply(
+    response: Result<awc::ClientResponse, awc::error::SendRequestError>,
+) -> Reply {
     let mut response = response.expect("request reached the service");
     let status = response.status().as_u16();
     let headers = response.headers().clone();

@@ -5,6 +5,7 @@
 mod helpers;
 mod receiver;
 
+mod auth;
 mod crash;
 mod delivery;
 mod errors;

@@ -1,0 +1,190 @@
+//! Bearer-token authentication (API.md section 2): each configured token belongs
+//! to one program manager, and that program manager is the caller.
+//!
+//! Tokens are kept only as SHA-256 digests (a config file may give the digest
+//! instead of the token), and a presented token's digest is compared with every
+//! configured one in constant time, so neither the comparison's time nor an early
+//! exit tells an attacker how close a guess came.
+
+use actix_web::http::header::HeaderValue;
+use ring::digest::{digest, SHA256};
+use subtle::ConstantTimeEq;
+
+use crate::config::AuthSettings;
+use crate::domain::PmCode;
+
+/// The shortest token accepted in the configuration.
+pub const MIN_TOKEN_LEN: usize = 16;
+
+/// The configured tokens, ready to check.
+#[derive(Debug, Default)]
+pub struct Tokens {
+    enabled: bool,
+    entries: Vec<(PmCode, [u8; 32])>,
+}
+
+impl Tokens {
+    /// Checks `[auth]`; the error names the key at fault (never a token).
+    pub fn from_settings(settings: &AuthSettings) -> Result<Self, String> {
+        if settings.enabled && settings.tokens.is_empty() {
+            return Err(
+                "auth.tokens: auth.enabled needs at least one [[auth.tokens]] entry".into(),
+            );
+        }
+        let mut entries: Vec<(PmCode, [u8; 32])> = Vec::with_capacity(settings.tokens.len());
+        for (i, entry) in settings.tokens.iter().enumerate() {
+            let key = format!("auth.tokens[{i}]");
+            let pm = PmCode::parse(&entry.program_manager_code)
+                .map_err(|p| format!("{key}.program_manager_code: {}", p.message))?;
+            let hash = match (&entry.token, &entry.token_sha256) {
+                (Some(token), None) if token.trim().len() >= MIN_TOKEN_LEN => sha256(token),
+                (Some(_), None) => {
+                    return Err(format!(
+                        "{key}.token: must be at least {MIN_TOKEN_LEN} characters"
+                    ))
+                }
+                (None, Some(hex)) => parse_hex(hex)
+                    .ok_or_else(|| format!("{key}.token_sha256: must be 64 hex digits"))?,
+                _ => return Err(format!("{key}: give exactly one of token or token_sha256")),
+            };
+            if entries.iter().any(|(_, known)| *known == hash) {
+                return Err(format!("{key}: the same token is configured twice"));
+            }
+            entries.push((pm, hash));
+        }
+        Ok(Self {
+            enabled: settings.enabled,
+            entries,
+        })
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// The program manager whose token an `Authorization: Bearer <token>` header
+    /// carries; `None` for a missing, malformed or unknown token.
+    pub fn authenticate(&self, authorization: Option<&HeaderValue>) -> Option<PmCode> {
+        let value = authorization?.to_str().ok()?;
+        let (scheme, token) = value.trim().split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return None;
+        }
+        let presented = sha256(token.trim());
+        let mut found = None;
+        // Every entry is compared, whichever matches.
+        for (pm, hash) in &self.entries {
+            if bool::from(hash.ct_eq(&presented)) {
+                found = Some(pm.clone());
+            }
+        }
+        found
+    }
+}
+
+fn sha256(token: &str) -> [u8; 32] {
+    let mut out = [0; 32];
+    out.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
+    out
+}
+
+fn parse_hex(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim();
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TokenSettings;
+
+    fn settings() -> AuthSettings {
+        AuthSettings {
+            enabled: true,
+            tokens: vec![
+                TokenSettings {
+                    program_manager_code: "TRD".into(),
+                    token: Some("trd-token-0123456789".into()),
+                    token_sha256: None,
+                },
+                TokenSettings {
+                    program_manager_code: "abc".into(),
+                    token: None,
+                    // Upper-case hex is accepted too.
+                    token_sha256: Some(
+                        sha256("abc-token-0123456789")
+                            .iter()
+                            .map(|b| format!("{b:02X}"))
+                            .collect(),
+                    ),
+                },
+            ],
+        }
+    }
+
+    fn bearer(token: &str) -> HeaderValue {
+        HeaderValue::from_str(&format!("Bearer {token}")).expect("header")
+    }
+
+    #[test]
+    fn a_token_names_its_program_manager() {
+        assert_eq!(
+            parse_hex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            Some(sha256("abc")),
+            "the published SHA-256 of \"abc\""
+        );
+        let tokens = Tokens::from_settings(&settings()).expect("valid");
+        let pm = |h: Option<HeaderValue>| tokens.authenticate(h.as_ref()).map(|pm| pm.to_string());
+        assert_eq!(pm(Some(bearer("trd-token-0123456789"))), Some("TRD".into()));
+        assert_eq!(pm(Some(bearer("abc-token-0123456789"))), Some("ABC".into()));
+        assert_eq!(
+            pm(Some(HeaderValue::from_static(
+                "bearer trd-token-0123456789"
+            ))),
+            Some("TRD".into()),
+            "the scheme matches in any case"
+        );
+        assert_eq!(pm(Some(bearer("trd-token-012345678"))), None);
+        assert_eq!(
+            pm(Some(HeaderValue::from_static("Basic dHJkOnRva2Vu"))),
+            None
+        );
+        assert_eq!(
+            pm(Some(HeaderValue::from_static("trd-token-0123456789"))),
+            None
+        );
+        assert_eq!(pm(None), None);
+    }
+
+    #[test]
+    fn bad_entries_are_refused_by_key() {
+        let mut twice = settings();
+        twice.tokens[1] = twice.tokens[0].clone();
+        let cases = [
+            (twice, "auth.tokens[1]: the same token"),
+            (
+                AuthSettings {
+                    enabled: true,
+                    tokens: vec![],
+                },
+                "auth.tokens",
+            ),
+        ];
+        for (s, needle) in cases {
+            let why = Tokens::from_settings(&s).expect_err(needle);
+            assert!(why.contains(needle), "{why}");
+            assert!(
+                !why.contains("0123456789"),
+                "no token in the message: {why}"
+            );
+        }
+        assert!(Tokens::from_settings(&AuthSettings::default()).is_ok_and(|t| !t.enabled()));
+    }
+}

@@ -1,0 +1,336 @@
+//! Token auth (API.md section 2): every API and sandbox route needs a valid bearer
+//! token; the token's program manager is the caller and sees only its own webhooks.
+
+use awc::http::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{client, webhook_body, Reply, TestApp};
+
+const TRD_TOKEN: &str = "trd-token-0123456789";
+const ABC_TOKEN: &str = "abc-token-9876543210";
+
+/// Auth on, with a TRD token given plainly and an ABC token given as its SHA-256.
+async fn app() -> TestApp {
+    let tokens = format!(
+        "[{{program_manager_code=\"TRD\", token=\"{TRD_TOKEN}\"}}, \
+          {{program_manager_code=\"ABC\", token_sha256=\"{}\"}}]",
+        sha256_hex(ABC_TOKEN)
+    );
+    TestApp::spawn_with(&[("WHM_AUTH__ENABLED", "true"), ("WHM_AUTH__TOKENS", &tokens)]).await
+}
+
+/// SHA-256 in hex, computed with the `sha2` crate (the service uses ring).
+fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    pm: Option<&str>,
+    body: Option<Value>,
+) -> Reply {
+    let client = client();
+    let mut request = client.request(method, app.url(path));
+    if let Some(token) = token {
+        request = request.insert_header(("Authorization", format!("Bearer {token}")));
+    }
+    if let Some(pm) = pm {
+        request = request.insert_header(("X-PM-Code", pm));
+    }
+    let response = match body {
+        Some(body) => request.send_json(&body).await,
+        None => request.send().await,
+    };
+    crate::helpers::into_reply(response).await
+}
+
+#[actix_rt::test]
+async fn every_route_needs_a_valid_token_but_health_checks_do_not() {
+    let app = app().await;
+    let created = call(
+        &app,
+        Method::POST,
+        "/api/v1/Webhooks",
+        Some(TRD_TOKEN),
+        None,
+        Some(webhook_body(Some(1), "https://client.example/a")),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.response()["webhookId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let n = uuid::Uuid::new_v4();
+    let ids = json!({"notificationIds": [n]});
+    let routes: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, "/api/v1/Webhooks".into(), None),
+        (
+            Method::POST,
+            "/api/v1/Webhooks".into(),
+            Some(webhook_body(Some(2), "https://client.example/b")),
+        ),
+        (Method::GET, format!("/api/v1/Webhooks/{id}"), None),
+        (
+            Method::PUT,
+            format!("/api/v1/Webhooks/{id}"),
+            Some(webhook_body(Some(1), "https://client.example/a")),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/Webhooks/{id}/status"),
+            Some(json!({"webhookStatus": "inactive"})),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/Webhooks/{id}/status"),
+            Some(json!({"webhookStatus": "inactive"})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/Webhooks/{id}/subscriptions"),
+            None,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/Webhooks/{id}/subscriptions"),
+            Some(json!({"events": [117]})),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/Webhooks/{id}/subscriptions/101"),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/Webhooks/{id}/heartbeat"),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/Webhooks/{id}/events/101/notifications"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/Webhooks/{id}/notifications/details"),
+            Some(ids.clone()),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/Webhooks/{id}/notifications/undelivered"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/Webhooks/{id}/notifications/resend"),
+            Some(ids),
+        ),
+        (Method::GET, format!("/eds/api/v1/Webhooks/{id}"), None),
+        (
+            Method::POST,
+            "/sandbox/v1/events".into(),
+            Some(json!({"eventCode": 101})),
+        ),
+        (
+            Method::POST,
+            "/sandbox/v1/inbox/box".into(),
+            Some(json!({})),
+        ),
+        (Method::GET, "/sandbox/v1/inbox/box/requests".into(), None),
+        (
+            Method::DELETE,
+            "/sandbox/v1/inbox/box/requests".into(),
+            None,
+        ),
+        (Method::GET, "/no/such/path".into(), None),
+    ];
+    for (method, path, body) in &routes {
+        for token in [
+            None,
+            Some("not-a-valid-token-at-all"),
+            Some(&TRD_TOKEN[..TRD_TOKEN.len() - 1]),
+        ] {
+            let reply = call(&app, method.clone(), path, token, Some("TRD"), body.clone()).await;
+            assert_eq!(
+                (reply.status, reply.error_codes()),
+                (401, vec!["UNAUTHORIZED".to_owned()]),
+                "{method} {path} with {token:?}"
+            );
+            assert_eq!(
+                reply
+                    .headers
+                    .get("www-authenticate")
+                    .and_then(|v| v.to_str().ok()),
+                Some("Bearer"),
+                "{method} {path}"
+            );
+        }
+        let with_token = call(
+            &app,
+            method.clone(),
+            path,
+            Some(TRD_TOKEN),
+            None,
+            body.clone(),
+        )
+        .await;
+        assert_ne!(
+            with_token.status, 401,
+            "{method} {path}: {}",
+            with_token.body
+        );
+    }
+    for open in ["/healthz", "/readyz"] {
+        assert_eq!(
+            call(&app, Method::GET, open, None, None, None).await.status,
+            200,
+            "{open}"
+        );
+    }
+    // Nothing the refused calls asked for happened.
+    let listed = call(
+        &app,
+        Method::GET,
+        "/api/v1/Webhooks",
+        Some(ABC_TOKEN),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(listed.response()["content"], json!([]));
+}
+
+#[actix_rt::test]
+async fn a_token_sees_only_its_own_program_managers_webhooks() {
+    let app = app().await;
+    let trd = call(
+        &app,
+        Method::POST,
+        "/api/v1/Webhooks",
+        Some(TRD_TOKEN),
+        None,
+        Some(webhook_body(None, "https://client.example/trd")),
+    )
+    .await;
+    assert_eq!(trd.status, 201, "{}", trd.body);
+    assert_eq!(
+        trd.response()["programManagerCode"],
+        "TRD",
+        "the token names the PM"
+    );
+    let id = trd.response()["webhookId"].as_str().expect("id").to_owned();
+
+    let own = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/Webhooks/{id}"),
+        Some(TRD_TOKEN),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(own.status, 200);
+    for path in [
+        format!("/api/v1/Webhooks/{id}"),
+        format!("/api/v1/Webhooks/{id}/subscriptions"),
+        format!("/api/v1/Webhooks/{id}/heartbeat"),
+        format!("/api/v1/Webhooks/{id}/notifications/undelivered"),
+    ] {
+        let other = call(&app, Method::GET, &path, Some(ABC_TOKEN), None, None).await;
+        assert_eq!(
+            (other.status, other.error_codes()),
+            (404, vec!["WEBHOOK_NOT_REGISTERED".to_owned()]),
+            "{path}"
+        );
+    }
+    let list = call(
+        &app,
+        Method::GET,
+        "/api/v1/Webhooks",
+        Some(ABC_TOKEN),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(list.status, 200);
+    assert_eq!(list.response()["content"], json!([]));
+}
+
+#[actix_rt::test]
+async fn a_code_that_names_another_program_manager_than_the_token_is_forbidden() {
+    let app = app().await;
+    let header = call(
+        &app,
+        Method::GET,
+        "/api/v1/Webhooks",
+        Some(TRD_TOKEN),
+        Some("ABC"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (header.status, header.error_codes()),
+        (403, vec!["PMCODE_NOT_VALID".to_owned()])
+    );
+    let same = call(
+        &app,
+        Method::GET,
+        "/api/v1/Webhooks",
+        Some(TRD_TOKEN),
+        Some("trd"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        same.status, 200,
+        "the token's own code, in any case: {}",
+        same.body
+    );
+
+    let mut body = webhook_body(Some(5), "https://client.example/x");
+    body["programManagerCode"] = json!("ABC");
+    let created = call(
+        &app,
+        Method::POST,
+        "/api/v1/Webhooks",
+        Some(TRD_TOKEN),
+        None,
+        Some(body),
+    )
+    .await;
+    assert_eq!(
+        (created.status, created.error_codes()),
+        (403, vec!["PMCODE_NOT_VALID".to_owned()])
+    );
+    let triggered = call(
+        &app,
+        Method::POST,
+        "/sandbox/v1/events",
+        Some(TRD_TOKEN),
+        None,
+        Some(json!({"programManagerCode": "ABC", "eventCode": 101})),
+    )
+    .await;
+    assert_eq!(
+        (triggered.status, triggered.error_codes()),
+        (403, vec!["PMCODE_NOT_VALID".to_owned()])
+    );
+    let listed = call(
+        &app,
+        Method::GET,
+        "/api/v1/Webhooks",
+        Some(ABC_TOKEN),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(listed.response()["content"], json!([]), "nothing stored");
+}
