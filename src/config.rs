@@ -9,6 +9,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Tokens;
+use crate::domain::{BlockedNetworks, UrlRules};
 use crate::signing::Signer;
 use crate::store::sqlite::{SqliteOptions, Synchronous};
 
@@ -133,6 +134,10 @@ pub struct SecuritySettings {
     /// Accept plain `http://` webhook URLs. Off unless configured: Thredd only
     /// calls https endpoints. The shipped sandbox config turns it on.
     pub allow_http: bool,
+    /// Networks (CIDRs) the service never calls: a webhook URL naming one
+    /// literally is refused, and a heartbeat or delivery to a host name that
+    /// resolves into one is not attempted.
+    pub blocked_networks: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -265,6 +270,15 @@ impl Settings {
         Ok(settings)
     }
 
+    /// The URL rules of `[security]`, as the API and the outbound calls apply them.
+    pub fn url_rules(&self) -> Result<UrlRules, ConfigError> {
+        Ok(UrlRules {
+            allow_http: self.security.allow_http,
+            blocked: BlockedNetworks::parse(&self.security.blocked_networks)
+                .map_err(ConfigError)?,
+        })
+    }
+
     /// The same settings with every secret replaced by `***`, for showing.
     pub fn masked(&self) -> Self {
         let mut shown = self.clone();
@@ -385,6 +399,7 @@ impl Settings {
             ),
         )?;
         Tokens::from_settings(&self.auth).map_err(ConfigError)?;
+        self.url_rules()?;
         if let Some(secret) = &self.delivery.signing_secret {
             Signer::from_secret(secret)
                 .map_err(|why| ConfigError(format!("delivery.signing_secret: {why}")))?;
@@ -460,7 +475,7 @@ mod tests {
     #[test]
     fn validation_names_the_key() {
         type Breaks = fn(&mut Settings);
-        let cases: [(&str, Breaks); 22] = [
+        let cases: [(&str, Breaks); 23] = [
             ("delivery.timeout_ms", |s| s.delivery.timeout_ms = 0),
             ("delivery.retry_schedule_ms", |s| {
                 s.delivery.retry_schedule_ms = vec![u64::MAX]
@@ -483,6 +498,9 @@ mod tests {
             ("database.queue_capacity", |s| s.database.queue_capacity = 0),
             ("server.host", |s| s.server.host = " ".into()),
             ("server.workers", |s| s.server.workers = 1000),
+            ("security.blocked_networks[0]", |s| {
+                s.security.blocked_networks = vec!["10.0.0.0/99".into()]
+            }),
             ("auth.tokens", |s| s.auth.enabled = true),
             ("auth.tokens[0].program_manager_code", |s| {
                 s.auth.tokens = vec![TokenSettings {

@@ -21,7 +21,9 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 use crate::config::DeliverySettings;
-use crate::domain::{Attempt, AttemptOutcome, Notification, WebhookStatus};
+use crate::domain::{
+    Attempt, AttemptOutcome, BlockedNetworks, Notification, Webhook, WebhookStatus,
+};
 use crate::outbound::Outbound;
 use crate::signing::Signer;
 use crate::store::{Outbox, Repository, StoreError};
@@ -44,9 +46,10 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     /// Starts the engine on its own thread, resuming every pending notification
-    /// of the outbox.
+    /// of the outbox. It never connects to an address in `blocked`.
     pub fn start(
         settings: DeliverySettings,
+        blocked: BlockedNetworks,
         repo: Arc<dyn Repository>,
         outbox: Arc<dyn Outbox>,
     ) -> Result<Self, String> {
@@ -70,7 +73,7 @@ impl Dispatcher {
             .name("delivery".into())
             .spawn(move || {
                 let system = actix_rt::System::new();
-                system.block_on(run(settings, signer, repo, outbox, incoming));
+                system.block_on(run(settings, signer, blocked, repo, outbox, incoming));
             })
             .map_err(|e| format!("starting the delivery thread: {e}"))?;
         Ok(Self { queue })
@@ -99,13 +102,14 @@ struct Engine {
 async fn run(
     settings: DeliverySettings,
     signer: Option<Signer>,
+    blocked: BlockedNetworks,
     repo: Arc<dyn Repository>,
     outbox: Arc<dyn Outbox>,
     mut incoming: UnboundedReceiver<Notification>,
 ) {
     let concurrency = settings.concurrency;
     let engine = Rc::new(Engine {
-        outbound: Outbound::new(settings.timeout(), settings.timeout(), concurrency),
+        outbound: Outbound::new(settings.timeout(), settings.timeout(), concurrency, blocked),
         settings,
         signer,
         repo,
@@ -210,46 +214,8 @@ async fn attempt(engine: &Engine, mut n: Notification) -> Option<(Instant, Notif
 
     let time = OffsetDateTime::now_utc();
     let started = Instant::now();
-    let mut request = engine
-        .outbound
-        .post(&webhook)
-        .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")));
-    if let Some(signer) = &engine.signer {
-        let id = n.id.to_string();
-        for header in signer.headers(&id, time.unix_timestamp(), &n.body) {
-            request = request.insert_header(header);
-        }
-    }
-    let sent = actix_rt::time::timeout(engine.outbound.timeout(), async {
-        let mut response = request.send_body(n.body.clone()).await?;
-        // Read the answer so the connection can be reused; its content is not kept.
-        let _ = response.body().limit(MAX_ANSWER_BYTES).await;
-        Ok::<_, awc::error::SendRequestError>(response)
-    })
-    .await;
+    let (http_status, error, retry_after) = send(engine, &webhook, &n, time).await;
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let (http_status, error, retry_after) = match sent {
-        Ok(Ok(response)) => {
-            let status = response.status();
-            let error = (!status.is_success()).then(|| format!("HTTP {}", status.as_u16()));
-            let retry_after = response
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(|secs| Duration::from_secs(secs).min(MAX_RETRY_AFTER));
-            (Some(status.as_u16()), error, retry_after)
-        }
-        Ok(Err(e)) => (None, Some(engine.outbound.describe(&e)), None),
-        Err(_) => (
-            None,
-            Some(format!(
-                "timeout after {} ms",
-                engine.outbound.timeout().as_millis()
-            )),
-            None,
-        ),
-    };
     let outcome = match http_status {
         Some(200..=299) => AttemptOutcome::Delivered,
         Some(410) => AttemptOutcome::Gone,
@@ -289,6 +255,59 @@ async fn attempt(engine: &Engine, mut n: Notification) -> Option<(Instant, Notif
             Some((instant_of(Some(at)), n))
         }
         AttemptOutcome::Delivered | AttemptOutcome::Undelivered | AttemptOutcome::Gone => None,
+    }
+}
+
+/// Sends one attempt: the receiver's status, the error if it failed, and a
+/// `Retry-After` if it gave one. A webhook whose URL names a blocked address is
+/// not called (the resolver refuses blocked names the same way).
+async fn send(
+    engine: &Engine,
+    webhook: &Webhook,
+    n: &Notification,
+    time: OffsetDateTime,
+) -> (Option<u16>, Option<String>, Option<Duration>) {
+    if let Err(blocked) = engine.outbound.check(webhook) {
+        return (None, Some(blocked.into()), None);
+    }
+    let mut request = engine
+        .outbound
+        .post(webhook)
+        .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")));
+    if let Some(signer) = &engine.signer {
+        let id = n.id.to_string();
+        for header in signer.headers(&id, time.unix_timestamp(), &n.body) {
+            request = request.insert_header(header);
+        }
+    }
+    let sent = actix_rt::time::timeout(engine.outbound.timeout(), async {
+        let mut response = request.send_body(n.body.clone()).await?;
+        // Read the answer so the connection can be reused; its content is not kept.
+        let _ = response.body().limit(MAX_ANSWER_BYTES).await;
+        Ok::<_, awc::error::SendRequestError>(response)
+    })
+    .await;
+    match sent {
+        Ok(Ok(response)) => {
+            let status = response.status();
+            let error = (!status.is_success()).then(|| format!("HTTP {}", status.as_u16()));
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(|secs| Duration::from_secs(secs).min(MAX_RETRY_AFTER));
+            (Some(status.as_u16()), error, retry_after)
+        }
+        Ok(Err(e)) => (None, Some(engine.outbound.describe(&e)), None),
+        Err(_) => (
+            None,
+            Some(format!(
+                "timeout after {} ms",
+                engine.outbound.timeout().as_millis()
+            )),
+            None,
+        ),
     }
 }
 

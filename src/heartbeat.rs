@@ -8,7 +8,7 @@ use time::macros::format_description;
 use time::OffsetDateTime;
 
 use crate::config::HeartbeatSettings;
-use crate::domain::{now_utc, HealthStatus, Heartbeat, Webhook};
+use crate::domain::{now_utc, BlockedNetworks, HealthStatus, Heartbeat, Webhook};
 use crate::outbound::Outbound;
 
 /// The heartbeat's outbound client. `awc::Client` is single-threaded, so each
@@ -19,9 +19,9 @@ pub struct HeartbeatClient {
 }
 
 impl HeartbeatClient {
-    pub fn new(settings: &HeartbeatSettings) -> Self {
+    pub fn new(settings: &HeartbeatSettings, blocked: BlockedNetworks) -> Self {
         Self {
-            outbound: Outbound::new(settings.connect_timeout(), settings.timeout(), 100),
+            outbound: Outbound::new(settings.connect_timeout(), settings.timeout(), 100, blocked),
         }
     }
 
@@ -34,6 +34,15 @@ impl HeartbeatClient {
             "webhookId": webhook.id.to_string(),
             "notificationTime": notification_time(sent_at),
         }});
+        if let Err(blocked) = self.outbound.check(webhook) {
+            return Heartbeat {
+                health_status: HealthStatus::Unhealthy,
+                http_status: None,
+                latency_ms: 0,
+                error: Some(blocked.into()),
+                checked_time: now_utc(),
+            };
+        }
         let request = self.outbound.post(webhook);
         let started = Instant::now();
         let outcome = request.send_json(&body).await;

@@ -1,14 +1,19 @@
 //! Calls from the service to webhook URLs (heartbeats and deliveries): one way to
 //! build the client, send a webhook's custom headers, and name what went wrong.
 
-use std::io;
+use std::error::Error as StdError;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::time::Duration;
+use std::{fmt, io};
 
+use actix_tls::connect::{Connector as TcpConnector, Resolve, Resolver};
 use awc::error::{ConnectError, SendRequestError};
 use awc::http::header::{HeaderName, HeaderValue};
 use awc::{Client, ClientRequest, Connector};
 
-use crate::domain::Webhook;
+use crate::domain::{BlockedNetworks, Webhook};
 
 pub const USER_AGENT: &str = concat!("webhook-manager/", env!("CARGO_PKG_VERSION"));
 
@@ -18,14 +23,37 @@ pub struct Outbound {
     client: Client,
     timeout: Duration,
     connect_timeout: Duration,
+    blocked: BlockedNetworks,
 }
+
+/// Why a call was not attempted: the URL's host is, or resolves only to,
+/// addresses in `[security] blocked_networks`.
+pub const BLOCKED: &str = "blocked address";
 
 impl Outbound {
     /// `timeout` bounds a whole call, `connect_timeout` connecting (TCP and TLS)
-    /// alone, `connections` the connections open at once.
-    pub fn new(connect_timeout: Duration, timeout: Duration, connections: usize) -> Self {
+    /// alone, `connections` the connections open at once. No call connects to an
+    /// address in `blocked`.
+    pub fn new(
+        connect_timeout: Duration,
+        timeout: Duration,
+        connections: usize,
+        blocked: BlockedNetworks,
+    ) -> Self {
+        // Host names are resolved here, and only the allowed addresses are handed
+        // to the connector: the address checked is the address connected to, so a
+        // name that resolves differently later (DNS rebinding) gains nothing.
+        let resolver = Resolver::custom(GuardedResolver {
+            blocked: blocked.clone(),
+        });
+        let tcp = TcpConnector::new(resolver).service();
         let client = Client::builder()
-            .connector(Connector::new().timeout(connect_timeout).limit(connections))
+            .connector(
+                Connector::new()
+                    .connector(tcp)
+                    .timeout(connect_timeout)
+                    .limit(connections),
+            )
             .timeout(timeout)
             // A redirect is an answer, not success: follow none, so 3xx is a failure.
             .disable_redirects()
@@ -35,6 +63,16 @@ impl Outbound {
             client,
             timeout,
             connect_timeout,
+            blocked,
+        }
+    }
+
+    /// `Err(BLOCKED)` when the webhook's URL names a blocked address literally
+    /// (the resolver never sees those); callers do not send then.
+    pub fn check(&self, webhook: &Webhook) -> Result<(), &'static str> {
+        match self.blocked.literal_in(webhook.config.url.as_str()) {
+            Some(_) => Err(BLOCKED),
+            None => Ok(()),
         }
     }
 
@@ -72,6 +110,9 @@ impl Outbound {
                 )
             }
             SendRequestError::Connect(ConnectError::Io(e)) => describe_io(e),
+            SendRequestError::Connect(ConnectError::Resolver(e)) if e.is::<BlockedAddress>() => {
+                BLOCKED.into()
+            }
             SendRequestError::Connect(
                 ConnectError::Resolver(_) | ConnectError::NoRecords | ConnectError::Unresolved,
             ) => "host name could not be resolved".into(),
@@ -81,6 +122,42 @@ impl Outbound {
             SendRequestError::Url(e) => format!("invalid URL: {e}"),
             other => other.to_string(),
         }
+    }
+}
+
+/// The resolver's refusal: every address the name resolved to is blocked.
+#[derive(Debug)]
+struct BlockedAddress;
+
+impl fmt::Display for BlockedAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(BLOCKED)
+    }
+}
+
+impl StdError for BlockedAddress {}
+
+/// Resolves host names like the system resolver, then drops blocked addresses.
+struct GuardedResolver {
+    blocked: BlockedNetworks,
+}
+
+type Lookup<'a> = Pin<Box<dyn Future<Output = Result<Vec<SocketAddr>, Box<dyn StdError>>> + 'a>>;
+
+impl Resolve for GuardedResolver {
+    fn lookup<'a>(&'a self, host: &'a str, port: u16) -> Lookup<'a> {
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host, port)).await?.collect();
+            let allowed: Vec<SocketAddr> = found
+                .iter()
+                .copied()
+                .filter(|address| !self.blocked.blocks(address.ip()))
+                .collect();
+            if allowed.is_empty() && !found.is_empty() {
+                return Err(Box::new(BlockedAddress) as Box<dyn StdError>);
+            }
+            Ok(allowed)
+        })
     }
 }
 

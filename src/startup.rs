@@ -19,6 +19,7 @@ use crate::api::{self, health, heartbeat, notifications, paths, subscriptions, w
 use crate::auth::Tokens;
 use crate::config::Settings;
 use crate::delivery::Dispatcher;
+use crate::domain::UrlRules;
 use crate::error::ApiError;
 use crate::heartbeat::HeartbeatClient;
 use crate::store::{Outbox, Repository, SqliteStore};
@@ -56,8 +57,16 @@ impl Application {
         repo: Arc<dyn Repository>,
         outbox: Arc<dyn Outbox>,
     ) -> Result<Self, StartupError> {
-        let dispatcher = Dispatcher::start(settings.delivery.clone(), repo.clone(), outbox.clone())
-            .map_err(|e| StartupError(format!("delivery: {e}")))?;
+        let rules = settings
+            .url_rules()
+            .map_err(|e| StartupError(e.to_string()))?;
+        let dispatcher = Dispatcher::start(
+            settings.delivery.clone(),
+            rules.blocked.clone(),
+            repo.clone(),
+            outbox.clone(),
+        )
+        .map_err(|e| StartupError(format!("delivery: {e}")))?;
         let address = (settings.server.host.as_str(), settings.server.port);
         let listener = TcpListener::bind(address).map_err(|e| {
             StartupError(format!(
@@ -78,6 +87,7 @@ impl Application {
             dispatcher: web::Data::new(dispatcher),
             inbox: web::Data::new(Inbox::default()),
             tokens: web::Data::new(tokens),
+            rules: web::Data::new(rules),
             settings: web::Data::new(settings),
         };
         // The access log is one info line per request; when info is filtered out
@@ -124,6 +134,7 @@ pub struct State {
     pub dispatcher: web::Data<Dispatcher>,
     pub inbox: web::Data<Inbox>,
     pub tokens: web::Data<Tokens>,
+    pub rules: web::Data<UrlRules>,
     pub settings: web::Data<Settings>,
 }
 
@@ -152,7 +163,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: State) {
         .app_data(state.dispatcher)
         .app_data(state.inbox)
         .app_data(state.tokens)
-        .app_data(web::Data::new(HeartbeatClient::new(&settings.heartbeat)))
+        .app_data(web::Data::new(HeartbeatClient::new(
+            &settings.heartbeat,
+            state.rules.blocked.clone(),
+        )))
+        .app_data(state.rules)
         .app_data(settings)
         .app_data(json)
         .app_data(payload)

@@ -11,10 +11,9 @@ use time::OffsetDateTime;
 
 use super::heartbeat::HeartbeatView;
 use super::{find, parse_id, success, Caller};
-use crate::config::Settings;
 use crate::domain::{
     now_utc, pm_code, CustomHeaders, ErrorCode, EventCode, EventSet, PmCode, Problem, Problems,
-    ProductId, Webhook, WebhookConfig, WebhookId, WebhookSpec, WebhookStatus, WebhookUrl,
+    ProductId, UrlRules, Webhook, WebhookConfig, WebhookId, WebhookSpec, WebhookStatus,
 };
 use crate::error::ApiError;
 use crate::store::Repository;
@@ -36,7 +35,7 @@ impl WebhookBody {
     /// each with all of its problems.
     pub fn parse(
         self,
-        allow_http: bool,
+        rules: &UrlRules,
     ) -> (
         Result<Option<PmCode>, Problem>,
         Result<WebhookSpec, Vec<Problem>>,
@@ -57,7 +56,7 @@ impl WebhookBody {
             Value::Null => Some(None),
             value => problems.take(WebhookStatus::from_json(value)).map(Some),
         };
-        let config = parse_config(&self.config, allow_http, &mut problems);
+        let config = parse_config(&self.config, rules, &mut problems);
         let spec = match (problems.is_empty(), events, status, config) {
             (true, Some(events), Some(status), Some(config)) => Ok(WebhookSpec {
                 product_id,
@@ -96,7 +95,7 @@ fn collect<T>(problems: &mut Problems, result: Result<T, Vec<Problem>>) -> Optio
     }
 }
 
-fn parse_config(value: &Value, allow_http: bool, problems: &mut Problems) -> Option<WebhookConfig> {
+fn parse_config(value: &Value, rules: &UrlRules, problems: &mut Problems) -> Option<WebhookConfig> {
     let Value::Object(config) = value else {
         let message = if value.is_null() {
             "config is required."
@@ -110,10 +109,7 @@ fn parse_config(value: &Value, allow_http: bool, problems: &mut Problems) -> Opt
         ));
         return None;
     };
-    let url = problems.take(WebhookUrl::from_json(
-        config.get("url").unwrap_or(&Value::Null),
-        allow_http,
-    ));
+    let url = problems.take(rules.from_json(config.get("url").unwrap_or(&Value::Null)));
     // One of Thredd's examples spells the field `customHeader`; accept both.
     let headers = config
         .get("customHeaders")
@@ -193,11 +189,11 @@ pub async fn create(
     caller: Caller,
     body: web::Json<Value>,
     repo: web::Data<dyn Repository>,
-    settings: web::Data<Settings>,
+    rules: web::Data<UrlRules>,
 ) -> Result<HttpResponse, ApiError> {
     caller.check_body(&body)?;
     let body: WebhookBody = object_body(body.into_inner())?;
-    let (body_pm, spec) = body.parse(settings.security.allow_http);
+    let (body_pm, spec) = body.parse(&rules);
     let owner = body_pm.and_then(|body_pm| owner(caller.scope(), body_pm.as_ref()));
     let (pm, spec) = both(owner, spec)?;
     let webhook = Webhook::create(WebhookId::new_random(), pm, spec, now_utc());
@@ -259,12 +255,12 @@ pub async fn replace(
     path: web::Path<String>,
     body: web::Json<Value>,
     repo: web::Data<dyn Repository>,
-    settings: web::Data<Settings>,
+    rules: web::Data<UrlRules>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     caller.check_body(&body)?;
     let body: WebhookBody = object_body(body.into_inner())?;
-    let (body_pm, spec) = body.parse(settings.security.allow_http);
+    let (body_pm, spec) = body.parse(&rules);
     let (body_pm, spec) = both(body_pm, spec)?;
     let current = repo.get(id, caller.scope())?;
     if body_pm.is_some_and(|pm| pm != current.pm_code) {
@@ -305,11 +301,12 @@ pub async fn set_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::BlockedNetworks;
     use serde_json::json;
 
-    fn codes(body: Value, allow_http: bool) -> Vec<(ErrorCode, Option<String>)> {
+    fn codes(body: Value, rules: &UrlRules) -> Vec<(ErrorCode, Option<String>)> {
         let body: WebhookBody = serde_json::from_value(body).expect("object");
-        let (pm, spec) = body.parse(allow_http);
+        let (pm, spec) = body.parse(rules);
         match both(pm, spec) {
             Ok(_) => vec![],
             Err(ApiError::BadRequest(problems)) => {
@@ -407,12 +404,30 @@ mod tests {
             ),
         ];
         for (name, body, expected) in cases {
-            assert_eq!(codes(body, false), expected, "case {name}");
+            assert_eq!(codes(body, &UrlRules::default()), expected, "case {name}");
         }
+        let sandbox = UrlRules {
+            allow_http: true,
+            blocked: BlockedNetworks::default(),
+        };
         assert_eq!(
-            codes(json!({"config": {"url": "http://localhost:9/"}}), true),
+            codes(json!({"config": {"url": "http://localhost:9/"}}), &sandbox),
             vec![],
             "http allowed"
+        );
+        let guarded = UrlRules {
+            allow_http: true,
+            blocked: BlockedNetworks::parse(&["127.0.0.0/8".to_owned()]).expect("cidr"),
+        };
+        assert_eq!(
+            codes(json!({"config": {"url": "http://127.0.0.2:9/"}}), &guarded),
+            vec![(InvalidRequestBody, f("config.url"))],
+            "a literal address in a blocked network"
+        );
+        assert_eq!(
+            codes(json!({"config": {"url": "http://localhost:9/"}}), &guarded),
+            vec![],
+            "a host name is judged when it is resolved"
         );
     }
 

@@ -4,6 +4,7 @@
 pub mod custom_headers;
 pub mod event_code;
 pub mod event_payload;
+pub mod network;
 pub mod notification;
 pub mod pm_code;
 pub mod problem;
@@ -12,6 +13,7 @@ pub mod webhook_url;
 
 pub use custom_headers::CustomHeaders;
 pub use event_code::{EventCode, EventSet};
+pub use network::BlockedNetworks;
 pub use notification::{
     Attempt, AttemptOutcome, Notification, NotificationId, NotificationStatus, Resend,
 };
@@ -21,4 +23,4 @@ pub use webhook::{
     now_utc, HealthStatus, Heartbeat, ProductId, Webhook, WebhookConfig, WebhookId, WebhookSpec,
     WebhookStatus,
 };
-pub use webhook_url::WebhookUrl;
+pub use webhook_url::{UrlRules, WebhookUrl};

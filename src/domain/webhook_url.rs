@@ -5,6 +5,8 @@ use std::fmt;
 use serde_json::Value;
 use url::Url;
 
+use super::network::BlockedNetworks;
+
 use super::problem::{ErrorCode, Problem};
 
 pub const FIELD: &str = "config.url";
@@ -86,6 +88,29 @@ impl WebhookUrl {
 impl fmt::Display for WebhookUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// What the service accepts as a webhook URL: `[security]` as the API applies it.
+#[derive(Debug, Clone, Default)]
+pub struct UrlRules {
+    pub allow_http: bool,
+    pub blocked: BlockedNetworks,
+}
+
+impl UrlRules {
+    /// A URL from a request body: well-formed, and not naming a blocked address
+    /// literally. (A host name is judged when it is resolved, at each call.)
+    pub fn from_json(&self, value: &Value) -> Result<WebhookUrl, Problem> {
+        let url = WebhookUrl::from_json(value, self.allow_http)?;
+        match self.blocked.literal_in(url.as_str()) {
+            Some(ip) => Err(Problem::at(
+                ErrorCode::InvalidRequestBody,
+                FIELD,
+                format!("Webhook URL names {ip}, an address in a blocked network (security.blocked_networks)."),
+            )),
+            None => Ok(url),
+        }
     }
 }
 

@@ -122,6 +122,16 @@ impl TestApp {
         Self::start(Arc::clone(&self.dir), self.env.clone())
     }
 
+    /// Like [`TestApp::restart`], with other `WHM_...` overrides.
+    pub async fn restart_with(mut self, env: &[(&str, &str)]) -> Self {
+        self.kill();
+        let env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Self::start(Arc::clone(&self.dir), env)
+    }
+
     /// SIGTERM, as a service manager stops it; waits (up to 15 s) for the exit.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let sent = Command::new("kill")
