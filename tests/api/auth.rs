@@ -334,3 +334,67 @@ async fn a_code_that_names_another_program_manager_than_the_token_is_forbidden()
     .await;
     assert_eq!(listed.response()["content"], json!([]), "nothing stored");
 }
+
+/// The on-prem profile as shipped (`deploy/config.onprem.toml`), started as the
+/// README says: tokens from the environment. Auth and the guard are on.
+#[actix_rt::test]
+async fn the_on_prem_profile_starts_with_auth_and_the_guard_on() {
+    let config = include_str!("../../deploy/config.onprem.toml");
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let db = scratch.path().join("onprem.db");
+    let tokens = format!(
+        "[{{program_manager_code=\"TRD\", token_sha256=\"{}\"}}]",
+        sha256_hex(TRD_TOKEN)
+    );
+    let app = TestApp::spawn_with_config(
+        config,
+        &[
+            ("WHM_SERVER__HOST", "127.0.0.1"),
+            ("WHM_SERVER__PORT", "0"),
+            ("WHM_DATABASE__PATH", db.to_str().expect("utf-8")),
+            ("WHM_AUTH__TOKENS", &tokens),
+        ],
+    )
+    .await;
+    let anonymous = call(
+        &app,
+        Method::GET,
+        "/api/v1/Webhooks",
+        None,
+        Some("TRD"),
+        None,
+    )
+    .await;
+    assert_eq!(anonymous.status, 401);
+    let create = |url: &'static str| {
+        let app = &app;
+        async move {
+            call(
+                app,
+                Method::POST,
+                "/api/v1/Webhooks",
+                Some(TRD_TOKEN),
+                None,
+                Some(webhook_body(None, url)),
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        create("http://client.example/hook").await.status,
+        400,
+        "https only"
+    );
+    assert_eq!(
+        create("https://10.1.2.3/hook").await.status,
+        400,
+        "private network blocked"
+    );
+    assert_eq!(
+        create("https://169.254.169.254/latest").await.status,
+        400,
+        "metadata blocked"
+    );
+    let made = create("https://client.example/hook").await;
+    assert_eq!(made.status, 201, "{}", made.body);
+}

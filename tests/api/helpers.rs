@@ -71,6 +71,18 @@ impl TestApp {
         Self::start(dir, env)
     }
 
+    /// Starts the service on this configuration file's text (instead of the test
+    /// default), with `WHM_...` overrides.
+    pub async fn spawn_with_config(config: &str, env: &[(&str, &str)]) -> Self {
+        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        std::fs::write(Self::config_path(&dir), config).expect("write config");
+        let env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Self::start(dir, env)
+    }
+
     fn config_path(dir: &TempDir) -> PathBuf {
         dir.path().join("config.toml")
     }
