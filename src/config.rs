@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Tokens;
 use crate::domain::{BlockedNetworks, UrlRules};
+use crate::seed::Seeds;
 use crate::signing::Signer;
 use crate::store::sqlite::{SqliteOptions, Synchronous};
 
@@ -29,6 +30,15 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     pub sandbox: SandboxSettings,
     pub auth: AuthSettings,
+    pub seed: SeedSettings,
+}
+
+/// Fixtures created at start when absent (see `seed.rs`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SeedSettings {
+    /// Each entry: a create body's fields (`programManagerCode` required).
+    pub webhooks: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -400,6 +410,7 @@ impl Settings {
         )?;
         Tokens::from_settings(&self.auth).map_err(ConfigError)?;
         self.url_rules()?;
+        Seeds::from_settings(self).map_err(ConfigError)?;
         if let Some(secret) = &self.delivery.signing_secret {
             Signer::from_secret(secret)
                 .map_err(|why| ConfigError(format!("delivery.signing_secret: {why}")))?;

@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod heartbeat;
 pub mod outbound;
+pub mod seed;
 pub mod signing;
 pub mod startup;
 pub mod store;

@@ -52,14 +52,16 @@ fn check_config(config: Option<&Path>) -> ExitCode {
 
 async fn serve(config: Option<&Path>) -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let started = Settings::load(config)
-        .map_err(|e| e.to_string())
-        .and_then(|settings| {
+    let started = match Settings::load(config) {
+        Ok(settings) => {
             let host = settings.server.host.clone();
             Application::build(settings)
+                .await
                 .map(|app| (host, app))
                 .map_err(|e| e.to_string())
-        });
+        }
+        Err(e) => Err(e.to_string()),
+    };
     let (host, app) = match started {
         Ok(started) => started,
         Err(e) => {

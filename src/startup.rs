@@ -22,6 +22,7 @@ use crate::delivery::Dispatcher;
 use crate::domain::UrlRules;
 use crate::error::ApiError;
 use crate::heartbeat::HeartbeatClient;
+use crate::seed::Seeds;
 use crate::store::{Outbox, Repository, SqliteStore};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -38,8 +39,9 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens the database named in the settings and binds the listener.
-    pub fn build(settings: Settings) -> Result<Self, StartupError> {
+    /// Opens the database named in the settings, creates the configured fixtures
+    /// that are absent, and binds the listener.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let store = SqliteStore::open(&settings.database.path, &settings.database.sqlite_options())
             .map_err(|e| StartupError(format!("database.path: {e}")))?;
         log::info!(
@@ -48,7 +50,19 @@ impl Application {
             settings.database.path.display()
         );
         let store = Arc::new(store);
-        Self::build_with(settings, store.clone(), store)
+        let seeds = Seeds::from_settings(&settings).map_err(StartupError)?;
+        if !seeds.is_empty() {
+            let seeded = seeds
+                .apply(&*store)
+                .await
+                .map_err(|e| StartupError(format!("seed.webhooks: {e}")))?;
+            log::info!(
+                "fixtures: {} webhooks created, {} already present",
+                seeded.created,
+                seeded.present
+            );
+        }
+        Self::build_with(settings, store.clone(), store, seeds)
     }
 
     /// Starts delivery, binds the listener and builds the server over any storage.
@@ -56,6 +70,7 @@ impl Application {
         settings: Settings,
         repo: Arc<dyn Repository>,
         outbox: Arc<dyn Outbox>,
+        seeds: Seeds,
     ) -> Result<Self, StartupError> {
         let rules = settings
             .url_rules()
@@ -88,6 +103,7 @@ impl Application {
             inbox: web::Data::new(Inbox::default()),
             tokens: web::Data::new(tokens),
             rules: web::Data::new(rules),
+            seeds: web::Data::new(seeds),
             settings: web::Data::new(settings),
         };
         // The access log is one info line per request; when info is filtered out
@@ -135,6 +151,7 @@ pub struct State {
     pub inbox: web::Data<Inbox>,
     pub tokens: web::Data<Tokens>,
     pub rules: web::Data<UrlRules>,
+    pub seeds: web::Data<Seeds>,
     pub settings: web::Data<Settings>,
 }
 
@@ -147,16 +164,19 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: State) {
         .error_handler(|error, _| ApiError::from(error).into());
     let payload = web::PayloadConfig::new(settings.limits.max_body_bytes);
     if settings.sandbox.enabled {
-        cfg.service(
-            web::scope("/sandbox/v1")
-                .service(resource("/events", "POST").route(web::post().to(sandbox::trigger)))
-                .service(
-                    resource("/inbox/{name}/requests", "GET, DELETE")
-                        .route(web::get().to(sandbox::requests))
-                        .route(web::delete().to(sandbox::clear)),
-                )
-                .service(web::resource("/inbox/{name}").route(web::route().to(sandbox::capture))),
-        );
+        let mut scope = web::scope("/sandbox/v1")
+            .service(resource("/events", "POST").route(web::post().to(sandbox::trigger)))
+            .service(
+                resource("/inbox/{name}/requests", "GET, DELETE")
+                    .route(web::get().to(sandbox::requests))
+                    .route(web::delete().to(sandbox::clear)),
+            )
+            .service(web::resource("/inbox/{name}").route(web::route().to(sandbox::capture)));
+        // A reset deletes every program manager's data: not for token holders.
+        if !settings.auth.enabled {
+            scope = scope.service(resource("/reset", "POST").route(web::post().to(sandbox::reset)));
+        }
+        cfg.service(scope);
     }
     cfg.app_data(state.repo)
         .app_data(state.outbox)
@@ -168,6 +188,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: State) {
             state.rules.blocked.clone(),
         )))
         .app_data(state.rules)
+        .app_data(state.seeds)
         .app_data(settings)
         .app_data(json)
         .app_data(payload)

@@ -19,6 +19,7 @@ use crate::domain::{
     ProductId, Webhook, WebhookStatus,
 };
 use crate::error::ApiError;
+use crate::seed::Seeds;
 use crate::store::{Outbox, Repository};
 
 #[derive(Debug, Default, Deserialize)]
@@ -299,5 +300,46 @@ pub async fn clear(
     Ok(success(
         StatusCode::OK,
         serde_json::json!({"name": name, "removed": removed}),
+    ))
+}
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResetAnswer {
+    webhooks_deleted: u64,
+    notifications_deleted: u64,
+    inbox_requests_deleted: usize,
+    webhooks_seeded: usize,
+}
+
+/// `POST /sandbox/v1/reset`: deletes every webhook, notification and inbox
+/// request, then creates the configured fixtures again, so a CI pipeline gets the
+/// same starting point between tests. Only served while auth is off: it deletes
+/// every program manager's data.
+pub async fn reset(
+    repo: web::Data<dyn Repository>,
+    inbox: web::Data<Inbox>,
+    seeds: web::Data<Seeds>,
+) -> Result<HttpResponse, ApiError> {
+    let cleared = repo.reset().await?;
+    let inbox_requests = inbox.with(|boxes| {
+        let count = boxes.values().map(VecDeque::len).sum();
+        boxes.clear();
+        count
+    });
+    let seeded = seeds.apply(&**repo).await?;
+    log::info!(
+        "reset: {} webhooks, {} notifications and {inbox_requests} inbox requests deleted; {} fixtures created",
+        cleared.webhooks,
+        cleared.notifications,
+        seeded.created
+    );
+    Ok(success(
+        StatusCode::OK,
+        ResetAnswer {
+            webhooks_deleted: cleared.webhooks,
+            notifications_deleted: cleared.notifications,
+            inbox_requests_deleted: inbox_requests,
+            webhooks_seeded: seeded.created,
+        },
     ))
 }

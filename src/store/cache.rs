@@ -67,4 +67,12 @@ impl Cache {
     pub fn len(&self) -> usize {
         self.by_id.len()
     }
+
+    /// Forgets every webhook; answers how many there were.
+    pub fn clear(&mut self) -> usize {
+        let count = self.by_id.len();
+        self.by_id.clear();
+        self.by_pm.clear();
+        count
+    }
 }

@@ -310,6 +310,19 @@ fn a_failing_write_does_not_fail_the_writes_committed_with_it(repo: Arc<dyn Repo
     assert_eq!(repo.list(&pm("MIX")).expect("list").len(), 17);
 }
 
+fn reset_forgets_every_webhook(repo: &dyn Repository) {
+    let a = repo.create(webhook("TRD", Some(1))).wait().expect("create");
+    repo.create(webhook("ABC", None)).wait().expect("create");
+    let cleared = repo.reset().wait().expect("reset");
+    assert_eq!(cleared.webhooks, 2);
+    assert!(matches!(repo.get(a.id, None), Err(StoreError::NotFound)));
+    assert!(repo.list(&pm("TRD")).expect("list").is_empty());
+    repo.create(webhook("TRD", Some(1)))
+        .wait()
+        .expect("the key is free again");
+    assert_eq!(repo.reset().wait().expect("reset").webhooks, 1);
+}
+
 macro_rules! contract_suite {
     ($backend:ident, $make:expr) => {
         mod $backend {
@@ -322,6 +335,10 @@ macro_rules! contract_suite {
                 test(repo);
             }
 
+            #[test]
+            fn reset() {
+                with_repo(|r| reset_forgets_every_webhook(&*r));
+            }
             #[test]
             fn create_then_get() {
                 with_repo(|r| create_then_get_returns_the_same_webhook(&*r));
@@ -678,4 +695,49 @@ fn sqlite_wal_does_not_grow_without_end_under_steady_writes() {
         wal < unbounded / 3,
         "WAL is {wal} bytes after {commits} commits; growing without end would be >= {unbounded}"
     );
+}
+
+/// A reset also deletes notifications and their attempts, and a write queued
+/// behind it in the same batch sees the empty database, not the old index.
+#[test]
+fn sqlite_reset_deletes_notifications_and_orders_within_a_batch() {
+    use crate::domain::{Notification, NotificationId};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Arc::new(
+        SqliteStore::open(&dir.path().join("reset.db"), &SqliteOptions::default()).expect("open"),
+    );
+    let w = store.create(webhook("TRD", None)).wait().expect("create");
+    let id = NotificationId::new_random();
+    store
+        .enqueue(vec![Notification::new(
+            w.id,
+            pm("TRD"),
+            code(101),
+            id,
+            "{}".into(),
+            t0(),
+        )])
+        .wait()
+        .expect("enqueue");
+    // Queued back to back, so the writer takes them in one batch as often as not.
+    let reset = store.reset();
+    let after = store.set_status(w.id, None, WebhookStatus::Inactive, t0());
+    assert_eq!(
+        reset.wait().expect("reset"),
+        super::Cleared {
+            webhooks: 1,
+            notifications: 1
+        }
+    );
+    assert!(
+        matches!(after.wait(), Err(StoreError::NotFound)),
+        "a change after the reset finds nothing"
+    );
+    assert!(store.pending().expect("pending").is_empty());
+    assert!(matches!(store.get(w.id, None), Err(StoreError::NotFound)));
+    drop(store);
+    let reopened =
+        SqliteStore::open(&dir.path().join("reset.db"), &SqliteOptions::default()).expect("open");
+    assert!(reopened.is_empty(), "the reset is durable");
 }

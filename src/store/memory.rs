@@ -3,7 +3,7 @@
 use std::sync::{Mutex, MutexGuard};
 
 use super::cache::Cache;
-use super::{Change, Pending, Repository, StoreError};
+use super::{Change, Cleared, Pending, Repository, StoreError};
 use crate::domain::{PmCode, Webhook, WebhookId};
 
 /// The cache index behind one lock; the lock makes every call atomic.
@@ -62,5 +62,12 @@ impl Repository for MemoryStore {
 
     fn check(&self) -> Result<(), StoreError> {
         self.lock().map(|_| ())
+    }
+
+    fn reset(&self) -> Pending<Cleared> {
+        Pending::done(self.lock().map(|mut cache| Cleared {
+            webhooks: cache.clear() as u64,
+            notifications: 0,
+        }))
     }
 }

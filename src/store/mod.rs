@@ -50,6 +50,13 @@ pub enum StoreError {
     Internal(#[source] BoxError),
 }
 
+/// What [`Repository::reset`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cleared {
+    pub webhooks: u64,
+    pub notifications: u64,
+}
+
 /// A change applied to one webhook inside a write transaction. It may refuse the
 /// change with an error, and then nothing is written. It is `Send` so that a
 /// backend may apply it on its writer thread.
@@ -137,6 +144,10 @@ pub trait Repository: Send + Sync {
 
     /// Answers `Ok` when the storage can serve reads now.
     fn check(&self) -> Result<(), StoreError>;
+
+    /// Deletes every webhook and everything stored about them (notifications and
+    /// their attempts), in one transaction. Answers what was deleted.
+    fn reset(&self) -> Pending<Cleared>;
 
     /// Replaces everything a client may set (see [`Webhook::replace`]).
     fn replace(

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::cache::Cache;
-use super::{outbox, Answer, Change, Outbox, Pending, Repository, StoreError};
+use super::{outbox, Answer, Change, Cleared, Outbox, Pending, Repository, StoreError};
 use crate::domain::{
     now_utc, Attempt, AttemptOutcome, CustomHeaders, EventCode, EventSet, Heartbeat, Notification,
     NotificationId, PmCode, ProductId, Resend, Webhook, WebhookConfig, WebhookId, WebhookStatus,
@@ -143,6 +143,7 @@ enum Work {
         change: Change,
     },
     Enqueue(Vec<Notification>),
+    Reset,
     Resend {
         webhook: WebhookId,
         ids: Vec<NotificationId>,
@@ -161,6 +162,7 @@ enum Done {
     /// A webhook as now stored, for the index and the caller.
     Webhook(Webhook),
     Enqueued,
+    Cleared(Cleared),
     Resent(Vec<(NotificationId, Resend)>),
     /// An attempt recorded; the webhook if it was suspended.
     Attempted(Option<Webhook>),
@@ -171,7 +173,7 @@ impl Done {
     fn changed(&self) -> Option<&Webhook> {
         match self {
             Self::Webhook(webhook) | Self::Attempted(Some(webhook)) => Some(webhook),
-            Self::Enqueued | Self::Resent(_) | Self::Attempted(None) => None,
+            Self::Enqueued | Self::Cleared(_) | Self::Resent(_) | Self::Attempted(None) => None,
         }
     }
 }
@@ -180,6 +182,7 @@ impl Done {
 enum Reply {
     Webhook(Answer),
     Enqueued(Answer<()>),
+    Cleared(Answer<Cleared>),
     Resent(Answer<Vec<(NotificationId, Resend)>>),
     Attempted(Answer<Option<Webhook>>),
 }
@@ -196,6 +199,12 @@ impl Reply {
             }
             Self::Enqueued(answer) => {
                 let _ = answer.send(result.map(|_| ()));
+            }
+            Self::Cleared(answer) => {
+                let _ = answer.send(result.and_then(|done| match done {
+                    Done::Cleared(cleared) => Ok(cleared),
+                    _ => Err(mismatch()),
+                }));
             }
             Self::Resent(answer) => {
                 let _ = answer.send(result.and_then(|done| match done {
@@ -346,6 +355,10 @@ impl Repository for SqliteStore {
     fn modify(&self, id: WebhookId, scope: Option<&PmCode>, change: Change) -> Pending {
         let scope = scope.cloned();
         self.submit(Work::Modify { id, scope, change }, Reply::Webhook)
+    }
+
+    fn reset(&self) -> Pending<Cleared> {
+        self.submit(Work::Reset, Reply::Cleared)
     }
 
     fn check(&self) -> Result<(), StoreError> {
@@ -511,13 +524,15 @@ fn commit_batch(conn: &mut Connection, cache: &RwLock<Cache>, batch: Vec<Job>) {
             return fail_all(replies, "beginning a write transaction", &classify(e));
         }
     };
-    // Webhooks changed earlier in this batch, as they will be once committed.
+    // Webhooks changed earlier in this batch, as they will be once committed;
+    // after a reset in the batch, the index no longer speaks for the database.
     let mut written: HashMap<WebhookId, Webhook> = HashMap::new();
+    let mut cleared = false;
     let mut results = Vec::with_capacity(size);
     let mut replies = Vec::with_capacity(size);
     for Job { work, reply } in batch {
         let result = tx.savepoint().map_err(classify).and_then(|savepoint| {
-            let result = apply(&savepoint, cache, &written, work);
+            let result = apply(&savepoint, cache, &written, cleared, work);
             if result.is_ok() {
                 savepoint.commit().map_err(classify)?;
             }
@@ -525,6 +540,10 @@ fn commit_batch(conn: &mut Connection, cache: &RwLock<Cache>, batch: Vec<Job>) {
             // earlier jobs of the batch stay.
             result
         });
+        if let Ok(Done::Cleared(_)) = &result {
+            written.clear();
+            cleared = true;
+        }
         if let Some(webhook) = result.as_ref().ok().and_then(Done::changed) {
             written.insert(webhook.id, webhook.clone());
         }
@@ -536,8 +555,19 @@ fn commit_batch(conn: &mut Connection, cache: &RwLock<Cache>, batch: Vec<Job>) {
     }
     match cache.write() {
         Ok(mut cache) => {
-            for webhook in results.iter().flatten().filter_map(Done::changed) {
-                cache.put(webhook.clone());
+            // In batch order: a reset forgets what came before it in the batch,
+            // not what came after.
+            for done in results.iter().flatten() {
+                match done {
+                    Done::Cleared(_) => {
+                        cache.clear();
+                    }
+                    done => {
+                        if let Some(webhook) = done.changed() {
+                            cache.put(webhook.clone());
+                        }
+                    }
+                }
             }
         }
         Err(_) => log::error!("webhook index lock poisoned; reads may be stale until restart"),
@@ -552,12 +582,14 @@ fn apply(
     conn: &Connection,
     cache: &RwLock<Cache>,
     written: &HashMap<WebhookId, Webhook>,
+    cleared: bool,
     work: Work,
 ) -> Result<Done, StoreError> {
     // The webhook as it will be once this batch commits.
     let current = |id: WebhookId, scope: Option<&PmCode>| -> Result<Option<Webhook>, StoreError> {
         Ok(match written.get(&id) {
             Some(webhook) => Some(webhook.clone()).filter(|w| w.visible_to(scope)),
+            None if cleared => None,
             None => cache
                 .read()
                 .map_err(|_| StoreError::Internal("webhook index lock poisoned".into()))?
@@ -581,6 +613,16 @@ fn apply(
                 outbox::insert(conn, notification).map_err(classify)?;
             }
             Ok(Done::Enqueued)
+        }
+        Work::Reset => {
+            let deleted = |sql: &str| conn.execute(sql, []).map(|n| n as u64).map_err(classify);
+            deleted("DELETE FROM attempts")?;
+            let notifications = deleted("DELETE FROM notifications")?;
+            let webhooks = deleted("DELETE FROM webhooks")?;
+            Ok(Done::Cleared(Cleared {
+                webhooks,
+                notifications,
+            }))
         }
         Work::Resend { webhook, ids, now } => {
             let each = ids

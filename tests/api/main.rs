@@ -9,6 +9,7 @@ mod auth;
 mod crash;
 mod delivery;
 mod errors;
+mod fixtures;
 mod guard;
 mod heartbeat;
 mod lifecycle;
