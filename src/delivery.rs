@@ -24,6 +24,7 @@ use crate::config::DeliverySettings;
 use crate::domain::{
     Attempt, AttemptOutcome, BlockedNetworks, Notification, Webhook, WebhookStatus,
 };
+use crate::metrics::METRICS;
 use crate::outbound::Outbound;
 use crate::signing::Signer;
 use crate::store::{Outbox, Repository, StoreError};
@@ -130,6 +131,7 @@ async fn run(
                 let _ = finished.send(next);
             });
         }
+        METRICS.delivery_queue(queue.len() + in_flight);
         let wake = queue.next_due().filter(|_| in_flight < concurrency);
         tokio::select! {
             received = incoming.recv() => match received {
@@ -174,6 +176,10 @@ impl Queue {
         }
         self.due.pop();
         self.waiting.remove(&key)
+    }
+
+    fn len(&self) -> usize {
+        self.waiting.len()
     }
 
     fn next_due(&self) -> Option<Instant> {
@@ -221,6 +227,12 @@ async fn attempt(engine: &Engine, mut n: Notification) -> Option<(Instant, Notif
         Some(410) => AttemptOutcome::Gone,
         _ => next_try(&engine.settings, n.failures_this_cycle() + 1, retry_after),
     };
+    METRICS.delivery(match outcome {
+        AttemptOutcome::Delivered => "delivered",
+        AttemptOutcome::RetryAt(_) => "retry",
+        AttemptOutcome::Undelivered => "undelivered",
+        AttemptOutcome::Gone => "gone",
+    });
     let record = Attempt {
         time,
         http_status,

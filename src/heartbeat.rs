@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use crate::config::HeartbeatSettings;
 use crate::domain::{now_utc, BlockedNetworks, HealthStatus, Heartbeat, Webhook};
+use crate::metrics::METRICS;
 use crate::outbound::Outbound;
 
 /// The heartbeat's outbound client. `awc::Client` is single-threaded, so each
@@ -28,6 +29,12 @@ impl HeartbeatClient {
     /// Calls the webhook and judges it: healthy iff a 2xx status line arrives within
     /// the timeout. Never fails; every problem is part of the verdict.
     pub async fn check(&self, webhook: &Webhook) -> Heartbeat {
+        let verdict = self.judge(webhook).await;
+        METRICS.heartbeat(verdict.health_status == HealthStatus::Healthy);
+        verdict
+    }
+
+    async fn judge(&self, webhook: &Webhook) -> Heartbeat {
         let sent_at = OffsetDateTime::now_utc();
         let body = json!({"context": {
             "notificationType": "heartbeat",

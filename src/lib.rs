@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod heartbeat;
+pub mod metrics;
 pub mod outbound;
 pub mod seed;
 pub mod signing;

@@ -4,6 +4,7 @@
 use std::io;
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
@@ -22,6 +23,7 @@ use crate::delivery::Dispatcher;
 use crate::domain::UrlRules;
 use crate::error::ApiError;
 use crate::heartbeat::HeartbeatClient;
+use crate::metrics::METRICS;
 use crate::seed::Seeds;
 use crate::store::{Outbox, Repository, SqliteStore};
 
@@ -115,6 +117,7 @@ impl Application {
             App::new()
                 .configure(move |cfg| configure(cfg, state))
                 .wrap(from_fn(authenticate))
+                .wrap(from_fn(count_request))
                 .wrap(from_fn(normalize_path))
                 .wrap(from_fn(request_id))
                 .wrap(Condition::new(access_log, Logger::new(ACCESS_LOG_FORMAT)))
@@ -194,6 +197,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: State) {
         .app_data(payload)
         .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
         .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
+        .service(resource("/metrics", "GET").route(web::get().to(health::metrics)))
         .service(
             web::scope("/api/v1/webhooks")
                 .service(
@@ -272,6 +276,23 @@ async fn normalize_path(
         }
     }
     next.call(req).await
+}
+
+/// Counts each answered request by its route template and times it.
+async fn count_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let response = next.call(req).await?;
+    METRICS.request(
+        response.request().match_pattern().as_deref(),
+        &method,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    Ok(response)
 }
 
 /// Paths open without a token: liveness, readiness and metrics.

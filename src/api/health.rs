@@ -17,3 +17,10 @@ pub async fn readyz(repo: web::Data<dyn Repository>) -> Result<HttpResponse, Api
     blocking(&repo, |repo| repo.check()).await?;
     Ok(HttpResponse::Ok().json(json!({"status": "ok"})))
 }
+
+/// `GET /metrics`: Prometheus (OpenMetrics) text; open even with auth on.
+pub async fn metrics() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(crate::metrics::CONTENT_TYPE)
+        .body(crate::metrics::METRICS.render())
+}

@@ -34,6 +34,7 @@ use crate::domain::{
     NotificationId, PmCode, ProductId, Resend, Webhook, WebhookConfig, WebhookId, WebhookStatus,
     WebhookUrl,
 };
+use crate::metrics::METRICS;
 
 /// The schema for a new file; see the comment at its top.
 const SCHEMA: &str = include_str!("../../schema.sql");
@@ -575,6 +576,7 @@ fn commit_batch(conn: &mut Connection, cache: &RwLock<Cache>, batch: Vec<Job>) {
     for (reply, result) in replies.into_iter().zip(results) {
         reply.send(result);
     }
+    METRICS.commit(size, started.elapsed());
     log::trace!("committed {size} writes in {:?}", started.elapsed());
 }
 

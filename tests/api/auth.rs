@@ -195,6 +195,12 @@ async fn every_route_needs_a_valid_token_but_health_checks_do_not() {
             "{open}"
         );
     }
+    let metrics = client()
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(metrics.status().as_u16(), 200, "/metrics stays open");
     // Nothing the refused calls asked for happened.
     let listed = call(
         &app,

@@ -13,6 +13,7 @@ mod fixtures;
 mod guard;
 mod heartbeat;
 mod lifecycle;
+mod metrics;
 mod notifications;
 mod scoping;
 mod subscriptions;
