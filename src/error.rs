@@ -11,6 +11,10 @@ use serde::Serialize;
 use crate::domain::{ErrorCode, Problem};
 use crate::store::StoreError;
 
+/// The most problems one answer lists: a request with 50,000 bad array elements
+/// gets the first ones and a count, not a response larger than itself.
+pub const MAX_PROBLEMS: usize = 50;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// 400: everything wrong with the request, reported together.
@@ -58,6 +62,17 @@ impl ApiError {
 
     fn problems(&self) -> Vec<Problem> {
         match self {
+            Self::BadRequest(problems) if problems.len() > MAX_PROBLEMS => {
+                let mut shown = problems[..MAX_PROBLEMS].to_vec();
+                shown.push(Problem::new(
+                    ErrorCode::InvalidRequestBody,
+                    format!(
+                        "{} more problems not shown; fix these first.",
+                        problems.len() - MAX_PROBLEMS
+                    ),
+                ));
+                shown
+            }
             Self::BadRequest(problems) => problems.clone(),
             Self::NotFound(problem) | Self::Conflict(problem) | Self::Forbidden(problem) => {
                 vec![problem.clone()]

@@ -16,7 +16,7 @@ use super::webhooks::object_body;
 use super::{blocking, find, parse_event_path, parse_id, success, Caller};
 use crate::delivery::Dispatcher;
 use crate::domain::{
-    now_utc, Attempt, ErrorCode, EventCode, Notification, NotificationId, Problem, Problems,
+    now_utc, quote, Attempt, ErrorCode, EventCode, Notification, NotificationId, Problem, Problems,
     Resend, WebhookStatus,
 };
 use crate::error::ApiError;
@@ -158,7 +158,10 @@ fn parse_query(query: &str, today: Date) -> Result<(OffsetDateTime, u32), ApiErr
                 Err(_) => problems.push(Problem::at(
                     ErrorCode::InvalidDate,
                     "from",
-                    format!("from must be a date in the format yyyy-MM-dd, got {value:?}."),
+                    format!(
+                        "from must be a date in the format yyyy-MM-dd, got {}.",
+                        quote(&value)
+                    ),
                 )),
             },
             "count" => match value.parse::<u32>() {
@@ -166,7 +169,10 @@ fn parse_query(query: &str, today: Date) -> Result<(OffsetDateTime, u32), ApiErr
                 _ => problems.push(Problem::at(
                     ErrorCode::InvalidRequestBody,
                     "count",
-                    format!("count must be an integer from 1 to {MAX_COUNT}, got {value:?}."),
+                    format!(
+                        "count must be an integer from 1 to {MAX_COUNT}, got {}.",
+                        quote(&value)
+                    ),
                 )),
             },
             _ => {}

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::problem::{ErrorCode, Problem};
+use super::problem::{quote, ErrorCode, Problem};
 
 pub const FIELD: &str = "config.customHeaders";
 pub const MAX_PAIRS: usize = 3;
@@ -53,19 +53,24 @@ impl CustomHeaders {
         let mut headers = BTreeMap::new();
         let mut total = 0;
         for (name, value) in map {
-            let at = format!("{FIELD}.{name}");
+            // A name as shown back: a 100 KB name is not echoed whole.
+            let shown = match name.char_indices().nth(64) {
+                Some((cut, _)) => format!("{}...", &name[..cut]),
+                None => name.clone(),
+            };
+            let at = format!("{FIELD}.{shown}");
             total += name.chars().count();
             if !is_token(name) {
                 problems.push(Problem::at(
                     ErrorCode::InvalidRequestBody,
                     at.clone(),
-                    format!("{name:?} is not a valid HTTP header name."),
+                    format!("{} is not a valid HTTP header name.", quote(name)),
                 ));
             } else if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name)) {
                 problems.push(Problem::at(
                     ErrorCode::InvalidRequestBody,
                     at.clone(),
-                    format!("{name} is set by the service and cannot be a custom header."),
+                    format!("{shown} is set by the service and cannot be a custom header."),
                 ));
             } else if headers
                 .keys()
@@ -74,7 +79,7 @@ impl CustomHeaders {
                 problems.push(Problem::at(
                     ErrorCode::InvalidRequestBody,
                     at.clone(),
-                    format!("{name} is given more than once (header names ignore case)."),
+                    format!("{shown} is given more than once (header names ignore case)."),
                 ));
             }
             match value {
@@ -84,7 +89,7 @@ impl CustomHeaders {
                         problems.push(Problem::at(
                             ErrorCode::InvalidRequestBody,
                             at,
-                            format!("The value of {name} must not contain CR, LF, NUL or other control characters."),
+                            format!("The value of {shown} must not contain CR, LF, NUL or other control characters."),
                         ));
                     }
                     headers.insert(name.clone(), v.clone());
@@ -92,7 +97,7 @@ impl CustomHeaders {
                 _ => problems.push(Problem::at(
                     ErrorCode::InvalidRequestBody,
                     at,
-                    format!("The value of {name} must be a string."),
+                    format!("The value of {shown} must be a string."),
                 )),
             }
         }

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use super::problem::{ErrorCode, Problem};
+use super::problem::{quote, ErrorCode, Problem};
 
 /// Every event code the service knows, with Thredd's name for it.
 pub const CATALOGUE: &[(u16, &str)] = &[
@@ -58,7 +58,10 @@ impl EventCode {
             None => Err(Problem::at(
                 ErrorCode::InvalidEventCode,
                 field,
-                format!("Event code {value} is not a 3-digit integer."),
+                format!(
+                    "Event code {} is not a 3-digit integer.",
+                    quote(&value.to_string())
+                ),
             )),
         }
     }

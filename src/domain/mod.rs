@@ -18,7 +18,7 @@ pub use notification::{
     Attempt, AttemptOutcome, Notification, NotificationId, NotificationStatus, Resend,
 };
 pub use pm_code::PmCode;
-pub use problem::{ErrorCode, Problem, Problems};
+pub use problem::{quote, ErrorCode, Problem, Problems};
 pub use webhook::{
     now_utc, HealthStatus, Heartbeat, ProductId, Webhook, WebhookConfig, WebhookId, WebhookSpec,
     WebhookStatus,

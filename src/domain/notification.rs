@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::event_code::EventCode;
 use super::pm_code::PmCode;
-use super::problem::{ErrorCode, Problem};
+use super::problem::{quote, ErrorCode, Problem};
 use super::webhook::WebhookId;
 
 /// A notification id: a UUID, written lower-case and hyphenated.
@@ -25,7 +25,7 @@ impl NotificationId {
             Problem::at(
                 ErrorCode::InvalidNotificationId,
                 "notificationIds",
-                format!("{raw:?} is not a valid notification id (a UUID)."),
+                format!("{} is not a valid notification id (a UUID).", quote(raw)),
             )
         })
     }

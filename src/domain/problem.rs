@@ -110,6 +110,18 @@ impl Problem {
     }
 }
 
+/// The longest piece of a client's input quoted back in a message.
+const MAX_QUOTED: usize = 64;
+
+/// A client's input quoted in a message: Debug-escaped, and cut to a few dozen
+/// characters, so an answer never echoes a megabyte back.
+pub fn quote(raw: &str) -> String {
+    match raw.char_indices().nth(MAX_QUOTED) {
+        None => format!("{raw:?}"),
+        Some((cut, _)) => format!("{:?}... ({} bytes)", &raw[..cut], raw.len()),
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code, self.message)
@@ -142,5 +154,23 @@ impl Problems {
 
     pub fn into_vec(self) -> Vec<Problem> {
         self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_are_short() {
+        assert_eq!(quote("abc"), "\"abc\"");
+        let long = "x".repeat(100_000);
+        let quoted = quote(&long);
+        assert!(quoted.len() < 100, "{quoted}");
+        assert!(quoted.ends_with("(100000 bytes)"), "{quoted}");
+        assert_eq!(
+            quote(&"é".repeat(70)).chars().filter(|c| *c == 'é').count(),
+            64
+        );
     }
 }

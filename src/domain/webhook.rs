@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::custom_headers::CustomHeaders;
 use super::event_code::EventSet;
 use super::pm_code::PmCode;
-use super::problem::{ErrorCode, Problem};
+use super::problem::{quote, ErrorCode, Problem};
 use super::webhook_url::WebhookUrl;
 
 /// A webhook id: a UUID, written lower-case and hyphenated.
@@ -28,7 +28,7 @@ impl WebhookId {
             Problem::at(
                 ErrorCode::InvalidWebhookId,
                 "webhookId",
-                format!("{raw:?} is not a valid webhook id (a UUID)."),
+                format!("{} is not a valid webhook id (a UUID).", quote(raw)),
             )
         })
     }
@@ -113,7 +113,10 @@ impl WebhookStatus {
             _ => Err(Problem::at(
                 ErrorCode::InvalidRequestBody,
                 Self::FIELD,
-                format!("webhookStatus must be \"active\" or \"inactive\"; got {value}."),
+                format!(
+                    "webhookStatus must be \"active\" or \"inactive\"; got {}.",
+                    quote(&value.to_string())
+                ),
             )),
         }
     }

@@ -6,6 +6,7 @@ mod helpers;
 mod receiver;
 
 mod auth;
+mod corpus;
 mod crash;
 mod delivery;
 mod errors;
