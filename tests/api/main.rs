@@ -10,6 +10,7 @@ mod corpus;
 mod crash;
 mod delivery;
 mod errors;
+mod faults;
 mod fixtures;
 mod guard;
 mod heartbeat;
