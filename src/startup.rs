@@ -167,17 +167,26 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: State) {
         .error_handler(|error, _| ApiError::from(error).into());
     let payload = web::PayloadConfig::new(settings.limits.max_body_bytes);
     if settings.sandbox.enabled {
-        let mut scope = web::scope("/sandbox/v1")
-            .service(resource("/events", "POST").route(web::post().to(sandbox::trigger)))
+        let mut scope = web::scope(SANDBOX)
             .service(
-                resource("/inbox/{name}/requests", "GET, DELETE")
+                resource(SANDBOX, "/sandbox/v1/events", "POST")
+                    .route(web::post().to(sandbox::trigger)),
+            )
+            .service(
+                resource(SANDBOX, "/sandbox/v1/inbox/{name}/requests", "GET, DELETE")
                     .route(web::get().to(sandbox::requests))
                     .route(web::delete().to(sandbox::clear)),
             )
-            .service(web::resource("/inbox/{name}").route(web::route().to(sandbox::capture)));
+            .service(
+                resource(SANDBOX, "/sandbox/v1/inbox/{name}", ANY_METHOD)
+                    .route(web::route().to(sandbox::capture)),
+            );
         // A reset deletes every program manager's data: not for token holders.
         if !settings.auth.enabled {
-            scope = scope.service(resource("/reset", "POST").route(web::post().to(sandbox::reset)));
+            scope = scope.service(
+                resource(SANDBOX, "/sandbox/v1/reset", "POST")
+                    .route(web::post().to(sandbox::reset)),
+            );
         }
         cfg.service(scope);
     }
@@ -195,61 +204,129 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: State) {
         .app_data(settings)
         .app_data(json)
         .app_data(payload)
-        .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
-        .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
-        .service(resource("/metrics", "GET").route(web::get().to(health::metrics)))
+        .service(resource("", "/healthz", "GET").route(web::get().to(health::healthz)))
+        .service(resource("", "/readyz", "GET").route(web::get().to(health::readyz)))
+        .service(resource("", "/metrics", "GET").route(web::get().to(health::metrics)))
         .service(
-            web::scope("/api/v1/webhooks")
+            resource("", "/api/v1/openapi.json", "GET")
+                .route(web::get().to(api::openapi::document)),
+        )
+        .service(
+            web::scope(WEBHOOKS)
                 .service(
-                    resource("", "GET, POST")
+                    resource(WEBHOOKS, "/api/v1/webhooks", "GET, POST")
                         .route(web::get().to(webhooks::list))
                         .route(web::post().to(webhooks::create)),
                 )
                 .service(
-                    resource("/{id}", "GET, PUT")
+                    resource(WEBHOOKS, "/api/v1/webhooks/{id}", "GET, PUT")
                         .route(web::get().to(webhooks::details))
                         .route(web::put().to(webhooks::replace)),
                 )
                 .service(
-                    resource("/{id}/status", "PATCH, PUT")
+                    resource(WEBHOOKS, "/api/v1/webhooks/{id}/status", "PATCH, PUT")
                         .route(web::patch().to(webhooks::set_status))
                         .route(web::put().to(webhooks::set_status)),
                 )
                 .service(
-                    resource("/{id}/subscriptions", "GET, PUT")
+                    resource(WEBHOOKS, "/api/v1/webhooks/{id}/subscriptions", "GET, PUT")
                         .route(web::get().to(subscriptions::list))
                         .route(web::put().to(subscriptions::subscribe)),
                 )
                 .service(
-                    resource("/{id}/subscriptions/{eventCode}", "DELETE")
-                        .route(web::delete().to(subscriptions::unsubscribe)),
+                    resource(
+                        WEBHOOKS,
+                        "/api/v1/webhooks/{id}/subscriptions/{eventCode}",
+                        "DELETE",
+                    )
+                    .route(web::delete().to(subscriptions::unsubscribe)),
                 )
                 .service(
-                    resource("/{id}/heartbeat", "GET").route(web::get().to(heartbeat::heartbeat)),
+                    resource(WEBHOOKS, "/api/v1/webhooks/{id}/heartbeat", "GET")
+                        .route(web::get().to(heartbeat::heartbeat)),
                 )
                 .service(
-                    resource("/{id}/events/{eventCode}/notifications", "GET")
-                        .route(web::get().to(notifications::by_event)),
+                    resource(
+                        WEBHOOKS,
+                        "/api/v1/webhooks/{id}/events/{eventCode}/notifications",
+                        "GET",
+                    )
+                    .route(web::get().to(notifications::by_event)),
                 )
                 .service(
-                    resource("/{id}/notifications/details", "POST")
-                        .route(web::post().to(notifications::details)),
+                    resource(
+                        WEBHOOKS,
+                        "/api/v1/webhooks/{id}/notifications/details",
+                        "POST",
+                    )
+                    .route(web::post().to(notifications::details)),
                 )
                 .service(
-                    resource("/{id}/notifications/undelivered", "GET")
-                        .route(web::get().to(notifications::undelivered)),
+                    resource(
+                        WEBHOOKS,
+                        "/api/v1/webhooks/{id}/notifications/undelivered",
+                        "GET",
+                    )
+                    .route(web::get().to(notifications::undelivered)),
                 )
                 .service(
-                    resource("/{id}/notifications/resend", "POST")
-                        .route(web::post().to(notifications::resend)),
+                    resource(
+                        WEBHOOKS,
+                        "/api/v1/webhooks/{id}/notifications/resend",
+                        "POST",
+                    )
+                    .route(web::post().to(notifications::resend)),
                 ),
         )
         .default_service(web::to(not_found));
 }
 
-/// A resource whose unsupported methods get `405` with an `Allow` header.
-fn resource(path: &str, allow: &'static str) -> Resource {
-    web::resource(path).default_service(web::to(api::method_not_allowed(allow)))
+const WEBHOOKS: &str = "/api/v1/webhooks";
+const SANDBOX: &str = "/sandbox/v1";
+/// A route that takes any method (the capture inbox).
+const ANY_METHOD: &str = "*";
+
+/// Every route the service serves, by its full canonical path, with its
+/// methods. The OpenAPI document (`src/api/openapi.json`) must describe exactly
+/// these (a test compares them), and in debug builds [`resource`] refuses to
+/// register one that is missing here, so neither can drift from the code.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("/healthz", "GET"),
+    ("/readyz", "GET"),
+    ("/metrics", "GET"),
+    ("/api/v1/openapi.json", "GET"),
+    ("/api/v1/webhooks", "GET, POST"),
+    ("/api/v1/webhooks/{id}", "GET, PUT"),
+    ("/api/v1/webhooks/{id}/status", "PATCH, PUT"),
+    ("/api/v1/webhooks/{id}/subscriptions", "GET, PUT"),
+    ("/api/v1/webhooks/{id}/subscriptions/{eventCode}", "DELETE"),
+    ("/api/v1/webhooks/{id}/heartbeat", "GET"),
+    (
+        "/api/v1/webhooks/{id}/events/{eventCode}/notifications",
+        "GET",
+    ),
+    ("/api/v1/webhooks/{id}/notifications/details", "POST"),
+    ("/api/v1/webhooks/{id}/notifications/undelivered", "GET"),
+    ("/api/v1/webhooks/{id}/notifications/resend", "POST"),
+    ("/sandbox/v1/events", "POST"),
+    ("/sandbox/v1/inbox/{name}", ANY_METHOD),
+    ("/sandbox/v1/inbox/{name}/requests", "GET, DELETE"),
+    ("/sandbox/v1/reset", "POST"),
+];
+
+/// The resource at `path` (full and canonical, inside `scope`); methods it does
+/// not serve get `405` with an `Allow` header.
+fn resource(scope: &str, path: &'static str, allow: &'static str) -> Resource {
+    debug_assert!(
+        ROUTES.contains(&(path, allow)),
+        "route {path} ({allow}) is missing from startup::ROUTES and the OpenAPI document"
+    );
+    let relative = path.strip_prefix(scope).unwrap_or(path);
+    let resource = web::resource(relative);
+    if allow == ANY_METHOD {
+        return resource;
+    }
+    resource.default_service(web::to(api::method_not_allowed(allow)))
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
@@ -296,7 +373,7 @@ async fn count_request(
 }
 
 /// Paths open without a token: liveness, readiness and metrics.
-const OPEN_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics"];
+const OPEN_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics", "/api/v1/openapi.json"];
 
 /// With auth on, refuses (`401`) every request to another path without a valid
 /// bearer token, and records the token's program manager for [`api::Caller`].

@@ -5,6 +5,7 @@
 pub mod health;
 pub mod heartbeat;
 pub mod notifications;
+pub mod openapi;
 pub mod paths;
 pub mod sandbox;
 pub mod subscriptions;
