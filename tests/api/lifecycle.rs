@@ -310,3 +310,19 @@ fn check_config_prints_the_effective_configuration_with_secrets_masked() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("delivery.concurrency"), "{stderr}");
 }
+
+#[test]
+fn version_and_help_describe_the_binary() {
+    let version = Command::new(BIN).arg("--version").output().expect("run");
+    assert!(version.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("webhook-manager {}", env!("CARGO_PKG_VERSION"))
+    );
+    let help = Command::new(BIN).arg("--help").output().expect("run");
+    assert!(help.status.success());
+    let help = String::from_utf8_lossy(&help.stdout);
+    for needle in ["serve", "check-config", "--config"] {
+        assert!(help.contains(needle), "{needle} in:\n{help}");
+    }
+}
