@@ -4,7 +4,10 @@
 use awc::http::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{client, webhook_body, Reply, TestApp};
+use crate::helpers::{client, every_route, webhook_body, Reply, TestApp};
+
+/// Routes open without a token.
+const OPEN: [&str; 4] = ["/healthz", "/readyz", "/metrics", "/api/v1/openapi.json"];
 
 const TRD_TOKEN: &str = "trd-token-0123456789";
 const ABC_TOKEN: &str = "abc-token-9876543210";
@@ -68,90 +71,14 @@ async fn every_route_needs_a_valid_token_but_health_checks_do_not() {
         .as_str()
         .expect("id")
         .to_owned();
-    let n = uuid::Uuid::new_v4();
-    let ids = json!({"notificationIds": [n]});
-    let routes: Vec<(Method, String, Option<Value>)> = vec![
-        (Method::GET, "/api/v1/Webhooks".into(), None),
-        (
-            Method::POST,
-            "/api/v1/Webhooks".into(),
-            Some(webhook_body(Some(2), "https://client.example/b")),
-        ),
-        (Method::GET, format!("/api/v1/Webhooks/{id}"), None),
-        (
-            Method::PUT,
-            format!("/api/v1/Webhooks/{id}"),
-            Some(webhook_body(Some(1), "https://client.example/a")),
-        ),
-        (
-            Method::PATCH,
-            format!("/api/v1/Webhooks/{id}/status"),
-            Some(json!({"webhookStatus": "inactive"})),
-        ),
-        (
-            Method::PUT,
-            format!("/api/v1/Webhooks/{id}/status"),
-            Some(json!({"webhookStatus": "inactive"})),
-        ),
-        (
-            Method::GET,
-            format!("/api/v1/Webhooks/{id}/subscriptions"),
-            None,
-        ),
-        (
-            Method::PUT,
-            format!("/api/v1/Webhooks/{id}/subscriptions"),
-            Some(json!({"events": [117]})),
-        ),
-        (
-            Method::DELETE,
-            format!("/api/v1/Webhooks/{id}/subscriptions/101"),
-            None,
-        ),
-        (
-            Method::GET,
-            format!("/api/v1/Webhooks/{id}/heartbeat"),
-            None,
-        ),
-        (
-            Method::GET,
-            format!("/api/v1/Webhooks/{id}/events/101/notifications"),
-            None,
-        ),
-        (
-            Method::POST,
-            format!("/api/v1/Webhooks/{id}/notifications/details"),
-            Some(ids.clone()),
-        ),
-        (
-            Method::GET,
-            format!("/api/v1/Webhooks/{id}/notifications/undelivered"),
-            None,
-        ),
-        (
-            Method::POST,
-            format!("/api/v1/Webhooks/{id}/notifications/resend"),
-            Some(ids),
-        ),
-        (Method::GET, format!("/eds/api/v1/Webhooks/{id}"), None),
-        (
-            Method::POST,
-            "/sandbox/v1/events".into(),
-            Some(json!({"eventCode": 101})),
-        ),
-        (
-            Method::POST,
-            "/sandbox/v1/inbox/box".into(),
-            Some(json!({})),
-        ),
-        (Method::GET, "/sandbox/v1/inbox/box/requests".into(), None),
-        (
-            Method::DELETE,
-            "/sandbox/v1/inbox/box/requests".into(),
-            None,
-        ),
-        (Method::GET, "/no/such/path".into(), None),
-    ];
+    // Every served route but the open ones, the API-hub alias, and a path that
+    // does not exist.
+    let mut routes: Vec<(Method, String, Option<Value>)> = every_route(&id)
+        .into_iter()
+        .filter(|(_, path, _)| !OPEN.contains(&path.as_str()))
+        .collect();
+    routes.push((Method::GET, format!("/eds/api/v1/Webhooks/{id}"), None));
+    routes.push((Method::GET, "/no/such/path".into(), None));
     for (method, path, body) in &routes {
         for token in [
             None,

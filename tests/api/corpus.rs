@@ -7,52 +7,27 @@
 use awc::http::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{client, webhook_body, TestApp};
+use crate::helpers::{client, every_route, webhook_body, TestApp};
 
-/// Every route that takes a body, with a real webhook id in it.
+/// Every route that takes a body, with a real webhook id in it; but the inbox
+/// (it keeps whatever it is sent) and the reset (it reads no body).
 fn body_routes(id: &str) -> Vec<(Method, String)> {
-    vec![
-        (Method::POST, "/api/v1/Webhooks".into()),
-        (Method::PUT, format!("/api/v1/Webhooks/{id}")),
-        (Method::PATCH, format!("/api/v1/Webhooks/{id}/status")),
-        (Method::PUT, format!("/api/v1/Webhooks/{id}/status")),
-        (Method::PUT, format!("/api/v1/Webhooks/{id}/subscriptions")),
-        (
-            Method::POST,
-            format!("/api/v1/Webhooks/{id}/notifications/details"),
-        ),
-        (
-            Method::POST,
-            format!("/api/v1/Webhooks/{id}/notifications/resend"),
-        ),
-        (Method::POST, "/sandbox/v1/events".into()),
-    ]
+    every_route(id)
+        .into_iter()
+        .filter(|(_, path, body)| {
+            body.is_some() && !path.contains("/inbox/") && !path.ends_with("/reset")
+        })
+        .map(|(method, path, _)| (method, path))
+        .collect()
 }
 
-/// Every route without a body.
+/// Every route without a body (the reset aside: it would delete the webhook).
 fn other_routes(id: &str) -> Vec<(Method, String)> {
-    vec![
-        (Method::GET, "/api/v1/Webhooks".into()),
-        (Method::GET, format!("/api/v1/Webhooks/{id}")),
-        (Method::GET, format!("/api/v1/Webhooks/{id}/subscriptions")),
-        (
-            Method::DELETE,
-            format!("/api/v1/Webhooks/{id}/subscriptions/101"),
-        ),
-        (Method::GET, format!("/api/v1/Webhooks/{id}/heartbeat")),
-        (
-            Method::GET,
-            format!("/api/v1/Webhooks/{id}/events/101/notifications"),
-        ),
-        (
-            Method::GET,
-            format!("/api/v1/Webhooks/{id}/notifications/undelivered"),
-        ),
-        (Method::GET, "/sandbox/v1/inbox/corpus/requests".into()),
-        (Method::DELETE, "/sandbox/v1/inbox/corpus/requests".into()),
-        (Method::GET, "/healthz".into()),
-        (Method::GET, "/readyz".into()),
-    ]
+    every_route(id)
+        .into_iter()
+        .filter(|(_, path, body)| body.is_none() && !path.ends_with("/reset"))
+        .map(|(method, path, _)| (method, path))
+        .collect()
 }
 
 fn nested(depth: usize) -> Vec<u8> {
@@ -218,11 +193,16 @@ async fn long_header_values_and_paths_get_a_4xx_in_the_envelope() {
         let status = response.status().as_u16();
         assert!(status < 500, "{method} {path}: {status}");
         let bytes = response.body().limit(1 << 20).await.expect("body");
-        assert!(
-            serde_json::from_slice::<Value>(&bytes).is_ok(),
-            "{method} {path}: not JSON: {}",
-            String::from_utf8_lossy(&bytes)
-        );
+        // Routes that never read the header (metrics, the document) answer 200.
+        if status >= 400 {
+            let envelope: Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!(
+                    "{method} {path}: not JSON: {}",
+                    String::from_utf8_lossy(&bytes)
+                )
+            });
+            assert_eq!(envelope["status"], "failure", "{method} {path}");
+        }
         // 16 KiB more path under every route.
         let deep = format!("{path}/{}", "a/".repeat(8 * 1024));
         let status = refused(

@@ -281,6 +281,50 @@ where
 }
 
 /// A webhook body with the given product and URL.
+/// Every route the service serves (`startup::ROUTES`, which the OpenAPI
+/// document must match), made concrete: `{id}` is `id`, `{eventCode}` is 101,
+/// `{name}` is an inbox name, and each method that takes a body gets a valid one.
+/// Tests that must cover every route take them from here, so a new route is
+/// covered as soon as it is served.
+pub fn every_route(id: &str) -> Vec<(Method, String, Option<Value>)> {
+    webhook_manager::startup::ROUTES
+        .iter()
+        .flat_map(|(template, allow)| {
+            let path = template
+                .replace("{id}", id)
+                .replace("{eventCode}", "101")
+                .replace("{name}", "every-route");
+            let methods: Vec<&str> = match *allow {
+                "*" => vec!["GET", "POST"],
+                allow => allow.split(", ").collect(),
+            };
+            methods.into_iter().map(move |method| {
+                let method = Method::from_bytes(method.as_bytes()).expect("method");
+                let body = sample_body(template, &method);
+                (method, path.clone(), body)
+            })
+        })
+        .collect()
+}
+
+/// A valid body for a route and method that take one.
+fn sample_body(template: &str, method: &Method) -> Option<Value> {
+    if ![Method::POST, Method::PUT, Method::PATCH].contains(method) {
+        return None;
+    }
+    let ids = json!({"notificationIds": ["af2d48de-2ad7-42f8-a252-8422cd9e6078"]});
+    Some(match template.rsplit('/').next().unwrap_or_default() {
+        "webhooks" => webhook_body(Some(2), "https://client.example/every-route"),
+        "{id}" => webhook_body(Some(1), "https://client.example/every-route"),
+        "status" => json!({"webhookStatus": "inactive"}),
+        "subscriptions" => json!({"events": [117]}),
+        "details" | "resend" => ids,
+        "events" => json!({"eventCode": 101}),
+        "{name}" | "reset" => json!({}),
+        other => panic!("no sample body for {method} {template} ({other}): add one here"),
+    })
+}
+
 pub fn webhook_body(product_id: Option<u64>, url: &str) -> Value {
     json!({
         "productId": product_id,

@@ -3,50 +3,16 @@
 use awc::http::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{webhook_body, TestApp};
+use crate::helpers::{every_route, webhook_body, TestApp};
 
 const URL: &str = "https://client.example/webhook";
 
-/// Every call by id, against `id`.
+/// Every call by id (every served route with `{id}` in it), against `id`.
 fn calls(id: &str) -> Vec<(Method, String, Option<Value>)> {
-    vec![
-        (Method::GET, format!("/api/v1/Webhooks/{id}"), None),
-        (
-            Method::PUT,
-            format!("/api/v1/Webhooks/{id}"),
-            Some(webhook_body(Some(99), URL)),
-        ),
-        (
-            Method::PATCH,
-            format!("/api/v1/Webhooks/{id}/status"),
-            Some(json!({"webhookStatus": "inactive"})),
-        ),
-        (
-            Method::PUT,
-            format!("/api/v1/Webhooks/{id}/status"),
-            Some(json!({"webhookStatus": "inactive"})),
-        ),
-        (
-            Method::GET,
-            format!("/api/v1/Webhooks/{id}/subscriptions"),
-            None,
-        ),
-        (
-            Method::PUT,
-            format!("/api/v1/Webhooks/{id}/subscriptions"),
-            Some(json!({"events": [103]})),
-        ),
-        (
-            Method::DELETE,
-            format!("/api/v1/Webhooks/{id}/subscriptions/101"),
-            None,
-        ),
-        (
-            Method::GET,
-            format!("/api/v1/Webhooks/{id}/heartbeat"),
-            None,
-        ),
-    ]
+    every_route(id)
+        .into_iter()
+        .filter(|(_, path, _)| path.contains(id))
+        .collect()
 }
 
 #[actix_rt::test]
@@ -92,8 +58,10 @@ async fn the_owner_can_make_every_call() {
     let app = TestApp::spawn().await;
     let id = app.create_webhook("TRD", webhook_body(Some(1), URL)).await;
     for (method, path, body) in calls(&id) {
-        if path.ends_with("/heartbeat") {
-            continue; // covered by the heartbeat tests, needs a receiver
+        if path.ends_with("/heartbeat") || path.contains("/notifications") {
+            // Covered by the heartbeat and notification tests: one needs a
+            // receiver, the others answer 404 until something was delivered.
+            continue;
         }
         let reply = app.request(method.clone(), &path, Some("TRD"), body).await;
         assert_eq!(reply.status, 200, "{method} {path}: {}", reply.body);
