@@ -45,6 +45,9 @@ impl BlockedNetworks {
     /// The blocked address a URL names literally as its host, if any. Host names
     /// are judged later, on the addresses they resolve to.
     pub fn literal_in(&self, url: &str) -> Option<IpAddr> {
+        if self.is_empty() {
+            return None; // nothing to find: skip parsing the URL again
+        }
         let ip = match Url::parse(url).ok()?.host()? {
             Host::Ipv4(ip) => IpAddr::V4(ip),
             Host::Ipv6(ip) => IpAddr::V6(ip),
