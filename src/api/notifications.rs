@@ -17,7 +17,7 @@ use super::{blocking, find, parse_event_path, parse_id, success, Caller};
 use crate::delivery::Dispatcher;
 use crate::domain::{
     now_utc, quote, Attempt, ErrorCode, EventCode, Notification, NotificationId, Problem, Problems,
-    Resend, WebhookStatus,
+    Resend, WebhookId, WebhookStatus,
 };
 use crate::error::ApiError;
 use crate::store::{Outbox, Repository};
@@ -120,19 +120,10 @@ pub async fn by_event(
     let (since, count) = parse_query(req.query_string(), now_utc().date())?;
     let webhook = repo.get(id, caller.scope())?;
     let found = blocking(&outbox, move |o| o.by_event(webhook.id, code, since, count)).await?;
-    if found.is_empty() {
-        return Err(no_notifications());
-    }
-    Ok(success(
-        StatusCode::OK,
-        NotificationList {
-            webhook_id: webhook.id.to_string(),
-            content: found
-                .iter()
-                .map(|n| NotificationView::new(n, None))
-                .collect(),
-        },
-    ))
+    listed(
+        webhook.id,
+        found.iter().map(|n| NotificationView::new(n, None)),
+    )
 }
 
 /// `from` (a date, not after `today`; the start of that day in UTC) and `count`
@@ -274,25 +265,32 @@ pub async fn details(
     )?;
     let webhook = repo.get(id, caller.scope())?;
     let found = blocking(&outbox, move |o| o.details(webhook.id, &ids)).await?;
-    if found.is_empty() {
-        return Err(no_notifications());
+    listed(
+        webhook.id,
+        found
+            .iter()
+            .map(|(n, attempts)| NotificationView::new(n, Some(attempts))),
+    )
+}
+
+/// The webhook's notifications found; none is `404 NOTIFICATION_NOTFOUND`.
+fn listed(
+    webhook: WebhookId,
+    found: impl Iterator<Item = NotificationView>,
+) -> Result<HttpResponse, ApiError> {
+    let content: Vec<NotificationView> = found.collect();
+    if content.is_empty() {
+        return Err(ApiError::NotFound(Problem::new(
+            ErrorCode::NotificationNotFound,
+            "No notifications found.",
+        )));
     }
     Ok(success(
         StatusCode::OK,
         NotificationList {
-            webhook_id: webhook.id.to_string(),
-            content: found
-                .iter()
-                .map(|(n, attempts)| NotificationView::new(n, Some(attempts)))
-                .collect(),
+            webhook_id: webhook.to_string(),
+            content,
         },
-    ))
-}
-
-fn no_notifications() -> ApiError {
-    ApiError::NotFound(Problem::new(
-        ErrorCode::NotificationNotFound,
-        "No notifications found.",
     ))
 }
 
