@@ -12,6 +12,7 @@ pub mod subscriptions;
 pub mod webhooks;
 
 use std::future::{ready, Ready};
+use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
@@ -167,7 +168,7 @@ pub fn find(
     caller: &Caller,
     raw_id: &str,
     repo: &web::Data<dyn Repository>,
-) -> Result<Webhook, ApiError> {
+) -> Result<Arc<Webhook>, ApiError> {
     Ok(repo.get(parse_id(raw_id)?, caller.scope())?)
 }
 

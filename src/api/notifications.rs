@@ -118,10 +118,10 @@ pub async fn by_event(
     let id = parse_id(&id)?;
     let code = parse_event_path(&code)?;
     let (since, count) = parse_query(req.query_string(), now_utc().date())?;
-    let webhook = repo.get(id, caller.scope())?;
-    let found = blocking(&outbox, move |o| o.by_event(webhook.id, code, since, count)).await?;
+    let webhook = repo.get(id, caller.scope())?.id;
+    let found = blocking(&outbox, move |o| o.by_event(webhook, code, since, count)).await?;
     listed(
-        webhook.id,
+        webhook,
         found.iter().map(|n| NotificationView::new(n, None)),
     )
 }
@@ -263,10 +263,10 @@ pub async fn details(
         DETAILS_LIMIT,
         ErrorCode::NotificationBulkGetLimitExceeded,
     )?;
-    let webhook = repo.get(id, caller.scope())?;
-    let found = blocking(&outbox, move |o| o.details(webhook.id, &ids)).await?;
+    let webhook = repo.get(id, caller.scope())?.id;
+    let found = blocking(&outbox, move |o| o.details(webhook, &ids)).await?;
     listed(
-        webhook.id,
+        webhook,
         found
             .iter()
             .map(|(n, attempts)| NotificationView::new(n, Some(attempts))),
@@ -318,8 +318,8 @@ pub async fn undelivered(
     repo: web::Data<dyn Repository>,
     outbox: web::Data<dyn Outbox>,
 ) -> Result<HttpResponse, ApiError> {
-    let webhook = find(&caller, &path, &repo)?;
-    let found = blocking(&outbox, move |o| o.undelivered(webhook.id)).await?;
+    let webhook = find(&caller, &path, &repo)?.id;
+    let found = blocking(&outbox, move |o| o.undelivered(webhook)).await?;
     if found.is_empty() {
         return Err(ApiError::NotFound(Problem::new(
             ErrorCode::UndeliveredNotificationsNotFound,
@@ -329,7 +329,7 @@ pub async fn undelivered(
     Ok(success(
         StatusCode::OK,
         UndeliveredSummary {
-            webhook_id: webhook.id.to_string(),
+            webhook_id: webhook.to_string(),
             total_count: found.len(),
             content: group_by_code(found),
         },

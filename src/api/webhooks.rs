@@ -143,15 +143,17 @@ pub fn format_time(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }
 
+/// A webhook on the wire. It borrows from the stored webhook, so answering a
+/// read copies nothing but the id and the two formatted times.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct WebhookView {
+pub struct WebhookView<'a> {
     webhook_id: String,
-    program_manager_code: String,
+    program_manager_code: &'a str,
     product_id: Option<u64>,
     events: Vec<u16>,
     webhook_status: &'static str,
-    config: ConfigView,
+    config: ConfigView<'a>,
     created_time: String,
     last_modified_time: String,
     /// The last heartbeat verdict, `null` before the first.
@@ -160,22 +162,22 @@ pub struct WebhookView {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ConfigView {
-    url: String,
-    custom_headers: BTreeMap<String, String>,
+struct ConfigView<'a> {
+    url: &'a str,
+    custom_headers: &'a BTreeMap<String, String>,
 }
 
-impl From<&Webhook> for WebhookView {
-    fn from(w: &Webhook) -> Self {
+impl<'a> From<&'a Webhook> for WebhookView<'a> {
+    fn from(w: &'a Webhook) -> Self {
         Self {
             webhook_id: w.id.to_string(),
-            program_manager_code: w.pm_code.to_string(),
+            program_manager_code: w.pm_code.as_str(),
             product_id: w.product_id.map(ProductId::value),
             events: w.events.iter().map(EventCode::value).collect(),
             webhook_status: w.status.as_str(),
             config: ConfigView {
-                url: w.config.url.to_string(),
-                custom_headers: w.config.custom_headers.as_map().clone(),
+                url: w.config.url.as_str(),
+                custom_headers: w.config.custom_headers.as_map(),
             },
             created_time: format_time(w.created_time),
             last_modified_time: format_time(w.last_modified_time),
@@ -225,8 +227,8 @@ pub fn owner(header: Option<&PmCode>, body: Option<&PmCode>) -> Result<PmCode, P
 }
 
 #[derive(Serialize)]
-struct WebhookList {
-    content: Vec<WebhookView>,
+struct WebhookList<'a> {
+    content: Vec<WebhookView<'a>>,
 }
 
 /// `GET /api/v1/Webhooks`
@@ -235,7 +237,7 @@ pub async fn list(
     repo: web::Data<dyn Repository>,
 ) -> Result<HttpResponse, ApiError> {
     let webhooks = repo.list(caller.required()?)?;
-    let content = webhooks.iter().map(WebhookView::from).collect();
+    let content = webhooks.iter().map(|w| WebhookView::from(&**w)).collect();
     Ok(success(StatusCode::OK, WebhookList { content }))
 }
 
@@ -246,7 +248,7 @@ pub async fn details(
     repo: web::Data<dyn Repository>,
 ) -> Result<HttpResponse, ApiError> {
     let webhook = find(&caller, &path, &repo)?;
-    Ok(success(StatusCode::OK, WebhookView::from(&webhook)))
+    Ok(success(StatusCode::OK, WebhookView::from(&*webhook)))
 }
 
 /// `PUT /api/v1/Webhooks/{id}`: a full replace; the program manager cannot change.
@@ -271,7 +273,7 @@ pub async fn replace(
         )));
     }
     // The owner never changes, so scoping the write to it is as safe as one transaction.
-    let owner = current.pm_code;
+    let owner = current.pm_code.clone();
     let webhook = repo.replace(id, Some(&owner), spec, now_utc()).await?;
     Ok(success(StatusCode::OK, WebhookView::from(&webhook)))
 }

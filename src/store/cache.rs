@@ -20,19 +20,21 @@ pub struct Cache {
 
 impl Cache {
     pub fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> Option<&Webhook> {
-        self.by_id
-            .get(&id)
-            .map(|w| &**w)
-            .filter(|w| w.visible_to(scope))
+        self.shared(id, scope).map(|w| &**w)
     }
 
-    pub fn list(&self, pm: &PmCode) -> Vec<Webhook> {
+    /// The stored webhook itself, to hand out without copying it.
+    pub fn shared(&self, id: WebhookId, scope: Option<&PmCode>) -> Option<&Arc<Webhook>> {
+        self.by_id.get(&id).filter(|w| w.visible_to(scope))
+    }
+
+    pub fn list(&self, pm: &PmCode) -> Vec<Arc<Webhook>> {
         self.by_pm
             .get(pm)
             .map(|ids| {
                 ids.iter()
                     .filter_map(|id| self.by_id.get(id))
-                    .map(|w| Webhook::clone(w))
+                    .cloned()
                     .collect()
             })
             .unwrap_or_default()

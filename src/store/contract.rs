@@ -48,8 +48,8 @@ fn code(n: i64) -> EventCode {
 fn create_then_get_returns_the_same_webhook(repo: &dyn Repository) {
     let w = webhook("TRD", Some(1));
     repo.create(w.clone()).wait().expect("create");
-    assert_eq!(repo.get(w.id, None).expect("get unscoped"), w);
-    assert_eq!(repo.get(w.id, Some(&pm("TRD"))).expect("get scoped"), w);
+    assert_eq!(*repo.get(w.id, None).expect("get unscoped"), w);
+    assert_eq!(*repo.get(w.id, Some(&pm("TRD"))).expect("get scoped"), w);
 }
 
 fn another_pm_sees_nothing(repo: &dyn Repository) {
@@ -128,7 +128,7 @@ fn replace_cannot_take_another_webhooks_key(repo: &dyn Repository) {
         matches!(result, Err(StoreError::Duplicate)),
         "got {result:?}"
     );
-    assert_eq!(repo.get(b.id, None).expect("b"), b, "b unchanged");
+    assert_eq!(*repo.get(b.id, None).expect("b"), b, "b unchanged");
 }
 
 fn list_is_in_creation_order(repo: &dyn Repository) {
@@ -170,7 +170,7 @@ fn replace_clears_what_is_left_out_and_keeps_created_time(repo: &dyn Repository)
     assert_eq!(replaced.created_time, t0());
     assert_eq!(replaced.last_modified_time, later);
     assert_eq!(
-        repo.get(w.id, None).expect("get"),
+        *repo.get(w.id, None).expect("get"),
         replaced,
         "stored as returned"
     );
@@ -465,7 +465,7 @@ fn sqlite_data_survives_reopening() {
         repo.create(w.clone()).wait().expect("create");
     }
     let repo = SqliteStore::open(&path, &SqliteOptions::default()).expect("reopen");
-    assert_eq!(repo.get(w.id, None).expect("get after reopen"), w);
+    assert_eq!(*repo.get(w.id, None).expect("get after reopen"), w);
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! An in-memory repository: for tests and throwaway sandboxes; nothing survives a restart.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::cache::Cache;
 use super::{Change, Cleared, Pending, Repository, StoreError};
@@ -37,14 +37,14 @@ impl Repository for MemoryStore {
         }))
     }
 
-    fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> Result<Webhook, StoreError> {
+    fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> Result<Arc<Webhook>, StoreError> {
         self.lock()?
-            .get(id, scope)
+            .shared(id, scope)
             .cloned()
             .ok_or(StoreError::NotFound)
     }
 
-    fn list(&self, pm: &PmCode) -> Result<Vec<Webhook>, StoreError> {
+    fn list(&self, pm: &PmCode) -> Result<Vec<Arc<Webhook>>, StoreError> {
         Ok(self.lock()?.list(pm))
     }
 

@@ -12,6 +12,7 @@ mod contract;
 use std::error::Error as StdError;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use time::OffsetDateTime;
@@ -132,11 +133,12 @@ pub trait Repository: Send + Sync {
     /// Stores a new webhook; answers it as stored.
     fn create(&self, webhook: Webhook) -> Pending;
 
-    /// One webhook by id, within `scope`.
-    fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> Result<Webhook, StoreError>;
+    /// One webhook by id, within `scope`: shared, not copied, since reads are
+    /// the hot path.
+    fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> Result<Arc<Webhook>, StoreError>;
 
     /// Every webhook of one program manager, oldest first.
-    fn list(&self, pm: &PmCode) -> Result<Vec<Webhook>, StoreError>;
+    fn list(&self, pm: &PmCode) -> Result<Vec<Arc<Webhook>>, StoreError>;
 
     /// Reads the webhook, applies `change` and writes the result, all in one
     /// transaction. Returns the webhook as stored.

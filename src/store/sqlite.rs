@@ -342,14 +342,14 @@ impl Repository for SqliteStore {
         self.submit(Work::Create(webhook), Reply::Webhook)
     }
 
-    fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> Result<Webhook, StoreError> {
+    fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> Result<Arc<Webhook>, StoreError> {
         self.read()?
-            .get(id, scope)
+            .shared(id, scope)
             .cloned()
             .ok_or(StoreError::NotFound)
     }
 
-    fn list(&self, pm: &PmCode) -> Result<Vec<Webhook>, StoreError> {
+    fn list(&self, pm: &PmCode) -> Result<Vec<Arc<Webhook>>, StoreError> {
         Ok(self.read()?.list(pm))
     }
 
