@@ -121,8 +121,8 @@ impl Metrics {
 
     /// One answered request. `route` is the matched template, or `None` for a
     /// path no route matched.
-    pub fn request(&self, route: Option<&str>, method: &Method, status: u16, took: Duration) {
-        let route = route.unwrap_or("unmatched").to_owned();
+    pub fn request(&self, route: Option<String>, method: &Method, status: u16, took: Duration) {
+        let route = route.unwrap_or_else(|| "unmatched".to_owned());
         self.requests
             .get_or_create(&RequestLabels {
                 route: route.clone(),

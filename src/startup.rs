@@ -364,7 +364,7 @@ async fn count_request(
     let method = req.method().clone();
     let response = next.call(req).await?;
     METRICS.request(
-        response.request().match_pattern().as_deref(),
+        response.request().match_pattern(),
         &method,
         response.status().as_u16(),
         started.elapsed(),
