@@ -46,6 +46,27 @@ impl Reply {
             .collect()
     }
 
+    /// Asserts the storage-unavailable answer: `503
+    /// UNABLE_TO_GET_RESULTS_FROM_DATABASE`, `Retry-After: 1`, and no internals
+    /// (SQL, file paths, lock words) in the body.
+    pub fn assert_unavailable(&self) {
+        assert_eq!(self.status, 503, "{}", self.body);
+        assert_eq!(self.error_codes(), ["UNABLE_TO_GET_RESULTS_FROM_DATABASE"]);
+        assert_eq!(
+            self.headers
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+            Some("1")
+        );
+        let text = self.body.to_string().to_lowercase();
+        for internal in ["sqlite", "locked", "busy", ".db", "/tmp"] {
+            assert!(
+                !text.contains(internal),
+                "no internals ({internal}) in {text}"
+            );
+        }
+    }
+
     pub fn response(&self) -> &Value {
         assert_eq!(
             self.body["status"], "success",
