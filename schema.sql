@@ -3,7 +3,7 @@
 -- Applied by the service at start-up to a database whose PRAGMA user_version is 0
 -- (a new file), inside one transaction. A later schema change bumps the version:
 -- this file keeps describing the newest schema for new files, and the service
--- gains a migration step (src/store/sqlite.rs, MIGRATIONS) from each older version,
+-- gains a migration step (src/store/sqlite/schema.rs, `migrations`) from each older version,
 -- so an existing file is upgraded in place. A file with a newer version than the
 -- binary knows is refused at start-up rather than misread.
 

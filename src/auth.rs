@@ -1,17 +1,69 @@
 //! Bearer-token authentication (API.md section 2): each configured token belongs
-//! to one program manager, and that program manager is the caller.
+//! to one program manager, and that program manager is the caller. The
+//! middleware that refuses requests without a valid token is here too.
 //!
 //! Tokens are kept only as SHA-256 digests (a config file may give the digest
 //! instead of the token), and a presented token's digest is compared with every
 //! configured one in constant time, so neither the comparison's time nor an early
 //! exit tells an attacker how close a guess came.
 
-use actix_web::http::header::HeaderValue;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderValue, AUTHORIZATION};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, ResponseError};
 use ring::digest::{digest, SHA256};
 use subtle::ConstantTimeEq;
 
-use crate::config::AuthSettings;
+use crate::api::routes::Route;
+use crate::config::{AuthSettings, ConfigError};
 use crate::domain::PmCode;
+use crate::error::ApiError;
+
+/// The program manager of a request's valid bearer token, put in the request's
+/// extensions by [`authenticate`] for `api::Caller`.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub PmCode);
+
+/// What [`authenticate`] checks: the tokens, and the paths open without one
+/// (the routes declared `open`).
+pub struct Gate {
+    tokens: Tokens,
+    open: Vec<&'static str>,
+}
+
+impl Gate {
+    pub fn new(tokens: Tokens, routes: &[Route]) -> Self {
+        let open = routes.iter().filter(|r| r.open).map(|r| r.path).collect();
+        Self { tokens, open }
+    }
+}
+
+/// With auth on, refuses (`401`) every request to a path not declared open
+/// without a valid bearer token, and records the token's program manager.
+/// Runs after the path is made canonical.
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let gate = req.app_data::<web::Data<Gate>>().cloned();
+    if let Some(gate) = gate.filter(|g| g.tokens.enabled()) {
+        if !gate.open.contains(&req.path()) {
+            match gate.tokens.authenticate(req.headers().get(AUTHORIZATION)) {
+                Some(pm) => {
+                    req.extensions_mut().insert(Authenticated(pm));
+                }
+                None => {
+                    let refused = ApiError::Unauthorized.error_response();
+                    return Ok(req.into_response(refused).map_into_right_body());
+                }
+            }
+        }
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
 
 /// The shortest token accepted in the configuration.
 pub const MIN_TOKEN_LEN: usize = 16;
@@ -25,30 +77,38 @@ pub struct Tokens {
 
 impl Tokens {
     /// Checks `[auth]`; the error names the key at fault (never a token).
-    pub fn from_settings(settings: &AuthSettings) -> Result<Self, String> {
+    pub fn from_settings(settings: &AuthSettings) -> Result<Self, ConfigError> {
         if settings.enabled && settings.tokens.is_empty() {
-            return Err(
-                "auth.tokens: auth.enabled needs at least one [[auth.tokens]] entry".into(),
-            );
+            return Err(ConfigError::new(
+                "auth.tokens",
+                "auth.enabled needs at least one [[auth.tokens]] entry",
+            ));
         }
         let mut entries: Vec<(PmCode, [u8; 32])> = Vec::with_capacity(settings.tokens.len());
         for (i, entry) in settings.tokens.iter().enumerate() {
             let key = format!("auth.tokens[{i}]");
             let pm = PmCode::parse(&entry.program_manager_code)
-                .map_err(|p| format!("{key}.program_manager_code: {}", p.message))?;
+                .map_err(|p| ConfigError::new(format!("{key}.program_manager_code"), p.message))?;
             let hash = match (&entry.token, &entry.token_sha256) {
                 (Some(token), None) if token.trim().len() >= MIN_TOKEN_LEN => sha256(token),
                 (Some(_), None) => {
-                    return Err(format!(
-                        "{key}.token: must be at least {MIN_TOKEN_LEN} characters"
+                    return Err(ConfigError::new(
+                        format!("{key}.token"),
+                        format!("must be at least {MIN_TOKEN_LEN} characters"),
                     ))
                 }
-                (None, Some(hex)) => parse_hex(hex)
-                    .ok_or_else(|| format!("{key}.token_sha256: must be 64 hex digits"))?,
-                _ => return Err(format!("{key}: give exactly one of token or token_sha256")),
+                (None, Some(hex)) => parse_hex(hex).ok_or_else(|| {
+                    ConfigError::new(format!("{key}.token_sha256"), "must be 64 hex digits")
+                })?,
+                _ => {
+                    return Err(ConfigError::new(
+                        key,
+                        "give exactly one of token or token_sha256",
+                    ))
+                }
             };
             if entries.iter().any(|(_, known)| *known == hash) {
-                return Err(format!("{key}: the same token is configured twice"));
+                return Err(ConfigError::new(key, "the same token is configured twice"));
             }
             entries.push((pm, hash));
         }
@@ -178,7 +238,7 @@ mod tests {
             ),
         ];
         for (s, needle) in cases {
-            let why = Tokens::from_settings(&s).expect_err(needle);
+            let why = Tokens::from_settings(&s).expect_err(needle).to_string();
             assert!(why.contains(needle), "{why}");
             assert!(
                 !why.contains("0123456789"),

@@ -1,5 +1,7 @@
 //! Settings: built-in defaults, then the TOML file, then `WHM_<SECTION>__<KEY>`
-//! environment variables, each overriding the one before; validated before use.
+//! environment variables, each overriding the one before. This is plain data,
+//! each section with the rules of its own fields beside it; `runtime.rs` turns
+//! it, once, into the objects the service runs with.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,10 +10,6 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Tokens;
-use crate::domain::{BlockedNetworks, UrlRules};
-use crate::seed::Seeds;
-use crate::signing::Signer;
 use crate::store::sqlite::{SqliteOptions, Synchronous};
 
 /// The file read when `--config` is not given; if it is missing, the built-in
@@ -66,6 +64,25 @@ impl Default for ServerSettings {
     }
 }
 
+impl ServerSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.host.trim().is_empty() {
+            return Err(ConfigError::new("server.host", "must not be empty"));
+        }
+        in_range("server.workers", self.workers, 0..=256)?;
+        in_range(
+            "server.shutdown_timeout_ms",
+            self.shutdown_timeout_ms,
+            0..=600_000,
+        )
+    }
+
+    /// `shutdown_timeout_ms` in the whole seconds actix-web takes, rounded up.
+    pub fn shutdown_timeout_secs(&self) -> u64 {
+        self.shutdown_timeout_ms.div_ceil(1000)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseSettings {
@@ -99,6 +116,24 @@ impl Default for DatabaseSettings {
 }
 
 impl DatabaseSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.path.as_os_str().is_empty() {
+            return Err(ConfigError::new("database.path", "must not be empty"));
+        }
+        in_range(
+            "database.busy_timeout_ms",
+            self.busy_timeout_ms,
+            1..=600_000,
+        )?;
+        in_range("database.read_connections", self.read_connections, 1..=64)?;
+        in_range("database.max_batch", self.max_batch, 1..=10_000)?;
+        in_range(
+            "database.queue_capacity",
+            self.queue_capacity,
+            1..=1_000_000,
+        )
+    }
+
     pub fn sqlite_options(&self) -> SqliteOptions {
         SqliteOptions {
             synchronous: self.synchronous,
@@ -129,6 +164,15 @@ impl Default for HeartbeatSettings {
 }
 
 impl HeartbeatSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        in_range("heartbeat.timeout_ms", self.timeout_ms, 1..=600_000)?;
+        in_range(
+            "heartbeat.connect_timeout_ms",
+            self.connect_timeout_ms,
+            1..=600_000,
+        )
+    }
+
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
     }
@@ -165,6 +209,16 @@ impl Default for LimitSettings {
     }
 }
 
+impl LimitSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        in_range(
+            "limits.max_body_bytes",
+            self.max_body_bytes,
+            1024..=64 * 1024 * 1024,
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DeliverySettings {
@@ -197,14 +251,29 @@ impl Default for DeliverySettings {
     }
 }
 
-impl ServerSettings {
-    /// `shutdown_timeout_ms` in the whole seconds actix-web takes, rounded up.
-    pub fn shutdown_timeout_secs(&self) -> u64 {
-        self.shutdown_timeout_ms.div_ceil(1000)
-    }
-}
-
 impl DeliverySettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        in_range("delivery.timeout_ms", self.timeout_ms, 1..=600_000)?;
+        let schedule_ok = self.retry_schedule_ms.len() <= 100
+            && self
+                .retry_schedule_ms
+                .iter()
+                .all(|ms| *ms <= 7 * 86_400_000);
+        if !schedule_ok {
+            return Err(ConfigError::new(
+                "delivery.retry_schedule_ms",
+                "must have at most 100 waits, each at most 7 days",
+            ));
+        }
+        if self.suspend_after < 1 {
+            return Err(ConfigError::new(
+                "delivery.suspend_after",
+                "must be at least 1",
+            ));
+        }
+        in_range("delivery.concurrency", self.concurrency, 1..=10_000)
+    }
+
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
     }
@@ -249,10 +318,37 @@ pub struct TokenSettings {
 /// What `masked` shows in place of a secret.
 pub const MASK: &str = "***";
 
-/// A configuration that cannot be used; the message names the key or file.
+/// A configuration that cannot be used: the key at fault (or the file) and why.
 #[derive(Debug, thiserror::Error)]
-#[error("configuration error: {0}")]
-pub struct ConfigError(String);
+#[error("configuration error: {key}: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// `Ok` when `value` lies in `range`, else an error naming `key` and the range.
+fn in_range<T>(key: &str, value: T, range: std::ops::RangeInclusive<T>) -> Result<(), ConfigError>
+where
+    T: PartialOrd + std::fmt::Display,
+{
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(ConfigError::new(
+            key,
+            format!("must be {} to {}, got {value}", range.start(), range.end()),
+        ))
+    }
+}
 
 impl Settings {
     /// Loads settings from `path` (which must exist) or, when `None`, from
@@ -260,10 +356,10 @@ impl Settings {
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
         let file = match path {
             Some(path) if !path.is_file() => {
-                return Err(ConfigError(format!(
-                    "config file {} not found",
-                    path.display()
-                )))
+                return Err(ConfigError::new(
+                    "--config",
+                    format!("config file {} not found", path.display()),
+                ))
             }
             Some(path) => Some(path.to_path_buf()),
             None => Some(PathBuf::from(DEFAULT_CONFIG_PATH)).filter(|p| p.is_file()),
@@ -275,18 +371,15 @@ impl Settings {
         let settings: Settings = figment
             .merge(Env::prefixed(ENV_PREFIX).split("__"))
             .extract()
-            .map_err(|e| ConfigError(e.to_string()))?;
+            .map_err(|e| {
+                let key = e.path.join(".");
+                let source = file
+                    .as_ref()
+                    .map_or_else(|| "environment".to_owned(), |f| f.display().to_string());
+                ConfigError::new(if key.is_empty() { source } else { key }, e.to_string())
+            })?;
         settings.validate()?;
         Ok(settings)
-    }
-
-    /// The URL rules of `[security]`, as the API and the outbound calls apply them.
-    pub fn url_rules(&self) -> Result<UrlRules, ConfigError> {
-        Ok(UrlRules {
-            allow_http: self.security.allow_http,
-            blocked: BlockedNetworks::parse(&self.security.blocked_networks)
-                .map_err(ConfigError)?,
-        })
     }
 
     /// The same settings with every secret replaced by `***`, for showing.
@@ -308,120 +401,15 @@ impl Settings {
         toml::to_string(self).map_err(|e| format!("showing the configuration: {e}"))
     }
 
-    /// Rules the types alone do not express.
+    /// Rules the types alone do not express, section by section. What needs
+    /// parsing (tokens, networks, fixtures, the signing secret) is checked when
+    /// `Runtime::from_settings` builds it.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let check = |ok: bool, message: String| {
-            if ok {
-                Ok(())
-            } else {
-                Err(ConfigError(message))
-            }
-        };
-        check(
-            !self.server.host.trim().is_empty(),
-            "server.host must not be empty".into(),
-        )?;
-        check(
-            self.server.workers <= 256,
-            format!(
-                "server.workers must be 0 (one per core) to 256, got {}",
-                self.server.workers
-            ),
-        )?;
-        check(
-            self.server.shutdown_timeout_ms <= 600_000,
-            format!(
-                "server.shutdown_timeout_ms must be 0 to 600000, got {}",
-                self.server.shutdown_timeout_ms
-            ),
-        )?;
-        check(
-            !self.database.path.as_os_str().is_empty(),
-            "database.path must not be empty".into(),
-        )?;
-        check(
-            (1..=600_000).contains(&self.heartbeat.timeout_ms),
-            format!(
-                "heartbeat.timeout_ms must be 1 to 600000, got {}",
-                self.heartbeat.timeout_ms
-            ),
-        )?;
-        check(
-            (1..=600_000).contains(&self.heartbeat.connect_timeout_ms),
-            format!(
-                "heartbeat.connect_timeout_ms must be 1 to 600000, got {}",
-                self.heartbeat.connect_timeout_ms
-            ),
-        )?;
-        check(
-            (1..=600_000).contains(&self.database.busy_timeout_ms),
-            format!(
-                "database.busy_timeout_ms must be 1 to 600000, got {}",
-                self.database.busy_timeout_ms
-            ),
-        )?;
-        check(
-            (1..=64).contains(&self.database.read_connections),
-            format!(
-                "database.read_connections must be 1 to 64, got {}",
-                self.database.read_connections
-            ),
-        )?;
-        check(
-            (1..=10_000).contains(&self.database.max_batch),
-            format!(
-                "database.max_batch must be 1 to 10000, got {}",
-                self.database.max_batch
-            ),
-        )?;
-        check(
-            (1..=1_000_000).contains(&self.database.queue_capacity),
-            format!(
-                "database.queue_capacity must be 1 to 1000000, got {}",
-                self.database.queue_capacity
-            ),
-        )?;
-        check(
-            (1..=600_000).contains(&self.delivery.timeout_ms),
-            format!(
-                "delivery.timeout_ms must be 1 to 600000, got {}",
-                self.delivery.timeout_ms
-            ),
-        )?;
-        check(
-            self.delivery.retry_schedule_ms.len() <= 100
-                && self
-                    .delivery
-                    .retry_schedule_ms
-                    .iter()
-                    .all(|ms| *ms <= 7 * 86_400_000),
-            "delivery.retry_schedule_ms must have at most 100 waits, each at most 7 days".into(),
-        )?;
-        check(
-            self.delivery.suspend_after >= 1,
-            "delivery.suspend_after must be at least 1".into(),
-        )?;
-        check(
-            (1..=10_000).contains(&self.delivery.concurrency),
-            format!(
-                "delivery.concurrency must be 1 to 10000, got {}",
-                self.delivery.concurrency
-            ),
-        )?;
-        Tokens::from_settings(&self.auth).map_err(ConfigError)?;
-        self.url_rules()?;
-        Seeds::from_settings(self).map_err(ConfigError)?;
-        if let Some(secret) = &self.delivery.signing_secret {
-            Signer::from_secret(secret)
-                .map_err(|why| ConfigError(format!("delivery.signing_secret: {why}")))?;
-        }
-        check(
-            (1024..=64 * 1024 * 1024).contains(&self.limits.max_body_bytes),
-            format!(
-                "limits.max_body_bytes must be 1024 to 67108864, got {}",
-                self.limits.max_body_bytes
-            ),
-        )
+        self.server.validate()?;
+        self.database.validate()?;
+        self.heartbeat.validate()?;
+        self.delivery.validate()?;
+        self.limits.validate()
     }
 }
 
@@ -481,81 +469,5 @@ mod tests {
             .extract()
             .expect("shown TOML parses as a config file");
         assert_eq!(read_back, settings.masked());
-    }
-
-    #[test]
-    fn validation_names_the_key() {
-        type Breaks = fn(&mut Settings);
-        let cases: [(&str, Breaks); 23] = [
-            ("delivery.timeout_ms", |s| s.delivery.timeout_ms = 0),
-            ("delivery.retry_schedule_ms", |s| {
-                s.delivery.retry_schedule_ms = vec![u64::MAX]
-            }),
-            ("delivery.suspend_after", |s| s.delivery.suspend_after = 0),
-            ("delivery.concurrency", |s| s.delivery.concurrency = 0),
-            ("delivery.signing_secret", |s| {
-                s.delivery.signing_secret = Some("secret".into())
-            }),
-            ("delivery.signing_secret", |s| {
-                s.delivery.signing_secret = Some("whsec_not base64!".into())
-            }),
-            ("delivery.signing_secret", |s| {
-                s.delivery.signing_secret = Some("whsec_".into())
-            }),
-            ("database.read_connections", |s| {
-                s.database.read_connections = 0
-            }),
-            ("database.max_batch", |s| s.database.max_batch = 0),
-            ("database.queue_capacity", |s| s.database.queue_capacity = 0),
-            ("server.host", |s| s.server.host = " ".into()),
-            ("server.workers", |s| s.server.workers = 1000),
-            ("security.blocked_networks[0]", |s| {
-                s.security.blocked_networks = vec!["10.0.0.0/99".into()]
-            }),
-            ("auth.tokens", |s| s.auth.enabled = true),
-            ("auth.tokens[0].program_manager_code", |s| {
-                s.auth.tokens = vec![TokenSettings {
-                    program_manager_code: "TOOLONG".into(),
-                    token: Some("a-token-of-enough-length".into()),
-                    token_sha256: None,
-                }]
-            }),
-            ("auth.tokens[0]", |s| {
-                s.auth.tokens = vec![TokenSettings {
-                    program_manager_code: "TRD".into(),
-                    token: None,
-                    token_sha256: None,
-                }]
-            }),
-            ("auth.tokens[0].token", |s| {
-                s.auth.tokens = vec![TokenSettings {
-                    program_manager_code: "TRD".into(),
-                    token: Some("short".into()),
-                    token_sha256: None,
-                }]
-            }),
-            ("auth.tokens[0].token_sha256", |s| {
-                s.auth.tokens = vec![TokenSettings {
-                    program_manager_code: "TRD".into(),
-                    token: None,
-                    token_sha256: Some("abc".into()),
-                }]
-            }),
-            ("server.shutdown_timeout_ms", |s| {
-                s.server.shutdown_timeout_ms = 700_000
-            }),
-            ("database.path", |s| s.database.path = PathBuf::new()),
-            ("heartbeat.timeout_ms", |s| s.heartbeat.timeout_ms = 0),
-            ("heartbeat.connect_timeout_ms", |s| {
-                s.heartbeat.connect_timeout_ms = 0
-            }),
-            ("limits.max_body_bytes", |s| s.limits.max_body_bytes = 10),
-        ];
-        for (key, breaks) in cases {
-            let mut settings = Settings::default();
-            breaks(&mut settings);
-            let message = settings.validate().expect_err(key).to_string();
-            assert!(message.contains(key), "{key}: {message}");
-        }
     }
 }

@@ -1,13 +1,16 @@
 //! Event delivery: sends each pending notification to its webhook, retries it on
 //! the configured schedule, and records every attempt.
 //!
-//! Shape: the outbox in SQLite is the truth; this engine is its working copy. It
-//! runs on a thread of its own with its own single-threaded runtime and HTTP
-//! client, so deliveries never take time from the API's workers. Pending
-//! notifications arrive from the trigger (after their commit) and, at start, from
-//! the outbox, so a crash loses none. A queue ordered by due time starts an
-//! attempt whenever one is due and fewer than `concurrency` are in flight; each
-//! attempt is its own task, so one slow receiver never holds up another.
+//! Shape: the outbox is the truth; this engine is its working copy. It runs on a
+//! thread of its own with its own single-threaded runtime and HTTP client, so
+//! deliveries never take time from the API's workers. Pending notifications
+//! arrive from the outbox itself: at start, every pending one, and from then on
+//! each one that becomes pending, after its commit (`Outbox::follow`); no
+//! handler hands notifications over, and a crash loses none. A queue ordered by
+//! due time starts an attempt whenever one is due and fewer than `concurrency`
+//! are in flight; each attempt is its own task, so one slow receiver never holds
+//! up another. Every "now" comes from the engine's [`Clock`], so retries,
+//! backoff and suspension are tested without waiting.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -18,16 +21,17 @@ use std::time::{Duration, Instant};
 
 use awc::http::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use time::OffsetDateTime;
-use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::{self, UnboundedReceiver};
 
 use crate::config::DeliverySettings;
 use crate::domain::{
-    Attempt, AttemptOutcome, BlockedNetworks, Notification, Webhook, WebhookStatus,
+    suspends, Attempt, AttemptOutcome, BlockedNetworks, Clock, Notification, NotificationId,
+    Webhook, WebhookStatus,
 };
 use crate::metrics::METRICS;
 use crate::outbound::Outbound;
 use crate::signing::Signer;
-use crate::store::{Outbox, Repository, StoreError};
+use crate::store::{Store, StoreError};
 
 /// How often a notification whose webhook is not `active` looks again: it waits,
 /// without using up its retries, until the webhook is set active.
@@ -39,85 +43,63 @@ const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// The longest `Retry-After` honoured.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
-/// The handle the API holds: hands committed notifications to the engine.
-#[derive(Clone)]
-pub struct Dispatcher {
-    queue: UnboundedSender<Notification>,
+/// What the engine needs, ready: its settings, the signer, the networks it
+/// never calls, the store it works from and the clock it reads.
+pub struct Engine {
+    pub settings: DeliverySettings,
+    pub signer: Option<Signer>,
+    pub blocked: BlockedNetworks,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
 }
 
-impl Dispatcher {
-    /// Starts the engine on its own thread, resuming every pending notification
-    /// of the outbox. It never connects to an address in `blocked`.
-    pub fn start(
-        settings: DeliverySettings,
-        blocked: BlockedNetworks,
-        repo: Arc<dyn Repository>,
-        outbox: Arc<dyn Outbox>,
-    ) -> Result<Self, String> {
-        let signer = settings
-            .signing_secret
-            .as_deref()
-            .map(Signer::from_secret)
-            .transpose()
-            .map_err(|why| format!("signing_secret: {why}"))?;
-        let pending = outbox
-            .pending()
-            .map_err(|e| format!("reading pending notifications: {e}"))?;
-        let (queue, incoming) = mpsc::unbounded_channel();
+impl Engine {
+    /// Starts the engine on a thread named `delivery`: it follows the outbox
+    /// first, then resumes every pending notification, so none committed in
+    /// between is missed (one seen twice is queued once). Answers the thread's name.
+    pub async fn start(self) -> Result<&'static str, StoreError> {
+        let incoming = self.store.follow();
+        let pending = self.store.pending().await?;
         if !pending.is_empty() {
             log::info!("resuming {} pending notifications", pending.len());
         }
-        for notification in pending {
-            let _ = queue.send(notification);
-        }
+        const NAME: &str = "delivery";
         thread::Builder::new()
-            .name("delivery".into())
+            .name(NAME.into())
             .spawn(move || {
                 let system = actix_rt::System::new();
-                system.block_on(run(settings, signer, blocked, repo, outbox, incoming));
+                system.block_on(run(self, pending, incoming));
             })
-            .map_err(|e| format!("starting the delivery thread: {e}"))?;
-        Ok(Self { queue })
-    }
-
-    /// Delivers these notifications (already committed to the outbox).
-    pub fn deliver(&self, notifications: impl IntoIterator<Item = Notification>) {
-        for notification in notifications {
-            // Fails only when the engine has stopped; the outbox still holds the
-            // notification for the next start.
-            let _ = self.queue.send(notification);
-        }
+            .map_err(|e| {
+                StoreError::Internal(format!("starting the delivery thread: {e}").into())
+            })?;
+        Ok(NAME)
     }
 }
 
-struct Engine {
-    settings: DeliverySettings,
-    signer: Option<Signer>,
-    repo: Arc<dyn Repository>,
-    outbox: Arc<dyn Outbox>,
+/// One engine's working state, on its thread.
+struct Worker {
+    engine: Engine,
     outbound: Outbound,
 }
 
 /// The scheduler: due times in a heap, attempts as tasks, at most `concurrency`
 /// of them at once.
 async fn run(
-    settings: DeliverySettings,
-    signer: Option<Signer>,
-    blocked: BlockedNetworks,
-    repo: Arc<dyn Repository>,
-    outbox: Arc<dyn Outbox>,
+    engine: Engine,
+    pending: Vec<Notification>,
     mut incoming: UnboundedReceiver<Notification>,
 ) {
-    let concurrency = settings.concurrency;
-    let engine = Rc::new(Engine {
-        outbound: Outbound::new(settings.timeout(), settings.timeout(), concurrency, blocked),
-        settings,
-        signer,
-        repo,
-        outbox,
-    });
+    let concurrency = engine.settings.concurrency;
+    let timeout = engine.settings.timeout();
+    let outbound = Outbound::new(timeout, timeout, concurrency, engine.blocked.clone());
+    let worker = Rc::new(Worker { engine, outbound });
     let (finished, mut finishes) = mpsc::unbounded_channel::<Option<(Instant, Notification)>>();
     let mut queue = Queue::default();
+    for notification in pending {
+        let at = worker.instant_of(notification.next_attempt);
+        queue.push(at, notification);
+    }
     let mut in_flight = 0usize;
     loop {
         while in_flight < concurrency {
@@ -125,9 +107,9 @@ async fn run(
                 break;
             };
             in_flight += 1;
-            let (engine, finished) = (Rc::clone(&engine), finished.clone());
+            let (worker, finished) = (Rc::clone(&worker), finished.clone());
             actix_rt::spawn(async move {
-                let next = attempt(&engine, notification).await;
+                let next = worker.attempt(notification).await;
                 let _ = finished.send(next);
             });
         }
@@ -136,7 +118,7 @@ async fn run(
         tokio::select! {
             received = incoming.recv() => match received {
                 Some(notification) => {
-                    let at = instant_of(notification.next_attempt);
+                    let at = worker.instant_of(notification.next_attempt);
                     queue.push(at, notification);
                 }
                 None => break,
@@ -150,14 +132,16 @@ async fn run(
             () = sleep_until(wake) => {}
         }
     }
-    log::debug!("delivery engine stopped: the dispatcher is gone");
+    log::debug!("delivery engine stopped: the outbox is gone");
 }
 
-/// Notifications waiting for their due time, soonest first.
+/// Notifications waiting for their due time, soonest first. Each notification
+/// is queued once: pushing one that is queued already keeps the later copy.
 #[derive(Default)]
 struct Queue {
     due: BinaryHeap<Reverse<(Instant, u64)>>,
-    waiting: HashMap<u64, Notification>,
+    waiting: HashMap<NotificationId, (u64, Notification)>,
+    keys: HashMap<u64, NotificationId>,
     next_key: u64,
 }
 
@@ -165,17 +149,28 @@ impl Queue {
     fn push(&mut self, at: Instant, notification: Notification) {
         self.next_key += 1;
         self.due.push(Reverse((at, self.next_key)));
-        self.waiting.insert(self.next_key, notification);
+        self.keys.insert(self.next_key, notification.id);
+        if let Some((stale, _)) = self
+            .waiting
+            .insert(notification.id, (self.next_key, notification))
+        {
+            self.keys.remove(&stale);
+        }
     }
 
     /// The soonest notification, if it is due by `now`.
     fn pop_due(&mut self, now: Instant) -> Option<Notification> {
-        let Reverse((at, key)) = *self.due.peek()?;
-        if at > now {
-            return None;
+        loop {
+            let Reverse((at, key)) = *self.due.peek()?;
+            if at > now {
+                return None;
+            }
+            self.due.pop();
+            // A key replaced by a later push has no entry: skip it.
+            if let Some(id) = self.keys.remove(&key) {
+                return self.waiting.remove(&id).map(|(_, n)| n);
+            }
         }
-        self.due.pop();
-        self.waiting.remove(&key)
     }
 
     fn len(&self) -> usize {
@@ -194,132 +189,168 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-/// The monotonic instant of a wall-clock due time (now, if it has passed).
-fn instant_of(at: Option<OffsetDateTime>) -> Instant {
-    let now = OffsetDateTime::now_utc();
-    let wait = at.map_or(time::Duration::ZERO, |at| at - now);
-    Instant::now() + Duration::try_from(wait).unwrap_or(Duration::ZERO)
-}
-
-/// One attempt: sends, records, and says when to come back (if ever).
-async fn attempt(engine: &Engine, mut n: Notification) -> Option<(Instant, Notification)> {
-    let webhook = match engine.repo.get(n.webhook_id, None) {
-        Ok(webhook) => webhook,
-        Err(StoreError::NotFound) => {
-            log::warn!("notification {}: its webhook is gone; dropped", n.id);
-            return None;
-        }
-        Err(e) => {
-            log::warn!("notification {}: reading its webhook: {e}", n.id);
-            return Some((Instant::now() + STORAGE_RETRY, n));
-        }
-    };
-    if webhook.status != WebhookStatus::Active {
-        return Some((Instant::now() + PARKED_RECHECK, n));
+impl Worker {
+    /// The monotonic instant of a wall-clock due time (now, if it has passed).
+    fn instant_of(&self, at: Option<OffsetDateTime>) -> Instant {
+        let wait = at.map_or(time::Duration::ZERO, |at| at - self.engine.clock.now());
+        Instant::now() + Duration::try_from(wait).unwrap_or(Duration::ZERO)
     }
 
-    let time = OffsetDateTime::now_utc();
-    let started = Instant::now();
-    let (http_status, error, retry_after) = send(engine, &webhook, &n, time).await;
-    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let outcome = match http_status {
-        Some(200..=299) => AttemptOutcome::Delivered,
-        Some(410) => AttemptOutcome::Gone,
-        _ => next_try(&engine.settings, n.failures_this_cycle() + 1, retry_after),
-    };
-    METRICS.delivery(match outcome {
-        AttemptOutcome::Delivered => "delivered",
-        AttemptOutcome::RetryAt(_) => "retry",
-        AttemptOutcome::Undelivered => "undelivered",
-        AttemptOutcome::Gone => "gone",
-    });
-    let record = Attempt {
-        time,
-        http_status,
-        error,
-        latency_ms,
-    };
-    let recorded = engine
-        .outbox
-        .record_attempt(n.id, record, outcome, engine.settings.suspend_after)
-        .await;
-    match recorded {
-        Ok(suspended) => {
-            if let Some(webhook) = suspended {
-                log::warn!(
-                    "webhook {} suspended after notification {} ({outcome:?}); set it active to resume",
-                    webhook.id,
-                    n.id
-                );
+    /// One attempt: sends, records, suspends the webhook when the outcome calls
+    /// for it, and says when to come back (if ever).
+    async fn attempt(&self, mut n: Notification) -> Option<(Instant, Notification)> {
+        let engine = &self.engine;
+        let webhook = match engine.store.get(n.webhook_id, None).await {
+            Ok(webhook) => webhook,
+            Err(StoreError::NotFound) => {
+                log::warn!("notification {}: its webhook is gone; dropped", n.id);
+                return None;
+            }
+            Err(e) => {
+                log::warn!("notification {}: reading its webhook: {e}", n.id);
+                return Some((Instant::now() + STORAGE_RETRY, n));
+            }
+        };
+        if webhook.status != WebhookStatus::Active {
+            return Some((Instant::now() + PARKED_RECHECK, n));
+        }
+
+        let time = engine.clock.now();
+        let started = Instant::now();
+        let (http_status, error, retry_after) = self.send(&webhook, &n, time).await;
+        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let outcome = match http_status {
+            Some(200..=299) => AttemptOutcome::Delivered,
+            Some(410) => AttemptOutcome::Gone,
+            _ => next_try(
+                &engine.settings,
+                engine.clock.now(),
+                n.failures_this_cycle() + 1,
+                retry_after,
+            ),
+        };
+        METRICS.delivery(match outcome {
+            AttemptOutcome::Delivered => "delivered",
+            AttemptOutcome::RetryAt(_) => "retry",
+            AttemptOutcome::Undelivered => "undelivered",
+            AttemptOutcome::Gone => "gone",
+        });
+        let record = Attempt {
+            time,
+            http_status,
+            error,
+            latency_ms,
+        };
+        let suspend_after = engine.settings.suspend_after;
+        let recorded = engine
+            .store
+            .record_attempt(n.id, record, outcome, suspend_after)
+            .await;
+        match recorded {
+            Ok(recorded) if suspends(outcome, &recorded.recent_final, suspend_after) => {
+                self.suspend(recorded.webhook_id, &n, outcome).await;
+            }
+            Ok(_) => {}
+            // No longer pending (the sandbox was reset): nothing more to do.
+            Err(StoreError::NotFound) => return None,
+            Err(e) => {
+                log::warn!("notification {}: recording an attempt: {e}", n.id);
+                return Some((Instant::now() + STORAGE_RETRY, n));
             }
         }
-        // No longer pending (the sandbox was reset): nothing more to do.
-        Err(StoreError::NotFound) => return None,
-        Err(e) => {
-            log::warn!("notification {}: recording an attempt: {e}", n.id);
-            return Some((Instant::now() + STORAGE_RETRY, n));
+        match outcome {
+            AttemptOutcome::RetryAt(at) => {
+                n.attempts += 1;
+                n.next_attempt = Some(at);
+                Some((self.instant_of(Some(at)), n))
+            }
+            AttemptOutcome::Delivered | AttemptOutcome::Undelivered | AttemptOutcome::Gone => None,
         }
     }
-    match outcome {
-        AttemptOutcome::RetryAt(at) => {
-            n.attempts += 1;
-            n.next_attempt = Some(at);
-            Some((instant_of(Some(at)), n))
-        }
-        AttemptOutcome::Delivered | AttemptOutcome::Undelivered | AttemptOutcome::Gone => None,
-    }
-}
 
-/// Sends one attempt: the receiver's status, the error if it failed, and a
-/// `Retry-After` if it gave one. A webhook whose URL names a blocked address is
-/// not called (the resolver refuses blocked names the same way).
-async fn send(
-    engine: &Engine,
-    webhook: &Webhook,
-    n: &Notification,
-    time: OffsetDateTime,
-) -> (Option<u16>, Option<String>, Option<Duration>) {
-    if let Err(blocked) = engine.outbound.check(webhook) {
-        return (None, Some(blocked.into()), None);
-    }
-    let mut request = engine
-        .outbound
-        .post(webhook)
-        .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")));
-    if let Some(signer) = &engine.signer {
-        let id = n.id.to_string();
-        for header in signer.headers(&id, time.unix_timestamp(), &n.body) {
-            request = request.insert_header(header);
+    /// Suspends the webhook (`Webhook::suspend`: only an active one). If this
+    /// write fails, the next final failure decides again, since the rule looks
+    /// at the last notifications, not at a count kept here.
+    async fn suspend(
+        &self,
+        webhook: crate::domain::WebhookId,
+        n: &Notification,
+        outcome: AttemptOutcome,
+    ) {
+        let now = self.engine.clock.now_seconds();
+        let change = self
+            .engine
+            .store
+            .modify(
+                webhook,
+                None,
+                Box::new(move |w| {
+                    w.suspend(now);
+                    Ok(())
+                }),
+            )
+            .await;
+        match change {
+            Ok(w) if w.status == WebhookStatus::Suspended => log::warn!(
+                "webhook {webhook} suspended after notification {} ({outcome:?}); set it active to resume",
+                n.id
+            ),
+            Ok(_) | Err(StoreError::NotFound) => {}
+            Err(e) => log::warn!("webhook {webhook}: suspending it: {e}"),
         }
     }
-    let sent = actix_rt::time::timeout(engine.outbound.timeout(), async {
-        let mut response = request.send_body(n.body.clone()).await?;
-        // Read the answer so the connection can be reused; its content is not kept.
-        let _ = response.body().limit(MAX_ANSWER_BYTES).await;
-        Ok::<_, awc::error::SendRequestError>(response)
-    })
-    .await;
-    match sent {
-        Ok(Ok(response)) => {
-            let status = response.status();
-            let error = (!status.is_success()).then(|| format!("HTTP {}", status.as_u16()));
-            let retry_after = response
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(|secs| Duration::from_secs(secs).min(MAX_RETRY_AFTER));
-            (Some(status.as_u16()), error, retry_after)
+
+    /// Sends one attempt: the receiver's status, the error if it failed, and a
+    /// `Retry-After` if it gave one. A webhook whose URL names a blocked address is
+    /// not called (the resolver refuses blocked names the same way).
+    async fn send(
+        &self,
+        webhook: &Webhook,
+        n: &Notification,
+        time: OffsetDateTime,
+    ) -> (Option<u16>, Option<String>, Option<Duration>) {
+        let outbound = &self.outbound;
+        if let Some(blocked) = outbound.refuses(webhook) {
+            return (None, Some(blocked.into()), None);
         }
-        Ok(Err(e)) => (None, Some(engine.outbound.describe(&e)), None),
-        Err(_) => (
-            None,
-            Some(format!(
-                "timeout after {} ms",
-                engine.outbound.timeout().as_millis()
-            )),
-            None,
-        ),
+        let mut request = outbound
+            .post(webhook)
+            .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")));
+        if let Some(signer) = &self.engine.signer {
+            let id = n.id.to_string();
+            for header in signer.headers(&id, time.unix_timestamp(), &n.body) {
+                request = request.insert_header(header);
+            }
+        }
+        let sent = actix_rt::time::timeout(outbound.timeout(), async {
+            let mut response = request.send_body(n.body.clone()).await?;
+            // Read the answer so the connection can be reused; its content is not kept.
+            let _ = response.body().limit(MAX_ANSWER_BYTES).await;
+            Ok::<_, awc::error::SendRequestError>(response)
+        })
+        .await;
+        match sent {
+            Ok(Ok(response)) => {
+                let status = response.status();
+                let error = (!status.is_success()).then(|| format!("HTTP {}", status.as_u16()));
+                let retry_after = response
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(|secs| Duration::from_secs(secs).min(MAX_RETRY_AFTER));
+                (Some(status.as_u16()), error, retry_after)
+            }
+            Ok(Err(e)) => (None, Some(outbound.describe(&e)), None),
+            Err(_) => (
+                None,
+                Some(format!(
+                    "timeout after {} ms",
+                    outbound.timeout().as_millis()
+                )),
+                None,
+            ),
+        }
     }
 }
 
@@ -328,6 +359,7 @@ async fn send(
 /// `Undelivered` when the schedule is used up.
 fn next_try(
     settings: &DeliverySettings,
+    now: OffsetDateTime,
     failures: u32,
     retry_after: Option<Duration>,
 ) -> AttemptOutcome {
@@ -339,59 +371,5 @@ fn next_try(
     };
     let jitter_ms = fastrand::u64(0..=wait_ms / 10);
     let wait = Duration::from_millis(wait_ms + jitter_ms).max(retry_after.unwrap_or_default());
-    AttemptOutcome::RetryAt(OffsetDateTime::now_utc() + wait)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn settings(schedule: &[u64]) -> DeliverySettings {
-        DeliverySettings {
-            retry_schedule_ms: schedule.to_vec(),
-            ..DeliverySettings::default()
-        }
-    }
-
-    fn wait_of(outcome: AttemptOutcome) -> Duration {
-        match outcome {
-            AttemptOutcome::RetryAt(at) => {
-                Duration::try_from(at - OffsetDateTime::now_utc()).unwrap_or_default()
-            }
-            other => panic!("expected a retry, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn retries_follow_the_schedule_with_at_most_ten_percent_jitter() {
-        let s = settings(&[10_000, 60_000]);
-        for _ in 0..50 {
-            let first = wait_of(next_try(&s, 1, None));
-            assert!(
-                first <= Duration::from_millis(11_000) && first >= Duration::from_millis(9_900),
-                "{first:?}"
-            );
-            let second = wait_of(next_try(&s, 2, None));
-            assert!(
-                second <= Duration::from_millis(66_000) && second >= Duration::from_millis(59_900),
-                "{second:?}"
-            );
-        }
-        assert_eq!(next_try(&s, 3, None), AttemptOutcome::Undelivered);
-    }
-
-    #[test]
-    fn a_longer_retry_after_is_honoured() {
-        let s = settings(&[1_000]);
-        let wait = wait_of(next_try(&s, 1, Some(Duration::from_secs(30))));
-        assert!(wait > Duration::from_secs(29), "{wait:?}");
-    }
-
-    #[test]
-    fn an_empty_schedule_means_one_attempt() {
-        assert_eq!(
-            next_try(&settings(&[]), 1, None),
-            AttemptOutcome::Undelivered
-        );
-    }
+    AttemptOutcome::RetryAt(now + wait)
 }

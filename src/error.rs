@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{error::JsonPayloadError, HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::domain::{ErrorCode, Problem};
+use crate::domain::{pm_code, ErrorCode, Problem, Refusal};
 use crate::store::StoreError;
 
 /// The most problems one answer lists: a request with 50,000 bad array elements
@@ -31,7 +31,7 @@ pub enum ApiError {
     #[error("conflict: {0}")]
     Conflict(Problem),
     #[error("method not allowed")]
-    MethodNotAllowed { allow: &'static str },
+    MethodNotAllowed { allow: String },
     #[error("payload too large")]
     PayloadTooLarge { limit: usize },
     #[error("unsupported media type")]
@@ -163,7 +163,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         match self {
             Self::MethodNotAllowed { allow } => {
-                response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
+                if let Ok(allow) = HeaderValue::from_str(allow) {
+                    response.insert_header((header::ALLOW, allow));
+                }
             }
             Self::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
@@ -189,23 +191,43 @@ impl From<StoreError> for ApiError {
                 ErrorCode::DuplicateWebhook,
                 "A webhook for this program manager and productId is already registered.",
             )),
-            StoreError::SameStatus(status) => Self::Conflict(Problem::at(
+            StoreError::Refused(refusal) => refusal.into(),
+            StoreError::Unavailable(_) => Self::Unavailable(error),
+            StoreError::Internal(_) => Self::Internal(Box::new(error)),
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::SameStatus(status) => Self::Conflict(Problem::at(
                 ErrorCode::CurrentStatusIsSameAsEnteredStatus,
                 "webhookStatus",
-                format!("The webhook status is already {status}."),
+                format!("The webhook status is already {}.", status.as_str()),
             )),
-            StoreError::AlreadySubscribed(code) => Self::Conflict(Problem::at(
+            Refusal::AlreadySubscribed(code) => Self::Conflict(Problem::at(
                 ErrorCode::SubscribedEventCode,
                 "events",
                 format!("The webhook is already subscribed to event {code}."),
             )),
-            StoreError::NotSubscribed(code) => Self::NotFound(Problem::at(
+            Refusal::NotSubscribed(code) => Self::NotFound(Problem::at(
                 ErrorCode::EventCodeNotFound,
                 "eventCode",
                 format!("The webhook is not subscribed to event {code}."),
             )),
-            StoreError::Unavailable(_) => Self::Unavailable(error),
-            StoreError::Internal(_) => Self::Internal(Box::new(error)),
+            Refusal::OwnerChange => Self::bad_request(Problem::at(
+                ErrorCode::PmCodeNotValid,
+                pm_code::FIELD,
+                "programManagerCode cannot change; it must be the webhook's own.",
+            )),
+            Refusal::NotActive(status) => Self::Conflict(Problem::new(
+                ErrorCode::WebhookIsNotActiveInStatus,
+                format!(
+                    "The webhook is {}; set it active to resend.",
+                    status.as_str()
+                ),
+            )),
         }
     }
 }
@@ -225,11 +247,5 @@ impl From<JsonPayloadError> for ApiError {
                 format!("Request body could not be read: {other}."),
             )),
         }
-    }
-}
-
-impl From<actix_web::error::BlockingError> for ApiError {
-    fn from(error: actix_web::error::BlockingError) -> Self {
-        Self::Internal(Box::new(error))
     }
 }

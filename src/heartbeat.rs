@@ -3,12 +3,10 @@
 use std::time::Instant;
 
 use serde_json::json;
-use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::OffsetDateTime;
 
 use crate::config::HeartbeatSettings;
-use crate::domain::{now_utc, BlockedNetworks, HealthStatus, Heartbeat, Webhook};
+use crate::domain::time::{now, now_seconds, rfc3339_millis};
+use crate::domain::{BlockedNetworks, HealthStatus, Heartbeat, Webhook};
 use crate::metrics::METRICS;
 use crate::outbound::Outbound;
 
@@ -28,26 +26,26 @@ impl HeartbeatClient {
 
     /// Calls the webhook and judges it: healthy iff a 2xx status line arrives within
     /// the timeout. Never fails; every problem is part of the verdict.
-    pub async fn check(&self, webhook: &Webhook) -> Heartbeat {
+    pub async fn ping(&self, webhook: &Webhook) -> Heartbeat {
         let verdict = self.judge(webhook).await;
         METRICS.heartbeat(verdict.health_status == HealthStatus::Healthy);
         verdict
     }
 
     async fn judge(&self, webhook: &Webhook) -> Heartbeat {
-        let sent_at = OffsetDateTime::now_utc();
+        let sent_at = now();
         let body = json!({"context": {
             "notificationType": "heartbeat",
             "webhookId": webhook.id.to_string(),
-            "notificationTime": notification_time(sent_at),
+            "notificationTime": rfc3339_millis(sent_at),
         }});
-        if let Err(blocked) = self.outbound.check(webhook) {
+        if let Some(blocked) = self.outbound.refuses(webhook) {
             return Heartbeat {
                 health_status: HealthStatus::Unhealthy,
                 http_status: None,
                 latency_ms: 0,
                 error: Some(blocked.into()),
-                checked_time: now_utc(),
+                checked_time: now_seconds(),
             };
         }
         let request = self.outbound.post(webhook);
@@ -76,27 +74,7 @@ impl HeartbeatClient {
             http_status,
             latency_ms,
             error,
-            checked_time: now_utc(),
+            checked_time: now_seconds(),
         }
-    }
-}
-
-/// Notification times carry milliseconds: `2024-01-24T23:20:28.123Z`.
-pub fn notification_time(at: OffsetDateTime) -> String {
-    at.format(format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    ))
-    .unwrap_or_else(|_| at.format(&Rfc3339).unwrap_or_default())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn notification_time_has_milliseconds() {
-        let at =
-            OffsetDateTime::from_unix_timestamp_nanos(1_706_138_428_123_456_789).expect("valid");
-        assert_eq!(notification_time(at), "2024-01-24T23:20:28.123Z");
     }
 }

@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use webhook_manager::config::Settings;
+use webhook_manager::runtime::Runtime;
 use webhook_manager::startup::Application;
 
 /// A self-hosted implementation of Thredd's Webhook Management API.
@@ -35,9 +36,11 @@ fn main() -> ExitCode {
 }
 
 fn check_config(config: Option<&Path>) -> ExitCode {
+    // The same parsing `serve` does: what passes here, the service starts with.
     let shown = Settings::load(config)
+        .and_then(Runtime::from_settings)
         .map_err(|e| e.to_string())
-        .and_then(|settings| settings.masked().to_toml());
+        .and_then(|runtime| runtime.settings.masked().to_toml());
     match shown {
         Ok(toml) => {
             print!("{toml}");
@@ -52,10 +55,10 @@ fn check_config(config: Option<&Path>) -> ExitCode {
 
 async fn serve(config: Option<&Path>) -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let started = match Settings::load(config) {
-        Ok(settings) => {
-            let host = settings.server.host.clone();
-            Application::build(settings)
+    let started = match Settings::load(config).and_then(Runtime::from_settings) {
+        Ok(runtime) => {
+            let host = runtime.settings.server.host.clone();
+            Application::build(runtime)
                 .await
                 .map(|app| (host, app))
                 .map_err(|e| e.to_string())

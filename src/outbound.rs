@@ -67,13 +67,12 @@ impl Outbound {
         }
     }
 
-    /// `Err(BLOCKED)` when the webhook's URL names a blocked address literally
+    /// `Some(BLOCKED)` when the webhook's URL names a blocked address literally
     /// (the resolver never sees those); callers do not send then.
-    pub fn check(&self, webhook: &Webhook) -> Result<(), &'static str> {
-        match self.blocked.literal_in(webhook.config.url.as_str()) {
-            Some(_) => Err(BLOCKED),
-            None => Ok(()),
-        }
+    pub fn refuses(&self, webhook: &Webhook) -> Option<&'static str> {
+        self.blocked
+            .literal_in(webhook.config.url.as_str())
+            .map(|_| BLOCKED)
     }
 
     /// A POST to the webhook's URL with its custom headers.

@@ -3,9 +3,11 @@
 //! when absent (a program manager and product that already has a webhook keeps
 //! it, so a restart changes nothing) and again after `POST /sandbox/v1/reset`.
 
-use crate::api::webhooks::{object_body, WebhookBody};
-use crate::config::Settings;
-use crate::domain::{now_utc, PmCode, Problem, Webhook, WebhookId, WebhookSpec};
+use serde_json::Value;
+
+use crate::config::ConfigError;
+use crate::domain::time::now_seconds;
+use crate::domain::{PmCode, Problem, UrlRules, Webhook, WebhookBody, WebhookId, WebhookSpec};
 use crate::store::{Repository, StoreError};
 
 /// The configured fixtures, validated like create requests.
@@ -22,28 +24,42 @@ pub struct Seeded {
 impl Seeds {
     /// Validates every entry; the error names the first bad one by index and
     /// field (`seed.webhooks[1].config.url: ...`).
-    pub fn from_settings(settings: &Settings) -> Result<Self, String> {
-        let rules = settings.url_rules().map_err(|e| e.to_string())?;
+    pub fn parse(entries: &[Value], rules: &UrlRules) -> Result<Self, ConfigError> {
         let mut seeds: Vec<(PmCode, WebhookSpec)> = Vec::new();
-        for (i, entry) in settings.seed.webhooks.iter().enumerate() {
+        for (i, entry) in entries.iter().enumerate() {
+            let key = format!("seed.webhooks[{i}]");
             let at = |p: &Problem| match &p.field {
-                Some(field) => format!("seed.webhooks[{i}].{field}: {}", p.message),
-                None => format!("seed.webhooks[{i}]: {}", p.message),
+                Some(field) => ConfigError::new(format!("{key}.{field}"), p.message.clone()),
+                None => ConfigError::new(&key, p.message.clone()),
             };
-            let body: WebhookBody = object_body(entry.clone()).map_err(|e| {
-                format!("seed.webhooks[{i}]: {e} (each entry takes a create body's fields)")
+            let body: WebhookBody = match entry {
+                Value::Object(_) => serde_json::from_value(entry.clone()).map_err(|e| {
+                    ConfigError::new(
+                        &key,
+                        format!("{e} (each entry takes a create body's fields)"),
+                    )
+                })?,
+                _ => {
+                    return Err(ConfigError::new(
+                        &key,
+                        "must be a table with a create body's fields",
+                    ))
+                }
+            };
+            let (pm, spec) = body.parse(rules).map_err(|problems| at(&problems[0]))?;
+            let pm = pm.ok_or_else(|| {
+                ConfigError::new(
+                    format!("{key}.programManagerCode"),
+                    "required in a seed entry",
+                )
             })?;
-            let (pm, spec) = body.parse(&rules);
-            let pm = pm.map_err(|p| at(&p))?.ok_or_else(|| {
-                format!("seed.webhooks[{i}].programManagerCode: required in a seed entry")
-            })?;
-            let spec = spec.map_err(|problems| at(&problems[0]))?;
             if let Some(j) = seeds
                 .iter()
                 .position(|(p, s)| *p == pm && s.product_id == spec.product_id)
             {
-                return Err(format!(
-                    "seed.webhooks[{i}]: the same programManagerCode and productId as seed.webhooks[{j}]"
+                return Err(ConfigError::new(
+                    key,
+                    format!("the same programManagerCode and productId as seed.webhooks[{j}]"),
                 ));
             }
             seeds.push((pm, spec));
@@ -56,11 +72,15 @@ impl Seeds {
     }
 
     /// Creates each fixture whose (program manager, product) key is free.
-    pub async fn apply(&self, repo: &dyn Repository) -> Result<Seeded, StoreError> {
+    pub async fn apply(&self, repo: &(impl Repository + ?Sized)) -> Result<Seeded, StoreError> {
         let mut seeded = Seeded::default();
         for (pm, spec) in &self.0 {
-            let webhook =
-                Webhook::create(WebhookId::new_random(), pm.clone(), spec.clone(), now_utc());
+            let webhook = Webhook::create(
+                WebhookId::new_random(),
+                pm.clone(),
+                spec.clone(),
+                now_seconds(),
+            );
             match repo.create(webhook).await {
                 Ok(_) => seeded.created += 1,
                 Err(StoreError::Duplicate) => seeded.present += 1,
@@ -74,20 +94,21 @@ impl Seeds {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{json, Value};
+    use serde_json::json;
 
-    fn settings(entries: Vec<Value>) -> Settings {
-        let mut settings = Settings::default();
-        settings.security.allow_http = true;
-        settings.seed.webhooks = entries;
-        settings
+    fn parse(entries: Vec<Value>) -> Result<Seeds, ConfigError> {
+        let rules = UrlRules {
+            allow_http: true,
+            ..UrlRules::default()
+        };
+        Seeds::parse(&entries, &rules)
     }
 
     #[test]
     fn entries_are_validated_like_create_bodies() {
         let good = json!({"programManagerCode": "TRD", "productId": 1, "events": [101],
                           "config": {"url": "http://127.0.0.1:9/hook"}});
-        assert!(Seeds::from_settings(&settings(vec![good.clone()])).is_ok_and(|s| !s.is_empty()));
+        assert!(parse(vec![good.clone()]).is_ok_and(|s| !s.is_empty()));
         let cases = [
             (
                 json!({"events": [101], "config": {"url": "https://a.example/"}}),
@@ -108,8 +129,9 @@ mod tests {
             ),
         ];
         for (bad, needle) in cases {
-            let why =
-                Seeds::from_settings(&settings(vec![good.clone(), bad.clone()])).expect_err(needle);
+            let why = parse(vec![good.clone(), bad.clone()])
+                .expect_err(needle)
+                .to_string();
             assert!(why.contains(needle), "{bad}: {why}");
         }
     }

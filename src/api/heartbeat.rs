@@ -4,12 +4,17 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
-use super::webhooks::format_time;
-use super::{find, success, Caller};
-use crate::domain::Heartbeat;
+use super::routes::Routes;
+use super::{find_webhook, success, Caller};
+use crate::domain::time::rfc3339_seconds;
+use crate::domain::{Heartbeat, Webhook};
 use crate::error::ApiError;
 use crate::heartbeat::HeartbeatClient;
-use crate::store::Repository;
+use crate::store::Store;
+
+pub fn routes(r: &mut Routes) {
+    r.resource("/api/v1/webhooks/{id}/heartbeat").get(heartbeat);
+}
 
 /// A heartbeat verdict on the wire: Thredd's `healthStatus` plus what was seen.
 #[derive(Debug, Serialize)]
@@ -29,7 +34,7 @@ impl From<&Heartbeat> for HeartbeatView {
             http_status: h.http_status,
             latency_ms: h.latency_ms,
             error: h.error.clone(),
-            checked_time: format_time(h.checked_time),
+            checked_time: rfc3339_seconds(h.checked_time),
         }
     }
 }
@@ -42,17 +47,21 @@ struct HeartbeatResponse {
     verdict: HeartbeatView,
 }
 
-pub async fn heartbeat(
+async fn heartbeat(
     caller: Caller,
     path: web::Path<String>,
-    repo: web::Data<dyn Repository>,
+    store: web::Data<dyn Store>,
     client: web::Data<HeartbeatClient>,
 ) -> Result<HttpResponse, ApiError> {
-    let webhook = find(&caller, &path, &repo)?;
-    let id = webhook.id;
+    let webhook = find_webhook(&caller, &path, &store).await?;
     // Async I/O with a bounded timeout: this worker serves other requests meanwhile.
-    let verdict = client.check(&webhook).await;
-    repo.record_heartbeat(id, verdict.clone()).await?;
+    let verdict = client.ping(&webhook).await;
+    let kept = verdict.clone();
+    let record = Box::new(move |w: &mut Webhook| {
+        w.record_heartbeat(kept);
+        Ok(())
+    });
+    store.modify(webhook.id, None, record).await?;
     Ok(success(
         StatusCode::OK,
         HeartbeatResponse {

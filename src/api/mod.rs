@@ -1,13 +1,17 @@
-//! The HTTP API: one file per resource, each owning its wire types and handlers.
-//! Shared here: who is calling, the success envelope, and running the one
-//! storage call that may wait on the disk (the readiness check) off the async workers.
+//! The HTTP API: one file per resource, each owning its wire types, its
+//! handlers and the declaration of its routes. Shared here: who is calling, the
+//! success envelope, reading a JSON object body, and finding the webhook a path names.
 
+pub mod events;
 pub mod health;
 pub mod heartbeat;
+pub mod inbox;
+pub mod middleware;
 pub mod notifications;
 pub mod openapi;
 pub mod paths;
-pub mod sandbox;
+pub mod reset;
+pub mod routes;
 pub mod subscriptions;
 pub mod webhooks;
 
@@ -17,12 +21,34 @@ use std::sync::Arc;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use self::routes::{Route, Routes};
+use crate::auth::Authenticated;
 use crate::domain::{pm_code, ErrorCode, EventCode, PmCode, Problem, Webhook, WebhookId};
 use crate::error::ApiError;
-use crate::store::{Repository, StoreError};
+use crate::store::Store;
+
+/// The table of every route the service declares, served or not.
+pub fn route_table() -> Vec<Route> {
+    let mut r = Routes::table_only();
+    routes(&mut r);
+    r.into_table()
+}
+
+/// Every route of the service, in the order they are matched.
+pub fn routes(r: &mut Routes) {
+    health::routes(r);
+    openapi::routes(r);
+    webhooks::routes(r);
+    subscriptions::routes(r);
+    heartbeat::routes(r);
+    notifications::routes(r);
+    events::routes(r);
+    inbox::routes(r);
+    reset::routes(r);
+}
 
 pub const PM_CODE_HEADER: &str = "X-PM-Code";
 
@@ -35,11 +61,6 @@ pub struct Caller {
     pm: Option<PmCode>,
     authenticated: bool,
 }
-
-/// The program manager of a request's valid bearer token, put in the request's
-/// extensions by the authentication middleware.
-#[derive(Debug, Clone)]
-pub struct Authenticated(pub PmCode);
 
 impl Caller {
     /// `Some(pm)`: the call is scoped to that program manager. `None`: unscoped,
@@ -137,16 +158,20 @@ pub fn success(status: StatusCode, body: impl Serialize) -> HttpResponse {
     })
 }
 
-/// Runs a storage call that may wait on the disk on the blocking pool, never on
-/// an async worker.
-pub async fn blocking<S, T, F>(store: &web::Data<S>, call: F) -> Result<T, ApiError>
-where
-    S: ?Sized + Send + Sync + 'static,
-    F: FnOnce(&S) -> Result<T, StoreError> + Send + 'static,
-    T: Send + 'static,
-{
-    let store = store.clone().into_inner();
-    Ok(web::block(move || call(&*store)).await??)
+/// Reads a JSON body that must be an object into `T`.
+pub fn object_body<T: for<'de> Deserialize<'de>>(body: Value) -> Result<T, ApiError> {
+    if !body.is_object() {
+        return Err(ApiError::bad_request(Problem::new(
+            ErrorCode::InvalidRequestBody,
+            "Request body must be a JSON object.",
+        )));
+    }
+    serde_json::from_value(body).map_err(|e| {
+        ApiError::bad_request(Problem::new(
+            ErrorCode::InvalidRequestBody,
+            format!("Invalid request body: {e}."),
+        ))
+    })
 }
 
 pub fn parse_id(raw: &str) -> Result<WebhookId, ApiError> {
@@ -162,19 +187,11 @@ pub fn parse_event_path(raw: &str) -> Result<EventCode, ApiError> {
     })
 }
 
-/// The webhook a path names, as the caller may see it. Reads are served from
-/// memory (see [`Repository`]), so this runs on the async worker without a hop.
-pub fn find(
+/// The webhook a path names, as the caller may see it.
+pub async fn find_webhook(
     caller: &Caller,
     raw_id: &str,
-    repo: &web::Data<dyn Repository>,
+    store: &web::Data<dyn Store>,
 ) -> Result<Arc<Webhook>, ApiError> {
-    Ok(repo.get(parse_id(raw_id)?, caller.scope())?)
-}
-
-/// The answer for a method a path does not support.
-pub fn method_not_allowed(
-    allow: &'static str,
-) -> impl Fn() -> Ready<Result<HttpResponse, ApiError>> + Clone {
-    move || ready(Err(ApiError::MethodNotAllowed { allow }))
+    Ok(store.get(parse_id(raw_id)?, caller.scope()).await?)
 }

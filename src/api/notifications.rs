@@ -1,7 +1,7 @@
 //! A webhook's notifications (API.md section 8): Thredd's calls to list them by
 //! event code, read them with their delivery attempts, summarise the undelivered
-//! ones, and resend. The reads may wait on the disk, so they run off the async
-//! workers; a resend goes through the writer like every other write.
+//! ones, and resend. The store runs the reads off the async workers; a resend is
+//! one write, and the store hands the resent notifications to the delivery engine.
 
 use std::collections::HashSet;
 
@@ -12,15 +12,26 @@ use serde_json::Value;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, Time};
 
-use super::webhooks::object_body;
-use super::{blocking, find, parse_event_path, parse_id, success, Caller};
-use crate::delivery::Dispatcher;
+use super::routes::Routes;
+use super::{find_webhook, object_body, parse_event_path, parse_id, success, Caller};
+use crate::domain::time::{now, rfc3339_millis};
 use crate::domain::{
-    now_utc, quote, Attempt, ErrorCode, EventCode, Notification, NotificationId, Problem, Problems,
-    Resend, WebhookId, WebhookStatus,
+    quote, Attempt, ErrorCode, EventCode, Notification, NotificationId, Problem, Problems,
+    WebhookId,
 };
 use crate::error::ApiError;
-use crate::store::{Outbox, Repository};
+use crate::store::Store;
+
+pub fn routes(r: &mut Routes) {
+    r.resource("/api/v1/webhooks/{id}/events/{eventCode}/notifications")
+        .get(by_event);
+    r.resource("/api/v1/webhooks/{id}/notifications/details")
+        .post(details);
+    r.resource("/api/v1/webhooks/{id}/notifications/undelivered")
+        .get(undelivered);
+    r.resource("/api/v1/webhooks/{id}/notifications/resend")
+        .post(resend);
+}
 
 /// The most ids one details call may name (Thredd's limit).
 pub const DETAILS_LIMIT: usize = 100;
@@ -56,8 +67,8 @@ impl NotificationView {
             notification_id: n.id.to_string(),
             notification_status: n.status.as_str(),
             payload: body.get("payload").cloned().unwrap_or(Value::Null),
-            created_time: format_millis(n.created_time),
-            last_sent_time: n.last_sent_time.map(format_millis),
+            created_time: rfc3339_millis(n.created_time),
+            last_sent_time: n.last_sent_time.map(rfc3339_millis),
             notification_body: attempts.map(|_| body),
             attempts: attempts.map(|all| {
                 all.iter()
@@ -83,20 +94,12 @@ impl AttemptView {
     fn new(attempt: u32, a: &Attempt) -> Self {
         Self {
             attempt,
-            time: format_millis(a.time),
+            time: rfc3339_millis(a.time),
             http_status: a.http_status,
             error: a.error.clone(),
             latency_ms: a.latency_ms,
         }
     }
-}
-
-/// Notification times carry milliseconds (API.md section 1): `2024-01-24T23:20:28.000Z`.
-fn format_millis(at: OffsetDateTime) -> String {
-    at.format(format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    ))
-    .unwrap_or_default()
 }
 
 #[derive(Serialize)]
@@ -107,19 +110,18 @@ struct NotificationList {
 }
 
 /// `GET /api/v1/Webhooks/{id}/events/{eventCode}/notifications?from=yyyy-MM-dd&count=N`
-pub async fn by_event(
+async fn by_event(
     caller: Caller,
     path: web::Path<(String, String)>,
     req: HttpRequest,
-    repo: web::Data<dyn Repository>,
-    outbox: web::Data<dyn Outbox>,
+    store: web::Data<dyn Store>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, code) = path.into_inner();
     let id = parse_id(&id)?;
     let code = parse_event_path(&code)?;
-    let (since, count) = parse_query(req.query_string(), now_utc().date())?;
-    let webhook = repo.get(id, caller.scope())?.id;
-    let found = blocking(&outbox, move |o| o.by_event(webhook, code, since, count)).await?;
+    let (since, count) = parse_query(req.query_string(), now().date())?;
+    let webhook = store.get(id, caller.scope()).await?.id;
+    let found = store.by_event(webhook, code, since, count).await?;
     listed(
         webhook,
         found.iter().map(|n| NotificationView::new(n, None)),
@@ -250,12 +252,11 @@ fn parse_ids(
 /// `POST /api/v1/Webhooks/{id}/notifications/details`: the notifications named,
 /// with the envelope as sent and every attempt. Ids the webhook does not have
 /// are left out; when none is found the answer is `404 NOTIFICATION_NOTFOUND`.
-pub async fn details(
+async fn details(
     caller: Caller,
     path: web::Path<String>,
     body: web::Json<Value>,
-    repo: web::Data<dyn Repository>,
-    outbox: web::Data<dyn Outbox>,
+    store: web::Data<dyn Store>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let ids = parse_ids(
@@ -263,8 +264,8 @@ pub async fn details(
         DETAILS_LIMIT,
         ErrorCode::NotificationBulkGetLimitExceeded,
     )?;
-    let webhook = repo.get(id, caller.scope())?.id;
-    let found = blocking(&outbox, move |o| o.details(webhook, &ids)).await?;
+    let webhook = store.get(id, caller.scope()).await?.id;
+    let found = store.details(webhook, ids).await?;
     listed(
         webhook,
         found
@@ -312,14 +313,13 @@ struct UndeliveredSummary {
 
 /// `GET /api/v1/Webhooks/{id}/notifications/undelivered`: the `Undelivered`
 /// notifications grouped by event code; none is `404 UNDELIVERED_NOTIFICATIONS_NOTFOUND`.
-pub async fn undelivered(
+async fn undelivered(
     caller: Caller,
     path: web::Path<String>,
-    repo: web::Data<dyn Repository>,
-    outbox: web::Data<dyn Outbox>,
+    store: web::Data<dyn Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let webhook = find(&caller, &path, &repo)?.id;
-    let found = blocking(&outbox, move |o| o.undelivered(webhook)).await?;
+    let webhook = find_webhook(&caller, &path, &store).await?.id;
+    let found = store.undelivered(webhook).await?;
     if found.is_empty() {
         return Err(ApiError::NotFound(Problem::new(
             ErrorCode::UndeliveredNotificationsNotFound,
@@ -373,13 +373,11 @@ struct ResendAnswer {
 /// `POST /api/v1/Webhooks/{id}/notifications/resend`: a new delivery cycle, with
 /// the whole retry schedule, for each final notification named; per id, Thredd's
 /// `resendStatus`. The webhook must be `active` (`409 WEBHOOK_IS_NOT_ACTIVE_IN_STATUS`).
-pub async fn resend(
+async fn resend(
     caller: Caller,
     path: web::Path<String>,
     body: web::Json<Value>,
-    repo: web::Data<dyn Repository>,
-    outbox: web::Data<dyn Outbox>,
-    dispatcher: web::Data<Dispatcher>,
+    store: web::Data<dyn Store>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let ids = parse_ids(
@@ -387,17 +385,7 @@ pub async fn resend(
         RESEND_LIMIT,
         ErrorCode::NotificationResendLimitExceeded,
     )?;
-    let webhook = repo.get(id, caller.scope())?;
-    if webhook.status != WebhookStatus::Active {
-        return Err(ApiError::Conflict(Problem::new(
-            ErrorCode::WebhookIsNotActiveInStatus,
-            format!(
-                "The webhook is {}; set it active to resend.",
-                webhook.status.as_str()
-            ),
-        )));
-    }
-    let each = outbox.resend(webhook.id, ids, now_utc()).await?;
+    let each = store.resend(id, caller.scope(), ids, now()).await?;
     let content = each
         .iter()
         .map(|(id, resend)| Resent {
@@ -405,14 +393,10 @@ pub async fn resend(
             resend_status: resend.status(),
         })
         .collect();
-    dispatcher.deliver(each.into_iter().filter_map(|(_, resend)| match resend {
-        Resend::Initiated(n) => Some(n),
-        Resend::Unable | Resend::Invalid => None,
-    }));
     Ok(success(
         StatusCode::OK,
         ResendAnswer {
-            webhook_id: webhook.id.to_string(),
+            webhook_id: id.to_string(),
             content,
         },
     ))
@@ -508,18 +492,6 @@ mod tests {
             ids.iter().map(ToString::to_string).collect::<Vec<_>>(),
             [b, a],
             "ids keep the order asked"
-        );
-    }
-
-    #[test]
-    fn times_carry_milliseconds() {
-        assert_eq!(
-            format_millis(datetime!(2024-01-24 23:20:28.5 UTC)),
-            "2024-01-24T23:20:28.500Z"
-        );
-        assert_eq!(
-            format_millis(datetime!(2024-01-24 23:20:28 UTC)),
-            "2024-01-24T23:20:28.000Z"
         );
     }
 

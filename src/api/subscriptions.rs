@@ -5,11 +5,20 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::webhooks::object_body;
-use super::{find, parse_event_path, parse_id, success, Caller};
-use crate::domain::{now_utc, ErrorCode, EventSet, Problem};
+use super::routes::Routes;
+use super::{find_webhook, object_body, parse_event_path, parse_id, success, Caller};
+use crate::domain::time::now_seconds;
+use crate::domain::{ErrorCode, EventSet, Problem, Webhook};
 use crate::error::ApiError;
-use crate::store::Repository;
+use crate::store::Store;
+
+pub fn routes(r: &mut Routes) {
+    r.resource("/api/v1/webhooks/{id}/subscriptions")
+        .get(list)
+        .put(subscribe);
+    r.resource("/api/v1/webhooks/{id}/subscriptions/{eventCode}")
+        .delete(unsubscribe);
+}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -39,12 +48,12 @@ struct SubscribeBody {
 }
 
 /// `GET /api/v1/Webhooks/{id}/subscriptions`
-pub async fn list(
+async fn list(
     caller: Caller,
     path: web::Path<String>,
-    repo: web::Data<dyn Repository>,
+    store: web::Data<dyn Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let webhook = find(&caller, &path, &repo)?;
+    let webhook = find_webhook(&caller, &path, &store).await?;
     let content = webhook
         .events
         .iter()
@@ -63,18 +72,18 @@ pub async fn list(
 }
 
 /// `PUT /api/v1/Webhooks/{id}/subscriptions`: adds codes, all or none.
-pub async fn subscribe(
+async fn subscribe(
     caller: Caller,
     path: web::Path<String>,
     body: web::Json<Value>,
-    repo: web::Data<dyn Repository>,
+    store: web::Data<dyn Store>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let body: SubscribeBody = object_body(body.into_inner())?;
     let events = parse_events(&body.events).map_err(ApiError::BadRequest)?;
-    let webhook = repo
-        .subscribe(id, caller.scope(), events, now_utc())
-        .await?;
+    let now = now_seconds();
+    let change = Box::new(move |w: &mut Webhook| w.subscribe(&events, now));
+    let webhook = store.modify(id, caller.scope(), change).await?;
     Ok(success(
         StatusCode::OK,
         SubscriptionChange {
@@ -101,17 +110,17 @@ fn parse_events(value: &Value) -> Result<EventSet, Vec<Problem>> {
 }
 
 /// `DELETE /api/v1/Webhooks/{id}/subscriptions/{eventCode}`
-pub async fn unsubscribe(
+async fn unsubscribe(
     caller: Caller,
     path: web::Path<(String, String)>,
-    repo: web::Data<dyn Repository>,
+    store: web::Data<dyn Store>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, code) = path.into_inner();
     let id = parse_id(&id)?;
     let code = parse_event_path(&code)?;
-    let webhook = repo
-        .unsubscribe(id, caller.scope(), code, now_utc())
-        .await?;
+    let now = now_seconds();
+    let change = Box::new(move |w: &mut Webhook| w.unsubscribe(code, now));
+    let webhook = store.modify(id, caller.scope(), change).await?;
     Ok(success(
         StatusCode::OK,
         SubscriptionChange {

@@ -3,13 +3,13 @@
 //! for the event code (../shared/EVENTS.md), fresh ids and the current time.
 
 use serde_json::{json, Value};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::event_code::EventCode;
 use super::notification::NotificationId;
 use super::pm_code::PmCode;
+use super::time::rfc3339_seconds;
 use super::webhook::ProductId;
 
 /// The body sent on every attempt of one notification.
@@ -24,19 +24,11 @@ pub fn envelope(
             "notificationId": id.to_string(),
             "eventCode": code.value(),
             "eventVersion": "v1",
-            "notificationTime": seconds(at),
+            "notificationTime": rfc3339_seconds(at),
         },
         "payload": payload,
     })
     .to_string()
-}
-
-/// `2024-01-24T23:20:28Z`, as in Thredd's examples.
-fn seconds(at: OffsetDateTime) -> String {
-    at.replace_nanosecond(0)
-        .unwrap_or(at)
-        .format(&Rfc3339)
-        .unwrap_or_default()
 }
 
 fn digits(n: usize) -> String {
@@ -65,7 +57,7 @@ pub fn sample(
     product: Option<ProductId>,
     at: OffsetDateTime,
 ) -> Value {
-    let now = seconds(at);
+    let now = rfc3339_seconds(at);
     let product_number = product.map_or(10030, ProductId::value);
     let product_text = product_number.to_string();
     let token_fields = || {
@@ -138,7 +130,7 @@ pub fn sample(
             json!({
                 "otpValue": digits(6),
                 "otpReason": "TOKEN_DEVICE_BINDING",
-                "otpExpirationDate": seconds(at + time::Duration::minutes(10)),
+                "otpExpirationDate": rfc3339_seconds(at + time::Duration::minutes(10)),
                 "activationMethod": "SMS",
                 "deviceInfo": {"deviceId": uuid(), "deviceType": "MOBILE_PHONE"},
             }),

@@ -1,26 +1,33 @@
-//! Validated domain types: once built, they hold only what the contract allows.
-//! Nothing here knows about HTTP or SQL.
+//! The domain: validated types (once built, they hold only what the contract
+//! allows) and the rules of webhooks, events and notifications. Nothing here
+//! knows about HTTP or SQL; every other layer depends on this one.
 
 pub mod custom_headers;
+pub mod event;
 pub mod event_code;
 pub mod event_payload;
 pub mod network;
 pub mod notification;
 pub mod pm_code;
 pub mod problem;
+pub mod time;
 pub mod webhook;
+pub mod webhook_body;
 pub mod webhook_url;
 
+pub use self::time::{Clock, SystemClock, TestClock};
 pub use custom_headers::CustomHeaders;
+pub use event::Event;
 pub use event_code::{EventCode, EventSet};
 pub use network::BlockedNetworks;
 pub use notification::{
-    Attempt, AttemptOutcome, Notification, NotificationId, NotificationStatus, Resend,
+    suspends, Attempt, AttemptOutcome, Notification, NotificationId, NotificationStatus, Resend,
 };
 pub use pm_code::PmCode;
 pub use problem::{quote, ErrorCode, Problem, Problems};
 pub use webhook::{
-    now_utc, HealthStatus, Heartbeat, ProductId, Webhook, WebhookConfig, WebhookId, WebhookSpec,
+    HealthStatus, Heartbeat, ProductId, Refusal, Webhook, WebhookConfig, WebhookId, WebhookSpec,
     WebhookStatus,
 };
+pub use webhook_body::WebhookBody;
 pub use webhook_url::{UrlRules, WebhookUrl};

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::event_code::EventCode;
 use super::pm_code::PmCode;
 use super::problem::{quote, ErrorCode, Problem};
+use super::time::truncate_to_seconds;
 use super::webhook::WebhookId;
 
 /// A notification id: a UUID, written lower-case and hyphenated.
@@ -120,6 +121,59 @@ impl Notification {
     pub fn failures_this_cycle(&self) -> u32 {
         self.attempts.saturating_sub(self.cycle_start)
     }
+
+    /// Moves a pending notification on after one attempt. Answers whether this
+    /// attempt made it final (`Delivered` or `Undelivered`).
+    pub fn record(&mut self, attempt: &Attempt, outcome: AttemptOutcome) -> bool {
+        self.attempts += 1;
+        // Like the other notification times it is kept to the second; the
+        // attempt itself keeps milliseconds.
+        self.last_sent_time = Some(truncate_to_seconds(attempt.time));
+        let (status, next) = match outcome {
+            AttemptOutcome::Delivered => (NotificationStatus::Delivered, None),
+            AttemptOutcome::RetryAt(at) => (NotificationStatus::Pending, Some(at)),
+            AttemptOutcome::Undelivered | AttemptOutcome::Gone => {
+                (NotificationStatus::Undelivered, None)
+            }
+        };
+        self.status = status;
+        self.next_attempt = next;
+        status != NotificationStatus::Pending
+    }
+
+    /// Starts a new delivery cycle, due `now`, with the whole retry schedule
+    /// ahead of it again. A notification still `Pending` is being delivered
+    /// already and is left alone.
+    pub fn resend(&mut self, now: OffsetDateTime) -> Resend {
+        if self.status == NotificationStatus::Pending {
+            return Resend::Unable;
+        }
+        self.status = NotificationStatus::Pending;
+        self.cycle_start = self.attempts;
+        self.next_attempt = Some(now);
+        Resend::Initiated(self.clone())
+    }
+}
+
+/// Whether an attempt's outcome suspends its webhook: a `410 Gone`, or the
+/// webhook's last `suspend_after` notifications to become final (newest first
+/// in `recent_final`, this one included) all ended `Undelivered`.
+pub fn suspends(
+    outcome: AttemptOutcome,
+    recent_final: &[NotificationStatus],
+    suspend_after: u32,
+) -> bool {
+    match outcome {
+        AttemptOutcome::Gone => true,
+        AttemptOutcome::Undelivered => {
+            let n = suspend_after as usize;
+            recent_final.len() >= n
+                && recent_final[..n]
+                    .iter()
+                    .all(|s| *s == NotificationStatus::Undelivered)
+        }
+        AttemptOutcome::Delivered | AttemptOutcome::RetryAt(_) => false,
+    }
 }
 
 /// What one delivery attempt saw.
@@ -162,6 +216,134 @@ impl Resend {
             Self::Initiated(_) => "Resend request initiated",
             Self::Unable => "Unable to resend request",
             Self::Invalid => "Invalid notification details",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn notification() -> Notification {
+        let code = EventCode::from_number(101, "eventCode").expect("catalogued");
+        let pm = PmCode::parse("TRD").expect("valid");
+        let at = datetime!(2024-01-24 23:20:28 UTC);
+        Notification::new(
+            WebhookId::new_random(),
+            pm,
+            code,
+            NotificationId::new_random(),
+            "{}".into(),
+            at,
+        )
+    }
+
+    #[test]
+    fn an_attempt_moves_a_notification_on() {
+        let t = datetime!(2024-01-24 23:21:00.250 UTC);
+        let attempt = Attempt {
+            time: t,
+            http_status: Some(500),
+            error: None,
+            latency_ms: 1,
+        };
+        let later = t + time::Duration::seconds(5);
+        let cases = [
+            (
+                AttemptOutcome::Delivered,
+                NotificationStatus::Delivered,
+                None,
+                true,
+            ),
+            (
+                AttemptOutcome::RetryAt(later),
+                NotificationStatus::Pending,
+                Some(later),
+                false,
+            ),
+            (
+                AttemptOutcome::Undelivered,
+                NotificationStatus::Undelivered,
+                None,
+                true,
+            ),
+            (
+                AttemptOutcome::Gone,
+                NotificationStatus::Undelivered,
+                None,
+                true,
+            ),
+        ];
+        for (outcome, status, next, final_) in cases {
+            let mut n = notification();
+            assert_eq!(n.record(&attempt, outcome), final_, "{outcome:?}");
+            assert_eq!(
+                (n.status, n.next_attempt, n.attempts),
+                (status, next, 1),
+                "{outcome:?}"
+            );
+            assert_eq!(
+                n.last_sent_time,
+                Some(datetime!(2024-01-24 23:21:00 UTC)),
+                "{outcome:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn resend_starts_a_new_cycle_for_a_final_notification_only() {
+        let mut n = notification();
+        assert_eq!(
+            n.resend(datetime!(2024-01-25 00:00 UTC)),
+            Resend::Unable,
+            "still pending"
+        );
+        let attempt = Attempt {
+            time: n.created_time,
+            http_status: None,
+            error: None,
+            latency_ms: 0,
+        };
+        n.record(&attempt, AttemptOutcome::RetryAt(n.created_time));
+        n.record(&attempt, AttemptOutcome::Undelivered);
+        assert_eq!(n.failures_this_cycle(), 2);
+        let now = datetime!(2024-01-25 00:00 UTC);
+        let Resend::Initiated(again) = n.resend(now) else {
+            panic!("a final notification is resent");
+        };
+        assert_eq!(again, n, "the answer is the notification as stored");
+        assert_eq!(
+            (n.status, n.next_attempt),
+            (NotificationStatus::Pending, Some(now))
+        );
+        assert_eq!(
+            (n.attempts, n.cycle_start, n.failures_this_cycle()),
+            (2, 2, 0)
+        );
+    }
+
+    #[test]
+    fn suspension_rules() {
+        use AttemptOutcome::*;
+        use NotificationStatus::{Delivered as D, Undelivered as U};
+        let retry = RetryAt(datetime!(2024-01-25 00:00 UTC));
+        let cases: [(AttemptOutcome, &[NotificationStatus], u32, bool); 8] = [
+            (Gone, &[U], 5, true),
+            (Gone, &[], 5, true),
+            (Undelivered, &[U, U, U], 3, true),
+            (Undelivered, &[U, U, U, D], 3, true),
+            (Undelivered, &[U, U], 3, false),
+            (Undelivered, &[U, D, U], 3, false),
+            (Delivered, &[D, U, U], 1, false),
+            (retry, &[U, U, U], 1, false),
+        ];
+        for (outcome, recent, n, expected) in cases {
+            assert_eq!(
+                suspends(outcome, recent, n),
+                expected,
+                "{outcome:?} {recent:?} n={n}"
+            );
         }
     }
 }

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::custom_headers::CustomHeaders;
-use super::event_code::EventSet;
+use super::event_code::{EventCode, EventSet};
 use super::pm_code::PmCode;
 use super::problem::{quote, ErrorCode, Problem};
 use super::webhook_url::WebhookUrl;
@@ -135,6 +135,24 @@ impl FromStr for WebhookStatus {
     }
 }
 
+/// Why a change to a webhook is refused: each is an expected outcome a client
+/// can cause, answered as a 4xx.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the webhook already has status {}", .0.as_str())]
+    SameStatus(WebhookStatus),
+    #[error("the webhook is already subscribed to event {0}")]
+    AlreadySubscribed(EventCode),
+    #[error("the webhook is not subscribed to event {0}")]
+    NotSubscribed(EventCode),
+    /// A full update named another program manager than the webhook's.
+    #[error("a webhook's program manager cannot change")]
+    OwnerChange,
+    /// Resend needs an active webhook.
+    #[error("the webhook is {}, not active", .0.as_str())]
+    NotActive(WebhookStatus),
+}
+
 /// Where and how the service calls the webhook.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookConfig {
@@ -182,8 +200,17 @@ impl Webhook {
     }
 
     /// Replaces everything a client may set; what the spec leaves out is cleared,
-    /// except the status, which is kept unless the spec names one.
-    pub fn replace(&mut self, spec: WebhookSpec, now: OffsetDateTime) {
+    /// except the status, which is kept unless the spec names one. A body that
+    /// names a program manager must name this webhook's own: the owner never changes.
+    pub fn replace(
+        &mut self,
+        named_owner: Option<&PmCode>,
+        spec: WebhookSpec,
+        now: OffsetDateTime,
+    ) -> Result<(), Refusal> {
+        if named_owner.is_some_and(|pm| *pm != self.pm_code) {
+            return Err(Refusal::OwnerChange);
+        }
         self.product_id = spec.product_id;
         self.events = spec.events;
         if let Some(status) = spec.status {
@@ -191,6 +218,68 @@ impl Webhook {
         }
         self.config = spec.config;
         self.last_modified_time = now;
+        Ok(())
+    }
+
+    /// Sets the status a client asked for; the status it already has is refused.
+    pub fn set_status(
+        &mut self,
+        status: WebhookStatus,
+        now: OffsetDateTime,
+    ) -> Result<(), Refusal> {
+        if self.status == status {
+            return Err(Refusal::SameStatus(status));
+        }
+        self.status = status;
+        self.last_modified_time = now;
+        Ok(())
+    }
+
+    /// Adds every code of `events`; if any is subscribed already, adds none.
+    pub fn subscribe(&mut self, events: &EventSet, now: OffsetDateTime) -> Result<(), Refusal> {
+        if let Some(code) = events.iter().find(|code| self.events.contains(*code)) {
+            return Err(Refusal::AlreadySubscribed(code));
+        }
+        for code in events.iter() {
+            self.events.insert(code);
+        }
+        self.last_modified_time = now;
+        Ok(())
+    }
+
+    /// Removes one subscribed code.
+    pub fn unsubscribe(&mut self, code: EventCode, now: OffsetDateTime) -> Result<(), Refusal> {
+        if !self.events.remove(code) {
+            return Err(Refusal::NotSubscribed(code));
+        }
+        self.last_modified_time = now;
+        Ok(())
+    }
+
+    /// Keeps the last heartbeat verdict. This is an observation, not a client's
+    /// change, so `last_modified_time` stays as it was.
+    pub fn record_heartbeat(&mut self, heartbeat: Heartbeat) {
+        self.last_heartbeat = Some(heartbeat);
+    }
+
+    /// The service suspends an active webhook whose receiver is gone or keeps
+    /// failing (see `notification::suspends`); any other status is left as it
+    /// is, so a client's `inactive` is never overwritten. Answers whether it did.
+    pub fn suspend(&mut self, now: OffsetDateTime) -> bool {
+        if self.status != WebhookStatus::Active {
+            return false;
+        }
+        self.status = WebhookStatus::Suspended;
+        self.last_modified_time = now;
+        true
+    }
+
+    /// Notifications are resent only to an active webhook.
+    pub fn accepts_resend(&self) -> Result<(), Refusal> {
+        match self.status {
+            WebhookStatus::Active => Ok(()),
+            status => Err(Refusal::NotActive(status)),
+        }
     }
 
     /// Whether `caller` may see this webhook: `None` is an unscoped caller.
@@ -234,12 +323,6 @@ pub struct Heartbeat {
     pub latency_ms: u64,
     pub error: Option<String>,
     pub checked_time: OffsetDateTime,
-}
-
-/// Now, at the second precision the contract's times carry.
-pub fn now_utc() -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    now.replace_nanosecond(0).unwrap_or(now)
 }
 
 #[cfg(test)]

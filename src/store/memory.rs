@@ -1,15 +1,42 @@
-//! An in-memory repository: for tests and throwaway sandboxes; nothing survives a restart.
+//! The in-memory store: every webhook, notification and attempt behind one lock,
+//! which makes every call atomic. For tests and throwaway sandboxes; nothing
+//! survives a restart.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::cache::Cache;
-use super::{Change, Cleared, Pending, Repository, StoreError};
-use crate::domain::{PmCode, Webhook, WebhookId};
+use time::OffsetDateTime;
+use tokio::sync::mpsc::UnboundedReceiver;
 
-/// The cache index behind one lock; the lock makes every call atomic.
+use super::feed::Feed;
+use super::index::Index;
+use super::{Change, Cleared, Outbox, Recorded, Repository, StoreError, StoreFuture};
+use crate::domain::{
+    Attempt, AttemptOutcome, EventCode, Notification, NotificationId, NotificationStatus, PmCode,
+    Resend, Webhook, WebhookId,
+};
+
 #[derive(Default)]
 pub struct MemoryStore {
-    cache: Mutex<Cache>,
+    state: Mutex<State>,
+    feed: Feed,
+}
+
+#[derive(Default)]
+struct State {
+    index: Index,
+    /// Notifications in the order they were stored.
+    notifications: Vec<Stored>,
+    by_id: HashMap<NotificationId, usize>,
+    /// Counts notifications becoming final, to order them for the suspension rule.
+    final_seq: u64,
+}
+
+struct Stored {
+    notification: Notification,
+    attempts: Vec<Attempt>,
+    /// When it became final (by `State::final_seq`); `None` while pending.
+    final_seq: Option<u64>,
 }
 
 impl MemoryStore {
@@ -17,57 +44,265 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Cache>, StoreError> {
-        self.cache
+    fn lock(&self) -> Result<MutexGuard<'_, State>, StoreError> {
+        self.state
             .lock()
             .map_err(|_| StoreError::Internal("memory store lock poisoned".into()))
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> Result<T, StoreError>) -> StoreFuture<T> {
+        StoreFuture::ready(self.lock().and_then(|mut state| f(&mut state)))
+    }
+}
+
+impl State {
+    fn webhooks_notifications(&self, webhook: WebhookId) -> impl Iterator<Item = &Stored> {
+        self.notifications
+            .iter()
+            .filter(move |s| s.notification.webhook_id == webhook)
+    }
+
+    fn find_mut(&mut self, webhook: WebhookId, id: NotificationId) -> Option<&mut Stored> {
+        let at = *self.by_id.get(&id)?;
+        Some(&mut self.notifications[at]).filter(|s| s.notification.webhook_id == webhook)
     }
 }
 
 impl Repository for MemoryStore {
-    fn create(&self, webhook: Webhook) -> Pending {
-        Pending::done(self.lock().and_then(|mut cache| {
-            if cache.contains(webhook.id)
-                || cache.key_taken(&webhook.pm_code, webhook.product_id, webhook.id)
+    fn create(&self, webhook: Webhook) -> StoreFuture<Webhook> {
+        self.with(|state| {
+            if state.index.contains(webhook.id)
+                || state
+                    .index
+                    .key_taken(&webhook.pm_code, webhook.product_id, webhook.id)
             {
                 return Err(StoreError::Duplicate);
             }
-            cache.put(webhook.clone());
+            state.index.put(webhook.clone());
             Ok(webhook)
-        }))
+        })
     }
 
-    fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> Result<Arc<Webhook>, StoreError> {
-        self.lock()?
-            .shared(id, scope)
-            .cloned()
-            .ok_or(StoreError::NotFound)
+    fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> StoreFuture<Arc<Webhook>> {
+        self.with(|state| {
+            state
+                .index
+                .shared(id, scope)
+                .cloned()
+                .ok_or(StoreError::NotFound)
+        })
     }
 
-    fn list(&self, pm: &PmCode) -> Result<Vec<Arc<Webhook>>, StoreError> {
-        Ok(self.lock()?.list(pm))
+    fn list(&self, pm: &PmCode) -> StoreFuture<Vec<Arc<Webhook>>> {
+        self.with(|state| Ok(state.index.list(pm)))
     }
 
-    fn modify(&self, id: WebhookId, scope: Option<&PmCode>, change: Change) -> Pending {
-        Pending::done(self.lock().and_then(|mut cache| {
-            let mut updated = cache.get(id, scope).cloned().ok_or(StoreError::NotFound)?;
+    fn modify(
+        &self,
+        id: WebhookId,
+        scope: Option<&PmCode>,
+        change: Change,
+    ) -> StoreFuture<Webhook> {
+        self.with(|state| {
+            let mut updated = state
+                .index
+                .get(id, scope)
+                .cloned()
+                .ok_or(StoreError::NotFound)?;
             change(&mut updated)?;
-            if cache.key_taken(&updated.pm_code, updated.product_id, updated.id) {
+            if state
+                .index
+                .key_taken(&updated.pm_code, updated.product_id, updated.id)
+            {
                 return Err(StoreError::Duplicate);
             }
-            cache.put(updated.clone());
+            state.index.put(updated.clone());
             Ok(updated)
-        }))
+        })
     }
 
-    fn check(&self) -> Result<(), StoreError> {
-        self.lock().map(|_| ())
+    fn ready(&self) -> StoreFuture<()> {
+        self.with(|_| Ok(()))
     }
 
-    fn reset(&self) -> Pending<Cleared> {
-        Pending::done(self.lock().map(|mut cache| Cleared {
-            webhooks: cache.clear() as u64,
-            notifications: 0,
-        }))
+    fn reset(&self) -> StoreFuture<Cleared> {
+        self.with(|state| {
+            let notifications = state.notifications.len() as u64;
+            let webhooks = state.index.clear() as u64;
+            *state = State::default();
+            Ok(Cleared {
+                webhooks,
+                notifications,
+            })
+        })
+    }
+}
+
+impl Outbox for MemoryStore {
+    fn follow(&self) -> UnboundedReceiver<Notification> {
+        self.feed.follow()
+    }
+
+    fn enqueue(&self, notifications: Vec<Notification>) -> StoreFuture<()> {
+        let stored = self.with(|state| {
+            if notifications
+                .iter()
+                .any(|n| state.by_id.contains_key(&n.id))
+            {
+                return Err(StoreError::Duplicate);
+            }
+            for n in &notifications {
+                state.by_id.insert(n.id, state.notifications.len());
+                state.notifications.push(Stored {
+                    notification: n.clone(),
+                    attempts: Vec::new(),
+                    final_seq: None,
+                });
+            }
+            Ok(())
+        });
+        let stored = stored.wait();
+        if stored.is_ok() {
+            self.feed.send(notifications);
+        }
+        StoreFuture::ready(stored)
+    }
+
+    fn record_attempt(
+        &self,
+        id: NotificationId,
+        attempt: Attempt,
+        outcome: AttemptOutcome,
+        recent: u32,
+    ) -> StoreFuture<Recorded> {
+        self.with(|state| {
+            let at = *state.by_id.get(&id).ok_or(StoreError::NotFound)?;
+            let stored = &mut state.notifications[at];
+            if stored.notification.status != NotificationStatus::Pending {
+                return Err(StoreError::NotFound);
+            }
+            let became_final = stored.notification.record(&attempt, outcome);
+            stored.attempts.push(attempt);
+            let webhook_id = stored.notification.webhook_id;
+            if !became_final {
+                return Ok(Recorded {
+                    webhook_id,
+                    recent_final: Vec::new(),
+                });
+            }
+            state.final_seq += 1;
+            stored.final_seq = Some(state.final_seq);
+            let mut finals: Vec<(u64, NotificationStatus)> = state
+                .webhooks_notifications(webhook_id)
+                .filter_map(|s| s.final_seq.map(|seq| (seq, s.notification.status)))
+                .collect();
+            finals.sort_unstable_by_key(|(seq, _)| std::cmp::Reverse(*seq));
+            Ok(Recorded {
+                webhook_id,
+                recent_final: finals
+                    .into_iter()
+                    .take(recent as usize)
+                    .map(|(_, status)| status)
+                    .collect(),
+            })
+        })
+    }
+
+    fn pending(&self) -> StoreFuture<Vec<Notification>> {
+        self.with(|state| {
+            Ok(state
+                .notifications
+                .iter()
+                .filter(|s| s.notification.status == NotificationStatus::Pending)
+                .map(|s| s.notification.clone())
+                .collect())
+        })
+    }
+
+    fn by_event(
+        &self,
+        webhook: WebhookId,
+        code: EventCode,
+        since: OffsetDateTime,
+        count: u32,
+    ) -> StoreFuture<Vec<Notification>> {
+        self.with(|state| {
+            let mut found: Vec<&Notification> = state
+                .webhooks_notifications(webhook)
+                .map(|s| &s.notification)
+                .filter(|n| n.event_code == code && n.created_time >= since)
+                .collect();
+            // Stable: equal times keep the order they were stored in.
+            found.sort_by_key(|n| n.created_time);
+            Ok(found.into_iter().take(count as usize).cloned().collect())
+        })
+    }
+
+    fn details(
+        &self,
+        webhook: WebhookId,
+        ids: Vec<NotificationId>,
+    ) -> StoreFuture<Vec<(Notification, Vec<Attempt>)>> {
+        self.with(|state| {
+            Ok(ids
+                .iter()
+                .filter_map(|id| state.by_id.get(id))
+                .map(|at| &state.notifications[*at])
+                .filter(|s| s.notification.webhook_id == webhook)
+                .map(|s| (s.notification.clone(), s.attempts.clone()))
+                .collect())
+        })
+    }
+
+    fn undelivered(&self, webhook: WebhookId) -> StoreFuture<Vec<(EventCode, NotificationId)>> {
+        self.with(|state| {
+            let mut found: Vec<&Notification> = state
+                .webhooks_notifications(webhook)
+                .map(|s| &s.notification)
+                .filter(|n| n.status == NotificationStatus::Undelivered)
+                .collect();
+            found.sort_by_key(|n| (n.event_code, n.created_time));
+            Ok(found.into_iter().map(|n| (n.event_code, n.id)).collect())
+        })
+    }
+
+    fn resend(
+        &self,
+        webhook: WebhookId,
+        scope: Option<&PmCode>,
+        ids: Vec<NotificationId>,
+        now: OffsetDateTime,
+    ) -> StoreFuture<Vec<(NotificationId, Resend)>> {
+        let resent = self.with(|state| {
+            state
+                .index
+                .get(webhook, scope)
+                .ok_or(StoreError::NotFound)?
+                .accepts_resend()?;
+            Ok(ids
+                .into_iter()
+                .map(|id| {
+                    let resend = match state.find_mut(webhook, id) {
+                        None => Resend::Invalid,
+                        Some(stored) => {
+                            let resend = stored.notification.resend(now);
+                            if matches!(resend, Resend::Initiated(_)) {
+                                stored.final_seq = None;
+                            }
+                            resend
+                        }
+                    };
+                    (id, resend)
+                })
+                .collect::<Vec<_>>())
+        });
+        let resent = resent.wait();
+        if let Ok(each) = &resent {
+            self.feed.send(each.iter().filter_map(|(_, r)| match r {
+                Resend::Initiated(n) => Some(n.clone()),
+                Resend::Unable | Resend::Invalid => None,
+            }));
+        }
+        StoreFuture::ready(resent)
     }
 }

@@ -1,9 +1,11 @@
-//! Storage of webhooks: the `Repository` contract and its backends. All SQL lives
+//! Storage: the `Repository` (webhooks) and `Outbox` (notifications and their
+//! attempts) contracts, and their backends. The store only persists and keeps
+//! its guarantees; the rules of what may change live in `domain`. All SQL lives
 //! under this module.
 
-mod cache;
+mod feed;
+mod index;
 pub mod memory;
-mod outbox;
 pub mod sqlite;
 
 #[cfg(test)]
@@ -16,11 +18,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use time::OffsetDateTime;
+use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::oneshot;
 
 use crate::domain::{
-    Attempt, AttemptOutcome, EventCode, EventSet, Heartbeat, Notification, NotificationId, PmCode,
-    Resend, Webhook, WebhookId, WebhookSpec, WebhookStatus,
+    Attempt, AttemptOutcome, EventCode, Notification, NotificationId, NotificationStatus, PmCode,
+    Refusal, Resend, Webhook, WebhookId,
 };
 
 pub use memory::MemoryStore;
@@ -28,21 +31,20 @@ pub use sqlite::SqliteStore;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
-/// Why a repository call did not happen. The first variants are expected outcomes
+/// Why a store call did not happen. The first variants are expected outcomes
 /// a client can cause; the last two are faults of the storage itself.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("webhook not found")]
     NotFound,
+    /// A UNIQUE or PRIMARY KEY constraint: for webhooks, the (program manager,
+    /// product) key is taken.
     #[error("a webhook for this program manager and product already exists")]
     Duplicate,
-    #[error("the webhook already has status {0}")]
-    SameStatus(&'static str),
-    #[error("the webhook is already subscribed to event {0}")]
-    AlreadySubscribed(EventCode),
-    #[error("the webhook is not subscribed to event {0}")]
-    NotSubscribed(EventCode),
-    /// The storage cannot answer now (locked, read-only, disk full, pool exhausted);
+    /// The domain refused the change; nothing was written.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The storage cannot answer now (locked, read-only, disk full, queue full);
     /// the same call may succeed later.
     #[error("storage unavailable")]
     Unavailable(#[source] BoxError),
@@ -58,62 +60,89 @@ pub struct Cleared {
     pub notifications: u64,
 }
 
-/// A change applied to one webhook inside a write transaction. It may refuse the
-/// change with an error, and then nothing is written. It is `Send` so that a
-/// backend may apply it on its writer thread.
-pub type Change = Box<dyn FnOnce(&mut Webhook) -> Result<(), StoreError> + Send>;
+/// A change to one webhook, made by a domain rule (`Webhook::set_status`,
+/// `subscribe`, ...) inside the write transaction. A refusal writes nothing.
+/// It is `Send` so that a backend may apply it on its writer thread.
+pub type Change = Box<dyn FnOnce(&mut Webhook) -> Result<(), Refusal> + Send>;
 
-/// The answer to a write: a future that resolves once the write is committed (or
-/// refused). Async code awaits it; synchronous code (tests, tools) calls
-/// [`Pending::wait`]. Handing a write to the storage never blocks: a backend that
-/// cannot take it now answers [`StoreError::Unavailable`] at once.
-pub struct Pending<T = Webhook>(oneshot::Receiver<Result<T, StoreError>>);
+/// What [`Outbox::record_attempt`] stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub webhook_id: WebhookId,
+    /// When the attempt made the notification final: the statuses of the
+    /// webhook's last notifications to become final, newest (this one) first,
+    /// as many as were asked for. Empty when it stays pending.
+    pub recent_final: Vec<NotificationStatus>,
+}
 
-/// The other end of a [`Pending`]: whoever performs the write answers through it.
-pub type Answer<T = Webhook> = oneshot::Sender<Result<T, StoreError>>;
+/// The answer to every store call: a future that resolves once the call is done
+/// (a write: committed or refused). Async code awaits it; synchronous code
+/// (tests, tools) calls [`StoreFuture::wait`]. A call never blocks the caller:
+/// a backend that cannot take it now answers [`StoreError::Unavailable`] at once.
+pub struct StoreFuture<T>(Answering<T>);
 
-impl<T> Pending<T> {
-    /// A write answered already (refused before queueing, or done in memory).
-    pub fn done(result: Result<T, StoreError>) -> Self {
-        let (answer, pending) = Self::channel();
-        let _ = answer.send(result);
-        pending
+enum Answering<T> {
+    /// Answered already (a read from memory, or refused before queueing).
+    Ready(Option<Result<T, StoreError>>),
+    /// To be answered by the thread that does the work.
+    Later(oneshot::Receiver<Result<T, StoreError>>),
+}
+
+/// The other end of a [`StoreFuture`]: whoever does the work answers through it.
+pub type Answer<T> = oneshot::Sender<Result<T, StoreError>>;
+
+impl<T> StoreFuture<T> {
+    /// A call answered already.
+    pub fn ready(result: Result<T, StoreError>) -> Self {
+        Self(Answering::Ready(Some(result)))
     }
 
-    /// A write answered later through the returned [`Answer`].
+    /// A call answered later through the returned [`Answer`].
     pub fn channel() -> (Answer<T>, Self) {
         let (answer, waiting) = oneshot::channel();
-        (answer, Self(waiting))
+        (answer, Self(Answering::Later(waiting)))
     }
 
-    /// Blocks the calling thread until the write is answered. Never call this on an
-    /// async worker; await the `Pending` there.
+    /// Blocks the calling thread until the call is answered. Never call this on
+    /// an async worker; await the future there.
     pub fn wait(self) -> Result<T, StoreError> {
-        self.0.blocking_recv().unwrap_or_else(|_| Err(dropped()))
+        match self.0 {
+            Answering::Ready(result) => result.unwrap_or_else(|| Err(dropped())),
+            Answering::Later(waiting) => waiting.blocking_recv().unwrap_or_else(|_| Err(dropped())),
+        }
     }
 }
 
-impl<T> Future for Pending<T> {
+impl<T> Future for StoreFuture<T> {
     type Output = Result<T, StoreError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0)
-            .poll(cx)
-            .map(|answer| answer.unwrap_or_else(|_| Err(dropped())))
+        match &mut self.0 {
+            Answering::Ready(result) => {
+                Poll::Ready(result.take().unwrap_or_else(|| Err(dropped())))
+            }
+            Answering::Later(waiting) => Pin::new(waiting)
+                .poll(cx)
+                .map(|answer| answer.unwrap_or_else(|_| Err(dropped()))),
+        }
     }
 }
 
+// Neither variant is self-referential.
+impl<T> Unpin for StoreFuture<T> {}
+
 fn dropped() -> StoreError {
-    StoreError::Internal("the storage dropped a write without answering".into())
+    StoreError::Internal("the storage dropped a call without answering".into())
 }
 
 /// Durable storage of webhooks.
 ///
-/// **Never blocks an async worker**: the reads [`Repository::get`] and
-/// [`Repository::list`] are served from memory and never wait on I/O; a write only
-/// hands the change over and returns a [`Pending`] to await. Only
-/// [`Repository::check`] may wait on the disk: async callers run it on a blocking
-/// thread (`web::block`).
+/// **One calling convention**: every call returns a [`StoreFuture`] and never
+/// blocks the caller; whatever waits on I/O runs on the store's own threads. A
+/// backend that keeps every webhook in a local index (SQLite, memory) answers
+/// [`Repository::get`] and [`Repository::list`] at once with a ready future; a
+/// backend that cannot keep a coherent local index (PostgreSQL shared by
+/// several nodes) answers them from the database, and callers do not change.
 ///
 /// Every backend guarantees:
 /// - **Atomicity**: a call that returns an error has changed nothing; a call that
@@ -127,151 +156,65 @@ fn dropped() -> StoreError {
 ///   program manager exactly as a missing one ([`StoreError::NotFound`]);
 ///   `scope = None` is an unscoped caller.
 /// - **Order**: [`Repository::list`] returns webhooks in the order they were created.
-/// - **Times**: `created_time` never changes after create; every change through
-///   [`Repository::modify`] stores whatever `last_modified_time` the change set.
+/// - **Rules in one transaction**: a [`Change`] sees the webhook as stored and
+///   its result is written in the same transaction, so a domain rule's
+///   precondition (same status, owner, subscribed) cannot race another write.
 pub trait Repository: Send + Sync {
     /// Stores a new webhook; answers it as stored.
-    fn create(&self, webhook: Webhook) -> Pending;
+    fn create(&self, webhook: Webhook) -> StoreFuture<Webhook>;
 
     /// One webhook by id, within `scope`: shared, not copied, since reads are
     /// the hot path.
-    fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> Result<Arc<Webhook>, StoreError>;
+    fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> StoreFuture<Arc<Webhook>>;
 
     /// Every webhook of one program manager, oldest first.
-    fn list(&self, pm: &PmCode) -> Result<Vec<Arc<Webhook>>, StoreError>;
+    fn list(&self, pm: &PmCode) -> StoreFuture<Vec<Arc<Webhook>>>;
 
     /// Reads the webhook, applies `change` and writes the result, all in one
-    /// transaction. Returns the webhook as stored.
-    fn modify(&self, id: WebhookId, scope: Option<&PmCode>, change: Change) -> Pending;
+    /// transaction. Answers the webhook as stored.
+    fn modify(&self, id: WebhookId, scope: Option<&PmCode>, change: Change)
+        -> StoreFuture<Webhook>;
 
-    /// Answers `Ok` when the storage can serve reads now.
-    fn check(&self) -> Result<(), StoreError>;
+    /// Answers `Ok` when the storage can serve reads now (readiness).
+    fn ready(&self) -> StoreFuture<()>;
 
     /// Deletes every webhook and everything stored about them (notifications and
     /// their attempts), in one transaction. Answers what was deleted.
-    fn reset(&self) -> Pending<Cleared>;
-
-    /// Replaces everything a client may set (see [`Webhook::replace`]).
-    fn replace(
-        &self,
-        id: WebhookId,
-        scope: Option<&PmCode>,
-        spec: WebhookSpec,
-        now: OffsetDateTime,
-    ) -> Pending {
-        self.modify(
-            id,
-            scope,
-            Box::new(move |webhook| {
-                webhook.replace(spec, now);
-                Ok(())
-            }),
-        )
-    }
-
-    /// Sets the status; asking for the status the webhook already has is refused.
-    fn set_status(
-        &self,
-        id: WebhookId,
-        scope: Option<&PmCode>,
-        status: WebhookStatus,
-        now: OffsetDateTime,
-    ) -> Pending {
-        self.modify(
-            id,
-            scope,
-            Box::new(move |webhook| {
-                if webhook.status == status {
-                    return Err(StoreError::SameStatus(status.as_str()));
-                }
-                webhook.status = status;
-                webhook.last_modified_time = now;
-                Ok(())
-            }),
-        )
-    }
-
-    /// Adds every code of `events`; if any is subscribed already, adds none.
-    fn subscribe(
-        &self,
-        id: WebhookId,
-        scope: Option<&PmCode>,
-        events: EventSet,
-        now: OffsetDateTime,
-    ) -> Pending {
-        self.modify(
-            id,
-            scope,
-            Box::new(move |webhook| {
-                if let Some(code) = events.iter().find(|code| webhook.events.contains(*code)) {
-                    return Err(StoreError::AlreadySubscribed(code));
-                }
-                for code in events.iter() {
-                    webhook.events.insert(code);
-                }
-                webhook.last_modified_time = now;
-                Ok(())
-            }),
-        )
-    }
-
-    /// Removes one subscribed code.
-    fn unsubscribe(
-        &self,
-        id: WebhookId,
-        scope: Option<&PmCode>,
-        code: EventCode,
-        now: OffsetDateTime,
-    ) -> Pending {
-        self.modify(
-            id,
-            scope,
-            Box::new(move |webhook| {
-                if !webhook.events.remove(code) {
-                    return Err(StoreError::NotSubscribed(code));
-                }
-                webhook.last_modified_time = now;
-                Ok(())
-            }),
-        )
-    }
-
-    /// Keeps the last heartbeat verdict with the webhook. This is an observation,
-    /// not a client's change, so `last_modified_time` stays as it was.
-    fn record_heartbeat(&self, id: WebhookId, heartbeat: Heartbeat) -> Pending {
-        self.modify(
-            id,
-            None,
-            Box::new(move |webhook| {
-                webhook.last_heartbeat = Some(heartbeat);
-                Ok(())
-            }),
-        )
-    }
+    fn reset(&self) -> StoreFuture<Cleared>;
 }
 
 /// Durable storage of notifications and their delivery attempts: the outbox the
-/// delivery engine works from. Writes go through the same writer (and the same
-/// group commit) as webhook writes; the reads may wait on the disk, so async
-/// callers run them on a blocking thread.
+/// delivery engine works from. Writes share the webhooks' transactions (on
+/// SQLite, the same writer and group commit).
+///
+/// **The feed**: every notification that becomes pending (a new one, or a
+/// resend) is handed, after its commit, to whoever follows the outbox
+/// ([`Outbox::follow`]): the delivery engine. No caller hands notifications to
+/// the engine itself.
 pub trait Outbox: Send + Sync {
-    /// Stores new notifications, all or none, each `Pending` and due at once.
-    fn enqueue(&self, notifications: Vec<Notification>) -> Pending<()>;
+    /// From now on, every notification that becomes pending, after its commit.
+    /// One follower at a time; a new call replaces the previous one.
+    fn follow(&self) -> UnboundedReceiver<Notification>;
 
-    /// Records one attempt of a pending notification and what follows it. When
-    /// this suspends the webhook (a `410 Gone`, or its last `suspend_after`
-    /// notifications all `Undelivered`), answers the webhook as suspended.
+    /// Stores new notifications, all or none, each `Pending` and due at once.
+    fn enqueue(&self, notifications: Vec<Notification>) -> StoreFuture<()>;
+
+    /// Records one attempt of a pending notification and moves it on per
+    /// `outcome` (`Notification::record`). When that makes it final, answers the
+    /// statuses of the webhook's last `recent` notifications to become final, for
+    /// the suspension rule (`domain::suspends`). A notification that is not
+    /// pending (or unknown) is `NotFound`.
     fn record_attempt(
         &self,
         id: NotificationId,
         attempt: Attempt,
         outcome: AttemptOutcome,
-        suspend_after: u32,
-    ) -> Pending<Option<Webhook>>;
+        recent: u32,
+    ) -> StoreFuture<Recorded>;
 
     /// Every pending notification, oldest first: what the delivery engine resumes
     /// after a restart.
-    fn pending(&self) -> Result<Vec<Notification>, StoreError>;
+    fn pending(&self) -> StoreFuture<Vec<Notification>>;
 
     /// The webhook's notifications of one event code created at or after `since`,
     /// oldest first, at most `count`.
@@ -281,29 +224,33 @@ pub trait Outbox: Send + Sync {
         code: EventCode,
         since: OffsetDateTime,
         count: u32,
-    ) -> Result<Vec<Notification>, StoreError>;
+    ) -> StoreFuture<Vec<Notification>>;
 
     /// The webhook's notifications among `ids`, in the order asked, each with its
     /// attempts; unknown ids and other webhooks' notifications are left out.
     fn details(
         &self,
         webhook: WebhookId,
-        ids: &[NotificationId],
-    ) -> Result<Vec<(Notification, Vec<Attempt>)>, StoreError>;
+        ids: Vec<NotificationId>,
+    ) -> StoreFuture<Vec<(Notification, Vec<Attempt>)>>;
 
     /// The webhook's `Undelivered` notifications, by event code, oldest first.
-    fn undelivered(
-        &self,
-        webhook: WebhookId,
-    ) -> Result<Vec<(EventCode, NotificationId)>, StoreError>;
+    fn undelivered(&self, webhook: WebhookId) -> StoreFuture<Vec<(EventCode, NotificationId)>>;
 
-    /// Starts a new delivery cycle for each of the webhook's final notifications
-    /// among `ids`, all in one transaction; answers, per id in the order asked,
-    /// what happened. The caller hands the `Initiated` ones to the delivery engine.
+    /// Resends the webhook's notifications among `ids` (`Notification::resend`),
+    /// all in one transaction, if the webhook (within `scope`) accepts a resend
+    /// (`Webhook::accepts_resend`); answers, per id in the order asked, what
+    /// happened. The notifications resent are fed to the follower.
     fn resend(
         &self,
         webhook: WebhookId,
+        scope: Option<&PmCode>,
         ids: Vec<NotificationId>,
         now: OffsetDateTime,
-    ) -> Pending<Vec<(NotificationId, Resend)>>;
+    ) -> StoreFuture<Vec<(NotificationId, Resend)>>;
 }
+
+/// A store that is both: what the service runs on.
+pub trait Store: Repository + Outbox {}
+
+impl<T: Repository + Outbox> Store for T {}

@@ -301,26 +301,28 @@ where
     }
 }
 
-/// A webhook body with the given product and URL.
-/// Every route the service serves (`startup::ROUTES`, which the OpenAPI
+/// Every route the service declares (`api::route_table`, which the OpenAPI
 /// document must match), made concrete: `{id}` is `id`, `{eventCode}` is 101,
 /// `{name}` is an inbox name, and each method that takes a body gets a valid one.
 /// Tests that must cover every route take them from here, so a new route is
 /// covered as soon as it is served.
 pub fn every_route(id: &str) -> Vec<(Method, String, Option<Value>)> {
-    webhook_manager::startup::ROUTES
-        .iter()
-        .flat_map(|(template, allow)| {
+    webhook_manager::api::route_table()
+        .into_iter()
+        .flat_map(|route| {
+            let template = route.path;
             let path = template
                 .replace("{id}", id)
                 .replace("{eventCode}", "101")
                 .replace("{name}", "every-route");
-            let methods: Vec<&str> = match *allow {
-                "*" => vec!["GET", "POST"],
-                allow => allow.split(", ").collect(),
+            let methods: Vec<Method> = match route.methods.as_slice() {
+                [] => vec![Method::GET, Method::POST],
+                methods => methods
+                    .iter()
+                    .map(|m| Method::from_bytes(m.as_str().as_bytes()).expect("method"))
+                    .collect(),
             };
             methods.into_iter().map(move |method| {
-                let method = Method::from_bytes(method.as_bytes()).expect("method");
                 let body = sample_body(template, &method);
                 (method, path.clone(), body)
             })

@@ -1,6 +1,7 @@
-//! An in-memory index of webhooks: by id, and per program manager in creation order.
-//! The memory backend is this index behind a lock; the SQLite backend serves every
-//! read from it and its writer thread keeps it coherent after each commit.
+//! The in-memory index of webhooks: by id, and per program manager in creation
+//! order. It is not a cache: it holds every webhook and reads never miss. The
+//! memory backend is this index behind a lock; the SQLite backend answers every
+//! webhook read from it, and its writer updates it after each commit.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use crate::domain::{PmCode, ProductId, Webhook, WebhookId};
 
 #[derive(Debug, Default)]
-pub struct Cache {
+pub struct Index {
     /// Boxed (in an `Arc`) so that growing the table moves pointers, not whole
     /// webhooks: a resize at 100,000+ entries otherwise copies tens of MiB while
     /// the writer holds the lock, and every read waits.
@@ -18,7 +19,7 @@ pub struct Cache {
     by_pm: HashMap<PmCode, Vec<WebhookId>>,
 }
 
-impl Cache {
+impl Index {
     pub fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> Option<&Webhook> {
         self.shared(id, scope).map(|w| &**w)
     }

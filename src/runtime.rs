@@ -1,0 +1,140 @@
+//! The configuration, parsed once into the objects the service runs with. Both
+//! `serve` and `check-config` build a [`Runtime`], so whatever `check-config`
+//! accepts, the service starts with, and nothing is parsed twice.
+
+use crate::auth::Tokens;
+use crate::config::{ConfigError, Settings};
+use crate::domain::{BlockedNetworks, UrlRules};
+use crate::seed::Seeds;
+use crate::signing::Signer;
+
+/// Settings, validated and turned into ready objects.
+pub struct Runtime {
+    pub settings: Settings,
+    pub tokens: Tokens,
+    pub rules: UrlRules,
+    pub seeds: Seeds,
+    pub signer: Option<Signer>,
+}
+
+impl Runtime {
+    /// Every error names the key at fault.
+    pub fn from_settings(settings: Settings) -> Result<Self, ConfigError> {
+        settings.validate()?;
+        let blocked = BlockedNetworks::parse(&settings.security.blocked_networks)
+            .map_err(|(i, why)| ConfigError::new(format!("security.blocked_networks[{i}]"), why))?;
+        let rules = UrlRules {
+            allow_http: settings.security.allow_http,
+            blocked,
+        };
+        let tokens = Tokens::from_settings(&settings.auth)?;
+        let seeds = Seeds::parse(&settings.seed.webhooks, &rules)?;
+        let signer = settings
+            .delivery
+            .signing_secret
+            .as_deref()
+            .map(Signer::from_secret)
+            .transpose()
+            .map_err(|why| ConfigError::new("delivery.signing_secret", why))?;
+        Ok(Self {
+            settings,
+            tokens,
+            rules,
+            seeds,
+            signer,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::config::TokenSettings;
+
+    #[test]
+    fn the_defaults_make_a_runtime() {
+        assert!(Runtime::from_settings(Settings::default()).is_ok());
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        type Breaks = fn(&mut Settings);
+        let cases: [(&str, Breaks); 23] = [
+            ("delivery.timeout_ms", |s| s.delivery.timeout_ms = 0),
+            ("delivery.retry_schedule_ms", |s| {
+                s.delivery.retry_schedule_ms = vec![u64::MAX]
+            }),
+            ("delivery.suspend_after", |s| s.delivery.suspend_after = 0),
+            ("delivery.concurrency", |s| s.delivery.concurrency = 0),
+            ("delivery.signing_secret", |s| {
+                s.delivery.signing_secret = Some("secret".into())
+            }),
+            ("delivery.signing_secret", |s| {
+                s.delivery.signing_secret = Some("whsec_not base64!".into())
+            }),
+            ("delivery.signing_secret", |s| {
+                s.delivery.signing_secret = Some("whsec_".into())
+            }),
+            ("database.read_connections", |s| {
+                s.database.read_connections = 0
+            }),
+            ("database.max_batch", |s| s.database.max_batch = 0),
+            ("database.queue_capacity", |s| s.database.queue_capacity = 0),
+            ("server.host", |s| s.server.host = " ".into()),
+            ("server.workers", |s| s.server.workers = 1000),
+            ("security.blocked_networks[0]", |s| {
+                s.security.blocked_networks = vec!["10.0.0.0/99".into()]
+            }),
+            ("auth.tokens", |s| s.auth.enabled = true),
+            ("auth.tokens[0].program_manager_code", |s| {
+                s.auth.tokens = vec![TokenSettings {
+                    program_manager_code: "TOOLONG".into(),
+                    token: Some("a-token-of-enough-length".into()),
+                    token_sha256: None,
+                }]
+            }),
+            ("auth.tokens[0]", |s| {
+                s.auth.tokens = vec![TokenSettings {
+                    program_manager_code: "TRD".into(),
+                    token: None,
+                    token_sha256: None,
+                }]
+            }),
+            ("auth.tokens[0].token", |s| {
+                s.auth.tokens = vec![TokenSettings {
+                    program_manager_code: "TRD".into(),
+                    token: Some("short".into()),
+                    token_sha256: None,
+                }]
+            }),
+            ("auth.tokens[0].token_sha256", |s| {
+                s.auth.tokens = vec![TokenSettings {
+                    program_manager_code: "TRD".into(),
+                    token: None,
+                    token_sha256: Some("abc".into()),
+                }]
+            }),
+            ("server.shutdown_timeout_ms", |s| {
+                s.server.shutdown_timeout_ms = 700_000
+            }),
+            ("database.path", |s| s.database.path = PathBuf::new()),
+            ("heartbeat.timeout_ms", |s| s.heartbeat.timeout_ms = 0),
+            ("heartbeat.connect_timeout_ms", |s| {
+                s.heartbeat.connect_timeout_ms = 0
+            }),
+            ("limits.max_body_bytes", |s| s.limits.max_body_bytes = 10),
+        ];
+        for (key, breaks) in cases {
+            let mut settings = Settings::default();
+            breaks(&mut settings);
+            let error = Runtime::from_settings(settings).err().expect(key);
+            assert_eq!(error.key, key, "{error}");
+            assert!(
+                error.to_string().contains(key),
+                "the message names the key: {error}"
+            );
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Notification and attempt rows: the outbox's SQL. The writer calls the write
+//! functions inside its batch transaction; the reader threads call the reads.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use time::OffsetDateTime;
+
+use super::rows::{corrupt, from_unix_ms, from_unix_seconds};
+use crate::domain::time::unix_ms;
+use crate::domain::{
+    Attempt, EventCode, Notification, NotificationId, NotificationStatus, PmCode, WebhookId,
+};
+
+const COLUMNS: &str = "id, webhook_id, pm_code, event_code, body, status, created_time, \
+                       last_sent_time, attempts, cycle_start, next_attempt_ms";
+
+pub fn insert(conn: &Connection, n: &Notification) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO notifications (id, webhook_id, pm_code, event_code, body, status, \
+         created_time, last_sent_time, attempts, cycle_start, next_attempt_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    stmt.execute(params![
+        n.id.to_string(),
+        n.webhook_id.to_string(),
+        n.pm_code.as_str(),
+        n.event_code.value(),
+        n.body,
+        n.status.as_str(),
+        n.created_time.unix_timestamp(),
+        n.last_sent_time.map(OffsetDateTime::unix_timestamp),
+        n.attempts,
+        n.cycle_start,
+        n.next_attempt.map(unix_ms),
+    ])?;
+    Ok(())
+}
+
+/// Writes where a notification stands (status, attempts, cycle, next attempt).
+/// One that is now final is numbered after the webhook's last final one, for
+/// [`recent_final`]; one pending again (resent) loses its number.
+pub fn save_progress(conn: &Connection, n: &Notification) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE notifications SET status = ?2, last_sent_time = ?3, attempts = ?4, \
+         cycle_start = ?5, next_attempt_ms = ?6, \
+         final_seq = CASE WHEN ?2 = 'Pending' THEN NULL ELSE \
+           (SELECT ifnull(max(final_seq), 0) + 1 FROM notifications WHERE webhook_id = ?7) END \
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        n.id.to_string(),
+        n.status.as_str(),
+        n.last_sent_time.map(OffsetDateTime::unix_timestamp),
+        n.attempts,
+        n.cycle_start,
+        n.next_attempt.map(unix_ms),
+        n.webhook_id.to_string(),
+    ])?;
+    Ok(())
+}
+
+/// Stores attempt number `number` of a notification.
+pub fn insert_attempt(
+    conn: &Connection,
+    id: NotificationId,
+    number: u32,
+    attempt: &Attempt,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO attempts (notification_id, attempt, time_ms, http_status, error, latency_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        id.to_string(),
+        number,
+        unix_ms(attempt.time),
+        attempt.http_status,
+        attempt.error,
+        attempt.latency_ms,
+    ])?;
+    Ok(())
+}
+
+/// The statuses of the webhook's last `n` notifications to become final, newest first.
+pub fn recent_final(
+    conn: &Connection,
+    webhook_id: WebhookId,
+    n: u32,
+) -> rusqlite::Result<Vec<NotificationStatus>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT status FROM notifications WHERE webhook_id = ?1 AND final_seq IS NOT NULL \
+         ORDER BY final_seq DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![webhook_id.to_string(), n], |r| {
+        r.get::<_, String>(0)?.parse().map_err(corrupt)
+    })?;
+    rows.collect()
+}
+
+/// One notification by id, whichever webhook's.
+pub fn find(conn: &Connection, id: NotificationId) -> rusqlite::Result<Option<Notification>> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM notifications WHERE id = ?1"
+    ))?
+    .query_row([id.to_string()], read)
+    .optional()
+}
+
+/// One of the webhook's notifications by id.
+pub fn find_for(
+    conn: &Connection,
+    webhook_id: WebhookId,
+    id: NotificationId,
+) -> rusqlite::Result<Option<Notification>> {
+    Ok(find(conn, id)?.filter(|n| n.webhook_id == webhook_id))
+}
+
+/// Every pending notification, oldest first.
+pub fn pending(conn: &Connection) -> rusqlite::Result<Vec<Notification>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM notifications WHERE status = 'Pending' ORDER BY rowid"
+    ))?;
+    let rows = stmt.query_map([], read)?;
+    rows.collect()
+}
+
+/// A webhook's notifications of one event code created at or after `since`,
+/// oldest first, at most `count`.
+pub fn by_event(
+    conn: &Connection,
+    webhook_id: WebhookId,
+    code: EventCode,
+    since: OffsetDateTime,
+    count: u32,
+) -> rusqlite::Result<Vec<Notification>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM notifications \
+         WHERE webhook_id = ?1 AND event_code = ?2 AND created_time >= ?3 \
+         ORDER BY created_time, rowid LIMIT ?4"
+    ))?;
+    let rows = stmt.query_map(
+        params![
+            webhook_id.to_string(),
+            code.value(),
+            since.unix_timestamp(),
+            count
+        ],
+        read,
+    )?;
+    rows.collect()
+}
+
+/// The webhook's notifications among `ids`, in the order asked, each with its
+/// attempts in order. Ids that are unknown, or another webhook's, are left out.
+pub fn details(
+    conn: &Connection,
+    webhook_id: WebhookId,
+    ids: &[NotificationId],
+) -> rusqlite::Result<Vec<(Notification, Vec<Attempt>)>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(notification) = find_for(conn, webhook_id, *id)? else {
+            continue;
+        };
+        let attempts = conn
+            .prepare_cached(
+                "SELECT time_ms, http_status, error, latency_ms FROM attempts \
+                 WHERE notification_id = ?1 ORDER BY attempt",
+            )?
+            .query_map([id.to_string()], |row| {
+                Ok(Attempt {
+                    time: from_unix_ms(row.get(0)?)?,
+                    http_status: row.get(1)?,
+                    error: row.get(2)?,
+                    latency_ms: row.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        found.push((notification, attempts));
+    }
+    Ok(found)
+}
+
+/// The webhook's `Undelivered` notifications as (event code, id), by event code
+/// and then oldest first.
+pub fn undelivered(
+    conn: &Connection,
+    webhook_id: WebhookId,
+) -> rusqlite::Result<Vec<(EventCode, NotificationId)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT event_code, id FROM notifications \
+         WHERE webhook_id = ?1 AND status = 'Undelivered' \
+         ORDER BY event_code, created_time, rowid",
+    )?;
+    let rows = stmt.query_map([webhook_id.to_string()], |row| {
+        let code =
+            EventCode::from_number(row.get(0)?, "event_code").map_err(|p| corrupt(p.message))?;
+        let id: String = row.get(1)?;
+        Ok((
+            code,
+            NotificationId::parse(&id).map_err(|p| corrupt(p.message))?,
+        ))
+    })?;
+    rows.collect()
+}
+
+/// Deletes every notification and attempt; answers how many notifications there were.
+pub fn delete_all(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.execute("DELETE FROM attempts", [])?;
+    Ok(conn.execute("DELETE FROM notifications", [])? as u64)
+}
+
+fn read(row: &Row<'_>) -> rusqlite::Result<Notification> {
+    let id: String = row.get(0)?;
+    let webhook_id: String = row.get(1)?;
+    let pm: String = row.get(2)?;
+    let status: String = row.get(5)?;
+    Ok(Notification {
+        id: NotificationId::parse(&id).map_err(|p| corrupt(p.message))?,
+        webhook_id: WebhookId::parse(&webhook_id).map_err(|p| corrupt(p.message))?,
+        pm_code: PmCode::parse(&pm).map_err(|p| corrupt(p.message))?,
+        event_code: EventCode::from_number(row.get(3)?, "event_code")
+            .map_err(|p| corrupt(p.message))?,
+        body: row.get(4)?,
+        status: status.parse().map_err(corrupt)?,
+        created_time: from_unix_seconds(row.get(6)?)?,
+        last_sent_time: row
+            .get::<_, Option<i64>>(7)?
+            .map(from_unix_seconds)
+            .transpose()?,
+        attempts: row.get(8)?,
+        cycle_start: row.get(9)?,
+        next_attempt: row
+            .get::<_, Option<i64>>(10)?
+            .map(from_unix_ms)
+            .transpose()?,
+    })
+}

@@ -1,0 +1,309 @@
+//! The writer thread and its group commit: every write is a [`Write`] job; the
+//! writer takes whatever jobs are waiting, runs each in a savepoint of one
+//! transaction, commits once (one fsync for the batch), tells the index and the
+//! outbox's feed what changed, and only then answers the callers.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::checkpoint::Checkpoints;
+use super::rows::classify;
+use crate::domain::{Notification, PmCode, Webhook, WebhookId};
+use crate::metrics::METRICS;
+use crate::store::feed::Feed;
+use crate::store::index::Index;
+use crate::store::{Answer, StoreError, StoreFuture};
+
+/// What the index and the feed learn from a write once its batch commits.
+pub enum Effect {
+    None,
+    /// A webhook as now stored.
+    Put(Webhook),
+    /// Every webhook deleted.
+    Clear,
+    /// Notifications that became pending.
+    Feed(Vec<Notification>),
+}
+
+/// What a write job sees: the open transaction (inside the job's savepoint) and
+/// the webhooks as they will be once the batch commits.
+pub struct Tx<'a> {
+    pub conn: &'a Connection,
+    view: &'a BatchView<'a>,
+}
+
+impl Tx<'_> {
+    /// The webhook, as the caller in `scope` may see it, with the batch's
+    /// earlier writes applied.
+    pub fn webhook(
+        &self,
+        id: WebhookId,
+        scope: Option<&PmCode>,
+    ) -> Result<Option<Webhook>, StoreError> {
+        self.view.webhook(id, scope)
+    }
+}
+
+/// The index as it will be once the batch commits: the jobs of one batch see
+/// each other's changes before anything is committed.
+struct BatchView<'a> {
+    index: &'a RwLock<Index>,
+    written: HashMap<WebhookId, Webhook>,
+    /// After a reset in the batch, the index no longer speaks for the database.
+    cleared: bool,
+}
+
+impl BatchView<'_> {
+    fn webhook(
+        &self,
+        id: WebhookId,
+        scope: Option<&PmCode>,
+    ) -> Result<Option<Webhook>, StoreError> {
+        Ok(match self.written.get(&id) {
+            Some(webhook) => Some(webhook.clone()).filter(|w| w.visible_to(scope)),
+            None if self.cleared => None,
+            None => read_index(self.index)?.get(id, scope).cloned(),
+        })
+    }
+
+    fn learn(&mut self, effect: &Effect) {
+        match effect {
+            Effect::Put(webhook) => {
+                self.written.insert(webhook.id, webhook.clone());
+            }
+            Effect::Clear => {
+                self.written.clear();
+                self.cleared = true;
+            }
+            Effect::None | Effect::Feed(_) => {}
+        }
+    }
+}
+
+pub fn read_index(
+    index: &RwLock<Index>,
+) -> Result<std::sync::RwLockReadGuard<'_, Index>, StoreError> {
+    index
+        .read()
+        .map_err(|_| StoreError::Internal("webhook index lock poisoned".into()))
+}
+
+/// One write: its work, and where its answer goes. The answer's type is tied to
+/// the work's, so a job cannot answer with the wrong kind.
+trait Write: Send {
+    /// Runs the work inside the job's savepoint.
+    fn apply(self: Box<Self>, tx: &Tx<'_>) -> Applied;
+    /// Answers without running (the batch could not begin).
+    fn fail(self: Box<Self>, error: StoreError);
+}
+
+struct Job<T, F> {
+    work: F,
+    answer: Answer<T>,
+}
+
+impl<T, F> Write for Job<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Tx<'_>) -> Result<(T, Effect), StoreError> + Send,
+{
+    fn apply(self: Box<Self>, tx: &Tx<'_>) -> Applied {
+        let Self { work, answer } = *self;
+        match work(tx) {
+            Ok((value, effect)) => Applied {
+                effect: Some(effect),
+                reply: Box::new(move |fault| {
+                    let _ = answer.send(fault.map_or(Ok(value), Err));
+                }),
+            },
+            Err(error) => Applied {
+                effect: None,
+                reply: Box::new(move |_| {
+                    let _ = answer.send(Err(error));
+                }),
+            },
+        }
+    }
+
+    fn fail(self: Box<Self>, error: StoreError) {
+        let _ = self.answer.send(Err(error));
+    }
+}
+
+/// A job that has run: what it changed (`None`: it failed and was rolled back
+/// alone), and how to answer it once the batch's fate is known.
+struct Applied {
+    effect: Option<Effect>,
+    /// Given the batch's fault, if the commit failed; a failed job answers its own error.
+    reply: Box<dyn FnOnce(Option<StoreError>) + Send>,
+}
+
+type Boxed = Box<dyn Write>;
+
+/// The handle that queues jobs for the writer thread.
+pub struct Writer {
+    jobs: SyncSender<Boxed>,
+}
+
+impl Writer {
+    /// The handle and the thread's loop: `run` is to be called on the writer
+    /// thread with its connection.
+    pub fn new(
+        capacity: usize,
+        max_batch: usize,
+        index: Arc<RwLock<Index>>,
+        feed: Arc<Feed>,
+        checkpoints: Checkpoints,
+    ) -> (Self, impl FnOnce(Connection) + Send) {
+        let (jobs, queue) = std::sync::mpsc::sync_channel(capacity.max(1));
+        let run = move |conn| run(conn, &queue, &index, &feed, max_batch.max(1), &checkpoints);
+        (Self { jobs }, run)
+    }
+
+    /// Queues `work` without waiting; the answer comes once its batch is
+    /// committed. A full queue answers `Unavailable` at once.
+    pub fn submit<T, F>(&self, work: F) -> StoreFuture<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Tx<'_>) -> Result<(T, Effect), StoreError> + Send + 'static,
+    {
+        let (answer, future) = StoreFuture::channel();
+        match self.jobs.try_send(Box::new(Job { work, answer })) {
+            Ok(()) => future,
+            Err(TrySendError::Full(_)) => StoreFuture::ready(Err(StoreError::Unavailable(
+                "the write queue is full".into(),
+            ))),
+            Err(TrySendError::Disconnected(_)) => StoreFuture::ready(Err(StoreError::Internal(
+                "the writer thread has stopped".into(),
+            ))),
+        }
+    }
+}
+
+/// The writer thread: takes the first waiting job, then whatever else is
+/// already queued (up to `max_batch`), and commits them in one transaction. It
+/// commits as soon as the queue is empty; it never waits on a timer.
+fn run(
+    mut conn: Connection,
+    jobs: &Receiver<Boxed>,
+    index: &RwLock<Index>,
+    feed: &Feed,
+    max_batch: usize,
+    checkpoints: &Checkpoints,
+) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = Vec::with_capacity(max_batch.min(64));
+        batch.push(first);
+        while batch.len() < max_batch {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&mut conn, index, feed, batch);
+        checkpoints.after_commit(&conn);
+    }
+    log::debug!("sqlite writer stopped: every store handle is gone");
+}
+
+/// Runs each job inside its own savepoint, so a failing job is rolled back alone,
+/// then commits the batch, updates the index and the feed, and only then
+/// answers the callers.
+fn commit_batch(conn: &mut Connection, index: &RwLock<Index>, feed: &Feed, batch: Vec<Boxed>) {
+    let started = Instant::now();
+    let size = batch.len();
+    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            let fault = classify(e);
+            log_fault("beginning a write transaction", size, &fault);
+            for job in batch {
+                job.fail(same_error(&fault));
+            }
+            return;
+        }
+    };
+    let mut view = BatchView {
+        index,
+        written: HashMap::new(),
+        cleared: false,
+    };
+    let mut applied = Vec::with_capacity(size);
+    for job in batch {
+        let savepoint = match tx.savepoint() {
+            Ok(savepoint) => savepoint,
+            Err(e) => {
+                job.fail(classify(e));
+                continue;
+            }
+        };
+        let done = job.apply(&Tx {
+            conn: &savepoint,
+            view: &view,
+        });
+        if done.effect.is_some() {
+            if let Err(e) = savepoint.commit() {
+                (done.reply)(Some(classify(e)));
+                continue;
+            }
+        }
+        // Dropping an uncommitted savepoint rolls back this job alone; the
+        // earlier jobs of the batch stay.
+        if let Some(effect) = &done.effect {
+            view.learn(effect);
+        }
+        applied.push(done);
+    }
+    if let Err(e) = tx.commit() {
+        let fault = classify(e);
+        log_fault("committing a batch", size, &fault);
+        for done in applied {
+            (done.reply)(Some(same_error(&fault)));
+        }
+        return;
+    }
+    let mut fed = Vec::new();
+    match index.write() {
+        Ok(mut index) => {
+            // In batch order: a reset forgets what came before it in the batch,
+            // not what came after.
+            for effect in applied.iter_mut().filter_map(|done| done.effect.take()) {
+                match effect {
+                    Effect::Put(webhook) => index.put(webhook),
+                    Effect::Clear => {
+                        index.clear();
+                    }
+                    Effect::Feed(mut notifications) => fed.append(&mut notifications),
+                    Effect::None => {}
+                }
+            }
+        }
+        Err(_) => log::error!("webhook index lock poisoned; reads may be stale until restart"),
+    }
+    feed.send(fed);
+    for done in applied {
+        (done.reply)(None);
+    }
+    METRICS.commit(size, started.elapsed());
+    log::trace!("committed {size} writes in {:?}", started.elapsed());
+}
+
+fn log_fault(doing: &str, size: usize, fault: &StoreError) {
+    log::error!("{doing} for {size} writes: {fault}: {}", source_text(fault));
+}
+
+/// A copy of a storage fault for each caller of a failed batch.
+fn same_error(error: &StoreError) -> StoreError {
+    match error {
+        StoreError::Unavailable(_) => StoreError::Unavailable(source_text(error).into()),
+        _ => StoreError::Internal(source_text(error).into()),
+    }
+}
+
+fn source_text(error: &StoreError) -> String {
+    std::error::Error::source(error).map_or_else(|| error.to_string(), |s| s.to_string())
+}
