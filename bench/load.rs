@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark tool: a bad argument or setup stops it with the reason
 //! Open-loop load, for the latency columns of the benchmark: requests go out on a
 //! fixed schedule (RATE per second) whatever the server's answers do, and each
 //! latency is measured from when its request was *due*, not from when it was sent.

@@ -2,7 +2,7 @@
 //! durability across a crash, and isolation from slow receivers.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -279,10 +279,14 @@ async fn a_pending_retry_survives_kill_9_and_is_delivered_after_restart() {
     drop(app);
 }
 
+/// Not a timing test of the machine: the slow receivers hold every attempt for
+/// 30 s (within a 60 s delivery timeout), so an engine that made the fast
+/// receiver wait behind them could not deliver to it within the 20 s allowed,
+/// however fast the machine; a concurrent one delivers in milliseconds.
 #[actix_rt::test]
 async fn fifty_slow_receivers_do_not_delay_a_fast_one() {
-    let app = TestApp::spawn().await;
-    let slow = Receiver::start(Behaviour::Slow(Duration::from_secs(3))).await;
+    let app = TestApp::spawn_with(&[("WHM_DELIVERY__TIMEOUT_MS", "60000")]).await;
+    let slow = Receiver::start(Behaviour::Slow(Duration::from_secs(30))).await;
     let fast = Receiver::start(Behaviour::Status(200)).await;
     for i in 0..50 {
         let pm = format!("S{i:03}");
@@ -290,19 +294,17 @@ async fn fifty_slow_receivers_do_not_delay_a_fast_one() {
         trigger(&app, &pm, None, 103).await;
     }
     assert_eq!(
-        slow.wait_for(50, Duration::from_secs(5)).await.len(),
+        slow.wait_for(50, Duration::from_secs(20)).await.len(),
         50,
         "all 50 in flight"
     );
     app.create_webhook("FAST", hook(None, &[103], &fast.url))
         .await;
-    let started = Instant::now();
     trigger(&app, "FAST", None, 103).await;
-    assert_eq!(fast.wait_for(1, Duration::from_secs(3)).await.len(), 1);
-    let waited = started.elapsed();
-    assert!(
-        waited < Duration::from_secs(1),
-        "the fast receiver waited {waited:?} behind slow ones"
+    assert_eq!(
+        fast.wait_for(1, Duration::from_secs(20)).await.len(),
+        1,
+        "the fast receiver got its notification while the slow ones were held"
     );
 }
 

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the test failing
 //! Black-box tests: each starts the real `webhook-manager` binary on a free port
 //! with its own temporary database and talks to it, and to real local receivers,
 //! over HTTP. One test binary, one module per feature.

@@ -29,7 +29,6 @@ use std::thread;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -45,27 +44,7 @@ use crate::domain::{
     Resend, Webhook, WebhookId,
 };
 
-pub use self::schema::SCHEMA_VERSION;
-
-/// How much a commit must survive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Synchronous {
-    /// An acknowledged write survives power loss (fsync at every commit).
-    Full,
-    /// An acknowledged write survives a crash of the process; the last commits may
-    /// be lost on power loss (WAL is synced at checkpoints only).
-    Normal,
-}
-
-impl Synchronous {
-    fn pragma(self) -> &'static str {
-        match self {
-            Self::Full => "FULL",
-            Self::Normal => "NORMAL",
-        }
-    }
-}
+pub use self::schema::{Synchronous, SCHEMA_VERSION};
 
 /// How the store uses the file.
 #[derive(Debug, Clone)]

@@ -5,7 +5,27 @@ use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::Synchronous;
+use serde::{Deserialize, Serialize};
+
+/// How much a commit must survive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    /// An acknowledged write survives power loss (fsync at every commit).
+    Full,
+    /// An acknowledged write survives a crash of the process; the last commits may
+    /// be lost on power loss (WAL is synced at checkpoints only).
+    Normal,
+}
+
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::Normal => "NORMAL",
+        }
+    }
+}
 
 /// The schema for a new file; see the comment at its top.
 pub const SCHEMA: &str = include_str!("../../../schema.sql");
