@@ -373,3 +373,286 @@ fn next_try(
     let wait = Duration::from_millis(wait_ms + jitter_ms).max(retry_after.unwrap_or_default());
     AttemptOutcome::RetryAt(now + wait)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    use serde_json::json;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::domain::{
+        CustomHeaders, EventCode, NotificationId, NotificationStatus, PmCode, TestClock,
+        WebhookConfig, WebhookId, WebhookSpec, WebhookUrl,
+    };
+    use crate::store::{MemoryStore, Outbox, Repository};
+
+    const T0: OffsetDateTime = datetime!(2024-01-24 23:20:28 UTC);
+
+    fn settings(schedule: &[u64], suspend_after: u32) -> DeliverySettings {
+        DeliverySettings {
+            retry_schedule_ms: schedule.to_vec(),
+            suspend_after,
+            timeout_ms: 5_000,
+            ..DeliverySettings::default()
+        }
+    }
+
+    fn wait_of(outcome: AttemptOutcome) -> Duration {
+        match outcome {
+            AttemptOutcome::RetryAt(at) => Duration::try_from(at - T0).unwrap_or_default(),
+            other => panic!("expected a retry, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn retries_follow_the_schedule_with_at_most_ten_percent_jitter() {
+        let s = settings(&[10_000, 60_000], 5);
+        for _ in 0..50 {
+            let first = wait_of(next_try(&s, T0, 1, None));
+            assert!(
+                (Duration::from_millis(10_000)..=Duration::from_millis(11_000)).contains(&first),
+                "{first:?}"
+            );
+            let second = wait_of(next_try(&s, T0, 2, None));
+            assert!(
+                (Duration::from_millis(60_000)..=Duration::from_millis(66_000)).contains(&second),
+                "{second:?}"
+            );
+        }
+        assert_eq!(next_try(&s, T0, 3, None), AttemptOutcome::Undelivered);
+        let asked = wait_of(next_try(&s, T0, 1, Some(Duration::from_secs(30))));
+        assert!(
+            asked >= Duration::from_secs(30),
+            "a longer Retry-After wins: {asked:?}"
+        );
+        assert_eq!(
+            next_try(&settings(&[], 5), T0, 1, None),
+            AttemptOutcome::Undelivered,
+            "an empty schedule means one attempt"
+        );
+    }
+
+    /// A receiver on a local port answering every request with `status`.
+    fn receiver(status: u16) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut request = [0u8; 65536];
+                let _ = stream.read(&mut request);
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        url
+    }
+
+    /// A local URL where nothing listens: every attempt is refused at once.
+    fn nobody() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        drop(listener);
+        url
+    }
+
+    struct Setup {
+        worker: Worker,
+        store: Arc<MemoryStore>,
+        clock: Arc<TestClock>,
+        webhook: WebhookId,
+    }
+
+    fn setup(url: &str, settings: DeliverySettings) -> Setup {
+        let store = Arc::new(MemoryStore::new());
+        let clock = Arc::new(TestClock::at(T0));
+        let spec = WebhookSpec {
+            product_id: None,
+            events: [EventCode::from_number(101, "events").expect("code")]
+                .into_iter()
+                .collect(),
+            status: None,
+            config: WebhookConfig {
+                url: WebhookUrl::parse(url, true).expect("url"),
+                custom_headers: CustomHeaders::from_json(&json!({})).expect("headers"),
+            },
+        };
+        let pm = PmCode::parse("TRD").expect("pm");
+        let webhook = Webhook::create(WebhookId::new_random(), pm, spec, T0);
+        let webhook = store.create(webhook).wait().expect("create").id;
+        let engine = Engine {
+            settings,
+            signer: None,
+            blocked: BlockedNetworks::default(),
+            store: store.clone(),
+            clock: clock.clone(),
+        };
+        let timeout = engine.settings.timeout();
+        let outbound = Outbound::new(timeout, timeout, 4, BlockedNetworks::default());
+        Setup {
+            worker: Worker { engine, outbound },
+            store,
+            clock,
+            webhook,
+        }
+    }
+
+    impl Setup {
+        fn notify(&self) -> Notification {
+            let code = EventCode::from_number(101, "events").expect("code");
+            let pm = PmCode::parse("TRD").expect("pm");
+            let id = NotificationId::new_random();
+            let n = Notification::new(self.webhook, pm, code, id, "{}".into(), self.clock.now());
+            self.store.enqueue(vec![n.clone()]).wait().expect("enqueue");
+            n
+        }
+
+        fn status(&self) -> WebhookStatus {
+            self.store
+                .get(self.webhook, None)
+                .wait()
+                .expect("get")
+                .status
+        }
+
+        fn stored(&self, n: &Notification) -> (Notification, Vec<Attempt>) {
+            let mut found = self
+                .store
+                .details(self.webhook, vec![n.id])
+                .wait()
+                .expect("details");
+            found.pop().expect("stored")
+        }
+    }
+
+    /// Retries and backoff with time driven by the test clock: each failed
+    /// attempt is due again after the schedule's wait (plus at most 10%), counted
+    /// from the clock's now, and the last one makes the notification Undelivered.
+    #[actix_rt::test]
+    async fn a_failing_receiver_is_retried_on_the_schedule_then_undelivered() {
+        let s = setup(&nobody(), settings(&[5_000, 30_000], 5));
+        let n = s.notify();
+        let mut due = Vec::new();
+        let mut next = Some(n.clone());
+        while let Some(n) = next.take() {
+            next = s.worker.attempt(n).await.map(|(_, n)| n);
+            if let Some(n) = &next {
+                let wait = n.next_attempt.expect("due") - s.clock.now();
+                due.push(wait);
+                s.clock.advance(wait);
+            }
+        }
+        assert_eq!(due.len(), 2, "two retries: {due:?}");
+        assert!(
+            (time::Duration::seconds(5)..=time::Duration::milliseconds(5_500)).contains(&due[0]),
+            "{due:?}"
+        );
+        assert!(
+            (time::Duration::seconds(30)..=time::Duration::seconds(33)).contains(&due[1]),
+            "{due:?}"
+        );
+        let (stored, attempts) = s.stored(&n);
+        assert_eq!(stored.status, NotificationStatus::Undelivered);
+        assert_eq!(attempts.len(), 3);
+        assert_eq!(attempts[0].time, T0, "attempt times come from the clock");
+        assert!(attempts
+            .iter()
+            .all(|a| a.http_status.is_none() && a.error.is_some()));
+        assert_eq!(
+            s.status(),
+            WebhookStatus::Active,
+            "one undelivered is not enough to suspend"
+        );
+    }
+
+    /// Suspension: the webhook is suspended once its last `suspend_after`
+    /// notifications all ended Undelivered, not before.
+    #[actix_rt::test]
+    async fn suspend_after_undelivered_in_a_row() {
+        let s = setup(&nobody(), settings(&[], 3));
+        for i in 1..=3 {
+            assert_eq!(s.status(), WebhookStatus::Active, "before notification {i}");
+            let n = s.notify();
+            assert!(s.worker.attempt(n).await.is_none(), "no retry left");
+        }
+        assert_eq!(s.status(), WebhookStatus::Suspended);
+    }
+
+    /// A delivered notification in between starts the count again.
+    #[actix_rt::test]
+    async fn a_delivery_in_between_keeps_the_webhook_active() {
+        let s = setup(&nobody(), settings(&[], 2));
+        s.worker.attempt(s.notify()).await;
+        let ok = receiver(200);
+        let url = WebhookUrl::parse(&ok, true).expect("url");
+        let moved = Box::new(move |w: &mut Webhook| {
+            w.config.url = url;
+            Ok(())
+        });
+        s.store
+            .modify(s.webhook, None, moved)
+            .wait()
+            .expect("point at a receiver");
+        let delivered = s.notify();
+        assert!(s.worker.attempt(delivered.clone()).await.is_none());
+        assert_eq!(s.stored(&delivered).0.status, NotificationStatus::Delivered);
+        let back = WebhookUrl::parse(&nobody(), true).expect("url");
+        let moved = Box::new(move |w: &mut Webhook| {
+            w.config.url = back;
+            Ok(())
+        });
+        s.store
+            .modify(s.webhook, None, moved)
+            .wait()
+            .expect("point at nobody");
+        s.worker.attempt(s.notify()).await;
+        assert_eq!(
+            s.status(),
+            WebhookStatus::Active,
+            "Undelivered, Delivered, Undelivered"
+        );
+        s.worker.attempt(s.notify()).await;
+        assert_eq!(
+            s.status(),
+            WebhookStatus::Suspended,
+            "two Undelivered in a row"
+        );
+    }
+
+    /// `410 Gone` suspends at once, with no retry.
+    #[actix_rt::test]
+    async fn gone_suspends_at_once() {
+        let s = setup(&receiver(410), settings(&[5_000], 5));
+        let n = s.notify();
+        assert!(
+            s.worker.attempt(n.clone()).await.is_none(),
+            "no retry after 410"
+        );
+        assert_eq!(s.status(), WebhookStatus::Suspended);
+        let (stored, attempts) = s.stored(&n);
+        assert_eq!(
+            (stored.status, attempts[0].http_status),
+            (NotificationStatus::Undelivered, Some(410))
+        );
+    }
+
+    /// A suspended or inactive webhook's notification waits, without an attempt.
+    #[actix_rt::test]
+    async fn an_inactive_webhook_parks_its_notifications() {
+        let s = setup(&receiver(200), settings(&[], 5));
+        let inactive = Box::new(|w: &mut Webhook| w.set_status(WebhookStatus::Inactive, T0));
+        s.store
+            .modify(s.webhook, None, inactive)
+            .wait()
+            .expect("inactive");
+        let n = s.notify();
+        let parked = s.worker.attempt(n.clone()).await.expect("comes back later");
+        assert_eq!(parked.1.attempts, 0, "no retry used up");
+        assert!(s.stored(&n).1.is_empty(), "no attempt made");
+    }
+}

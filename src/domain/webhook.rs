@@ -328,6 +328,7 @@ pub struct Heartbeat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::WebhookUrl;
     use serde_json::json;
 
     #[test]
@@ -390,5 +391,182 @@ mod tests {
                 );
             }
         }
+    }
+
+    fn webhook(status: WebhookStatus) -> Webhook {
+        let spec = WebhookSpec {
+            product_id: None,
+            events: [101, 102]
+                .into_iter()
+                .map(|n| EventCode::from_number(n, "events").expect("code"))
+                .collect(),
+            status: Some(status),
+            config: WebhookConfig {
+                url: WebhookUrl::parse("https://a.example/", false).expect("url"),
+                custom_headers: CustomHeaders::default(),
+            },
+        };
+        let at = OffsetDateTime::UNIX_EPOCH;
+        Webhook::create(
+            WebhookId::new_random(),
+            PmCode::parse("TRD").expect("pm"),
+            spec,
+            at,
+        )
+    }
+
+    /// Each change a client can ask for: what it does, what it refuses, and that
+    /// a refused change leaves the webhook exactly as it was.
+    #[test]
+    fn change_rules() {
+        use WebhookStatus::*;
+        type Change = fn(&mut Webhook, OffsetDateTime) -> Result<(), Refusal>;
+        let code = |n| EventCode::from_number(n, "events").expect("code");
+        let set = |codes: &[i64]| codes.iter().map(|n| code(*n)).collect::<EventSet>();
+        let cases: [(&str, WebhookStatus, Change, Result<(), Refusal>); 10] = [
+            (
+                "deactivate",
+                Active,
+                |w, t| w.set_status(Inactive, t),
+                Ok(()),
+            ),
+            (
+                "same status",
+                Active,
+                |w, t| w.set_status(Active, t),
+                Err(Refusal::SameStatus(Active)),
+            ),
+            (
+                "resume a suspended one",
+                Suspended,
+                |w, t| w.set_status(Active, t),
+                Ok(()),
+            ),
+            (
+                "subscribe",
+                Active,
+                |w, t| {
+                    w.subscribe(
+                        &[103, 117]
+                            .iter()
+                            .map(|n| EventCode::from_number(*n, "e").expect("code"))
+                            .collect(),
+                        t,
+                    )
+                },
+                Ok(()),
+            ),
+            (
+                "subscribe one already there",
+                Active,
+                |w, t| {
+                    w.subscribe(
+                        &[103, 102]
+                            .iter()
+                            .map(|n| EventCode::from_number(*n, "e").expect("code"))
+                            .collect(),
+                        t,
+                    )
+                },
+                Err(Refusal::AlreadySubscribed(
+                    EventCode::from_number(102, "e").expect("code"),
+                )),
+            ),
+            (
+                "unsubscribe",
+                Active,
+                |w, t| w.unsubscribe(EventCode::from_number(101, "e").expect("code"), t),
+                Ok(()),
+            ),
+            (
+                "unsubscribe one not there",
+                Active,
+                |w, t| w.unsubscribe(EventCode::from_number(103, "e").expect("code"), t),
+                Err(Refusal::NotSubscribed(
+                    EventCode::from_number(103, "e").expect("code"),
+                )),
+            ),
+            (
+                "replace, same owner",
+                Active,
+                |w, t| {
+                    let spec = WebhookSpec {
+                        product_id: Some(ProductId(4)),
+                        events: EventSet::default(),
+                        status: None,
+                        config: w.config.clone(),
+                    };
+                    let owner = w.pm_code.clone();
+                    w.replace(Some(&owner), spec, t)
+                },
+                Ok(()),
+            ),
+            (
+                "replace, another owner",
+                Active,
+                |w, t| {
+                    let spec = WebhookSpec {
+                        product_id: None,
+                        events: EventSet::default(),
+                        status: None,
+                        config: w.config.clone(),
+                    };
+                    w.replace(Some(&PmCode::parse("ABC").expect("pm")), spec, t)
+                },
+                Err(Refusal::OwnerChange),
+            ),
+            (
+                "resend needs active",
+                Inactive,
+                |w, _| w.accepts_resend(),
+                Err(Refusal::NotActive(Inactive)),
+            ),
+        ];
+        let later = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(60);
+        for (name, status, change, expected) in cases {
+            let mut w = webhook(status);
+            let before = w.clone();
+            assert_eq!(change(&mut w, later), expected, "{name}");
+            match expected {
+                Ok(()) if name != "resend needs active" => {
+                    assert_eq!(w.last_modified_time, later, "{name}: modified time");
+                    assert_eq!(w.created_time, before.created_time, "{name}: created time");
+                }
+                _ => assert_eq!(w, before, "{name}: a refusal changes nothing"),
+            }
+        }
+        let mut w = webhook(Active);
+        w.subscribe(&set(&[103]), later).expect("subscribe");
+        assert_eq!(w.events, set(&[101, 102, 103]));
+    }
+
+    #[test]
+    fn only_an_active_webhook_is_suspended_and_a_heartbeat_is_not_a_change() {
+        use WebhookStatus::*;
+        let later = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(60);
+        for (status, suspended) in [(Active, true), (Inactive, false), (Suspended, false)] {
+            let mut w = webhook(status);
+            assert_eq!(w.suspend(later), suspended, "{status:?}");
+            let expected = if suspended { Suspended } else { status };
+            assert_eq!(
+                w.status, expected,
+                "{status:?}: a client's inactive is kept"
+            );
+        }
+        let mut w = webhook(Active);
+        let heartbeat = Heartbeat {
+            health_status: HealthStatus::Healthy,
+            http_status: Some(200),
+            latency_ms: 3,
+            error: None,
+            checked_time: later,
+        };
+        w.record_heartbeat(heartbeat.clone());
+        assert_eq!(w.last_heartbeat, Some(heartbeat));
+        assert_eq!(
+            w.last_modified_time,
+            OffsetDateTime::UNIX_EPOCH,
+            "an observation, not a change"
+        );
     }
 }
