@@ -297,7 +297,8 @@ impl Default for SandboxSettings {
 #[serde(default, deny_unknown_fields)]
 pub struct AuthSettings {
     /// Require `Authorization: Bearer <token>` on every API and sandbox route
-    /// (`/healthz`, `/readyz` and `/metrics` stay open).
+    /// (the routes declared open stay open: `/healthz`, `/readyz`, `/metrics` and
+    /// `/api/v1/openapi.json`).
     pub enabled: bool,
     /// The tokens, each belonging to one program manager.
     pub tokens: Vec<TokenSettings>,

@@ -31,7 +31,7 @@ mod tests {
     use crate::api::paths::canonical;
     use crate::api::route_table;
 
-    const ANY: [&str; 5] = ["DELETE", "GET", "PATCH", "POST", "PUT"];
+    const ANY: [&str; 7] = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"];
 
     #[test]
     fn the_document_describes_exactly_the_routes_served() {

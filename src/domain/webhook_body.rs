@@ -62,7 +62,7 @@ impl WebhookBody {
             .flatten();
         let events = match &self.events {
             Value::Null => Some(EventSet::default()),
-            value => collect(
+            value => take_all(
                 &mut problems,
                 EventSet::from_json(value, "events", ErrorCode::DuplicateEventInEventArray),
             ),
@@ -100,7 +100,8 @@ fn merge_problems<T>(
     }
 }
 
-fn collect<T>(problems: &mut Problems, result: Result<T, Vec<Problem>>) -> Option<T> {
+/// The value, or `None` with every problem of it added to `problems`.
+fn take_all<T>(problems: &mut Problems, result: Result<T, Vec<Problem>>) -> Option<T> {
     match result {
         Ok(value) => Some(value),
         Err(found) => {
@@ -130,7 +131,7 @@ fn parse_config(value: &Value, rules: &UrlRules, problems: &mut Problems) -> Opt
         .get("customHeaders")
         .or_else(|| config.get("customHeader"))
         .unwrap_or(&Value::Null);
-    let custom_headers = collect(problems, CustomHeaders::from_json(headers));
+    let custom_headers = take_all(problems, CustomHeaders::from_json(headers));
     Some(WebhookConfig {
         url: url?,
         custom_headers: custom_headers?,
