@@ -604,9 +604,8 @@ fn recorded_attempts_answer_the_recent_final_statuses(store: &dyn Store) {
     );
 }
 
-/// Resend is refused as a whole, and changes nothing, unless the webhook is
-/// active and visible to the caller.
-fn resend_needs_an_active_webhook_in_scope(store: &dyn Store) {
+/// A program-manager-level webhook with one notification, `Undelivered` after one attempt.
+fn undelivered_one(store: &dyn Store) -> (Webhook, Notification) {
     let w = store.create(webhook("TRD", None)).wait().expect("create");
     let n = notification(&w, 101, t0());
     store.enqueue(vec![n.clone()]).wait().expect("enqueue");
@@ -614,6 +613,13 @@ fn resend_needs_an_active_webhook_in_scope(store: &dyn Store) {
         .record_attempt(n.id, failed(t0()), AttemptOutcome::Undelivered, 5)
         .wait()
         .expect("record");
+    (w, n)
+}
+
+/// Resend is refused as a whole, and changes nothing, unless the webhook is
+/// active and visible to the caller.
+fn resend_needs_an_active_webhook_in_scope(store: &dyn Store) {
+    let (w, n) = undelivered_one(store);
     let other = pm("ABC");
     assert!(
         matches!(
@@ -666,13 +672,7 @@ fn a_refused_change_writes_nothing(store: &dyn Store) {
 
 /// A reset deletes notifications and attempts too.
 fn reset_deletes_notifications(store: &dyn Store) {
-    let w = store.create(webhook("TRD", None)).wait().expect("create");
-    let n = notification(&w, 101, t0());
-    store.enqueue(vec![n.clone()]).wait().expect("enqueue");
-    store
-        .record_attempt(n.id, failed(t0()), AttemptOutcome::Undelivered, 5)
-        .wait()
-        .expect("record");
+    let (w, n) = undelivered_one(store);
     assert_eq!(
         store.reset().wait().expect("reset"),
         Cleared {
