@@ -308,3 +308,11 @@ fn version_and_help_describe_the_binary() {
         assert!(help.contains(needle), "{needle} in:\n{help}");
     }
 }
+
+#[actix_rt::test]
+async fn start_up_names_every_thread_it_starts_in_order() {
+    let app = TestApp::spawn().await;
+    let expected = "threads started: sqlite-writer, sqlite-checkpoint, sqlite-reader-0, \
+                    sqlite-reader-1, delivery, then 2 HTTP workers";
+    assert!(app.log_contains(expected).await, "{}", app.log());
+}
