@@ -978,46 +978,6 @@ fn sqlite_refuses_a_file_that_is_not_a_database() {
     assert!(error.contains("garbage.db"), "message: {error}");
 }
 
-/// Under a steady stream of commits the WAL starts over after checkpoints
-/// instead of growing with every commit (see `sqlite::checkpoint`). Written to
-/// hold on any disk: it commits until the writer's tail checkpoint has let the
-/// WAL start over three times (bounded by a count, not a clock), commits once
-/// more, and asks SQLite how many frames the WAL now holds: only that last
-/// commit's. Without the tail checkpoint the WAL never starts over and the loop
-/// runs out.
-#[test]
-fn sqlite_wal_starts_over_under_steady_writes() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("wal.db");
-    let store = SqliteStore::open(&path, &SqliteOptions::default()).expect("open");
-    let create = |i: u64| {
-        store
-            .create(webhook("WAL", Some(i)))
-            .wait()
-            .expect("create");
-    };
-    let mut commits = 0u64;
-    while store.wal_restarts() < 3 {
-        assert!(
-            commits < 50_000,
-            "the WAL never started over in {commits} commits"
-        );
-        create(commits);
-        commits += 1;
-    }
-    create(commits);
-    let conn = rusqlite::Connection::open(&path).expect("open");
-    let frames: i64 = conn
-        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
-        .expect("checkpoint");
-    // One create writes a handful of pages (the row's leaf, two index leaves,
-    // now and then an interior page).
-    assert!(
-        (1..=8).contains(&frames),
-        "the WAL holds {frames} frames after {commits} commits; it should hold only the last one's"
-    );
-}
-
 /// A write queued behind a reset in the same batch sees the empty database,
 /// not the old index, and the reset is durable.
 #[test]

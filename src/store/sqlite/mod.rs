@@ -23,7 +23,6 @@ mod webhooks;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::thread;
 use std::time::Duration;
@@ -86,7 +85,6 @@ pub struct SqliteStore {
     writer: Writer,
     readers: Readers,
     feed: Arc<Feed>,
-    wal_restarts: Arc<AtomicU64>,
     threads: Vec<String>,
 }
 
@@ -128,8 +126,7 @@ impl SqliteStore {
         };
         let index = Arc::new(RwLock::new(index));
         let feed = Arc::new(Feed::default());
-        let wal_restarts = Arc::new(AtomicU64::new(0));
-        let (checkpoints, run_checkpoints) = Checkpoints::new(Arc::clone(&wal_restarts));
+        let (checkpoints, run_checkpoints) = Checkpoints::new();
         let (writer, run_writer) = Writer::new(
             options.queue_capacity,
             options.max_batch,
@@ -151,7 +148,6 @@ impl SqliteStore {
             writer,
             readers,
             feed,
-            wal_restarts,
             threads,
         })
     }
@@ -170,11 +166,6 @@ impl SqliteStore {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// How many times the WAL has started over (see `checkpoint::Checkpoints`).
-    pub fn wal_restarts(&self) -> u64 {
-        self.wal_restarts.load(Ordering::Relaxed)
     }
 }
 
