@@ -26,7 +26,7 @@ use tokio::sync::mpsc::{self, UnboundedReceiver};
 use crate::config::DeliverySettings;
 use crate::domain::{
     suspends, Attempt, AttemptOutcome, BlockedNetworks, Clock, Notification, NotificationId,
-    Webhook, WebhookStatus,
+    Webhook, WebhookId, WebhookStatus,
 };
 use crate::metrics::METRICS;
 use crate::outbound::Outbound;
@@ -271,12 +271,7 @@ impl Worker {
     /// Suspends the webhook (`Webhook::suspend`: only an active one). If this
     /// write fails, the next final failure decides again, since the rule looks
     /// at the last notifications, not at a count kept here.
-    async fn suspend(
-        &self,
-        webhook: crate::domain::WebhookId,
-        n: &Notification,
-        outcome: AttemptOutcome,
-    ) {
+    async fn suspend(&self, webhook: WebhookId, n: &Notification, outcome: AttemptOutcome) {
         let now = self.engine.clock.now_seconds();
         let change = self
             .engine
