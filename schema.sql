@@ -1,4 +1,4 @@
--- webhook-manager schema, version 2.
+-- webhook-manager schema, version 3.
 --
 -- Applied by the service at start-up to a database whose PRAGMA user_version is 0
 -- (a new file), inside one transaction. A later schema change bumps the version:
@@ -30,7 +30,8 @@ CREATE TABLE webhooks (
 CREATE UNIQUE INDEX webhooks_pm_product ON webhooks (pm_code, ifnull(product_id, -1));
 
 -- Version 2: notifications and their delivery attempts. (A version-1 file is
--- upgraded by running this section; see sqlite.rs, `migrations`.)
+-- upgraded by running this section and the ones after it; see
+-- src/store/sqlite/schema.rs, `migrations`.)
 
 -- One event for one webhook. The body is the exact envelope sent on every attempt.
 CREATE TABLE notifications (
@@ -62,4 +63,12 @@ CREATE TABLE attempts (
     PRIMARY KEY (notification_id, attempt)
 ) WITHOUT ROWID;
 
-PRAGMA user_version = 2;
+-- Version 3: what each attempt sent and what the receiver answered, and an
+-- index for the retention purge of final notifications by age.
+ALTER TABLE attempts ADD COLUMN request_headers TEXT;         -- JSON object; custom header values masked
+ALTER TABLE attempts ADD COLUMN response_headers TEXT;        -- JSON object; NULL when no answer came
+ALTER TABLE attempts ADD COLUMN response_body TEXT;           -- the first 4 KiB, as text
+ALTER TABLE attempts ADD COLUMN response_body_truncated INTEGER;  -- 1 when the body was longer
+CREATE INDEX notifications_final_time ON notifications (last_sent_time) WHERE status <> 'Pending';
+
+PRAGMA user_version = 3;

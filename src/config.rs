@@ -27,6 +27,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub delivery: DeliverySettings,
     pub sandbox: SandboxSettings,
+    pub retention: RetentionSettings,
     pub auth: AuthSettings,
     pub seed: SeedSettings,
 }
@@ -279,6 +280,46 @@ impl DeliverySettings {
     }
 }
 
+/// How long final notifications are kept (see `retention.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Days a `Delivered` or `Undelivered` notification (and its attempts) is
+    /// kept after its last attempt. Pending notifications are never purged.
+    pub days: u32,
+    /// How often the purge runs.
+    pub interval_ms: u64,
+    /// The most notifications one purge write deletes, so that it holds the
+    /// writer only briefly; a purge runs batch after batch until none is old.
+    pub batch: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            days: 30,
+            interval_ms: 60_000,
+            batch: 500,
+        }
+    }
+}
+
+impl RetentionSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        in_range("retention.days", self.days, 1..=3650)?;
+        in_range("retention.interval_ms", self.interval_ms, 1000..=86_400_000)?;
+        in_range("retention.batch", self.batch, 1..=100_000)
+    }
+
+    pub fn interval(&self) -> Duration {
+        Duration::from_millis(self.interval_ms)
+    }
+
+    pub fn max_age(&self) -> time::Duration {
+        time::Duration::days(i64::from(self.days))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SandboxSettings {
@@ -410,6 +451,7 @@ impl Settings {
         self.database.validate()?;
         self.heartbeat.validate()?;
         self.delivery.validate()?;
+        self.retention.validate()?;
         self.limits.validate()
     }
 }

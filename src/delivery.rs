@@ -12,8 +12,9 @@
 //! up another. Every "now" comes from the engine's [`Clock`], so retries,
 //! backoff and suspension are tested without waiting.
 
+use std::cell::RefCell;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::thread;
@@ -24,9 +25,11 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 
 use crate::config::DeliverySettings;
+use crate::domain::notification::MASKED;
+use crate::domain::time::rfc3339_seconds;
 use crate::domain::{
     suspends, Attempt, AttemptOutcome, BlockedNetworks, Clock, Notification, NotificationId,
-    Webhook, WebhookId, WebhookStatus,
+    ReceiverReply, Webhook, WebhookId, WebhookStatus,
 };
 use crate::metrics::METRICS;
 use crate::outbound::Outbound;
@@ -38,7 +41,7 @@ use crate::store::{Store, StoreError};
 const PARKED_RECHECK: Duration = Duration::from_secs(1);
 /// How soon an attempt whose outcome could not be stored is tried again.
 const STORAGE_RETRY: Duration = Duration::from_secs(1);
-/// The most of a receiver's answer read (and thrown away).
+/// The most of a receiver's answer read; the attempt keeps its first 4 KiB.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// The longest `Retry-After` honoured.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
@@ -81,6 +84,55 @@ impl Engine {
 struct Worker {
     engine: Engine,
     outbound: Outbound,
+    /// Failed attempts per webhook since their last summary line.
+    failures: RefCell<FailureLog>,
+}
+
+/// How often, at most, the failures of one webhook are summarised in the log.
+const FAILURE_SUMMARY_INTERVAL: time::Duration = time::Duration::seconds(60);
+
+/// Keeps the log quiet while a receiver fails: instead of a line per failed
+/// attempt, one line per webhook at most every [`FAILURE_SUMMARY_INTERVAL`],
+/// with the count and the last error. Holds one entry per failing webhook; a
+/// delivery forgets the webhook's entry.
+#[derive(Debug, Default)]
+struct FailureLog(HashMap<WebhookId, Failures>);
+
+#[derive(Debug)]
+struct Failures {
+    since: OffsetDateTime,
+    count: u64,
+    last: String,
+}
+
+impl FailureLog {
+    /// Counts one failed attempt; answers the summary line when one is due:
+    /// at the first failure, and then once an interval has passed.
+    fn failed(&mut self, webhook: WebhookId, error: &str, now: OffsetDateTime) -> Option<String> {
+        let entry = self.0.entry(webhook).or_insert_with(|| Failures {
+            since: now - FAILURE_SUMMARY_INTERVAL,
+            count: 0,
+            last: String::new(),
+        });
+        entry.count += 1;
+        error.clone_into(&mut entry.last);
+        if now - entry.since < FAILURE_SUMMARY_INTERVAL {
+            return None;
+        }
+        let line = format!(
+            "webhook {webhook}: {} failed attempts since {} (last: {})",
+            entry.count,
+            rfc3339_seconds(entry.since.max(now - FAILURE_SUMMARY_INTERVAL)),
+            entry.last
+        );
+        entry.since = now;
+        entry.count = 0;
+        Some(line)
+    }
+
+    fn delivered(&mut self, webhook: WebhookId) {
+        self.0.remove(&webhook);
+    }
 }
 
 /// The scheduler: due times in a heap, attempts as tasks, at most `concurrency`
@@ -93,7 +145,11 @@ async fn run(
     let concurrency = engine.settings.concurrency;
     let timeout = engine.settings.timeout();
     let outbound = Outbound::new(timeout, timeout, concurrency, engine.blocked.clone());
-    let worker = Rc::new(Worker { engine, outbound });
+    let worker = Rc::new(Worker {
+        engine,
+        outbound,
+        failures: RefCell::default(),
+    });
     let (finished, mut finishes) = mpsc::unbounded_channel::<Option<(Instant, Notification)>>();
     let mut queue = Queue::default();
     for notification in pending {
@@ -217,16 +273,16 @@ impl Worker {
 
         let time = engine.clock.now();
         let started = Instant::now();
-        let (http_status, error, retry_after) = self.send(&webhook, &n, time).await;
+        let sent = self.send(&webhook, &n, time).await;
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let outcome = match http_status {
+        let outcome = match sent.http_status {
             Some(200..=299) => AttemptOutcome::Delivered,
             Some(410) => AttemptOutcome::Gone,
             _ => next_try(
                 &engine.settings,
                 engine.clock.now(),
                 n.failures_this_cycle() + 1,
-                retry_after,
+                sent.retry_after,
             ),
         };
         METRICS.delivery(match outcome {
@@ -235,11 +291,14 @@ impl Worker {
             AttemptOutcome::Undelivered => "undelivered",
             AttemptOutcome::Gone => "gone",
         });
+        self.log_attempt(&n, &sent, outcome);
         let record = Attempt {
             time,
-            http_status,
-            error,
+            http_status: sent.http_status,
+            error: sent.error,
             latency_ms,
+            request_headers: sent.request_headers,
+            reply: sent.reply,
         };
         let suspend_after = engine.settings.suspend_after;
         let recorded = engine
@@ -265,6 +324,39 @@ impl Worker {
                 Some((self.instant_of(Some(at)), n))
             }
             AttemptOutcome::Delivered | AttemptOutcome::Undelivered | AttemptOutcome::Gone => None,
+        }
+    }
+
+    /// What the log says of an attempt: every attempt at debug level; a line
+    /// per notification that ends undelivered or is delivered after retries;
+    /// and a failing webhook's attempts summarised (see [`FailureLog`]).
+    fn log_attempt(&self, n: &Notification, sent: &Sent, outcome: AttemptOutcome) {
+        let number = n.attempts + 1;
+        let error = sent.error.as_deref().unwrap_or("");
+        log::debug!(
+            "notification {} attempt {number} to webhook {}: {outcome:?} {error}",
+            n.id,
+            n.webhook_id
+        );
+        let mut failures = self.failures.borrow_mut();
+        match outcome {
+            AttemptOutcome::Delivered => {
+                failures.delivered(n.webhook_id);
+                if number > 1 {
+                    log::info!("notification {} delivered after {number} attempts", n.id);
+                }
+            }
+            AttemptOutcome::RetryAt(_) | AttemptOutcome::Undelivered | AttemptOutcome::Gone => {
+                if let Some(line) = failures.failed(n.webhook_id, error, self.engine.clock.now()) {
+                    log::warn!("{line}");
+                }
+                if !matches!(outcome, AttemptOutcome::RetryAt(_)) {
+                    log::info!(
+                        "notification {} undelivered after {number} attempts (last: {error})",
+                        n.id
+                    );
+                }
+            }
         }
     }
 
@@ -295,19 +387,10 @@ impl Worker {
         }
     }
 
-    /// Sends one attempt: the receiver's status, the error if it failed, and a
-    /// `Retry-After` if it gave one. A webhook whose URL names a blocked address is
-    /// not called (the resolver refuses blocked names the same way).
-    async fn send(
-        &self,
-        webhook: &Webhook,
-        n: &Notification,
-        time: OffsetDateTime,
-    ) -> (Option<u16>, Option<String>, Option<Duration>) {
+    /// Sends one attempt. A webhook whose URL names a blocked address is not
+    /// called (the resolver refuses blocked names the same way).
+    async fn send(&self, webhook: &Webhook, n: &Notification, time: OffsetDateTime) -> Sent {
         let outbound = &self.outbound;
-        if let Some(blocked) = outbound.refuses(webhook) {
-            return (None, Some(blocked.into()), None);
-        }
         let mut request = outbound
             .post(webhook)
             .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")));
@@ -317,36 +400,98 @@ impl Worker {
                 request = request.insert_header(header);
             }
         }
+        let request_headers = masked(request.headers(), webhook);
+        let failed = |error: String| Sent {
+            http_status: None,
+            error: Some(error),
+            retry_after: None,
+            reply: None,
+            request_headers: request_headers.clone(),
+        };
+        if let Some(blocked) = outbound.refuses(webhook) {
+            return failed(blocked.into());
+        }
         let sent = actix_rt::time::timeout(outbound.timeout(), async {
             let mut response = request.send_body(n.body.clone()).await?;
-            // Read the answer so the connection can be reused; its content is not kept.
-            let _ = response.body().limit(MAX_ANSWER_BYTES).await;
-            Ok::<_, awc::error::SendRequestError>(response)
+            // Reading the answer also lets the connection be reused.
+            let body = response.body().limit(MAX_ANSWER_BYTES).await;
+            Ok::<_, awc::error::SendRequestError>((response, body))
         })
         .await;
-        match sent {
-            Ok(Ok(response)) => {
-                let status = response.status();
-                let error = (!status.is_success()).then(|| format!("HTTP {}", status.as_u16()));
-                let retry_after = response
-                    .headers()
-                    .get(RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(|secs| Duration::from_secs(secs).min(MAX_RETRY_AFTER));
-                (Some(status.as_u16()), error, retry_after)
-            }
-            Ok(Err(e)) => (None, Some(outbound.describe(&e)), None),
-            Err(_) => (
-                None,
-                Some(format!(
+        let (response, body) = match sent {
+            Ok(Ok(answered)) => answered,
+            Ok(Err(e)) => return failed(outbound.describe(&e)),
+            Err(_) => {
+                return failed(format!(
                     "timeout after {} ms",
                     outbound.timeout().as_millis()
-                )),
-                None,
-            ),
+                ))
+            }
+        };
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|secs| Duration::from_secs(secs).min(MAX_RETRY_AFTER));
+        let mut headers: BTreeMap<String, String> = BTreeMap::new();
+        for (name, value) in response.headers() {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            headers
+                .entry(name.as_str().to_owned())
+                .and_modify(|v| {
+                    v.push_str(", ");
+                    v.push_str(&value);
+                })
+                .or_insert_with(|| value.into_owned());
+        }
+        let reply = match body {
+            Ok(body) => ReceiverReply::new(headers, &body),
+            // Longer than MAX_ANSWER_BYTES, or cut off: none of it is kept.
+            Err(_) => ReceiverReply {
+                headers,
+                body: String::new(),
+                body_truncated: true,
+            },
+        };
+        Sent {
+            http_status: Some(status.as_u16()),
+            error: (!status.is_success()).then(|| format!("HTTP {}", status.as_u16())),
+            retry_after,
+            reply: Some(reply),
+            request_headers,
         }
     }
+}
+
+/// What one attempt sent and saw.
+struct Sent {
+    http_status: Option<u16>,
+    error: Option<String>,
+    retry_after: Option<Duration>,
+    reply: Option<ReceiverReply>,
+    request_headers: BTreeMap<String, String>,
+}
+
+/// The request's headers by lower-case name, the webhook's custom header values
+/// masked: what an attempt keeps of what it sent.
+fn masked(headers: &awc::http::header::HeaderMap, webhook: &Webhook) -> BTreeMap<String, String> {
+    let custom = &webhook.config.custom_headers;
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let secret = custom
+                .iter()
+                .any(|(c, _)| c.eq_ignore_ascii_case(name.as_str()));
+            let value = if secret {
+                MASKED.to_owned()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            (name.as_str().to_owned(), value)
+        })
+        .collect()
 }
 
 /// After the `failures`th failed attempt of a cycle: the next retry on the
@@ -448,6 +593,36 @@ mod tests {
         url
     }
 
+    /// The first failure of a webhook is logged, then at most one summary a
+    /// minute with the count; a delivery starts over.
+    #[test]
+    fn failures_are_summarised_at_most_once_a_minute_per_webhook() {
+        let (a, b) = (WebhookId::new_random(), WebhookId::new_random());
+        let mut log = FailureLog::default();
+        let at = |secs: i64| T0 + time::Duration::seconds(secs);
+        let mut lines = Vec::new();
+        for second in 0..180 {
+            lines.extend(log.failed(a, "connection refused", at(second)));
+            lines.extend(log.failed(b, "HTTP 503", at(second)));
+        }
+        assert_eq!(
+            lines.len(),
+            6,
+            "three lines per webhook in three minutes: {lines:#?}"
+        );
+        assert!(lines[0].contains("1 failed attempts") && lines[0].contains("connection refused"));
+        assert!(lines[2].contains("60 failed attempts"), "{}", lines[2]);
+        log.delivered(a);
+        assert!(
+            log.failed(a, "again", at(150)).is_some(),
+            "after a delivery the next failure is news"
+        );
+        assert!(
+            log.failed(b, "HTTP 503", at(150)).is_none(),
+            "within the minute after a summary"
+        );
+    }
+
     /// A local URL where nothing listens: every attempt is refused at once.
     fn nobody() -> String {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -490,7 +665,11 @@ mod tests {
         let timeout = engine.settings.timeout();
         let outbound = Outbound::new(timeout, timeout, 4, BlockedNetworks::default());
         Setup {
-            worker: Worker { engine, outbound },
+            worker: Worker {
+                engine,
+                outbound,
+                failures: RefCell::default(),
+            },
             store,
             clock,
             webhook,

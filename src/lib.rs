@@ -9,6 +9,7 @@ pub mod error;
 pub mod heartbeat;
 pub mod metrics;
 pub mod outbound;
+pub mod retention;
 pub mod runtime;
 pub mod seed;
 pub mod signing;

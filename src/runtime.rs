@@ -61,7 +61,7 @@ mod tests {
     #[test]
     fn validation_names_the_key() {
         type Breaks = fn(&mut Settings);
-        let cases: [(&str, Breaks); 23] = [
+        let cases: [(&str, Breaks); 26] = [
             ("delivery.timeout_ms", |s| s.delivery.timeout_ms = 0),
             ("delivery.retry_schedule_ms", |s| {
                 s.delivery.retry_schedule_ms = vec![u64::MAX]
@@ -125,6 +125,9 @@ mod tests {
                 s.heartbeat.connect_timeout_ms = 0
             }),
             ("limits.max_body_bytes", |s| s.limits.max_body_bytes = 10),
+            ("retention.days", |s| s.retention.days = 0),
+            ("retention.interval_ms", |s| s.retention.interval_ms = 10),
+            ("retention.batch", |s| s.retention.batch = 0),
         ];
         for (key, breaks) in cases {
             let mut settings = Settings::default();

@@ -4,7 +4,8 @@
 //!    and `sqlite-reader-{n}`;
 //! 2. the fixtures (`[[seed.webhooks]]`), through the store;
 //! 3. the delivery engine: `Engine::start` starts `delivery`, which follows the outbox;
-//! 4. the HTTP server: `server.workers` worker threads (one per core by default),
+//! 4. the retention purge: `Retention::start` starts `retention`;
+//! 5. the HTTP server: `server.workers` worker threads (one per core by default),
 //!    whose routes each resource file declares (`api::routes`).
 //!
 //! The log line "threads started" names them all, in that order.
@@ -23,9 +24,10 @@ use crate::api::routes::{Routes, Serving};
 use crate::api::{self, route_table};
 use crate::auth::{authenticate, Gate};
 use crate::delivery::Engine;
-use crate::domain::SystemClock;
+use crate::domain::{Clock, SystemClock};
 use crate::error::ApiError;
 use crate::heartbeat::HeartbeatClient;
+use crate::retention::Retention;
 use crate::runtime::Runtime;
 use crate::store::{SqliteStore, Store};
 
@@ -83,18 +85,28 @@ impl Application {
             );
         }
 
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let engine = Engine {
             settings: settings.delivery.clone(),
             signer,
             blocked: rules.blocked.clone(),
             store: Arc::clone(&store),
-            clock: Arc::new(SystemClock),
+            clock: Arc::clone(&clock),
         };
         let delivery = engine
             .start()
             .await
             .map_err(|e| StartupError(format!("delivery: {e}")))?;
         threads.push(delivery.to_owned());
+        let retention = Retention {
+            settings: settings.retention.clone(),
+            store: Arc::clone(&store),
+            clock,
+        };
+        let retention = retention
+            .start()
+            .map_err(|e| StartupError(format!("retention: starting its thread: {e}")))?;
+        threads.push(retention.to_owned());
 
         let address = (settings.server.host.as_str(), settings.server.port);
         let listener = TcpListener::bind(address).map_err(|e| {

@@ -101,7 +101,8 @@ async fn trigger(
     if !notifications.is_empty() {
         store.enqueue(notifications).await?;
     }
-    log::info!(
+    // The access log has a line per trigger already.
+    log::debug!(
         "event {} for program manager {}: {} notifications",
         event.code,
         event.pm,

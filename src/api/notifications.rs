@@ -3,7 +3,7 @@
 //! ones, and resend. The store runs the reads off the async workers; a resend is
 //! one write, and the store hands the resent notifications to the delivery engine.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -45,7 +45,7 @@ pub const MAX_COUNT: u32 = 1000;
 /// and the attempts.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct NotificationView {
+struct NotificationView<'a> {
     event_code: u16,
     notification_id: String,
     notification_status: &'static str,
@@ -55,11 +55,11 @@ struct NotificationView {
     #[serde(skip_serializing_if = "Option::is_none")]
     notification_body: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    attempts: Option<Vec<AttemptView>>,
+    attempts: Option<Vec<AttemptView<'a>>>,
 }
 
-impl NotificationView {
-    fn new(n: &Notification, attempts: Option<&[Attempt]>) -> Self {
+impl<'a> NotificationView<'a> {
+    fn new(n: &Notification, attempts: Option<&'a [Attempt]>) -> Self {
         // The body is the envelope the service built itself; it always parses.
         let body: Value = serde_json::from_str(&n.body).unwrap_or(Value::Null);
         Self {
@@ -80,33 +80,46 @@ impl NotificationView {
     }
 }
 
+/// One attempt on the wire: Thredd's fields (`attempt`, `time`, `httpStatus`,
+/// `error`, `latencyMs`), then what this service adds: the request headers it
+/// set (custom header values masked) and what the receiver answered.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct AttemptView {
+struct AttemptView<'a> {
     attempt: u32,
     time: String,
     http_status: Option<u16>,
-    error: Option<String>,
+    error: Option<&'a str>,
     latency_ms: u64,
+    request_headers: &'a BTreeMap<String, String>,
+    /// `null` when no answer came.
+    response_headers: Option<&'a BTreeMap<String, String>>,
+    response_body: Option<&'a str>,
+    response_body_truncated: bool,
 }
 
-impl AttemptView {
-    fn new(attempt: u32, a: &Attempt) -> Self {
+impl<'a> AttemptView<'a> {
+    fn new(attempt: u32, a: &'a Attempt) -> Self {
+        let reply = a.reply.as_ref();
         Self {
             attempt,
             time: rfc3339_millis(a.time),
             http_status: a.http_status,
-            error: a.error.clone(),
+            error: a.error.as_deref(),
             latency_ms: a.latency_ms,
+            request_headers: &a.request_headers,
+            response_headers: reply.map(|r| &r.headers),
+            response_body: reply.map(|r| r.body.as_str()),
+            response_body_truncated: reply.is_some_and(|r| r.body_truncated),
         }
     }
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct NotificationList {
+struct NotificationList<'a> {
     webhook_id: String,
-    content: Vec<NotificationView>,
+    content: Vec<NotificationView<'a>>,
 }
 
 /// `GET /api/v1/Webhooks/{id}/events/{eventCode}/notifications?from=yyyy-MM-dd&count=N`
@@ -275,9 +288,9 @@ async fn details(
 }
 
 /// The webhook's notifications found; none is `404 NOTIFICATION_NOTFOUND`.
-fn listed(
+fn listed<'a>(
     webhook: WebhookId,
-    found: impl Iterator<Item = NotificationView>,
+    found: impl Iterator<Item = NotificationView<'a>>,
 ) -> Result<HttpResponse, ApiError> {
     let content: Vec<NotificationView> = found.collect();
     if content.is_empty() {

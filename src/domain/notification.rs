@@ -1,5 +1,6 @@
 //! Notifications: one event sent to one webhook, and the attempts to deliver it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -176,13 +177,55 @@ pub fn suspends(
     }
 }
 
-/// What one delivery attempt saw.
+/// What one delivery attempt sent and saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {
     pub time: OffsetDateTime,
     pub http_status: Option<u16>,
     pub error: Option<String>,
     pub latency_ms: u64,
+    /// The headers the service set on the request, by lower-case name, the
+    /// values of the webhook's custom headers masked (they often carry a secret).
+    pub request_headers: BTreeMap<String, String>,
+    /// What the receiver answered; `None` when no answer came.
+    pub reply: Option<ReceiverReply>,
+}
+
+/// A receiver's answer, as kept with an attempt: its headers and the start of
+/// its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiverReply {
+    /// By lower-case name; a header sent more than once is joined with ", ".
+    pub headers: BTreeMap<String, String>,
+    /// The first [`REPLY_BODY_LIMIT`] bytes of the body, as text (invalid UTF-8
+    /// replaced).
+    pub body: String,
+    /// Whether the body was longer than what is kept.
+    pub body_truncated: bool,
+}
+
+/// How much of a receiver's answer body an attempt keeps.
+pub const REPLY_BODY_LIMIT: usize = 4096;
+
+/// What [`Attempt::request_headers`] shows in place of a custom header's value.
+pub const MASKED: &str = "***";
+
+impl ReceiverReply {
+    /// Keeps the headers and at most [`REPLY_BODY_LIMIT`] bytes of `body`, cut
+    /// at a character boundary.
+    pub fn new(headers: BTreeMap<String, String>, body: &[u8]) -> Self {
+        let text = String::from_utf8_lossy(body);
+        let body_truncated = text.len() > REPLY_BODY_LIMIT;
+        let mut cut = text.len().min(REPLY_BODY_LIMIT);
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        Self {
+            headers,
+            body: text[..cut].to_owned(),
+            body_truncated,
+        }
+    }
 }
 
 /// What follows an attempt.
@@ -247,6 +290,8 @@ mod tests {
             http_status: Some(500),
             error: None,
             latency_ms: 1,
+            request_headers: BTreeMap::new(),
+            reply: None,
         };
         let later = t + time::Duration::seconds(5);
         let cases = [
@@ -304,6 +349,8 @@ mod tests {
             http_status: None,
             error: None,
             latency_ms: 0,
+            request_headers: BTreeMap::new(),
+            reply: None,
         };
         n.record(&attempt, AttemptOutcome::RetryAt(n.created_time));
         n.record(&attempt, AttemptOutcome::Undelivered);
@@ -321,6 +368,26 @@ mod tests {
             (n.attempts, n.cycle_start, n.failures_this_cycle()),
             (2, 2, 0)
         );
+    }
+
+    #[test]
+    fn a_reply_keeps_4_kib_of_the_body_cut_at_a_character() {
+        let cases: [(Vec<u8>, usize, bool); 4] = [
+            (b"ok".to_vec(), 2, false),
+            (vec![b'a'; REPLY_BODY_LIMIT], REPLY_BODY_LIMIT, false),
+            (vec![b'a'; REPLY_BODY_LIMIT + 1], REPLY_BODY_LIMIT, true),
+            // '€' is three bytes: the 4,096th byte would split one, so it goes.
+            ("€".repeat(1366).into_bytes(), REPLY_BODY_LIMIT - 1, true),
+        ];
+        for (body, kept, truncated) in cases {
+            let reply = ReceiverReply::new(BTreeMap::new(), &body);
+            assert_eq!(
+                (reply.body.len(), reply.body_truncated),
+                (kept, truncated),
+                "{} bytes",
+                body.len()
+            );
+        }
     }
 
     #[test]

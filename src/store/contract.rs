@@ -10,10 +10,12 @@ use super::sqlite::{SqliteOptions, Synchronous};
 use super::{
     Cleared, MemoryStore, Outbox, Recorded, Repository, SqliteStore, Store, StoreError, StoreFuture,
 };
+use std::collections::BTreeMap;
+
 use crate::domain::{
     Attempt, AttemptOutcome, CustomHeaders, EventCode, EventSet, HealthStatus, Heartbeat,
-    Notification, NotificationId, NotificationStatus, PmCode, ProductId, Refusal, Resend, Webhook,
-    WebhookConfig, WebhookId, WebhookSpec, WebhookStatus, WebhookUrl,
+    Notification, NotificationId, NotificationStatus, PmCode, ProductId, ReceiverReply, Refusal,
+    Resend, Webhook, WebhookConfig, WebhookId, WebhookSpec, WebhookStatus, WebhookUrl,
 };
 
 // The domain's rules, applied through the store as the handlers apply them.
@@ -460,6 +462,10 @@ macro_rules! contract_suite {
                 with_repo(|r| a_refused_change_writes_nothing(&*r));
             }
             #[test]
+            fn purge() {
+                with_repo(|r| purge_deletes_old_final_notifications_only(&*r));
+            }
+            #[test]
             fn reset_notifications() {
                 with_repo(|r| reset_deletes_notifications(&*r));
             }
@@ -516,6 +522,8 @@ fn failed(time: OffsetDateTime) -> Attempt {
         http_status: Some(500),
         error: Some("HTTP 500".into()),
         latency_ms: 1,
+        request_headers: BTreeMap::new(),
+        reply: None,
     }
 }
 
@@ -670,6 +678,71 @@ fn a_refused_change_writes_nothing(store: &dyn Store) {
     assert_eq!(*store.get(w.id, None).wait().expect("get"), w, "unchanged");
 }
 
+/// Retention: final notifications whose last attempt is older than the cut-off
+/// are deleted with their attempts, oldest first and at most `limit` at a time;
+/// a pending notification is never deleted, however old.
+fn purge_deletes_old_final_notifications_only(store: &dyn Store) {
+    let w = store.create(webhook("TRD", None)).wait().expect("create");
+    let hour = Duration::hours(1);
+    let made: Vec<Notification> = (0..4).map(|_| notification(&w, 101, t0())).collect();
+    store.enqueue(made.clone()).wait().expect("enqueue");
+    let [oldest, old, recent, pending] = [&made[0], &made[1], &made[2], &made[3]];
+    let record = |n: &Notification, at: OffsetDateTime, outcome| {
+        store
+            .record_attempt(n.id, failed(at), outcome, 5)
+            .wait()
+            .expect("record");
+    };
+    record(oldest, t0(), AttemptOutcome::Delivered);
+    record(
+        old,
+        t0() + Duration::seconds(1),
+        AttemptOutcome::Undelivered,
+    );
+    record(recent, t0() + hour * 2, AttemptOutcome::Delivered);
+    record(pending, t0(), AttemptOutcome::RetryAt(t0() + hour * 24));
+
+    let cut_off = t0() + hour;
+    assert_eq!(
+        store.purge(cut_off, 1).wait().expect("purge"),
+        1,
+        "at most the limit"
+    );
+    let kept = |id: NotificationId| {
+        !store
+            .details(w.id, vec![id])
+            .wait()
+            .expect("details")
+            .is_empty()
+    };
+    assert!(!kept(oldest.id) && kept(old.id), "oldest first");
+    assert_eq!(store.purge(cut_off, 10).wait().expect("purge"), 1);
+    assert_eq!(
+        store.purge(cut_off, 10).wait().expect("purge"),
+        0,
+        "nothing more is old"
+    );
+    assert!(!kept(old.id));
+    assert!(kept(recent.id), "a recent final notification stays");
+    assert!(kept(pending.id), "a pending notification stays");
+    assert_eq!(
+        store.purge(t0() + hour * 48, 10).wait().expect("purge"),
+        1,
+        "with a later cut-off the recent one goes too, the pending one never"
+    );
+    assert!(kept(pending.id));
+    assert_eq!(
+        store
+            .pending()
+            .wait()
+            .expect("pending")
+            .iter()
+            .map(|n| n.id)
+            .collect::<Vec<_>>(),
+        [pending.id]
+    );
+}
+
 /// A reset deletes notifications and attempts too.
 fn reset_deletes_notifications(store: &dyn Store) {
     let (w, n) = undelivered_one(store);
@@ -722,11 +795,21 @@ fn outbox_reads_and_resend(store: &dyn Store) {
         ])
         .wait()
         .expect("enqueue");
+    // What was sent and what came back is kept as it was given.
     let attempt = |status: u16| Attempt {
-        time: t0(),
+        time: t0() + Duration::milliseconds(250),
         http_status: Some(status),
         error: (status >= 300).then(|| format!("HTTP {status}")),
         latency_ms: 3,
+        request_headers: [("content-type", "application/json"), ("apikey", "***")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        reply: Some(ReceiverReply {
+            headers: [("x-answer".to_owned(), format!("{status}, again"))].into(),
+            body: format!("{{\"status\": {status}}}"),
+            body_truncated: status >= 500,
+        }),
     };
     store
         .record_attempt(delivered.id, attempt(200), AttemptOutcome::Delivered, 5)
@@ -946,6 +1029,55 @@ fn sqlite_upgrades_a_version_1_file_in_place() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
     assert_eq!(version, super::sqlite::SCHEMA_VERSION);
+}
+
+/// A version-2 file keeps its notifications and attempts; an attempt recorded
+/// before version 3 reads back with no request headers and no reply, and new
+/// attempts keep both.
+#[test]
+fn sqlite_upgrades_a_version_2_file_with_attempts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("v2.db");
+    let schema = include_str!("../../schema.sql");
+    let v2 = &schema[..schema.find("-- Version 3:").expect("version-3 section")];
+    let conn = rusqlite::Connection::open(&path).expect("open raw");
+    conn.execute_batch(&format!(
+        "{v2}\nPRAGMA user_version = 2;\n\
+         INSERT INTO webhooks (id, pm_code, product_id, events, status, url, custom_headers, \
+           created_time, last_modified_time) VALUES ('af2d48de-2ad7-42f8-a252-8422cd9e6078', \
+           'TRD', NULL, '[103]', 'active', 'https://client.example/hook', '{{}}', 0, 0);\n\
+         INSERT INTO notifications (id, webhook_id, pm_code, event_code, body, status, \
+           created_time, last_sent_time, attempts, cycle_start, next_attempt_ms) VALUES \
+           ('7b3e4b9e-8a52-4c1e-9d4f-3f1c2b8a9e01', 'af2d48de-2ad7-42f8-a252-8422cd9e6078', \
+           'TRD', 103, '{{}}', 'Pending', 0, 1, 1, 0, 5000);\n\
+         INSERT INTO attempts (notification_id, attempt, time_ms, http_status, error, latency_ms) \
+           VALUES ('7b3e4b9e-8a52-4c1e-9d4f-3f1c2b8a9e01', 1, 1000, 503, 'HTTP 503', 7);"
+    ))
+    .expect("v2 file");
+    drop(conn);
+    let store = SqliteStore::open(&path, &SqliteOptions::default()).expect("upgrade");
+    let webhook = WebhookId::parse("af2d48de-2ad7-42f8-a252-8422cd9e6078").expect("id");
+    let id = NotificationId::parse("7b3e4b9e-8a52-4c1e-9d4f-3f1c2b8a9e01").expect("id");
+    let mut answer = failed(t0());
+    answer.request_headers = [("apikey".to_owned(), "***".to_owned())].into();
+    answer.reply = Some(ReceiverReply {
+        headers: BTreeMap::new(),
+        body: "fine".into(),
+        body_truncated: false,
+    });
+    store
+        .record_attempt(id, answer.clone(), AttemptOutcome::Delivered, 5)
+        .wait()
+        .expect("a new attempt");
+    let found = store.details(webhook, vec![id]).wait().expect("details");
+    let attempts = &found[0].1;
+    assert_eq!(attempts.len(), 2, "the old attempt is kept");
+    assert_eq!(
+        (attempts[0].http_status, attempts[0].latency_ms),
+        (Some(503), 7)
+    );
+    assert!(attempts[0].request_headers.is_empty() && attempts[0].reply.is_none());
+    assert_eq!(attempts[1], answer);
 }
 
 #[test]

@@ -266,6 +266,32 @@ impl Outbox for MemoryStore {
         })
     }
 
+    fn purge(&self, before: OffsetDateTime, limit: u32) -> StoreFuture<u64> {
+        self.with(|state| {
+            let mut old: Vec<(OffsetDateTime, NotificationId)> = state
+                .notifications
+                .iter()
+                .map(|s| &s.notification)
+                .filter(|n| n.status != NotificationStatus::Pending)
+                .filter_map(|n| n.last_sent_time.filter(|t| *t < before).map(|t| (t, n.id)))
+                .collect();
+            old.sort_unstable();
+            old.truncate(limit as usize);
+            let doomed: std::collections::HashSet<NotificationId> =
+                old.into_iter().map(|(_, id)| id).collect();
+            state
+                .notifications
+                .retain(|s| !doomed.contains(&s.notification.id));
+            state.by_id = state
+                .notifications
+                .iter()
+                .enumerate()
+                .map(|(at, s)| (s.notification.id, at))
+                .collect();
+            Ok(doomed.len() as u64)
+        })
+    }
+
     fn resend(
         &self,
         webhook: WebhookId,

@@ -237,6 +237,11 @@ pub trait Outbox: Send + Sync {
     /// The webhook's `Undelivered` notifications, by event code, oldest first.
     fn undelivered(&self, webhook: WebhookId) -> StoreFuture<Vec<(EventCode, NotificationId)>>;
 
+    /// Deletes at most `limit` final notifications (`Delivered` or
+    /// `Undelivered`) whose last attempt was before `before`, oldest first, with
+    /// their attempts; answers how many. A pending notification is never deleted.
+    fn purge(&self, before: OffsetDateTime, limit: u32) -> StoreFuture<u64>;
+
     /// Resends the webhook's notifications among `ids` (`Notification::resend`),
     /// all in one transaction, if the webhook (within `scope`) accepts a resend
     /// (`Webhook::accepts_resend`); answers, per id in the order asked, what

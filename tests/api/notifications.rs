@@ -383,3 +383,46 @@ async fn without_a_signing_secret_nothing_is_signed() {
         assert!(!received[0].headers.contains_key(name), "{name}");
     }
 }
+
+#[actix_rt::test]
+async fn attempts_keep_what_was_sent_and_answered_without_custom_header_values() {
+    let app = app_with_schedule("[60000]", "5").await;
+    let receiver = Receiver::start(Behaviour::Body(503, 5000)).await;
+    let webhook = app
+        .create_webhook("TRD", hook(None, &[103], &receiver.url))
+        .await;
+    let notification = trigger(&app, "TRD", None, 103).await[0].1.clone();
+    receiver.wait_for(1, Duration::from_secs(5)).await;
+    let found = eventually(
+        Duration::from_secs(5),
+        || async { details(&app, &webhook, &[&notification]).await[0].clone() },
+        |n| !n["attempts"].as_array().is_none_or(Vec::is_empty),
+    )
+    .await;
+    let attempt = &found["attempts"][0];
+    assert_eq!(attempt["httpStatus"], 503, "{attempt}");
+    assert_eq!(attempt["responseHeaders"]["x-receiver"], "yes", "{attempt}");
+    let body = attempt["responseBody"].as_str().expect("responseBody");
+    assert_eq!((body.len(), body.chars().all(|c| c == 'b')), (4096, true));
+    assert_eq!(attempt["responseBodyTruncated"], true);
+    let sent = &attempt["requestHeaders"];
+    assert_eq!(sent["content-type"], "application/json", "{sent}");
+    assert_eq!(
+        (&sent["apikey"], &sent["x-tenant"]),
+        (&json!("***"), &json!("***"))
+    );
+    // The receiver did get the real values; no API answer shows them.
+    assert_eq!(receiver.received()[0].headers["apikey"], "secret-1");
+    let reply = app
+        .post(
+            &format!("{}/notifications/details", base(&webhook)),
+            Some("TRD"),
+            json!({"notificationIds": [notification]}),
+        )
+        .await;
+    assert!(
+        !reply.body.to_string().contains("secret-1") && !reply.body.to_string().contains("t-42"),
+        "{}",
+        reply.body
+    );
+}

@@ -17,6 +17,9 @@ pub enum Behaviour {
     Slow(Duration),
     /// Answers these statuses in turn, then the last one for ever.
     Sequence(&'static [u16]),
+    /// Answers this status with an `X-Receiver: yes` header and a body of this
+    /// many bytes.
+    Body(u16, usize),
 }
 
 #[derive(Debug, Clone)]
@@ -116,6 +119,11 @@ async fn answer(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> 
             HttpResponse::Ok().finish()
         }
         Behaviour::Sequence(codes) => status(codes[(count - 1).min(codes.len() - 1)]),
+        Behaviour::Body(code, len) => {
+            HttpResponse::build(actix_web::http::StatusCode::from_u16(code).expect("status"))
+                .insert_header(("X-Receiver", "yes"))
+                .body("b".repeat(len))
+        }
     }
 }
 

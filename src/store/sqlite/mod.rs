@@ -300,6 +300,13 @@ impl Outbox for SqliteStore {
             .read(move |conn| notifications::undelivered(conn, webhook))
     }
 
+    fn purge(&self, before: OffsetDateTime, limit: u32) -> StoreFuture<u64> {
+        self.writer.submit(move |tx| {
+            let deleted = notifications::purge(tx.conn, before, limit).map_err(classify)?;
+            Ok((deleted, Effect::None))
+        })
+    }
+
     fn resend(
         &self,
         webhook: WebhookId,

@@ -1,13 +1,16 @@
 //! Notification and attempt rows: the outbox's SQL. The writer calls the write
 //! functions inside its batch transaction; the reader threads call the reads.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use time::OffsetDateTime;
 
 use super::rows::{corrupt, from_unix_ms, from_unix_seconds};
 use crate::domain::time::unix_ms;
 use crate::domain::{
-    Attempt, EventCode, Notification, NotificationId, NotificationStatus, PmCode, WebhookId,
+    Attempt, EventCode, Notification, NotificationId, NotificationStatus, PmCode, ReceiverReply,
+    WebhookId,
 };
 
 const COLUMNS: &str = "id, webhook_id, pm_code, event_code, body, status, created_time, \
@@ -65,9 +68,11 @@ pub fn insert_attempt(
     number: u32,
     attempt: &Attempt,
 ) -> rusqlite::Result<()> {
+    let reply = attempt.reply.as_ref();
     conn.prepare_cached(
-        "INSERT INTO attempts (notification_id, attempt, time_ms, http_status, error, latency_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO attempts (notification_id, attempt, time_ms, http_status, error, latency_ms, \
+         request_headers, response_headers, response_body, response_body_truncated) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         id.to_string(),
@@ -76,6 +81,10 @@ pub fn insert_attempt(
         attempt.http_status,
         attempt.error,
         attempt.latency_ms,
+        headers_json(&attempt.request_headers),
+        reply.map(|r| headers_json(&r.headers)),
+        reply.map(|r| r.body.as_str()),
+        reply.map(|r| r.body_truncated),
     ])?;
     Ok(())
 }
@@ -163,17 +172,11 @@ pub fn details(
         };
         let attempts = conn
             .prepare_cached(
-                "SELECT time_ms, http_status, error, latency_ms FROM attempts \
+                "SELECT time_ms, http_status, error, latency_ms, request_headers, \
+                 response_headers, response_body, response_body_truncated FROM attempts \
                  WHERE notification_id = ?1 ORDER BY attempt",
             )?
-            .query_map([id.to_string()], |row| {
-                Ok(Attempt {
-                    time: from_unix_ms(row.get(0)?)?,
-                    http_status: row.get(1)?,
-                    error: row.get(2)?,
-                    latency_ms: row.get(3)?,
-                })
-            })?
+            .query_map([id.to_string()], read_attempt)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         found.push((notification, attempts));
     }
@@ -203,10 +206,63 @@ pub fn undelivered(
     rows.collect()
 }
 
+/// Deletes at most `limit` final notifications that became final before
+/// `before` (Unix seconds), with their attempts; answers how many. Pending
+/// ones are never deleted.
+pub fn purge(conn: &Connection, before: OffsetDateTime, limit: u32) -> rusqlite::Result<u64> {
+    let ids = conn
+        .prepare_cached(
+            "SELECT id FROM notifications WHERE status <> 'Pending' AND last_sent_time < ?1 \
+             ORDER BY last_sent_time LIMIT ?2",
+        )?
+        .query_map(params![before.unix_timestamp(), limit], |row| {
+            row.get::<_, String>(0)
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for id in &ids {
+        conn.prepare_cached("DELETE FROM attempts WHERE notification_id = ?1")?
+            .execute([id])?;
+        conn.prepare_cached("DELETE FROM notifications WHERE id = ?1")?
+            .execute([id])?;
+    }
+    Ok(ids.len() as u64)
+}
+
 /// Deletes every notification and attempt; answers how many notifications there were.
 pub fn delete_all(conn: &Connection) -> rusqlite::Result<u64> {
     conn.execute("DELETE FROM attempts", [])?;
     Ok(conn.execute("DELETE FROM notifications", [])? as u64)
+}
+
+fn headers_json(headers: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(headers).unwrap_or_else(|_| "{}".into())
+}
+
+fn headers_from(json: Option<String>) -> rusqlite::Result<BTreeMap<String, String>> {
+    json.map_or(Ok(BTreeMap::new()), |json| {
+        serde_json::from_str(&json).map_err(|e| corrupt(e.to_string()))
+    })
+}
+
+/// An attempt row; a row from before schema version 3 has no headers and no reply.
+fn read_attempt(row: &Row<'_>) -> rusqlite::Result<Attempt> {
+    let response_headers: Option<String> = row.get(5)?;
+    let reply = match response_headers {
+        None => None,
+        Some(headers) => Some(ReceiverReply {
+            headers: headers_from(Some(headers))?,
+            body: row.get::<_, Option<String>>(6)?.unwrap_or_default(),
+            body_truncated: row.get::<_, Option<bool>>(7)?.unwrap_or(false),
+        }),
+    };
+    Ok(Attempt {
+        time: from_unix_ms(row.get(0)?)?,
+        http_status: row.get(1)?,
+        error: row.get(2)?,
+        latency_ms: row.get(3)?,
+        request_headers: headers_from(row.get(4)?)?,
+        reply,
+    })
 }
 
 fn read(row: &Row<'_>) -> rusqlite::Result<Notification> {
