@@ -1,50 +1,67 @@
-//! Event delivery: sends each pending notification to its webhook, retries it on
-//! the configured schedule, and records every attempt.
+//! Event delivery: sends each due notification to its webhook, retries it on the
+//! configured schedule, and records every attempt.
 //!
-//! Shape: the outbox is the truth; this engine is its working copy. It runs on a
-//! thread of its own with its own single-threaded runtime and HTTP client, so
-//! deliveries never take time from the API's workers. Pending notifications
-//! arrive from the outbox itself: at start, every pending one, and from then on
-//! each one that becomes pending, after its commit (`Outbox::follow`); no
-//! handler hands notifications over, and a crash loses none. A queue ordered by
-//! due time starts an attempt whenever one is due and fewer than `concurrency`
-//! are in flight; each attempt is its own task, so one slow receiver never holds
-//! up another. Every "now" comes from the engine's [`Clock`], so retries,
-//! backoff and suspension are tested without waiting.
+//! Shape: the outbox is the work queue (`store::Outbox`). The engine claims due
+//! notifications a page at a time, soonest due first, never more than it has
+//! free attempt slots (`delivery.concurrency`), so what it holds is bounded by
+//! that, not by the backlog. Each claim has a lease; the attempt's outcome is
+//! recorded under the claim, which releases it, and a retry is simply a later
+//! due time in the store. An engine that dies leaves claims that lapse, and any
+//! engine takes them over: delivery is at least once, and the notification id
+//! (`webhook-id` when signing) is the same on every attempt so that a receiver
+//! can drop a duplicate. The engine sleeps until the next due time, or until
+//! the store wakes it after a commit that makes a notification due now.
+//!
+//! It runs on a thread of its own with its own single-threaded runtime and HTTP
+//! client, so deliveries never take time from the API's workers; each attempt
+//! is its own task, so one slow receiver never holds up another. Every "now"
+//! comes from the engine's [`Clock`], so retries, backoff and suspension are
+//! tested without waiting.
 
 use std::cell::RefCell;
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use awc::http::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use time::OffsetDateTime;
-use tokio::sync::mpsc::{self, UnboundedReceiver};
+use tokio::sync::mpsc;
+use uuid::Uuid;
 
 use crate::config::DeliverySettings;
 use crate::domain::notification::MASKED;
 use crate::domain::time::rfc3339_seconds;
 use crate::domain::{
-    suspends, Attempt, AttemptOutcome, BlockedNetworks, Clock, Notification, NotificationId,
-    ReceiverReply, Webhook, WebhookId, WebhookStatus,
+    suspends, Attempt, AttemptOutcome, BlockedNetworks, Clock, Notification, ReceiverReply,
+    Webhook, WebhookId, WebhookStatus,
 };
 use crate::metrics::METRICS;
 use crate::outbound::Outbound;
 use crate::signing::Signer;
-use crate::store::{Store, StoreError};
+use crate::store::{Claimed, Store, StoreError};
 
-/// How often a notification whose webhook is not `active` looks again: it waits,
-/// without using up its retries, until the webhook is set active.
-const PARKED_RECHECK: Duration = Duration::from_secs(1);
-/// How soon an attempt whose outcome could not be stored is tried again.
+/// The longest the engine sleeps without looking at the outbox: a claim that
+/// another engine let lapse, or a store that was unavailable, is noticed
+/// within this.
+const IDLE_LOOK: Duration = Duration::from_secs(5);
+/// How soon the engine looks again after the store failed to answer.
 const STORAGE_RETRY: Duration = Duration::from_secs(1);
+/// How often the backlog gauges are refreshed.
+const BACKLOG_REFRESH: Duration = Duration::from_secs(10);
 /// The most of a receiver's answer read; the attempt keeps its first 4 KiB.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// The longest `Retry-After` honoured.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// How long a claim lasts: twice the attempt's whole timeout and 5 s more,
+/// time enough to send and to record the outcome.
+pub fn lease(settings: &DeliverySettings) -> time::Duration {
+    time::Duration::try_from(settings.timeout() * 2).unwrap_or(time::Duration::MAX)
+        + time::Duration::seconds(5)
+}
 
 /// What the engine needs, ready: its settings, the signer, the networks it
 /// never calls, the store it works from and the clock it reads.
@@ -54,28 +71,31 @@ pub struct Engine {
     pub blocked: BlockedNetworks,
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    /// What it is doing, for tests and metrics.
+    pub stats: Arc<EngineStats>,
+}
+
+/// The engine's own counters.
+#[derive(Debug, Default)]
+pub struct EngineStats {
+    /// Claimed notifications whose attempt has not finished.
+    pub in_flight: AtomicUsize,
+    /// The most ever in flight at once.
+    pub most_in_flight: AtomicUsize,
+    /// Notifications claimed so far, and how many of them were taken over from
+    /// a lapsed claim.
+    pub claimed: AtomicU64,
+    pub taken_over: AtomicU64,
 }
 
 impl Engine {
-    /// Starts the engine on a thread named `delivery`: it follows the outbox
-    /// first, then resumes every pending notification, so none committed in
-    /// between is missed (one seen twice is queued once). Answers the thread's name.
-    pub async fn start(self) -> Result<&'static str, StoreError> {
-        let incoming = self.store.follow();
-        let pending = self.store.pending().await?;
-        if !pending.is_empty() {
-            log::info!("resuming {} pending notifications", pending.len());
-        }
+    /// Starts the engine on a thread named `delivery`; answers the thread's name.
+    pub fn start(self) -> std::io::Result<&'static str> {
         const NAME: &str = "delivery";
-        thread::Builder::new()
-            .name(NAME.into())
-            .spawn(move || {
-                let system = actix_rt::System::new();
-                system.block_on(run(self, pending, incoming));
-            })
-            .map_err(|e| {
-                StoreError::Internal(format!("starting the delivery thread: {e}").into())
-            })?;
+        thread::Builder::new().name(NAME.into()).spawn(move || {
+            let system = actix_rt::System::new();
+            system.block_on(run(self));
+        })?;
         Ok(NAME)
     }
 }
@@ -135,13 +155,13 @@ impl FailureLog {
     }
 }
 
-/// The scheduler: due times in a heap, attempts as tasks, at most `concurrency`
-/// of them at once.
-async fn run(
-    engine: Engine,
-    pending: Vec<Notification>,
-    mut incoming: UnboundedReceiver<Notification>,
-) {
+/// The engine's loop: claim as many due notifications as there are free
+/// attempt slots, start an attempt for each, then sleep until an attempt ends,
+/// the store wakes it, or the next due time (at most [`IDLE_LOOK`]).
+async fn run(engine: Engine) {
+    let instance = format!("engine-{}", Uuid::new_v4().simple());
+    let wake = engine.store.waker();
+    let lease = lease(&engine.settings);
     let concurrency = engine.settings.concurrency;
     let timeout = engine.settings.timeout();
     let outbound = Outbound::new(timeout, timeout, concurrency, engine.blocked.clone());
@@ -150,125 +170,113 @@ async fn run(
         outbound,
         failures: RefCell::default(),
     });
-    let (finished, mut finishes) = mpsc::unbounded_channel::<Option<(Instant, Notification)>>();
-    let mut queue = Queue::default();
-    for notification in pending {
-        let at = worker.instant_of(notification.next_attempt);
-        queue.push(at, notification);
-    }
+    let engine = &worker.engine;
+    let (finished, mut finishes) = mpsc::unbounded_channel::<()>();
     let mut in_flight = 0usize;
+    let mut backlog_at = Instant::now();
+    log::info!("delivery engine {instance} started: {concurrency} attempts at once");
     loop {
-        while in_flight < concurrency {
-            let Some(notification) = queue.pop_due(Instant::now()) else {
-                break;
-            };
-            in_flight += 1;
-            let (worker, finished) = (Rc::clone(&worker), finished.clone());
-            actix_rt::spawn(async move {
-                let next = worker.attempt(notification).await;
-                let _ = finished.send(next);
-            });
+        while finishes.try_recv().is_ok() {
+            in_flight -= 1;
         }
-        METRICS.delivery_queue(queue.len() + in_flight);
-        let wake = queue.next_due().filter(|_| in_flight < concurrency);
+        let free = concurrency - in_flight;
+        let mut wait = IDLE_LOOK;
+        if free > 0 {
+            let now = engine.clock.now();
+            let limit = u32::try_from(free).unwrap_or(u32::MAX);
+            match engine.store.claim_due(&instance, now, lease, limit).await {
+                Ok(claimed) => {
+                    let more = claimed.len() == free;
+                    for claim in claimed {
+                        engine.stats.claimed.fetch_add(1, Ordering::Relaxed);
+                        if claim.taken_over {
+                            engine.stats.taken_over.fetch_add(1, Ordering::Relaxed);
+                            METRICS.claim_taken_over();
+                        }
+                        in_flight += 1;
+                        let (worker, finished) = (Rc::clone(&worker), finished.clone());
+                        actix_rt::spawn(async move {
+                            worker.attempt(claim).await;
+                            let _ = finished.send(());
+                        });
+                    }
+                    if !more {
+                        wait = worker.until_next_due().await;
+                    }
+                }
+                Err(e) => {
+                    log::warn!("delivery: claiming due notifications: {e}");
+                    wait = STORAGE_RETRY;
+                }
+            }
+        }
+        engine.stats.in_flight.store(in_flight, Ordering::Relaxed);
+        engine
+            .stats
+            .most_in_flight
+            .fetch_max(in_flight, Ordering::Relaxed);
+        METRICS.delivery_queue(in_flight);
+        if backlog_at.elapsed() >= BACKLOG_REFRESH {
+            backlog_at = Instant::now();
+            worker.refresh_backlog().await;
+        }
         tokio::select! {
-            received = incoming.recv() => match received {
-                Some(notification) => {
-                    let at = worker.instant_of(notification.next_attempt);
-                    queue.push(at, notification);
-                }
-                None => break,
-            },
-            Some(next) = finishes.recv() => {
-                in_flight -= 1;
-                if let Some((at, notification)) = next {
-                    queue.push(at, notification);
-                }
-            }
-            () = sleep_until(wake) => {}
+            Some(()) = finishes.recv() => in_flight -= 1,
+            () = wake.notified() => {}
+            () = actix_rt::time::sleep(wait) => {}
         }
-    }
-    log::debug!("delivery engine stopped: the outbox is gone");
-}
-
-/// Notifications waiting for their due time, soonest first. Each notification
-/// is queued once: pushing one that is queued already keeps the later copy.
-#[derive(Default)]
-struct Queue {
-    due: BinaryHeap<Reverse<(Instant, u64)>>,
-    waiting: HashMap<NotificationId, (u64, Notification)>,
-    keys: HashMap<u64, NotificationId>,
-    next_key: u64,
-}
-
-impl Queue {
-    fn push(&mut self, at: Instant, notification: Notification) {
-        self.next_key += 1;
-        self.due.push(Reverse((at, self.next_key)));
-        self.keys.insert(self.next_key, notification.id);
-        if let Some((stale, _)) = self
-            .waiting
-            .insert(notification.id, (self.next_key, notification))
-        {
-            self.keys.remove(&stale);
-        }
-    }
-
-    /// The soonest notification, if it is due by `now`.
-    fn pop_due(&mut self, now: Instant) -> Option<Notification> {
-        loop {
-            let Reverse((at, key)) = *self.due.peek()?;
-            if at > now {
-                return None;
-            }
-            self.due.pop();
-            // A key replaced by a later push has no entry: skip it.
-            if let Some(id) = self.keys.remove(&key) {
-                return self.waiting.remove(&id).map(|(_, n)| n);
-            }
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.waiting.len()
-    }
-
-    fn next_due(&self) -> Option<Instant> {
-        self.due.peek().map(|Reverse((at, _))| *at)
-    }
-}
-
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => actix_rt::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
     }
 }
 
 impl Worker {
-    /// The monotonic instant of a wall-clock due time (now, if it has passed).
-    fn instant_of(&self, at: Option<OffsetDateTime>) -> Instant {
-        let wait = at.map_or(time::Duration::ZERO, |at| at - self.engine.clock.now());
-        Instant::now() + Duration::try_from(wait).unwrap_or(Duration::ZERO)
+    /// How long until a notification may next be claimable, at most
+    /// [`IDLE_LOOK`].
+    async fn until_next_due(&self) -> Duration {
+        match self.engine.store.next_due().await {
+            Ok(None) => IDLE_LOOK,
+            Ok(Some(at)) => Duration::try_from(at - self.engine.clock.now())
+                .unwrap_or(Duration::ZERO)
+                .min(IDLE_LOOK),
+            Err(_) => STORAGE_RETRY,
+        }
     }
 
-    /// One attempt: sends, records, suspends the webhook when the outcome calls
-    /// for it, and says when to come back (if ever).
-    async fn attempt(&self, mut n: Notification) -> Option<(Instant, Notification)> {
+    async fn refresh_backlog(&self) {
+        match self.engine.store.backlog().await {
+            Ok(backlog) => {
+                let overdue = backlog.oldest_due.map_or(0.0, |at| {
+                    (self.engine.clock.now() - at).as_seconds_f64().max(0.0)
+                });
+                METRICS.backlog(backlog.pending, overdue);
+            }
+            Err(e) => log::debug!("delivery: reading the backlog: {e}"),
+        }
+    }
+
+    /// One attempt of a claimed notification: sends, records the outcome under
+    /// the claim, and suspends the webhook when the outcome calls for it. When
+    /// something fails before the outcome is recorded, the claim simply lapses
+    /// and the notification is claimed again later.
+    async fn attempt(&self, claimed: Claimed) {
+        let Claimed {
+            notification: n,
+            token,
+            ..
+        } = claimed;
         let engine = &self.engine;
         let webhook = match engine.store.get(n.webhook_id, None).await {
             Ok(webhook) => webhook,
-            Err(StoreError::NotFound) => {
-                log::warn!("notification {}: its webhook is gone; dropped", n.id);
-                return None;
-            }
             Err(e) => {
                 log::warn!("notification {}: reading its webhook: {e}", n.id);
-                return Some((Instant::now() + STORAGE_RETRY, n));
+                return;
             }
         };
         if webhook.status != WebhookStatus::Active {
-            return Some((Instant::now() + PARKED_RECHECK, n));
+            // It turned inactive since the claim: wait for it to be set active.
+            if let Err(e) = engine.store.park(n.id, token).await {
+                log::debug!("notification {}: parking it: {e}", n.id);
+            }
+            return;
         }
 
         let time = engine.clock.now();
@@ -303,27 +311,22 @@ impl Worker {
         let suspend_after = engine.settings.suspend_after;
         let recorded = engine
             .store
-            .record_attempt(n.id, record, outcome, suspend_after)
+            .record_attempt(n.id, &token, record, outcome, suspend_after)
             .await;
         match recorded {
             Ok(recorded) if suspends(outcome, &recorded.recent_final, suspend_after) => {
                 self.suspend(recorded.webhook_id, &n, outcome).await;
             }
             Ok(_) => {}
-            // No longer pending (the sandbox was reset): nothing more to do.
-            Err(StoreError::NotFound) => return None,
-            Err(e) => {
-                log::warn!("notification {}: recording an attempt: {e}", n.id);
-                return Some((Instant::now() + STORAGE_RETRY, n));
+            // No longer pending (the sandbox was reset), or another engine took
+            // the claim over after its lease: that engine's attempt counts.
+            Err(StoreError::NotFound | StoreError::ClaimLost) => {
+                log::debug!("notification {}: outcome not recorded: no longer ours", n.id);
             }
-        }
-        match outcome {
-            AttemptOutcome::RetryAt(at) => {
-                n.attempts += 1;
-                n.next_attempt = Some(at);
-                Some((self.instant_of(Some(at)), n))
-            }
-            AttemptOutcome::Delivered | AttemptOutcome::Undelivered | AttemptOutcome::Gone => None,
+            Err(e) => log::warn!(
+                "notification {}: recording an attempt: {e} (it is attempted again once its claim lapses)",
+                n.id
+            ),
         }
     }
 
@@ -661,6 +664,7 @@ mod tests {
             blocked: BlockedNetworks::default(),
             store: store.clone(),
             clock: clock.clone(),
+            stats: Arc::default(),
         };
         let timeout = engine.settings.timeout();
         let outbound = Outbound::new(timeout, timeout, 4, BlockedNetworks::default());
@@ -677,11 +681,17 @@ mod tests {
     }
 
     impl Setup {
-        fn notify(&self) -> Notification {
+        /// A new notification for the webhook, due now (not stored).
+        fn notification(&self) -> Notification {
             let code = EventCode::from_number(101, "events").expect("code");
             let pm = PmCode::parse("TRD").expect("pm");
             let id = NotificationId::new_random();
-            let n = Notification::new(self.webhook, pm, code, id, "{}".into(), self.clock.now());
+            Notification::new(self.webhook, pm, code, id, "{}".into(), self.clock.now())
+        }
+
+        /// A new notification for the webhook, stored and due now.
+        fn notify(&self) -> Notification {
+            let n = self.notification();
             self.store.enqueue(vec![n.clone()]).wait().expect("enqueue");
             n
         }
@@ -704,6 +714,36 @@ mod tests {
         }
     }
 
+    impl Setup {
+        /// Claims every notification due on the test clock and attempts each,
+        /// as the engine's loop does; answers how many were attempted.
+        async fn run_due(&self) -> usize {
+            let lease = lease(&self.worker.engine.settings);
+            let claimed = self
+                .store
+                .claim_due("test", self.clock.now(), lease, 100)
+                .wait()
+                .expect("claim");
+            let count = claimed.len();
+            for claim in claimed {
+                self.worker.attempt(claim).await;
+            }
+            count
+        }
+
+        fn set_url(&self, url: &str) {
+            let url = WebhookUrl::parse(url, true).expect("url");
+            let moved = Box::new(move |w: &mut Webhook| {
+                w.config.url = url;
+                Ok(())
+            });
+            self.store
+                .modify(self.webhook, None, moved)
+                .wait()
+                .expect("set the URL");
+        }
+    }
+
     /// Retries and backoff with time driven by the test clock: each failed
     /// attempt is due again after the schedule's wait (plus at most 10%), counted
     /// from the clock's now, and the last one makes the notification Undelivered.
@@ -712,12 +752,12 @@ mod tests {
         let s = setup(&nobody(), settings(&[5_000, 30_000], 5));
         let n = s.notify();
         let mut due = Vec::new();
-        let mut next = Some(n.clone());
-        while let Some(n) = next.take() {
-            next = s.worker.attempt(n).await.map(|(_, n)| n);
-            if let Some(n) = &next {
-                let wait = n.next_attempt.expect("due") - s.clock.now();
+        while s.run_due().await == 1 {
+            let (stored, _) = s.stored(&n);
+            if let Some(at) = stored.next_attempt {
+                let wait = at - s.clock.now();
                 due.push(wait);
+                assert_eq!(s.run_due().await, 0, "not due before its time");
                 s.clock.advance(wait);
             }
         }
@@ -751,8 +791,8 @@ mod tests {
         let s = setup(&nobody(), settings(&[], 3));
         for i in 1..=3 {
             assert_eq!(s.status(), WebhookStatus::Active, "before notification {i}");
-            let n = s.notify();
-            assert!(s.worker.attempt(n).await.is_none(), "no retry left");
+            s.notify();
+            assert_eq!(s.run_due().await, 1);
         }
         assert_eq!(s.status(), WebhookStatus::Suspended);
     }
@@ -761,36 +801,22 @@ mod tests {
     #[actix_rt::test]
     async fn a_delivery_in_between_keeps_the_webhook_active() {
         let s = setup(&nobody(), settings(&[], 2));
-        s.worker.attempt(s.notify()).await;
-        let ok = receiver(200);
-        let url = WebhookUrl::parse(&ok, true).expect("url");
-        let moved = Box::new(move |w: &mut Webhook| {
-            w.config.url = url;
-            Ok(())
-        });
-        s.store
-            .modify(s.webhook, None, moved)
-            .wait()
-            .expect("point at a receiver");
+        s.notify();
+        s.run_due().await;
+        s.set_url(&receiver(200));
         let delivered = s.notify();
-        assert!(s.worker.attempt(delivered.clone()).await.is_none());
+        s.run_due().await;
         assert_eq!(s.stored(&delivered).0.status, NotificationStatus::Delivered);
-        let back = WebhookUrl::parse(&nobody(), true).expect("url");
-        let moved = Box::new(move |w: &mut Webhook| {
-            w.config.url = back;
-            Ok(())
-        });
-        s.store
-            .modify(s.webhook, None, moved)
-            .wait()
-            .expect("point at nobody");
-        s.worker.attempt(s.notify()).await;
+        s.set_url(&nobody());
+        s.notify();
+        s.run_due().await;
         assert_eq!(
             s.status(),
             WebhookStatus::Active,
             "Undelivered, Delivered, Undelivered"
         );
-        s.worker.attempt(s.notify()).await;
+        s.notify();
+        s.run_due().await;
         assert_eq!(
             s.status(),
             WebhookStatus::Suspended,
@@ -803,19 +829,20 @@ mod tests {
     async fn gone_suspends_at_once() {
         let s = setup(&receiver(410), settings(&[5_000], 5));
         let n = s.notify();
-        assert!(
-            s.worker.attempt(n.clone()).await.is_none(),
-            "no retry after 410"
-        );
+        assert_eq!(s.run_due().await, 1);
         assert_eq!(s.status(), WebhookStatus::Suspended);
         let (stored, attempts) = s.stored(&n);
         assert_eq!(
             (stored.status, attempts[0].http_status),
             (NotificationStatus::Undelivered, Some(410))
         );
+        s.clock.advance(time::Duration::minutes(10));
+        assert_eq!(s.run_due().await, 0, "no retry after 410");
     }
 
-    /// A suspended or inactive webhook's notification waits, without an attempt.
+    /// An inactive webhook's notifications are parked without an attempt and
+    /// without using up retries, whether the webhook was inactive when they
+    /// came due or turned inactive after they were claimed.
     #[actix_rt::test]
     async fn an_inactive_webhook_parks_its_notifications() {
         let s = setup(&receiver(200), settings(&[], 5));
@@ -825,8 +852,87 @@ mod tests {
             .wait()
             .expect("inactive");
         let n = s.notify();
-        let parked = s.worker.attempt(n.clone()).await.expect("comes back later");
-        assert_eq!(parked.1.attempts, 0, "no retry used up");
-        assert!(s.stored(&n).1.is_empty(), "no attempt made");
+        assert_eq!(s.run_due().await, 0, "parked, not claimed");
+        let (stored, attempts) = s.stored(&n);
+        assert_eq!((stored.next_attempt, stored.attempts), (None, 0));
+        assert!(attempts.is_empty(), "no attempt made");
+
+        let active = Box::new(|w: &mut Webhook| w.set_status(WebhookStatus::Active, T0));
+        s.store
+            .modify(s.webhook, None, active)
+            .wait()
+            .expect("active");
+        let claimed = s
+            .store
+            .claim_due("test", s.clock.now(), time::Duration::minutes(1), 10)
+            .wait()
+            .expect("claim");
+        let inactive = Box::new(|w: &mut Webhook| w.set_status(WebhookStatus::Inactive, T0));
+        s.store
+            .modify(s.webhook, None, inactive)
+            .wait()
+            .expect("inactive");
+        for claim in claimed {
+            s.worker.attempt(claim).await;
+        }
+        let (stored, attempts) = s.stored(&n);
+        assert_eq!(
+            (stored.next_attempt, attempts.len()),
+            (None, 0),
+            "parked by the engine"
+        );
+    }
+
+    /// Bounded memory: with 2,000 notifications due for a receiver that never
+    /// answers, an engine with 4 attempt slots holds exactly 4 (its own
+    /// counters), and the store shows the other 1,996 waiting, unclaimed.
+    #[test]
+    fn the_engine_holds_only_what_it_has_claimed() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().flatten() {
+                held.push(stream);
+            }
+        });
+        let mut delivery = settings(&[], 5);
+        delivery.concurrency = 4;
+        delivery.timeout_ms = 60_000;
+        let s = setup(&url, delivery.clone());
+        let many: Vec<Notification> = (0..2000).map(|_| s.notification()).collect();
+        s.store.enqueue(many).wait().expect("enqueue");
+        let stats = Arc::new(EngineStats::default());
+        let engine = Engine {
+            settings: delivery,
+            signer: None,
+            blocked: BlockedNetworks::default(),
+            store: s.store.clone(),
+            clock: Arc::new(crate::domain::SystemClock),
+            stats: Arc::clone(&stats),
+        };
+        engine.start().expect("start");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while stats.in_flight.load(Ordering::Relaxed) < 4 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(stats.in_flight.load(Ordering::Relaxed), 4);
+        assert_eq!(stats.most_in_flight.load(Ordering::Relaxed), 4);
+        assert_eq!(stats.claimed.load(Ordering::Relaxed), 4);
+        let unclaimed = s
+            .store
+            .claim_due(
+                "other",
+                s.clock.now() + time::Duration::days(1),
+                time::Duration::minutes(1),
+                5000,
+            )
+            .wait()
+            .expect("claim");
+        assert_eq!(
+            unclaimed.len(),
+            1996,
+            "the rest wait in the store, unclaimed"
+        );
     }
 }

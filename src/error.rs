@@ -193,6 +193,8 @@ impl From<StoreError> for ApiError {
             )),
             StoreError::Refused(refusal) => refusal.into(),
             StoreError::Unavailable(_) => Self::Unavailable(error),
+            // Only the delivery engine holds claims; no request can lose one.
+            StoreError::ClaimLost => Self::Internal(Box::new(error)),
             StoreError::Internal(_) => Self::Internal(Box::new(error)),
         }
     }

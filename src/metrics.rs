@@ -3,7 +3,7 @@
 //! delivery engine and heartbeats all report to it; labels have bounded values
 //! (route templates, not paths).
 
-use std::sync::atomic::AtomicI64;
+use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -48,6 +48,9 @@ pub struct Metrics {
     heartbeats: Family<VerdictLabels, Counter>,
     deliveries: Family<OutcomeLabels, Counter>,
     delivery_queue: Gauge<i64, AtomicI64>,
+    backlog_pending: Gauge<i64, AtomicI64>,
+    backlog_overdue: Gauge<f64, AtomicU64>,
+    claims_taken_over: Counter,
     batch_size: Histogram,
     commit_seconds: Histogram,
 }
@@ -69,6 +72,9 @@ impl Metrics {
         let heartbeats = Family::<VerdictLabels, Counter>::default();
         let deliveries = Family::<OutcomeLabels, Counter>::default();
         let delivery_queue = Gauge::<i64, AtomicI64>::default();
+        let backlog_pending = Gauge::<i64, AtomicI64>::default();
+        let backlog_overdue = Gauge::<f64, AtomicU64>::default();
+        let claims_taken_over = Counter::default();
         let batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 11));
         let commit_seconds = latency_buckets();
         let mut registry = Registry::with_prefix("webhook_manager");
@@ -94,8 +100,23 @@ impl Metrics {
         );
         registry.register(
             "delivery_queue_depth",
-            "Notifications waiting for an attempt or in flight",
+            "Notifications claimed by this engine whose attempt is in flight",
             delivery_queue.clone(),
+        );
+        registry.register(
+            "delivery_backlog_pending",
+            "Pending notifications in the outbox, parked ones included (refreshed every 10 s)",
+            backlog_pending.clone(),
+        );
+        registry.register(
+            "delivery_backlog_overdue_seconds",
+            "How long the most overdue pending notification has been due (refreshed every 10 s)",
+            backlog_overdue.clone(),
+        );
+        registry.register(
+            "delivery_claims_taken_over",
+            "Notifications claimed after another claim's lease lapsed (its engine stopped)",
+            claims_taken_over.clone(),
         );
         registry.register(
             "db_write_batch_size",
@@ -114,6 +135,9 @@ impl Metrics {
             heartbeats,
             deliveries,
             delivery_queue,
+            backlog_pending,
+            backlog_overdue,
+            claims_taken_over,
             batch_size,
             commit_seconds,
         }
@@ -151,6 +175,16 @@ impl Metrics {
     pub fn delivery_queue(&self, depth: usize) {
         self.delivery_queue
             .set(i64::try_from(depth).unwrap_or(i64::MAX));
+    }
+
+    pub fn backlog(&self, pending: u64, overdue_seconds: f64) {
+        self.backlog_pending
+            .set(i64::try_from(pending).unwrap_or(i64::MAX));
+        self.backlog_overdue.set(overdue_seconds);
+    }
+
+    pub fn claim_taken_over(&self) {
+        self.claims_taken_over.inc();
     }
 
     pub fn commit(&self, batch: usize, took: Duration) {

@@ -106,8 +106,12 @@ mod tests {
                 10 => AttemptOutcome::RetryAt(T0 + Duration::days(20)),
                 _ => AttemptOutcome::Delivered,
             };
+            let claimed = store
+                .claim_due("test", T0 + Duration::days(30), Duration::minutes(1), 1)
+                .wait()
+                .expect("claim");
             store
-                .record_attempt(n.id, attempt, outcome, 5)
+                .record_attempt(n.id, &claimed[0].token, attempt, outcome, 5)
                 .wait()
                 .expect("record");
         }

@@ -3,7 +3,7 @@
 //! 1. the store: `SqliteStore::open` starts `sqlite-writer`, `sqlite-checkpoint`
 //!    and `sqlite-reader-{n}`;
 //! 2. the fixtures (`[[seed.webhooks]]`), through the store;
-//! 3. the delivery engine: `Engine::start` starts `delivery`, which follows the outbox;
+//! 3. the delivery engine: `Engine::start` starts `delivery`, which claims from the outbox;
 //! 4. the retention purge: `Retention::start` starts `retention`;
 //! 5. the HTTP server: `server.workers` worker threads (one per core by default),
 //!    whose routes each resource file declares (`api::routes`).
@@ -92,11 +92,11 @@ impl Application {
             blocked: rules.blocked.clone(),
             store: Arc::clone(&store),
             clock: Arc::clone(&clock),
+            stats: Arc::default(),
         };
         let delivery = engine
             .start()
-            .await
-            .map_err(|e| StartupError(format!("delivery: {e}")))?;
+            .map_err(|e| StartupError(format!("delivery: starting its thread: {e}")))?;
         threads.push(delivery.to_owned());
         let retention = Retention {
             settings: settings.retention.clone(),

@@ -21,8 +21,8 @@ pub use event::Event;
 pub use event_code::{EventCode, EventSet};
 pub use network::BlockedNetworks;
 pub use notification::{
-    suspends, Attempt, AttemptOutcome, Notification, NotificationId, NotificationStatus,
-    ReceiverReply, Resend,
+    suspends, Attempt, AttemptOutcome, ClaimToken, Notification, NotificationId,
+    NotificationStatus, ReceiverReply, Resend,
 };
 pub use pm_code::PmCode;
 pub use problem::{quote, ErrorCode, Problem, Problems};

@@ -39,6 +39,28 @@ impl fmt::Display for NotificationId {
     }
 }
 
+/// A claim on a pending notification: it names the engine that holds it and is
+/// different for every claim, so an engine whose lease lapsed (and was taken
+/// over) cannot record an outcome under it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClaimToken(String);
+
+impl ClaimToken {
+    /// A new claim by `engine`.
+    pub fn new(engine: &str) -> Self {
+        Self(format!("{engine}/{}", Uuid::new_v4().simple()))
+    }
+
+    /// Rebuilds a token read back from storage.
+    pub fn from_stored(token: String) -> Self {
+        Self(token)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Where a notification stands: `Pending` until a receiver answers 2xx
 /// (`Delivered`) or the last retry fails (`Undelivered`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +111,8 @@ pub struct Notification {
     /// Attempts made before the current delivery cycle (a resend starts a new
     /// one); the retry schedule counts from here.
     pub cycle_start: u32,
-    /// When the next attempt is due; `None` once the notification is final.
+    /// When the next attempt is due; `None` once the notification is final, and
+    /// while it waits (parked) for its webhook to be set active again.
     pub next_attempt: Option<OffsetDateTime>,
 }
 

@@ -1,10 +1,14 @@
 //! The repository contract: the same tests run against every backend.
 
+use std::future::Future;
+use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Barrier};
+use std::task::{Context, Waker};
 use std::thread;
 
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
+use tokio::sync::Notify;
 
 use super::sqlite::{SqliteOptions, Synchronous};
 use super::{
@@ -13,9 +17,9 @@ use super::{
 use std::collections::BTreeMap;
 
 use crate::domain::{
-    Attempt, AttemptOutcome, CustomHeaders, EventCode, EventSet, HealthStatus, Heartbeat,
-    Notification, NotificationId, NotificationStatus, PmCode, ProductId, ReceiverReply, Refusal,
-    Resend, Webhook, WebhookConfig, WebhookId, WebhookSpec, WebhookStatus, WebhookUrl,
+    Attempt, AttemptOutcome, ClaimToken, CustomHeaders, EventCode, EventSet, HealthStatus,
+    Heartbeat, Notification, NotificationId, NotificationStatus, PmCode, ProductId, ReceiverReply,
+    Refusal, Resend, Webhook, WebhookConfig, WebhookId, WebhookSpec, WebhookStatus, WebhookUrl,
 };
 
 // The domain's rules, applied through the store as the handlers apply them.
@@ -462,6 +466,14 @@ macro_rules! contract_suite {
                 with_repo(|r| a_refused_change_writes_nothing(&*r));
             }
             #[test]
+            fn claims() {
+                with_repo(|r| claims_follow_due_order_and_leases(&*r));
+            }
+            #[test]
+            fn parking() {
+                with_repo(|r| inactive_webhooks_park_their_notifications(&*r));
+            }
+            #[test]
             fn purge() {
                 with_repo(|r| purge_deletes_old_final_notifications_only(&*r));
             }
@@ -496,13 +508,41 @@ contract_suite!(sqlite_normal, |dir: &std::path::Path| Arc::new(
     .expect("open sqlite")
 ));
 
-/// Everything the follower has been handed so far.
-fn drain(mut feed: tokio::sync::mpsc::UnboundedReceiver<Notification>) -> Vec<Notification> {
-    let mut got = Vec::new();
-    while let Ok(n) = feed.try_recv() {
-        got.push(n);
-    }
-    got
+/// Records an attempt the way an engine does: it claims the notification first.
+fn record(
+    store: &dyn Store,
+    id: NotificationId,
+    attempt: Attempt,
+    outcome: AttemptOutcome,
+    recent: u32,
+) -> Result<Recorded, StoreError> {
+    let token = claim(store, id)?;
+    store
+        .record_attempt(id, &token, attempt, outcome, recent)
+        .wait()
+}
+
+/// Claims `id`, with every other due notification, at a time after every
+/// earlier claim's lease (so those are taken over): `NotFound` if it is not due.
+fn claim(store: &dyn Store, id: NotificationId) -> Result<ClaimToken, StoreError> {
+    static TICK: AtomicI64 = AtomicI64::new(0);
+    let tick = TICK.fetch_add(1, AtomicOrdering::Relaxed);
+    let now = t0() + Duration::days(1000) + Duration::minutes(10 * tick);
+    store
+        .claim_due("contract", now, Duration::minutes(1), u32::MAX)
+        .wait()?
+        .into_iter()
+        .find(|c| c.notification.id == id)
+        .map(|c| c.token)
+        .ok_or(StoreError::NotFound)
+}
+
+/// Whether the waker was notified since it was last looked at (a notification
+/// while nobody waits is kept as one permit, which this takes).
+fn woken(waker: &Notify) -> bool {
+    let notified = std::pin::pin!(waker.notified());
+    let mut cx = Context::from_waker(Waker::noop());
+    notified.poll(&mut cx).is_ready()
 }
 
 fn notification(owner: &Webhook, event: i64, at: OffsetDateTime) -> Notification {
@@ -543,12 +583,8 @@ fn recorded_attempts_answer_the_recent_final_statuses(store: &dyn Store) {
     let mut all = ns.clone();
     all.push(elsewhere.clone());
     store.enqueue(all).wait().expect("enqueue");
-    let record = |n: &Notification, outcome| {
-        store
-            .record_attempt(n.id, failed(t0()), outcome, 3)
-            .wait()
-            .expect("record")
-    };
+    let record =
+        |n: &Notification, outcome| record(store, n.id, failed(t0()), outcome, 3).expect("record");
     let retry = AttemptOutcome::RetryAt(t0() + Duration::seconds(5));
     assert_eq!(
         record(&ns[0], retry),
@@ -588,7 +624,13 @@ fn recorded_attempts_answer_the_recent_final_statuses(store: &dyn Store) {
     assert!(
         matches!(
             store
-                .record_attempt(ns[3].id, failed(t0()), AttemptOutcome::Delivered, 3)
+                .record_attempt(
+                    ns[3].id,
+                    &ClaimToken::new("nobody"),
+                    failed(t0()),
+                    AttemptOutcome::Delivered,
+                    3
+                )
                 .wait(),
             Err(StoreError::NotFound)
         ),
@@ -612,15 +654,189 @@ fn recorded_attempts_answer_the_recent_final_statuses(store: &dyn Store) {
     );
 }
 
+/// The queue: due notifications are claimed soonest first, at most `limit`, each
+/// once while its lease runs; after the lease another engine takes it over, and
+/// the first engine's outcome is then refused; a retry is due again at its time.
+fn claims_follow_due_order_and_leases(store: &dyn Store) {
+    let w = store.create(webhook("TRD", None)).wait().expect("create");
+    let [n1, n2, n3] = [0, 1, 3600].map(|s| notification(&w, 101, t0() + Duration::seconds(s)));
+    let waker = store.waker();
+    let _ = woken(&waker);
+    store
+        .enqueue(vec![n2.clone(), n1.clone(), n3.clone()])
+        .wait()
+        .expect("enqueue");
+    assert!(woken(&waker), "an enqueue wakes the engine");
+    let lease = Duration::seconds(30);
+    let at = |s: i64| t0() + Duration::seconds(s);
+    let claim = |engine: &str, now, limit| {
+        store
+            .claim_due(engine, now, lease, limit)
+            .wait()
+            .expect("claim")
+    };
+    let first = claim("a", at(10), 1);
+    assert_eq!(first.len(), 1);
+    assert_eq!(
+        (first[0].notification.id, first[0].taken_over),
+        (n1.id, false),
+        "soonest due first"
+    );
+    let second = claim("a", at(10), 10);
+    assert_eq!(
+        second.iter().map(|c| c.notification.id).collect::<Vec<_>>(),
+        [n2.id],
+        "n1 is held, n3 not due"
+    );
+    assert!(
+        claim("b", at(20), 10).is_empty(),
+        "held until the lease ends"
+    );
+    assert_eq!(
+        store.next_due().wait().expect("next due"),
+        Some(at(40)),
+        "the first lease end"
+    );
+    let b = claim("b", at(41), 10);
+    assert_eq!(
+        b.iter()
+            .map(|c| (c.notification.id, c.taken_over))
+            .collect::<Vec<_>>(),
+        [(n1.id, true), (n2.id, true)]
+    );
+    let lost = store
+        .record_attempt(
+            n1.id,
+            &first[0].token,
+            failed(at(41)),
+            AttemptOutcome::Delivered,
+            5,
+        )
+        .wait();
+    assert!(matches!(lost, Err(StoreError::ClaimLost)), "got {lost:?}");
+    store
+        .record_attempt(
+            n1.id,
+            &b[0].token,
+            failed(at(42)),
+            AttemptOutcome::Delivered,
+            5,
+        )
+        .wait()
+        .expect("the holder records");
+    store
+        .record_attempt(
+            n2.id,
+            &b[1].token,
+            failed(at(42)),
+            AttemptOutcome::RetryAt(at(7200)),
+            5,
+        )
+        .wait()
+        .expect("a retry");
+    assert_eq!(store.next_due().wait().expect("next due"), Some(at(3600)));
+    let backlog = store.backlog().wait().expect("backlog");
+    assert_eq!((backlog.pending, backlog.oldest_due), (2, Some(at(3600))));
+    let third = claim("c", at(3601), 10);
+    assert_eq!(
+        third.iter().map(|c| c.notification.id).collect::<Vec<_>>(),
+        [n3.id]
+    );
+    store
+        .record_attempt(
+            n3.id,
+            &third[0].token,
+            failed(at(3601)),
+            AttemptOutcome::Delivered,
+            5,
+        )
+        .wait()
+        .expect("recorded");
+    assert_eq!(
+        claim("c", at(7200), 10)
+            .iter()
+            .map(|c| c.notification.id)
+            .collect::<Vec<_>>(),
+        [n2.id],
+        "the retry, at its time"
+    );
+}
+
+/// A due notification of a webhook that is not active is parked, not claimed,
+/// and comes back due when the webhook is set active; an engine that finds its
+/// claimed notification's webhook inactive parks it under its claim.
+fn inactive_webhooks_park_their_notifications(store: &dyn Store) {
+    let w = store.create(webhook("TRD", None)).wait().expect("create");
+    let n = notification(&w, 101, t0());
+    store.enqueue(vec![n.clone()]).wait().expect("enqueue");
+    let at = |s: i64| t0() + Duration::seconds(s);
+    let lease = Duration::seconds(30);
+    set_status(store, w.id, None, WebhookStatus::Inactive, at(5))
+        .wait()
+        .expect("inactive");
+    assert!(store
+        .claim_due("a", at(10), lease, 10)
+        .wait()
+        .expect("claim")
+        .is_empty());
+    assert_eq!(
+        store.next_due().wait().expect("next due"),
+        None,
+        "parked: nothing to wake for"
+    );
+    assert_eq!(
+        store.backlog().wait().expect("backlog").pending,
+        1,
+        "still pending"
+    );
+    let waker = store.waker();
+    let _ = woken(&waker);
+    set_status(store, w.id, None, WebhookStatus::Active, at(20))
+        .wait()
+        .expect("active");
+    assert!(woken(&waker), "setting it active wakes the engine");
+    assert_eq!(store.next_due().wait().expect("next due"), Some(at(20)));
+    let claimed = store
+        .claim_due("a", at(20), lease, 10)
+        .wait()
+        .expect("claim");
+    assert_eq!(
+        claimed
+            .iter()
+            .map(|c| c.notification.id)
+            .collect::<Vec<_>>(),
+        [n.id]
+    );
+
+    set_status(store, w.id, None, WebhookStatus::Inactive, at(21))
+        .wait()
+        .expect("inactive");
+    let lost = store.park(n.id, ClaimToken::new("other")).wait();
+    assert!(matches!(lost, Err(StoreError::ClaimLost)), "got {lost:?}");
+    store
+        .park(n.id, claimed[0].token.clone())
+        .wait()
+        .expect("park");
+    set_status(store, w.id, None, WebhookStatus::Active, at(30))
+        .wait()
+        .expect("active");
+    assert_eq!(
+        store
+            .claim_due("b", at(30), lease, 10)
+            .wait()
+            .expect("claim")
+            .len(),
+        1,
+        "due again"
+    );
+}
+
 /// A program-manager-level webhook with one notification, `Undelivered` after one attempt.
 fn undelivered_one(store: &dyn Store) -> (Webhook, Notification) {
     let w = store.create(webhook("TRD", None)).wait().expect("create");
     let n = notification(&w, 101, t0());
     store.enqueue(vec![n.clone()]).wait().expect("enqueue");
-    store
-        .record_attempt(n.id, failed(t0()), AttemptOutcome::Undelivered, 5)
-        .wait()
-        .expect("record");
+    record(store, n.id, failed(t0()), AttemptOutcome::Undelivered, 5).expect("record");
     (w, n)
 }
 
@@ -688,10 +904,7 @@ fn purge_deletes_old_final_notifications_only(store: &dyn Store) {
     store.enqueue(made.clone()).wait().expect("enqueue");
     let [oldest, old, recent, pending] = [&made[0], &made[1], &made[2], &made[3]];
     let record = |n: &Notification, at: OffsetDateTime, outcome| {
-        store
-            .record_attempt(n.id, failed(at), outcome, 5)
-            .wait()
-            .expect("record");
+        record(store, n.id, failed(at), outcome, 5).expect("record");
     };
     record(oldest, t0(), AttemptOutcome::Delivered);
     record(
@@ -769,7 +982,7 @@ fn reset_deletes_notifications(store: &dyn Store) {
 /// The outbox's reads and its resend, on one webhook with three notifications:
 /// one delivered, one undelivered, one still pending.
 fn outbox_reads_and_resend(store: &dyn Store) {
-    let feed = store.follow();
+    let waker = store.waker();
     let w = store.create(webhook("TRD", None)).wait().expect("create");
     let other = store
         .create(webhook("TRD", Some(9)))
@@ -811,14 +1024,22 @@ fn outbox_reads_and_resend(store: &dyn Store) {
             body_truncated: status >= 500,
         }),
     };
-    store
-        .record_attempt(delivered.id, attempt(200), AttemptOutcome::Delivered, 5)
-        .wait()
-        .expect("record");
-    store
-        .record_attempt(undelivered.id, attempt(500), AttemptOutcome::Undelivered, 5)
-        .wait()
-        .expect("record");
+    record(
+        store,
+        delivered.id,
+        attempt(200),
+        AttemptOutcome::Delivered,
+        5,
+    )
+    .expect("record");
+    record(
+        store,
+        undelivered.id,
+        attempt(500),
+        AttemptOutcome::Undelivered,
+        5,
+    )
+    .expect("record");
 
     let ids = |found: Vec<Notification>| found.into_iter().map(|n| n.id).collect::<Vec<_>>();
     assert_eq!(
@@ -895,18 +1116,7 @@ fn outbox_reads_and_resend(store: &dyn Store) {
             (delivered.id, "Resend request initiated"),
         ]
     );
-    assert_eq!(
-        drain(feed).iter().map(|n| n.id).collect::<Vec<_>>(),
-        [
-            delivered.id,
-            undelivered.id,
-            pending.id,
-            elsewhere.id,
-            undelivered.id,
-            delivered.id
-        ],
-        "the follower got each enqueued notification, then each resent one, after commit"
-    );
+    assert!(woken(&waker), "a resend wakes the engine");
     let Resend::Initiated(again) = &each[0].1 else {
         panic!("initiated");
     };
@@ -1065,10 +1275,7 @@ fn sqlite_upgrades_a_version_2_file_with_attempts() {
         body: "fine".into(),
         body_truncated: false,
     });
-    store
-        .record_attempt(id, answer.clone(), AttemptOutcome::Delivered, 5)
-        .wait()
-        .expect("a new attempt");
+    record(&store, id, answer.clone(), AttemptOutcome::Delivered, 5).expect("a new attempt");
     let found = store.details(webhook, vec![id]).wait().expect("details");
     let attempts = &found[0].1;
     assert_eq!(attempts.len(), 2, "the old attempt is kept");

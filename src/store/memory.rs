@@ -6,20 +6,22 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use time::OffsetDateTime;
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::Notify;
 
-use super::feed::Feed;
 use super::index::Index;
-use super::{Change, Cleared, Outbox, Recorded, Repository, StoreError, StoreFuture};
+use super::wake::Wake;
+use super::{
+    Backlog, Change, Claimed, Cleared, Outbox, Recorded, Repository, StoreError, StoreFuture,
+};
 use crate::domain::{
-    Attempt, AttemptOutcome, EventCode, Notification, NotificationId, NotificationStatus, PmCode,
-    Resend, Webhook, WebhookId,
+    Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
+    NotificationStatus, PmCode, Resend, Webhook, WebhookId, WebhookStatus,
 };
 
 #[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
-    feed: Feed,
+    wake: Wake,
 }
 
 #[derive(Default)]
@@ -37,6 +39,8 @@ struct Stored {
     attempts: Vec<Attempt>,
     /// When it became final (by `State::final_seq`); `None` while pending.
     final_seq: Option<u64>,
+    /// The claim holding it, and when that claim's lease ends.
+    claim: Option<(ClaimToken, OffsetDateTime)>,
 }
 
 impl MemoryStore {
@@ -103,12 +107,14 @@ impl Repository for MemoryStore {
         scope: Option<&PmCode>,
         change: Change,
     ) -> StoreFuture<Webhook> {
-        self.with(|state| {
+        let mut unparked = false;
+        let modified = self.with(|state| {
             let mut updated = state
                 .index
                 .get(id, scope)
                 .cloned()
                 .ok_or(StoreError::NotFound)?;
+            let was = updated.status;
             change(&mut updated)?;
             if state
                 .index
@@ -116,9 +122,26 @@ impl Repository for MemoryStore {
             {
                 return Err(StoreError::Duplicate);
             }
+            // Set active again: its parked notifications are due now.
+            if was != WebhookStatus::Active && updated.status == WebhookStatus::Active {
+                for stored in &mut state.notifications {
+                    let n = &mut stored.notification;
+                    if n.webhook_id == id
+                        && n.status == NotificationStatus::Pending
+                        && n.next_attempt.is_none()
+                    {
+                        n.next_attempt = Some(updated.last_modified_time);
+                    }
+                }
+                unparked = true;
+            }
             state.index.put(updated.clone());
             Ok(updated)
-        })
+        });
+        if unparked {
+            self.wake.wake();
+        }
+        modified
     }
 
     fn ready(&self) -> StoreFuture<()> {
@@ -139,8 +162,95 @@ impl Repository for MemoryStore {
 }
 
 impl Outbox for MemoryStore {
-    fn follow(&self) -> UnboundedReceiver<Notification> {
-        self.feed.follow()
+    fn waker(&self) -> Arc<Notify> {
+        self.wake.waker()
+    }
+
+    fn claim_due(
+        &self,
+        engine: &str,
+        now: OffsetDateTime,
+        lease: time::Duration,
+        limit: u32,
+    ) -> StoreFuture<Vec<Claimed>> {
+        self.with(|state| {
+            let State {
+                index,
+                notifications,
+                ..
+            } = state;
+            let mut due: Vec<&mut Stored> = notifications
+                .iter_mut()
+                .filter(|s| {
+                    s.notification.status == NotificationStatus::Pending
+                        && s.notification.next_attempt.is_some_and(|at| at <= now)
+                        && s.claim.as_ref().is_none_or(|(_, until)| *until <= now)
+                })
+                .collect();
+            // Stable: equal due times keep the order they were stored in.
+            due.sort_by_key(|s| s.notification.next_attempt);
+            let mut claimed = Vec::new();
+            for stored in due {
+                let active = index
+                    .get(stored.notification.webhook_id, None)
+                    .is_some_and(|w| w.status == WebhookStatus::Active);
+                if !active {
+                    stored.notification.next_attempt = None;
+                    stored.claim = None;
+                } else if claimed.len() < limit as usize {
+                    let token = ClaimToken::new(engine);
+                    let taken_over = stored.claim.is_some();
+                    stored.claim = Some((token.clone(), now + lease));
+                    claimed.push(Claimed {
+                        notification: stored.notification.clone(),
+                        token,
+                        taken_over,
+                    });
+                }
+            }
+            Ok(claimed)
+        })
+    }
+
+    fn next_due(&self) -> StoreFuture<Option<OffsetDateTime>> {
+        self.with(|state| {
+            Ok(state
+                .notifications
+                .iter()
+                .filter(|s| s.notification.status == NotificationStatus::Pending)
+                .filter_map(|s| match &s.claim {
+                    Some((_, until)) => Some(*until),
+                    None => s.notification.next_attempt,
+                })
+                .min())
+        })
+    }
+
+    fn park(&self, id: NotificationId, token: ClaimToken) -> StoreFuture<()> {
+        self.with(|state| {
+            let at = *state.by_id.get(&id).ok_or(StoreError::NotFound)?;
+            let stored = &mut state.notifications[at];
+            if stored.claim.as_ref().map(|(t, _)| t) != Some(&token) {
+                return Err(StoreError::ClaimLost);
+            }
+            stored.claim = None;
+            stored.notification.next_attempt = None;
+            Ok(())
+        })
+    }
+
+    fn backlog(&self) -> StoreFuture<Backlog> {
+        self.with(|state| {
+            let pending = state
+                .notifications
+                .iter()
+                .map(|s| &s.notification)
+                .filter(|n| n.status == NotificationStatus::Pending);
+            Ok(Backlog {
+                pending: pending.clone().count() as u64,
+                oldest_due: pending.filter_map(|n| n.next_attempt).min(),
+            })
+        })
     }
 
     fn enqueue(&self, notifications: Vec<Notification>) -> StoreFuture<()> {
@@ -157,13 +267,14 @@ impl Outbox for MemoryStore {
                     notification: n.clone(),
                     attempts: Vec::new(),
                     final_seq: None,
+                    claim: None,
                 });
             }
             Ok(())
         });
         let stored = stored.wait();
         if stored.is_ok() {
-            self.feed.send(notifications);
+            self.wake.wake();
         }
         StoreFuture::ready(stored)
     }
@@ -171,6 +282,7 @@ impl Outbox for MemoryStore {
     fn record_attempt(
         &self,
         id: NotificationId,
+        token: &ClaimToken,
         attempt: Attempt,
         outcome: AttemptOutcome,
         recent: u32,
@@ -181,6 +293,10 @@ impl Outbox for MemoryStore {
             if stored.notification.status != NotificationStatus::Pending {
                 return Err(StoreError::NotFound);
             }
+            if stored.claim.as_ref().map(|(t, _)| t) != Some(token) {
+                return Err(StoreError::ClaimLost);
+            }
+            stored.claim = None;
             let became_final = stored.notification.record(&attempt, outcome);
             stored.attempts.push(attempt);
             let webhook_id = stored.notification.webhook_id;
@@ -323,11 +439,8 @@ impl Outbox for MemoryStore {
                 .collect::<Vec<_>>())
         });
         let resent = resent.wait();
-        if let Ok(each) = &resent {
-            self.feed.send(each.iter().filter_map(|(_, r)| match r {
-                Resend::Initiated(n) => Some(n.clone()),
-                Resend::Unable | Resend::Invalid => None,
-            }));
+        if resent.is_ok() {
+            self.wake.wake();
         }
         StoreFuture::ready(resent)
     }

@@ -3,10 +3,10 @@
 //! its guarantees; the rules of what may change live in `domain`. All SQL lives
 //! under this module.
 
-mod feed;
 mod index;
 pub mod memory;
 pub mod sqlite;
+mod wake;
 
 #[cfg(test)]
 mod contract;
@@ -18,12 +18,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use time::OffsetDateTime;
-use tokio::sync::mpsc::UnboundedReceiver;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 
 use crate::domain::{
-    Attempt, AttemptOutcome, EventCode, Notification, NotificationId, NotificationStatus, PmCode,
-    Refusal, Resend, Webhook, WebhookId,
+    Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
+    NotificationStatus, PmCode, Refusal, Resend, Webhook, WebhookId,
 };
 
 pub use memory::MemoryStore;
@@ -44,6 +43,10 @@ pub enum StoreError {
     /// The domain refused the change; nothing was written.
     #[error(transparent)]
     Refused(#[from] Refusal),
+    /// The claim on a notification is no longer the caller's: its lease lapsed
+    /// and another engine took it over. Nothing was written.
+    #[error("the claim on this notification was taken over")]
+    ClaimLost,
     /// The storage cannot answer now (locked, read-only, disk full, queue full);
     /// the same call may succeed later.
     #[error("storage unavailable")]
@@ -73,6 +76,26 @@ pub struct Recorded {
     /// webhook's last notifications to become final, newest (this one) first,
     /// as many as were asked for. Empty when it stays pending.
     pub recent_final: Vec<NotificationStatus>,
+}
+
+/// A notification claimed for one attempt: whoever holds `token` may record the
+/// attempt's outcome, until another engine takes the claim over after its lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub notification: Notification,
+    pub token: ClaimToken,
+    /// The notification was under another claim whose lease had lapsed (its
+    /// engine stopped, or is stuck).
+    pub taken_over: bool,
+}
+
+/// How much waits in the outbox.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Pending notifications, parked ones included.
+    pub pending: u64,
+    /// The earliest due time of a pending notification that is not parked.
+    pub oldest_due: Option<OffsetDateTime>,
 }
 
 /// The answer to every store call: a future that resolves once the call is done
@@ -159,6 +182,9 @@ fn dropped() -> StoreError {
 /// - **Rules in one transaction**: a [`Change`] sees the webhook as stored and
 ///   its result is written in the same transaction, so a domain rule's
 ///   precondition (same status, owner, subscribed) cannot race another write.
+/// - **Unparking**: a change that sets a webhook active makes its parked
+///   notifications (see [`Outbox`]) due at the change's `last_modified_time`,
+///   in the same transaction, and wakes the delivery engine.
 pub trait Repository: Send + Sync {
     /// Stores a new webhook; answers it as stored.
     fn create(&self, webhook: Webhook) -> StoreFuture<Webhook>;
@@ -183,37 +209,72 @@ pub trait Repository: Send + Sync {
     fn reset(&self) -> StoreFuture<Cleared>;
 }
 
-/// Durable storage of notifications and their delivery attempts: the outbox the
-/// delivery engine works from. Writes share the webhooks' transactions (on
-/// SQLite, the same writer and group commit).
+/// Durable storage of notifications and their delivery attempts: the outbox,
+/// which is also the delivery engine's work queue. Writes share the webhooks'
+/// transactions (on SQLite, the same writer and group commit).
 ///
-/// **The feed**: every notification that becomes pending (a new one, or a
-/// resend) is handed, after its commit, to whoever follows the outbox
-/// ([`Outbox::follow`]): the delivery engine. No caller hands notifications to
-/// the engine itself.
+/// **The queue.** A notification is *due* when it is pending and its next
+/// attempt time has come. An engine takes due notifications a page at a time
+/// with [`Outbox::claim_due`], soonest due first: each claim carries a fresh
+/// token and a lease. Until the lease ends no other engine can claim it; the
+/// outcome of its attempt is recorded only under the token that still holds the
+/// claim ([`StoreError::ClaimLost`] otherwise); after the lease a notification
+/// can be claimed again (taken over), so a notification whose engine died is
+/// delivered by another: delivery is at least once. A due notification whose
+/// webhook is not active is *parked* instead of claimed (no next attempt time)
+/// and becomes due again, at once, when its webhook is set active. The engine
+/// holds only what it has claimed, never the backlog.
+///
+/// **The wake-up.** After every commit that may make a notification due now
+/// (new ones, a resend, a webhook set active), the store notifies
+/// [`Outbox::waker`], so the engine claims without waiting for a timer.
 pub trait Outbox: Send + Sync {
-    /// From now on, every notification that becomes pending, after its commit.
-    /// One follower at a time; a new call replaces the previous one.
-    fn follow(&self) -> UnboundedReceiver<Notification>;
+    /// Notified after each commit that may make a notification due now.
+    fn waker(&self) -> Arc<Notify>;
+
+    /// Claims up to `limit` due notifications for `engine`, soonest due first,
+    /// each with a new token and a lease until `now + lease`; parks the due
+    /// notifications of webhooks that are not active on the way.
+    fn claim_due(
+        &self,
+        engine: &str,
+        now: OffsetDateTime,
+        lease: time::Duration,
+        limit: u32,
+    ) -> StoreFuture<Vec<Claimed>>;
+
+    /// When a notification may next become claimable: the earliest next attempt
+    /// of an unclaimed pending notification, or the earliest lease end of a
+    /// claimed one; `None` when nothing waits (parked ones wait for a wake-up).
+    fn next_due(&self) -> StoreFuture<Option<OffsetDateTime>>;
+
+    /// Gives a claimed notification back unattempted, parked (its webhook
+    /// turned out not to be active). `ClaimLost` if `token` no longer holds it.
+    fn park(&self, id: NotificationId, token: ClaimToken) -> StoreFuture<()>;
+
+    /// How many notifications are pending, and the earliest due time.
+    fn backlog(&self) -> StoreFuture<Backlog>;
 
     /// Stores new notifications, all or none, each `Pending` and due at once.
     fn enqueue(&self, notifications: Vec<Notification>) -> StoreFuture<()>;
 
-    /// Records one attempt of a pending notification and moves it on per
-    /// `outcome` (`Notification::record`). When that makes it final, answers the
-    /// statuses of the webhook's last `recent` notifications to become final, for
-    /// the suspension rule (`domain::suspends`). A notification that is not
-    /// pending (or unknown) is `NotFound`.
+    /// Records one attempt of a claimed notification and moves it on per
+    /// `outcome` (`Notification::record`), releasing the claim. When that makes
+    /// it final, answers the statuses of the webhook's last `recent`
+    /// notifications to become final, for the suspension rule
+    /// (`domain::suspends`). A notification that is not pending (or unknown) is
+    /// `NotFound`; one whose claim `token` no longer holds is `ClaimLost`.
     fn record_attempt(
         &self,
         id: NotificationId,
+        token: &ClaimToken,
         attempt: Attempt,
         outcome: AttemptOutcome,
         recent: u32,
     ) -> StoreFuture<Recorded>;
 
-    /// Every pending notification, oldest first: what the delivery engine resumes
-    /// after a restart.
+    /// Every pending notification, oldest first (for tests and tools: the
+    /// engine claims pages instead).
     fn pending(&self) -> StoreFuture<Vec<Notification>>;
 
     /// The webhook's notifications of one event code created at or after `since`,
@@ -245,7 +306,7 @@ pub trait Outbox: Send + Sync {
     /// Resends the webhook's notifications among `ids` (`Notification::resend`),
     /// all in one transaction, if the webhook (within `scope`) accepts a resend
     /// (`Webhook::accepts_resend`); answers, per id in the order asked, what
-    /// happened. The notifications resent are fed to the follower.
+    /// happened.
     fn resend(
         &self,
         webhook: WebhookId,

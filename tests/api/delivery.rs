@@ -397,3 +397,42 @@ async fn sandbox_routes_can_be_turned_off() {
     assert_eq!(reply.status, 404);
     assert_eq!(reply.error_codes(), vec!["NOT_FOUND"]);
 }
+
+/// Delivery is at least once: the service dies (SIGKILL) while an attempt is in
+/// flight, so its claim is never released; after a restart the claim's lease
+/// (twice the 1 s delivery timeout, plus 5 s) lapses, the new engine takes the
+/// notification over, and it is delivered, with the same body and id.
+#[actix_rt::test]
+async fn a_notification_claimed_when_the_service_dies_is_delivered_after_restart() {
+    let app = TestApp::spawn_with(&[("WHM_DELIVERY__TIMEOUT_MS", "1000")]).await;
+    let receiver = Receiver::start(Behaviour::HoldFirst(Duration::from_secs(60))).await;
+    let webhook = app
+        .create_webhook("TRD", hook(None, &[103], &receiver.url))
+        .await;
+    let notification = trigger(&app, "TRD", None, 103).await[0].1.clone();
+    assert_eq!(
+        receiver.wait_for(1, Duration::from_secs(5)).await.len(),
+        1,
+        "in flight"
+    );
+    let app = app.restart().await;
+    let received = receiver.wait_for(2, Duration::from_secs(30)).await;
+    assert_eq!(received.len(), 2, "delivered after the lease lapsed");
+    assert_eq!(received[0].raw, received[1].raw, "the same notification");
+    let status = eventually(
+        Duration::from_secs(5),
+        || async {
+            let reply = app
+                .post(
+                    &format!("/api/v1/Webhooks/{webhook}/notifications/details"),
+                    Some("TRD"),
+                    json!({"notificationIds": [notification]}),
+                )
+                .await;
+            reply.response()["content"][0]["notificationStatus"].clone()
+        },
+        |status| status == "Delivered",
+    )
+    .await;
+    assert_eq!(status, "Delivered");
+}

@@ -124,9 +124,13 @@ async fn metrics_count_requests_heartbeats_deliveries_and_commits() {
     assert!(
         sample(&text, "webhook_manager_db_commit_duration_seconds_count").is_some_and(|n| n >= 1.0)
     );
-    assert!(
-        sample(&text, "webhook_manager_delivery_queue_depth").is_some(),
-        "{text}"
-    );
+    for gauge in [
+        "webhook_manager_delivery_queue_depth",
+        "webhook_manager_delivery_backlog_pending",
+        "webhook_manager_delivery_backlog_overdue_seconds",
+        "webhook_manager_delivery_claims_taken_over_total",
+    ] {
+        assert!(sample(&text, gauge).is_some(), "{gauge}: {text}");
+    }
     assert!(text.trim_end().ends_with("# EOF"));
 }

@@ -20,6 +20,9 @@ pub enum Behaviour {
     /// Answers this status with an `X-Receiver: yes` header and a body of this
     /// many bytes.
     Body(u16, usize),
+    /// Holds the first request this long, then answers 200; answers the others
+    /// 200 at once.
+    HoldFirst(Duration),
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +122,12 @@ async fn answer(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> 
             HttpResponse::Ok().finish()
         }
         Behaviour::Sequence(codes) => status(codes[(count - 1).min(codes.len() - 1)]),
+        Behaviour::HoldFirst(delay) => {
+            if count == 1 {
+                actix_rt::time::sleep(delay).await;
+            }
+            HttpResponse::Ok().finish()
+        }
         Behaviour::Body(code, len) => {
             HttpResponse::build(actix_web::http::StatusCode::from_u16(code).expect("status"))
                 .insert_header(("X-Receiver", "yes"))

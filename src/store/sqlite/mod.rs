@@ -29,18 +29,20 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 use time::OffsetDateTime;
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::Notify;
 
 use self::checkpoint::Checkpoints;
 use self::readers::Readers;
 use self::rows::classify;
 use self::writer::{read_index, Effect, Writer};
-use super::feed::Feed;
 use super::index::Index;
-use super::{Change, Cleared, Outbox, Recorded, Repository, StoreError, StoreFuture};
+use super::wake::Wake;
+use super::{
+    Backlog, Change, Claimed, Cleared, Outbox, Recorded, Repository, StoreError, StoreFuture,
+};
 use crate::domain::{
-    Attempt, AttemptOutcome, EventCode, Notification, NotificationId, NotificationStatus, PmCode,
-    Resend, Webhook, WebhookId,
+    Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
+    NotificationStatus, PmCode, Resend, Webhook, WebhookId, WebhookStatus,
 };
 
 pub use self::schema::{Synchronous, SCHEMA_VERSION};
@@ -84,7 +86,7 @@ pub struct SqliteStore {
     index: Arc<RwLock<Index>>,
     writer: Writer,
     readers: Readers,
-    feed: Arc<Feed>,
+    wake: Arc<Wake>,
     threads: Vec<String>,
 }
 
@@ -125,13 +127,13 @@ impl SqliteStore {
             Ok::<(), OpenError>(())
         };
         let index = Arc::new(RwLock::new(index));
-        let feed = Arc::new(Feed::default());
+        let wake = Arc::new(Wake::default());
         let (checkpoints, run_checkpoints) = Checkpoints::new();
         let (writer, run_writer) = Writer::new(
             options.queue_capacity,
             options.max_batch,
             Arc::clone(&index),
-            Arc::clone(&feed),
+            Arc::clone(&wake),
             checkpoints,
         );
         spawn("sqlite-writer".into(), Box::new(move || run_writer(conn)))?;
@@ -147,7 +149,7 @@ impl SqliteStore {
             index,
             writer,
             readers,
-            feed,
+            wake,
             threads,
         })
     }
@@ -199,9 +201,18 @@ impl Repository for SqliteStore {
             let mut webhook = tx
                 .webhook(id, scope.as_ref())?
                 .ok_or(StoreError::NotFound)?;
+            let was = webhook.status;
             change(&mut webhook)?;
             webhooks::update(tx.conn, &webhook)?;
-            Ok((webhook.clone(), Effect::Put(webhook)))
+            // Set active again: its parked notifications are due now.
+            let effect = if was != WebhookStatus::Active && webhook.status == WebhookStatus::Active
+            {
+                notifications::unpark(tx.conn, id, webhook.last_modified_time).map_err(classify)?;
+                Effect::PutAndWake(webhook.clone())
+            } else {
+                Effect::Put(webhook.clone())
+            };
+            Ok((webhook, effect))
         })
     }
 
@@ -227,8 +238,54 @@ impl Repository for SqliteStore {
 }
 
 impl Outbox for SqliteStore {
-    fn follow(&self) -> UnboundedReceiver<Notification> {
-        self.feed.follow()
+    fn waker(&self) -> Arc<Notify> {
+        self.wake.waker()
+    }
+
+    fn claim_due(
+        &self,
+        engine: &str,
+        now: OffsetDateTime,
+        lease: time::Duration,
+        limit: u32,
+    ) -> StoreFuture<Vec<Claimed>> {
+        let engine = engine.to_owned();
+        self.writer.submit(move |tx| {
+            let claimed = notifications::claim_due(tx.conn, &engine, now, now + lease, limit)
+                .map_err(classify)?
+                .into_iter()
+                .map(|(notification, token, taken_over)| Claimed {
+                    notification,
+                    token,
+                    taken_over,
+                })
+                .collect();
+            Ok((claimed, Effect::None))
+        })
+    }
+
+    fn next_due(&self) -> StoreFuture<Option<OffsetDateTime>> {
+        self.readers.read(notifications::next_due)
+    }
+
+    fn park(&self, id: NotificationId, token: ClaimToken) -> StoreFuture<()> {
+        self.writer.submit(move |tx| {
+            if notifications::claim_of(tx.conn, id).map_err(classify)? != Some(token) {
+                return Err(StoreError::ClaimLost);
+            }
+            notifications::park(tx.conn, id).map_err(classify)?;
+            Ok(((), Effect::None))
+        })
+    }
+
+    fn backlog(&self) -> StoreFuture<Backlog> {
+        self.readers.read(|conn| {
+            let (pending, oldest_due) = notifications::backlog(conn)?;
+            Ok(Backlog {
+                pending,
+                oldest_due,
+            })
+        })
     }
 
     fn enqueue(&self, notifications: Vec<Notification>) -> StoreFuture<()> {
@@ -236,22 +293,27 @@ impl Outbox for SqliteStore {
             for notification in &notifications {
                 notifications::insert(tx.conn, notification).map_err(classify)?;
             }
-            Ok(((), Effect::Feed(notifications)))
+            Ok(((), Effect::Wake))
         })
     }
 
     fn record_attempt(
         &self,
         id: NotificationId,
+        token: &ClaimToken,
         attempt: Attempt,
         outcome: AttemptOutcome,
         recent: u32,
     ) -> StoreFuture<Recorded> {
+        let token = token.clone();
         self.writer.submit(move |tx| {
             let mut n = notifications::find(tx.conn, id)
                 .map_err(classify)?
                 .filter(|n| n.status == NotificationStatus::Pending)
                 .ok_or(StoreError::NotFound)?;
+            if notifications::claim_of(tx.conn, id).map_err(classify)? != Some(token) {
+                return Err(StoreError::ClaimLost);
+            }
             let became_final = n.record(&attempt, outcome);
             let run = || -> rusqlite::Result<Vec<NotificationStatus>> {
                 notifications::insert_attempt(tx.conn, id, n.attempts, &attempt)?;
@@ -320,7 +382,6 @@ impl Outbox for SqliteStore {
                 .ok_or(StoreError::NotFound)?
                 .accepts_resend()?;
             let mut each = Vec::with_capacity(ids.len());
-            let mut initiated = Vec::new();
             for id in ids {
                 let resend =
                     match notifications::find_for(tx.conn, webhook, id).map_err(classify)? {
@@ -329,14 +390,13 @@ impl Outbox for SqliteStore {
                             let resend = n.resend(now);
                             if let Resend::Initiated(n) = &resend {
                                 notifications::save_progress(tx.conn, n).map_err(classify)?;
-                                initiated.push(n.clone());
                             }
                             resend
                         }
                     };
                 each.push((id, resend));
             }
-            Ok((each, Effect::Feed(initiated)))
+            Ok((each, Effect::Wake))
         })
     }
 }

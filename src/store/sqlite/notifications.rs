@@ -9,12 +9,16 @@ use time::OffsetDateTime;
 use super::rows::{corrupt, from_unix_ms, from_unix_seconds};
 use crate::domain::time::unix_ms;
 use crate::domain::{
-    Attempt, EventCode, Notification, NotificationId, NotificationStatus, PmCode, ReceiverReply,
-    WebhookId,
+    Attempt, ClaimToken, EventCode, Notification, NotificationId, NotificationStatus, PmCode,
+    ReceiverReply, WebhookId,
 };
 
 const COLUMNS: &str = "id, webhook_id, pm_code, event_code, body, status, created_time, \
                        last_sent_time, attempts, cycle_start, next_attempt_ms";
+/// `COLUMNS` of the table aliased `n`, in the same order.
+const PREFIXED: &str = "n.id, n.webhook_id, n.pm_code, n.event_code, n.body, n.status, \
+                        n.created_time, n.last_sent_time, n.attempts, n.cycle_start, \
+                        n.next_attempt_ms";
 
 pub fn insert(conn: &Connection, n: &Notification) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare_cached(
@@ -38,13 +42,14 @@ pub fn insert(conn: &Connection, n: &Notification) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Writes where a notification stands (status, attempts, cycle, next attempt).
+/// Writes where a notification stands (status, attempts, cycle, next attempt)
+/// and releases its claim.
 /// One that is now final is numbered after the webhook's last final one, for
 /// [`recent_final`]; one pending again (resent) loses its number.
 pub fn save_progress(conn: &Connection, n: &Notification) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "UPDATE notifications SET status = ?2, last_sent_time = ?3, attempts = ?4, \
-         cycle_start = ?5, next_attempt_ms = ?6, \
+         cycle_start = ?5, next_attempt_ms = ?6, claim = NULL, lease_until_ms = NULL, \
          final_seq = CASE WHEN ?2 = 'Pending' THEN NULL ELSE \
            (SELECT ifnull(max(final_seq), 0) + 1 FROM notifications WHERE webhook_id = ?7) END \
          WHERE id = ?1",
@@ -87,6 +92,111 @@ pub fn insert_attempt(
         reply.map(|r| r.body_truncated),
     ])?;
     Ok(())
+}
+
+/// The token of the claim holding a notification, if any.
+pub fn claim_of(conn: &Connection, id: NotificationId) -> rusqlite::Result<Option<ClaimToken>> {
+    let claim: Option<Option<String>> = conn
+        .prepare_cached("SELECT claim FROM notifications WHERE id = ?1")?
+        .query_row([id.to_string()], |row| row.get(0))
+        .optional()?;
+    Ok(claim.flatten().map(ClaimToken::from_stored))
+}
+
+/// Claims up to `limit` due notifications of active webhooks, soonest due
+/// first, each with a new token of `engine` and a lease until `lease_until`;
+/// parks the due notifications of webhooks that are not active on the way (at
+/// most a page of them per call, so one call stays short).
+pub fn claim_due(
+    conn: &Connection,
+    engine: &str,
+    now: OffsetDateTime,
+    lease_until: OffsetDateTime,
+    limit: u32,
+) -> rusqlite::Result<Vec<(Notification, ClaimToken, bool)>> {
+    let now = unix_ms(now);
+    let page = limit.saturating_mul(2).saturating_add(64);
+    let rows = conn
+        .prepare_cached(&format!(
+            "SELECT {PREFIXED}, n.claim IS NOT NULL, w.status = 'active' FROM notifications n \
+             JOIN webhooks w ON w.id = n.webhook_id \
+             WHERE n.status = 'Pending' AND n.next_attempt_ms <= ?1 \
+               AND (n.claim IS NULL OR n.lease_until_ms <= ?1) \
+             ORDER BY n.next_attempt_ms LIMIT ?2"
+        ))?
+        .query_map(params![now, page], |row| {
+            Ok((read(row)?, row.get::<_, bool>(11)?, row.get::<_, bool>(12)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut claimed = Vec::new();
+    for (notification, taken_over, active) in rows {
+        let id = notification.id.to_string();
+        if !active {
+            conn.prepare_cached(
+                "UPDATE notifications SET next_attempt_ms = NULL, claim = NULL, \
+                 lease_until_ms = NULL WHERE id = ?1",
+            )?
+            .execute([&id])?;
+        } else if claimed.len() < limit as usize {
+            let token = ClaimToken::new(engine);
+            conn.prepare_cached(
+                "UPDATE notifications SET claim = ?2, lease_until_ms = ?3 WHERE id = ?1",
+            )?
+            .execute(params![id, token.as_str(), unix_ms(lease_until)])?;
+            claimed.push((notification, token, taken_over));
+        }
+    }
+    Ok(claimed)
+}
+
+/// The earliest next attempt of an unclaimed pending notification, or lease end
+/// of a claimed one.
+pub fn next_due(conn: &Connection) -> rusqlite::Result<Option<OffsetDateTime>> {
+    let due: Option<i64> = conn
+        .prepare_cached(
+            "SELECT min(t) FROM ( \
+               SELECT min(next_attempt_ms) AS t FROM notifications \
+                 WHERE status = 'Pending' AND next_attempt_ms IS NOT NULL AND claim IS NULL \
+               UNION ALL \
+               SELECT min(lease_until_ms) FROM notifications WHERE claim IS NOT NULL)",
+        )?
+        .query_row([], |row| row.get(0))?;
+    due.map(from_unix_ms).transpose()
+}
+
+/// Parks a notification: pending with no next attempt, unclaimed.
+pub fn park(conn: &Connection, id: NotificationId) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE notifications SET next_attempt_ms = NULL, claim = NULL, lease_until_ms = NULL \
+         WHERE id = ?1",
+    )?
+    .execute([id.to_string()])?;
+    Ok(())
+}
+
+/// Makes the webhook's parked notifications due at `now`; answers how many.
+pub fn unpark(
+    conn: &Connection,
+    webhook_id: WebhookId,
+    now: OffsetDateTime,
+) -> rusqlite::Result<u64> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE notifications SET next_attempt_ms = ?2 \
+             WHERE webhook_id = ?1 AND status = 'Pending' AND next_attempt_ms IS NULL",
+        )?
+        .execute(params![webhook_id.to_string(), unix_ms(now)])?;
+    Ok(changed as u64)
+}
+
+/// How many notifications are pending, and the earliest due time.
+pub fn backlog(conn: &Connection) -> rusqlite::Result<(u64, Option<OffsetDateTime>)> {
+    let (pending, due): (u64, Option<i64>) = conn
+        .prepare_cached(
+            "SELECT count(*), min(next_attempt_ms) FROM notifications WHERE status = 'Pending'",
+        )?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok((pending, due.map(from_unix_ms).transpose()?))
 }
 
 /// The statuses of the webhook's last `n` notifications to become final, newest first.

@@ -1,7 +1,7 @@
 //! The writer thread and its group commit: every write is a [`Write`] job; the
 //! writer takes whatever jobs are waiting, runs each in a savepoint of one
 //! transaction, commits once (one fsync for the batch), tells the index and the
-//! outbox's feed what changed, and only then answers the callers.
+//! engine (a wake-up) what changed, and only then answers the callers.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
@@ -12,10 +12,10 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::checkpoint::Checkpoints;
 use super::rows::classify;
-use crate::domain::{Notification, PmCode, Webhook, WebhookId};
+use crate::domain::{PmCode, Webhook, WebhookId};
 use crate::metrics::METRICS;
-use crate::store::feed::Feed;
 use crate::store::index::Index;
+use crate::store::wake::Wake;
 use crate::store::{Answer, StoreError, StoreFuture};
 
 /// What the index and the feed learn from a write once its batch commits.
@@ -25,8 +25,10 @@ pub enum Effect {
     Put(Webhook),
     /// Every webhook deleted.
     Clear,
-    /// Notifications that became pending.
-    Feed(Vec<Notification>),
+    /// Notifications may be due now: wake the delivery engine.
+    Wake,
+    /// A webhook as now stored, and the engine should wake (it was set active).
+    PutAndWake(Webhook),
 }
 
 /// What a write job sees: the open transaction (inside the job's savepoint) and
@@ -72,14 +74,14 @@ impl BatchView<'_> {
 
     fn learn(&mut self, effect: &Effect) {
         match effect {
-            Effect::Put(webhook) => {
+            Effect::Put(webhook) | Effect::PutAndWake(webhook) => {
                 self.written.insert(webhook.id, webhook.clone());
             }
             Effect::Clear => {
                 self.written.clear();
                 self.cleared = true;
             }
-            Effect::None | Effect::Feed(_) => {}
+            Effect::None | Effect::Wake => {}
         }
     }
 }
@@ -156,11 +158,11 @@ impl Writer {
         capacity: usize,
         max_batch: usize,
         index: Arc<RwLock<Index>>,
-        feed: Arc<Feed>,
+        wake: Arc<Wake>,
         checkpoints: Checkpoints,
     ) -> (Self, impl FnOnce(Connection) + Send) {
         let (jobs, queue) = std::sync::mpsc::sync_channel(capacity.max(1));
-        let run = move |conn| run(conn, &queue, &index, &feed, max_batch.max(1), &checkpoints);
+        let run = move |conn| run(conn, &queue, &index, &wake, max_batch.max(1), &checkpoints);
         (Self { jobs }, run)
     }
 
@@ -191,7 +193,7 @@ fn run(
     mut conn: Connection,
     jobs: &Receiver<Boxed>,
     index: &RwLock<Index>,
-    feed: &Feed,
+    wake: &Wake,
     max_batch: usize,
     checkpoints: &Checkpoints,
 ) {
@@ -204,7 +206,7 @@ fn run(
                 Err(_) => break,
             }
         }
-        commit_batch(&mut conn, index, feed, batch);
+        commit_batch(&mut conn, index, wake, batch);
         checkpoints.after_commit(&conn);
     }
     log::debug!("sqlite writer stopped: every store handle is gone");
@@ -213,7 +215,7 @@ fn run(
 /// Runs each job inside its own savepoint, so a failing job is rolled back alone,
 /// then commits the batch, updates the index and the feed, and only then
 /// answers the callers.
-fn commit_batch(conn: &mut Connection, index: &RwLock<Index>, feed: &Feed, batch: Vec<Boxed>) {
+fn commit_batch(conn: &mut Connection, index: &RwLock<Index>, wake: &Wake, batch: Vec<Boxed>) {
     let started = Instant::now();
     let size = batch.len();
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
@@ -266,7 +268,7 @@ fn commit_batch(conn: &mut Connection, index: &RwLock<Index>, feed: &Feed, batch
         }
         return;
     }
-    let mut fed = Vec::new();
+    let mut woken = false;
     match index.write() {
         Ok(mut index) => {
             // In batch order: a reset forgets what came before it in the batch,
@@ -274,17 +276,23 @@ fn commit_batch(conn: &mut Connection, index: &RwLock<Index>, feed: &Feed, batch
             for effect in applied.iter_mut().filter_map(|done| done.effect.take()) {
                 match effect {
                     Effect::Put(webhook) => index.put(webhook),
+                    Effect::PutAndWake(webhook) => {
+                        index.put(webhook);
+                        woken = true;
+                    }
                     Effect::Clear => {
                         index.clear();
                     }
-                    Effect::Feed(mut notifications) => fed.append(&mut notifications),
+                    Effect::Wake => woken = true,
                     Effect::None => {}
                 }
             }
         }
         Err(_) => log::error!("webhook index lock poisoned; reads may be stale until restart"),
     }
-    feed.send(fed);
+    if woken {
+        wake.wake();
+    }
     for done in applied {
         (done.reply)(None);
     }
