@@ -139,6 +139,15 @@ fn main() -> Result<(), Error> {
         rows.push((name, target, result, open, p99_target_ms));
         service.stop();
     }
+    progress("deliver: triggers, then every notification delivered");
+    settle();
+    let mut service = start_service(&settings, &seed, "full")?;
+    let delivered = deliver(&settings, &service)?;
+    progress(&format!(
+        "deliver: {} of {} triggered delivered, {:.0} events/s, {:.1} CPU us/event, drained {:.1} s after the triggers",
+        delivered.delivered, delivered.triggered, delivered.events_per_s, delivered.cpu_us, delivered.drain_s
+    ));
+    service.stop();
     progress("mix with 256 connections, for memory");
     let mut service = start_service(&settings, &seed, "full")?;
     let mix256 = measure(&settings, &service, "mix", 256)?;
@@ -184,6 +193,15 @@ fn main() -> Result<(), Error> {
     md += &row("mix, 256 connections", &mix256, b0, 0.0, None);
     md += &row("B0 baseline (after)", &b0_after, b0, 0.0, None);
     md += "\n| measure | value | target |\n|---|---:|---|\n";
+    md += &format!(
+        "| deliver: events triggered and delivered per second (receiver answers 200) | {:.0} events/s = {:.3} x B0; {:.1} CPU us/event; {} of {} delivered, the last {:.1} s after the triggers | >= 0.10 x B0 |\n",
+        delivered.events_per_s,
+        delivered.events_per_s / b0,
+        delivered.cpu_us,
+        delivered.delivered,
+        delivered.triggered,
+        delivered.drain_s
+    );
     md += &format!(
         "| create full vs naive one-commit-per-request loop | {:.1} x ({create_full:.0} vs {naive:.0} commits/s) | >= 50 x |\n",
         create_full / naive
@@ -385,6 +403,84 @@ fn http_ok(url: &str) -> bool {
     }
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).is_ok() && head.ends_with(b"200")
+}
+
+/// What the deliver scenario measured.
+struct Delivered {
+    triggered: u64,
+    delivered: u64,
+    /// Delivered over the time from the first trigger to the last delivery.
+    events_per_s: f64,
+    /// Server CPU over that same time, per delivered event.
+    cpu_us: f64,
+    /// How long after the triggers stopped the last delivery came.
+    drain_s: f64,
+}
+
+/// The deliver scenario: wrk triggers events for `settings.duration` (one
+/// notification each, to the bench receiver), then waits until every triggered
+/// notification is delivered (or none more is for 10 s), reading the service's
+/// own counters at /metrics.
+fn deliver(settings: &Settings, service: &Service) -> Result<Delivered, Error> {
+    let ticks_before = cpu_ticks(service.pid())?;
+    let started = Instant::now();
+    measure(settings, service, "deliver", settings.connections)?;
+    let triggers_done = Instant::now();
+    let metrics_url = format!("{}/metrics", service.url);
+    let counts = || -> Result<(u64, u64), Error> {
+        let text = http_get(&metrics_url).ok_or("reading /metrics")?;
+        let value = |needles: &[&str]| -> u64 {
+            text.lines()
+                .filter(|l| needles.iter().all(|n| l.contains(n)))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum::<f64>() as u64
+        };
+        Ok((
+            value(&[
+                "webhook_manager_http_requests_total{",
+                "route=\"/sandbox/v1/events\"",
+                "status=\"202\"",
+            ]),
+            value(&["webhook_manager_deliveries_total{", "outcome=\"delivered\""]),
+        ))
+    };
+    let (mut triggered, mut delivered) = counts()?;
+    let mut last_change = Instant::now();
+    let mut last_delivery = Instant::now();
+    while delivered < triggered && last_change.elapsed() < Duration::from_secs(10) {
+        thread::sleep(Duration::from_millis(20));
+        let (t, d) = counts()?;
+        if d != delivered {
+            last_change = Instant::now();
+            last_delivery = last_change;
+        }
+        (triggered, delivered) = (t, d);
+    }
+    let elapsed = last_delivery.duration_since(started).as_secs_f64();
+    let cpu_s = (cpu_ticks(service.pid())? - ticks_before) as f64 / clock_ticks_per_second();
+    Ok(Delivered {
+        triggered,
+        delivered,
+        events_per_s: delivered as f64 / elapsed,
+        cpu_us: cpu_s * 1e6 / delivered.max(1) as f64,
+        drain_s: last_delivery
+            .saturating_duration_since(triggers_done)
+            .as_secs_f64(),
+    })
+}
+
+/// One HTTP/1.1 GET over a plain socket: the body of a 200 answer.
+fn http_get(url: &str) -> Option<String> {
+    use std::io::Read;
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = std::net::TcpStream::connect(host).ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let (head, body) = answer.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
 }
 
 struct RunResult {

@@ -51,7 +51,8 @@ pub fn save_progress(conn: &Connection, n: &Notification) -> rusqlite::Result<()
         "UPDATE notifications SET status = ?2, last_sent_time = ?3, attempts = ?4, \
          cycle_start = ?5, next_attempt_ms = ?6, claim = NULL, lease_until_ms = NULL, \
          final_seq = CASE WHEN ?2 = 'Pending' THEN NULL ELSE \
-           (SELECT ifnull(max(final_seq), 0) + 1 FROM notifications WHERE webhook_id = ?7) END \
+           (SELECT ifnull(max(final_seq), 0) + 1 FROM notifications \
+            WHERE webhook_id = ?7 AND final_seq IS NOT NULL) END \
          WHERE id = ?1",
     )?
     .execute(params![
@@ -115,7 +116,8 @@ pub fn claim_due(
     limit: u32,
 ) -> rusqlite::Result<Vec<(Notification, ClaimToken, bool)>> {
     let now = unix_ms(now);
-    let page = limit.saturating_mul(2).saturating_add(64);
+    // A few more rows than asked for: parked on the way, they make room.
+    let page = limit.saturating_add(16);
     let rows = conn
         .prepare_cached(&format!(
             "SELECT {PREFIXED}, n.claim IS NOT NULL, w.status = 'active' FROM notifications n \
