@@ -18,7 +18,7 @@ use crate::store::index::Index;
 use crate::store::wake::Wake;
 use crate::store::{Answer, StoreError, StoreFuture};
 
-/// What the index and the feed learn from a write once its batch commits.
+/// What the index and the delivery engine learn from a write once its batch commits.
 pub enum Effect {
     None,
     /// A webhook as now stored.
@@ -213,7 +213,7 @@ fn run(
 }
 
 /// Runs each job inside its own savepoint, so a failing job is rolled back alone,
-/// then commits the batch, updates the index and the feed, and only then
+/// then commits the batch, updates the index, wakes the engine if need be, and only then
 /// answers the callers.
 fn commit_batch(conn: &mut Connection, index: &RwLock<Index>, wake: &Wake, batch: Vec<Boxed>) {
     let started = Instant::now();
