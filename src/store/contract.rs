@@ -1317,6 +1317,25 @@ fn sqlite_refuses_a_file_that_is_not_a_database() {
     assert!(error.contains("garbage.db"), "message: {error}");
 }
 
+/// A notification whose webhook row is missing (it cannot happen through the
+/// API: a reset deletes both) is parked, not left due for ever, so the engine
+/// cannot spin on it.
+#[test]
+fn sqlite_parks_a_notification_without_its_webhook() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("orphan.db");
+    let store = SqliteStore::open(&path, &SqliteOptions::default()).expect("open");
+    let w = webhook("TRD", None);
+    store
+        .enqueue(vec![notification(&w, 101, t0())])
+        .wait()
+        .expect("enqueue");
+    let lease = Duration::minutes(1);
+    let claimed = store.claim_due("a", t0(), lease, 10).wait().expect("claim");
+    assert!(claimed.is_empty());
+    assert_eq!(store.next_due().wait().expect("next due"), None, "parked");
+}
+
 /// A write queued behind a reset in the same batch sees the empty database,
 /// not the old index, and the reset is durable.
 #[test]

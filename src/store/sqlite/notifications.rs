@@ -106,8 +106,9 @@ pub fn claim_of(conn: &Connection, id: NotificationId) -> rusqlite::Result<Optio
 
 /// Claims up to `limit` due notifications of active webhooks, soonest due
 /// first, each with a new token of `engine` and a lease until `lease_until`;
-/// parks the due notifications of webhooks that are not active on the way (at
-/// most a page of them per call, so one call stays short).
+/// parks the due notifications of webhooks that are not active (or missing) on
+/// the way, at most a page of them per call, so one call stays short and the
+/// engine never spins on a due notification it cannot claim.
 pub fn claim_due(
     conn: &Connection,
     engine: &str,
@@ -120,8 +121,8 @@ pub fn claim_due(
     let page = limit.saturating_add(16);
     let rows = conn
         .prepare_cached(&format!(
-            "SELECT {PREFIXED}, n.claim IS NOT NULL, w.status = 'active' FROM notifications n \
-             JOIN webhooks w ON w.id = n.webhook_id \
+            "SELECT {PREFIXED}, n.claim IS NOT NULL, ifnull(w.status = 'active', 0) \
+             FROM notifications n LEFT JOIN webhooks w ON w.id = n.webhook_id \
              WHERE n.status = 'Pending' AND n.next_attempt_ms <= ?1 \
                AND (n.claim IS NULL OR n.lease_until_ms <= ?1) \
              ORDER BY n.next_attempt_ms LIMIT ?2"
