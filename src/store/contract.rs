@@ -1097,6 +1097,7 @@ fn outbox_reads_and_resend(store: &dyn Store) {
     );
 
     let now = t0() + day * 2;
+    let _ = woken(&waker);
     let each = store
         .resend(
             w.id,

@@ -57,6 +57,21 @@ impl MemoryStore {
     fn with<T>(&self, f: impl FnOnce(&mut State) -> Result<T, StoreError>) -> StoreFuture<T> {
         StoreFuture::ready(self.lock().and_then(|mut state| f(&mut state)))
     }
+
+    /// Like `with`, for a write that may make notifications due now: `f` also
+    /// answers whether to wake the delivery engine, done once the lock is free.
+    fn with_wake<T>(
+        &self,
+        f: impl FnOnce(&mut State) -> Result<(T, bool), StoreError>,
+    ) -> StoreFuture<T> {
+        let done = self.lock().and_then(|mut state| f(&mut state));
+        StoreFuture::ready(done.map(|(value, wake)| {
+            if wake {
+                self.wake.wake();
+            }
+            value
+        }))
+    }
 }
 
 impl State {
@@ -107,8 +122,7 @@ impl Repository for MemoryStore {
         scope: Option<&PmCode>,
         change: Change,
     ) -> StoreFuture<Webhook> {
-        let mut unparked = false;
-        let modified = self.with(|state| {
+        self.with_wake(|state| {
             let mut updated = state
                 .index
                 .get(id, scope)
@@ -123,7 +137,8 @@ impl Repository for MemoryStore {
                 return Err(StoreError::Duplicate);
             }
             // Set active again: its parked notifications are due now.
-            if was != WebhookStatus::Active && updated.status == WebhookStatus::Active {
+            let unparked = was != WebhookStatus::Active && updated.status == WebhookStatus::Active;
+            if unparked {
                 for stored in &mut state.notifications {
                     let n = &mut stored.notification;
                     if n.webhook_id == id
@@ -133,15 +148,10 @@ impl Repository for MemoryStore {
                         n.next_attempt = Some(updated.last_modified_time);
                     }
                 }
-                unparked = true;
             }
             state.index.put(updated.clone());
-            Ok(updated)
-        });
-        if unparked {
-            self.wake.wake();
-        }
-        modified
+            Ok((updated, unparked))
+        })
     }
 
     fn ready(&self) -> StoreFuture<()> {
@@ -254,7 +264,7 @@ impl Outbox for MemoryStore {
     }
 
     fn enqueue(&self, notifications: Vec<Notification>) -> StoreFuture<()> {
-        let stored = self.with(|state| {
+        self.with_wake(|state| {
             if notifications
                 .iter()
                 .any(|n| state.by_id.contains_key(&n.id))
@@ -270,13 +280,8 @@ impl Outbox for MemoryStore {
                     claim: None,
                 });
             }
-            Ok(())
-        });
-        let stored = stored.wait();
-        if stored.is_ok() {
-            self.wake.wake();
-        }
-        StoreFuture::ready(stored)
+            Ok(((), true))
+        })
     }
 
     fn record_attempt(
@@ -415,13 +420,13 @@ impl Outbox for MemoryStore {
         ids: Vec<NotificationId>,
         now: OffsetDateTime,
     ) -> StoreFuture<Vec<(NotificationId, Resend)>> {
-        let resent = self.with(|state| {
+        self.with_wake(|state| {
             state
                 .index
                 .get(webhook, scope)
                 .ok_or(StoreError::NotFound)?
                 .accepts_resend()?;
-            Ok(ids
+            let each = ids
                 .into_iter()
                 .map(|id| {
                     let resend = match state.find_mut(webhook, id) {
@@ -436,12 +441,8 @@ impl Outbox for MemoryStore {
                     };
                     (id, resend)
                 })
-                .collect::<Vec<_>>())
-        });
-        let resent = resent.wait();
-        if resent.is_ok() {
-            self.wake.wake();
-        }
-        StoreFuture::ready(resent)
+                .collect();
+            Ok((each, true))
+        })
     }
 }
