@@ -103,6 +103,22 @@ impl<'a> Routes<'a> {
     }
 }
 
+/// `Declare::get(handler)` and its siblings: one method each, all alike.
+macro_rules! methods {
+    ($($name:ident => $method:ident),* $(,)?) => {
+        $(
+            pub fn $name<F, Args>(self, handler: F) -> Self
+            where
+                F: Handler<Args>,
+                Args: FromRequest + 'static,
+                F::Output: Responder + 'static,
+            {
+                self.method(Method::$method, handler)
+            }
+        )*
+    };
+}
+
 /// One resource being declared; it is registered when dropped.
 pub struct Declare<'r, 'a> {
     routes: &'r mut Routes<'a>,
@@ -126,49 +142,12 @@ impl Declare<'_, '_> {
         self
     }
 
-    pub fn get<F, Args>(self, handler: F) -> Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        self.method(Method::GET, handler)
-    }
-
-    pub fn post<F, Args>(self, handler: F) -> Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        self.method(Method::POST, handler)
-    }
-
-    pub fn put<F, Args>(self, handler: F) -> Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        self.method(Method::PUT, handler)
-    }
-
-    pub fn patch<F, Args>(self, handler: F) -> Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        self.method(Method::PATCH, handler)
-    }
-
-    pub fn delete<F, Args>(self, handler: F) -> Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        self.method(Method::DELETE, handler)
+    methods! {
+        get => GET,
+        post => POST,
+        put => PUT,
+        patch => PATCH,
+        delete => DELETE,
     }
 
     /// Every method goes to `handler` (the capture inbox).
