@@ -10,6 +10,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::Backoff;
 use crate::store::sqlite::{SqliteOptions, Synchronous};
 
 /// The file read when `--config` is not given; if it is missing, the built-in
@@ -235,6 +236,15 @@ pub struct DeliverySettings {
     pub suspend_after: u32,
     /// Deliveries in flight at once, across every receiver.
     pub concurrency: usize,
+    /// Deliveries in flight at once to one webhook.
+    pub per_webhook_concurrency: u32,
+    /// Failed attempts in a row after which a webhook's queue backs off: its
+    /// notifications wait while one probe at a time tests the receiver. 0: never.
+    pub backoff_after: u32,
+    /// The wait before the first probe; each failed probe doubles it, up to
+    /// `probe_interval_max_ms`.
+    pub probe_interval_ms: u64,
+    pub probe_interval_max_ms: u64,
     /// `whsec_` + base64 key: sign every attempt with Standard Webhooks headers.
     /// None (the default): no signature, as Thredd documents none.
     pub signing_secret: Option<String>,
@@ -247,6 +257,10 @@ impl Default for DeliverySettings {
             retry_schedule_ms: vec![5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000],
             suspend_after: 5,
             concurrency: 64,
+            per_webhook_concurrency: 16,
+            backoff_after: 5,
+            probe_interval_ms: 5_000,
+            probe_interval_max_ms: 60_000,
             signing_secret: None,
         }
     }
@@ -272,12 +286,45 @@ impl DeliverySettings {
                 "must be at least 1",
             ));
         }
-        in_range("delivery.concurrency", self.concurrency, 1..=10_000)
+        in_range("delivery.concurrency", self.concurrency, 1..=10_000)?;
+        in_range(
+            "delivery.per_webhook_concurrency",
+            self.per_webhook_concurrency,
+            1..=10_000,
+        )?;
+        in_range("delivery.backoff_after", self.backoff_after, 0..=1_000_000)?;
+        in_range(
+            "delivery.probe_interval_ms",
+            self.probe_interval_ms,
+            1..=86_400_000,
+        )?;
+        in_range(
+            "delivery.probe_interval_max_ms",
+            self.probe_interval_max_ms,
+            self.probe_interval_ms..=86_400_000,
+        )
+    }
+
+    /// The backoff rule. A queue that backs off for as long as the whole retry
+    /// schedule lasts suspends its webhook: as long as an unreachable receiver
+    /// took to suspend it before backoffs existed (at least a minute).
+    pub fn backoff(&self) -> Backoff {
+        let schedule: u64 = self.retry_schedule_ms.iter().sum();
+        Backoff {
+            after: self.backoff_after,
+            first: millis(self.probe_interval_ms),
+            max: millis(self.probe_interval_max_ms),
+            suspend_after: millis(schedule.max(60_000)),
+        }
     }
 
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
     }
+}
+
+fn millis(ms: u64) -> time::Duration {
+    time::Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX))
 }
 
 /// How long final notifications are kept (see `retention.rs`).

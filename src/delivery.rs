@@ -19,7 +19,7 @@
 //! tested without waiting.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -41,7 +41,7 @@ use crate::domain::{
 use crate::metrics::METRICS;
 use crate::outbound::Outbound;
 use crate::signing::Signer;
-use crate::store::{Claimed, Store, StoreError};
+use crate::store::{ClaimLimits, Claimed, Claims, Recorded, Store, StoreError};
 
 /// The longest the engine sleeps without looking at the outbox: a claim that
 /// another engine let lapse, or a store that was unavailable, is noticed
@@ -116,7 +116,11 @@ const FAILURE_SUMMARY_INTERVAL: time::Duration = time::Duration::seconds(60);
 /// with the count and the last error. Holds one entry per failing webhook; a
 /// delivery forgets the webhook's entry.
 #[derive(Debug, Default)]
-struct FailureLog(HashMap<WebhookId, Failures>);
+struct FailureLog {
+    failing: HashMap<WebhookId, Failures>,
+    /// Webhooks whose queue this engine saw start a backoff that has not ended.
+    backed_off: HashSet<WebhookId>,
+}
 
 #[derive(Debug)]
 struct Failures {
@@ -129,7 +133,7 @@ impl FailureLog {
     /// Counts one failed attempt; answers the summary line when one is due:
     /// at the first failure, and then once an interval has passed.
     fn failed(&mut self, webhook: WebhookId, error: &str, now: OffsetDateTime) -> Option<String> {
-        let entry = self.0.entry(webhook).or_insert_with(|| Failures {
+        let entry = self.failing.entry(webhook).or_insert_with(|| Failures {
             since: now - FAILURE_SUMMARY_INTERVAL,
             count: 0,
             last: String::new(),
@@ -151,7 +155,7 @@ impl FailureLog {
     }
 
     fn delivered(&mut self, webhook: WebhookId) {
-        self.0.remove(&webhook);
+        self.failing.remove(&webhook);
     }
 }
 
@@ -183,9 +187,12 @@ async fn run(engine: Engine) {
         let mut wait = IDLE_LOOK;
         if free > 0 {
             let now = engine.clock.now();
-            let limit = u32::try_from(free).unwrap_or(u32::MAX);
-            match engine.store.claim_due(&instance, now, lease, limit).await {
-                Ok(claimed) => {
+            let limits = ClaimLimits {
+                total: u32::try_from(free).unwrap_or(u32::MAX),
+                per_webhook: engine.settings.per_webhook_concurrency,
+            };
+            match engine.store.claim_due(&instance, now, lease, limits).await {
+                Ok(Claims { claimed, next }) => {
                     let more = claimed.len() == free;
                     for claim in claimed {
                         engine.stats.claimed.fetch_add(1, Ordering::Relaxed);
@@ -201,7 +208,11 @@ async fn run(engine: Engine) {
                         });
                     }
                     if !more {
-                        wait = worker.until_next_due().await;
+                        wait = next.map_or(IDLE_LOOK, |at| {
+                            Duration::try_from(at - engine.clock.now())
+                                .unwrap_or(Duration::ZERO)
+                                .min(IDLE_LOOK)
+                        });
                     }
                 }
                 Err(e) => {
@@ -229,25 +240,13 @@ async fn run(engine: Engine) {
 }
 
 impl Worker {
-    /// How long until a notification may next be claimable, at most
-    /// [`IDLE_LOOK`].
-    async fn until_next_due(&self) -> Duration {
-        match self.engine.store.next_due().await {
-            Ok(None) => IDLE_LOOK,
-            Ok(Some(at)) => Duration::try_from(at - self.engine.clock.now())
-                .unwrap_or(Duration::ZERO)
-                .min(IDLE_LOOK),
-            Err(_) => STORAGE_RETRY,
-        }
-    }
-
     async fn refresh_backlog(&self) {
         match self.engine.store.backlog().await {
             Ok(backlog) => {
                 let overdue = backlog.oldest_due.map_or(0.0, |at| {
                     (self.engine.clock.now() - at).as_seconds_f64().max(0.0)
                 });
-                METRICS.backlog(backlog.pending, overdue);
+                METRICS.backlog(backlog.pending, overdue, backlog.backing_off);
             }
             Err(e) => log::debug!("delivery: reading the backlog: {e}"),
         }
@@ -309,15 +308,21 @@ impl Worker {
             reply: sent.reply,
         };
         let suspend_after = engine.settings.suspend_after;
+        let backoff = engine.settings.backoff();
         let recorded = engine
             .store
-            .record_attempt(n.id, &token, record, outcome, suspend_after)
+            .record_attempt(n.id, &token, record, outcome, suspend_after, backoff)
             .await;
         match recorded {
-            Ok(recorded) if suspends(outcome, &recorded.recent_final, suspend_after) => {
-                self.suspend(recorded.webhook_id, &n, outcome).await;
+            Ok(recorded) => {
+                self.log_queue(&recorded, outcome);
+                let now = engine.clock.now();
+                if suspends(outcome, &recorded.recent_final, suspend_after)
+                    || recorded.queue.suspends(&backoff, now)
+                {
+                    self.suspend(recorded.webhook_id, &n, outcome).await;
+                }
             }
-            Ok(_) => {}
             // No longer pending (the sandbox was reset), or another engine took
             // the claim over after its lease: that engine's attempt counts.
             Err(StoreError::NotFound | StoreError::ClaimLost) => {
@@ -360,6 +365,27 @@ impl Worker {
                     );
                 }
             }
+        }
+    }
+
+    /// What the log says of a queue's health: a line when it starts to back
+    /// off, and one when a delivery ends a backoff. (A failed probe is one more
+    /// failed attempt, summarised with the others.)
+    fn log_queue(&self, recorded: &Recorded, outcome: AttemptOutcome) {
+        let webhook = recorded.webhook_id;
+        let mut failures = self.failures.borrow_mut();
+        match (recorded.queue.backoff, outcome) {
+            (None, AttemptOutcome::Delivered) if failures.backed_off.remove(&webhook) => {
+                log::info!(
+                    "webhook {webhook}: a probe was delivered; the backoff ends and its waiting notifications follow"
+                );
+            }
+            (Some(b), _) if failures.backed_off.insert(webhook) => log::warn!(
+                "webhook {webhook}: {} failed attempts in a row; its notifications wait while one probe at a time tests the receiver (next after {})",
+                recorded.queue.failures,
+                rfc3339_seconds(b.until)
+            ),
+            _ => {}
         }
     }
 
@@ -527,7 +553,7 @@ mod tests {
 
     use super::*;
     use crate::domain::{
-        CustomHeaders, EventCode, NotificationId, NotificationStatus, PmCode, TestClock,
+        CustomHeaders, EventCode, NotificationId, NotificationStatus, PmCode, ProductId, TestClock,
         WebhookConfig, WebhookId, WebhookSpec, WebhookUrl,
     };
     use crate::store::{MemoryStore, Outbox, Repository};
@@ -719,11 +745,16 @@ mod tests {
         /// as the engine's loop does; answers how many were attempted.
         async fn run_due(&self) -> usize {
             let lease = lease(&self.worker.engine.settings);
+            let limits = ClaimLimits {
+                total: 100,
+                per_webhook: self.worker.engine.settings.per_webhook_concurrency,
+            };
             let claimed = self
                 .store
-                .claim_due("test", self.clock.now(), lease, 100)
+                .claim_due("test", self.clock.now(), lease, limits)
                 .wait()
-                .expect("claim");
+                .expect("claim")
+                .claimed;
             let count = claimed.len();
             for claim in claimed {
                 self.worker.attempt(claim).await;
@@ -864,9 +895,15 @@ mod tests {
             .expect("active");
         let claimed = s
             .store
-            .claim_due("test", s.clock.now(), time::Duration::minutes(1), 10)
+            .claim_due(
+                "test",
+                s.clock.now(),
+                time::Duration::minutes(1),
+                ClaimLimits::upto(10),
+            )
             .wait()
-            .expect("claim");
+            .expect("claim")
+            .claimed;
         let inactive = Box::new(|w: &mut Webhook| w.set_status(WebhookStatus::Inactive, T0));
         s.store
             .modify(s.webhook, None, inactive)
@@ -881,6 +918,80 @@ mod tests {
             (None, 0),
             "parked by the engine"
         );
+    }
+
+    /// Isolation, on the test clock: a webhook whose receiver refuses
+    /// connections, with 50 notifications due first, takes at most its
+    /// per-webhook room, so a healthy webhook's notification is delivered in
+    /// the same round; then it backs off, and over ten minutes it costs a
+    /// probe at a time, not an attempt per notification per retry.
+    #[actix_rt::test]
+    async fn a_dead_receiver_backs_off_and_does_not_hold_up_a_healthy_one() {
+        let mut delivery = settings(&[1_000, 3_600_000], 5);
+        delivery.per_webhook_concurrency = 4;
+        delivery.backoff_after = 3;
+        delivery.probe_interval_ms = 5_000;
+        delivery.probe_interval_max_ms = 60_000;
+        let s = setup(&nobody(), delivery);
+        let dead: Vec<Notification> = (0..50).map(|_| s.notification()).collect();
+        s.store.enqueue(dead.clone()).wait().expect("enqueue");
+
+        let healthy = {
+            let mut w = (*s.store.get(s.webhook, None).wait().expect("get")).clone();
+            w.id = WebhookId::new_random();
+            w.product_id = ProductId::from_json(&json!(7)).expect("product");
+            w.config.url = WebhookUrl::parse(&receiver(200), true).expect("url");
+            s.store.create(w).wait().expect("create")
+        };
+        s.clock.advance(time::Duration::milliseconds(1));
+        let code = EventCode::from_number(101, "events").expect("code");
+        let n = Notification::new(
+            healthy.id,
+            healthy.pm_code.clone(),
+            code,
+            NotificationId::new_random(),
+            "{}".into(),
+            s.clock.now(),
+        );
+        s.store.enqueue(vec![n.clone()]).wait().expect("enqueue");
+
+        assert_eq!(
+            s.run_due().await,
+            5,
+            "four of the dead webhook's, one healthy"
+        );
+        let delivered = s
+            .store
+            .details(healthy.id, vec![n.id])
+            .wait()
+            .expect("details");
+        assert_eq!(delivered[0].0.status, NotificationStatus::Delivered);
+
+        let mut attempts = 4;
+        for _ in 0..600 {
+            s.clock.advance(time::Duration::seconds(1));
+            attempts += s.run_due().await;
+        }
+        // Probes 5, 10, 20, 40, 60, 60, ... s apart: 5+10+20+40 = 75 s, then
+        // one a minute for the remaining 525 s.
+        assert!(
+            (4 + 10..=4 + 14).contains(&attempts),
+            "attempts in ten minutes: {attempts}"
+        );
+        let pending = s.store.pending().wait().expect("pending").len();
+        assert_eq!(pending, 50, "nothing is lost while the queue backs off");
+        assert_eq!(
+            s.status(),
+            WebhookStatus::Active,
+            "not suspended within the schedule"
+        );
+        // Backing off for as long as the whole retry schedule suspends it.
+        for _ in 0..60 {
+            s.clock.advance(time::Duration::seconds(60));
+            s.run_due().await;
+        }
+        assert_eq!(s.status(), WebhookStatus::Suspended);
+        assert_eq!(s.store.pending().wait().expect("pending").len(), 50);
     }
 
     /// Bounded memory: with 2,000 notifications due for a receiver that never
@@ -925,10 +1036,11 @@ mod tests {
                 "other",
                 s.clock.now() + time::Duration::days(1),
                 time::Duration::minutes(1),
-                5000,
+                ClaimLimits::upto(5000),
             )
             .wait()
-            .expect("claim");
+            .expect("claim")
+            .claimed;
         assert_eq!(
             unclaimed.len(),
             1996,

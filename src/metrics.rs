@@ -50,6 +50,7 @@ pub struct Metrics {
     delivery_queue: Gauge<i64, AtomicI64>,
     backlog_pending: Gauge<i64, AtomicI64>,
     backlog_overdue: Gauge<f64, AtomicU64>,
+    backing_off: Gauge<i64, AtomicI64>,
     claims_taken_over: Counter,
     batch_size: Histogram,
     commit_seconds: Histogram,
@@ -74,6 +75,7 @@ impl Metrics {
         let delivery_queue = Gauge::<i64, AtomicI64>::default();
         let backlog_pending = Gauge::<i64, AtomicI64>::default();
         let backlog_overdue = Gauge::<f64, AtomicU64>::default();
+        let backing_off = Gauge::<i64, AtomicI64>::default();
         let claims_taken_over = Counter::default();
         let batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 11));
         let commit_seconds = latency_buckets();
@@ -114,6 +116,11 @@ impl Metrics {
             backlog_overdue.clone(),
         );
         registry.register(
+            "delivery_webhooks_backing_off",
+            "Webhooks whose queue backs off after failed attempts in a row (refreshed every 10 s)",
+            backing_off.clone(),
+        );
+        registry.register(
             "delivery_claims_taken_over",
             "Notifications claimed after another claim's lease lapsed (its engine stopped)",
             claims_taken_over.clone(),
@@ -137,6 +144,7 @@ impl Metrics {
             delivery_queue,
             backlog_pending,
             backlog_overdue,
+            backing_off,
             claims_taken_over,
             batch_size,
             commit_seconds,
@@ -177,10 +185,12 @@ impl Metrics {
             .set(i64::try_from(depth).unwrap_or(i64::MAX));
     }
 
-    pub fn backlog(&self, pending: u64, overdue_seconds: f64) {
+    pub fn backlog(&self, pending: u64, overdue_seconds: f64, backing_off: u64) {
         self.backlog_pending
             .set(i64::try_from(pending).unwrap_or(i64::MAX));
         self.backlog_overdue.set(overdue_seconds);
+        self.backing_off
+            .set(i64::try_from(backing_off).unwrap_or(i64::MAX));
     }
 
     pub fn claim_taken_over(&self) {

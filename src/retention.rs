@@ -63,7 +63,7 @@ mod tests {
         Attempt, AttemptOutcome, CustomHeaders, EventCode, EventSet, Notification, NotificationId,
         PmCode, TestClock, Webhook, WebhookConfig, WebhookId, WebhookSpec, WebhookUrl,
     };
-    use crate::store::{MemoryStore, Outbox, Repository};
+    use crate::store::{ClaimLimits, MemoryStore, Outbox, Repository};
 
     const T0: OffsetDateTime = datetime!(2024-01-01 00:00 UTC);
 
@@ -107,11 +107,18 @@ mod tests {
                 _ => AttemptOutcome::Delivered,
             };
             let claimed = store
-                .claim_due("test", T0 + Duration::days(30), Duration::minutes(1), 1)
+                .claim_due(
+                    "test",
+                    T0 + Duration::days(30),
+                    Duration::minutes(1),
+                    ClaimLimits::upto(1),
+                )
                 .wait()
-                .expect("claim");
+                .expect("claim")
+                .claimed;
+            let backoff = crate::config::DeliverySettings::default().backoff();
             store
-                .record_attempt(n.id, &claimed[0].token, attempt, outcome, 5)
+                .record_attempt(n.id, &claimed[0].token, attempt, outcome, 5, backoff)
                 .wait()
                 .expect("record");
         }

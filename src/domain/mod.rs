@@ -10,6 +10,7 @@ pub mod network;
 pub mod notification;
 pub mod pm_code;
 pub mod problem;
+pub mod queue;
 pub mod time;
 pub mod webhook;
 pub mod webhook_body;
@@ -26,6 +27,7 @@ pub use notification::{
 };
 pub use pm_code::PmCode;
 pub use problem::{quote, ErrorCode, Problem, Problems};
+pub use queue::{BackingOff, Backoff, QueueHealth};
 pub use webhook::{
     HealthStatus, Heartbeat, ProductId, Refusal, Webhook, WebhookConfig, WebhookId, WebhookSpec,
     WebhookStatus,

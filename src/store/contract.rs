@@ -12,14 +12,16 @@ use tokio::sync::Notify;
 
 use super::sqlite::{SqliteOptions, Synchronous};
 use super::{
-    Cleared, MemoryStore, Outbox, Recorded, Repository, SqliteStore, Store, StoreError, StoreFuture,
+    ClaimLimits, Claimed, Claims, Cleared, MemoryStore, Outbox, Recorded, Repository, SqliteStore,
+    Store, StoreError, StoreFuture,
 };
 use std::collections::BTreeMap;
 
 use crate::domain::{
-    Attempt, AttemptOutcome, ClaimToken, CustomHeaders, EventCode, EventSet, HealthStatus,
-    Heartbeat, Notification, NotificationId, NotificationStatus, PmCode, ProductId, ReceiverReply,
-    Refusal, Resend, Webhook, WebhookConfig, WebhookId, WebhookSpec, WebhookStatus, WebhookUrl,
+    Attempt, AttemptOutcome, Backoff, ClaimToken, CustomHeaders, EventCode, EventSet, HealthStatus,
+    Heartbeat, Notification, NotificationId, NotificationStatus, PmCode, ProductId, QueueHealth,
+    ReceiverReply, Refusal, Resend, Webhook, WebhookConfig, WebhookId, WebhookSpec, WebhookStatus,
+    WebhookUrl,
 };
 
 // The domain's rules, applied through the store as the handlers apply them.
@@ -470,6 +472,14 @@ macro_rules! contract_suite {
                 with_repo(|r| claims_follow_due_order_and_leases(&*r));
             }
             #[test]
+            fn per_webhook_room() {
+                with_repo(|r| a_full_queue_does_not_hold_up_another(&*r));
+            }
+            #[test]
+            fn backoff() {
+                with_repo(|r| a_failing_queue_backs_off_and_probes_one_at_a_time(&*r));
+            }
+            #[test]
             fn parking() {
                 with_repo(|r| inactive_webhooks_park_their_notifications(&*r));
             }
@@ -508,6 +518,14 @@ contract_suite!(sqlite_normal, |dir: &std::path::Path| Arc::new(
     .expect("open sqlite")
 ));
 
+/// The backoff rule of the tests that are not about it: it never starts.
+const BACKOFF: Backoff = Backoff {
+    after: 1000,
+    first: Duration::seconds(5),
+    max: Duration::seconds(60),
+    suspend_after: Duration::hours(1),
+};
+
 /// Records an attempt the way an engine does: it claims the notification first.
 fn record(
     store: &dyn Store,
@@ -518,7 +536,7 @@ fn record(
 ) -> Result<Recorded, StoreError> {
     let token = claim(store, id)?;
     store
-        .record_attempt(id, &token, attempt, outcome, recent)
+        .record_attempt(id, &token, attempt, outcome, recent, BACKOFF)
         .wait()
 }
 
@@ -529,8 +547,14 @@ fn claim(store: &dyn Store, id: NotificationId) -> Result<ClaimToken, StoreError
     let tick = TICK.fetch_add(1, AtomicOrdering::Relaxed);
     let now = t0() + Duration::days(1000) + Duration::minutes(10 * tick);
     store
-        .claim_due("contract", now, Duration::minutes(1), u32::MAX)
+        .claim_due(
+            "contract",
+            now,
+            Duration::minutes(1),
+            ClaimLimits::upto(u32::MAX),
+        )
         .wait()?
+        .claimed
         .into_iter()
         .find(|c| c.notification.id == id)
         .map(|c| c.token)
@@ -590,7 +614,11 @@ fn recorded_attempts_answer_the_recent_final_statuses(store: &dyn Store) {
         record(&ns[0], retry),
         Recorded {
             webhook_id: w.id,
-            recent_final: vec![]
+            recent_final: vec![],
+            queue: QueueHealth {
+                failures: 1,
+                ..QueueHealth::default()
+            },
         },
         "still pending"
     );
@@ -629,7 +657,8 @@ fn recorded_attempts_answer_the_recent_final_statuses(store: &dyn Store) {
                     &ClaimToken::new("nobody"),
                     failed(t0()),
                     AttemptOutcome::Delivered,
-                    3
+                    3,
+                    BACKOFF,
                 )
                 .wait(),
             Err(StoreError::NotFound)
@@ -669,12 +698,13 @@ fn claims_follow_due_order_and_leases(store: &dyn Store) {
     assert!(woken(&waker), "an enqueue wakes the engine");
     let lease = Duration::seconds(30);
     let at = |s: i64| t0() + Duration::seconds(s);
-    let claim = |engine: &str, now, limit| {
+    let claims = |engine: &str, now, limit| {
         store
-            .claim_due(engine, now, lease, limit)
+            .claim_due(engine, now, lease, ClaimLimits::upto(limit))
             .wait()
             .expect("claim")
     };
+    let claim = |engine: &str, now, limit| claims(engine, now, limit).claimed;
     let first = claim("a", at(10), 1);
     assert_eq!(first.len(), 1);
     assert_eq!(
@@ -688,14 +718,13 @@ fn claims_follow_due_order_and_leases(store: &dyn Store) {
         [n2.id],
         "n1 is held, n3 not due"
     );
-    assert!(
-        claim("b", at(20), 10).is_empty(),
-        "held until the lease ends"
-    );
     assert_eq!(
-        store.next_due().wait().expect("next due"),
-        Some(at(40)),
-        "the first lease end"
+        claims("b", at(20), 10),
+        Claims {
+            claimed: vec![],
+            next: Some(at(40)),
+        },
+        "held until the lease ends: look again then"
     );
     let b = claim("b", at(41), 10);
     assert_eq!(
@@ -711,6 +740,7 @@ fn claims_follow_due_order_and_leases(store: &dyn Store) {
             failed(at(41)),
             AttemptOutcome::Delivered,
             5,
+            BACKOFF,
         )
         .wait();
     assert!(matches!(lost, Err(StoreError::ClaimLost)), "got {lost:?}");
@@ -721,6 +751,7 @@ fn claims_follow_due_order_and_leases(store: &dyn Store) {
             failed(at(42)),
             AttemptOutcome::Delivered,
             5,
+            BACKOFF,
         )
         .wait()
         .expect("the holder records");
@@ -731,10 +762,11 @@ fn claims_follow_due_order_and_leases(store: &dyn Store) {
             failed(at(42)),
             AttemptOutcome::RetryAt(at(7200)),
             5,
+            BACKOFF,
         )
         .wait()
         .expect("a retry");
-    assert_eq!(store.next_due().wait().expect("next due"), Some(at(3600)));
+    assert_eq!(claims("c", at(43), 10).next, Some(at(3600)));
     let backlog = store.backlog().wait().expect("backlog");
     assert_eq!((backlog.pending, backlog.oldest_due), (2, Some(at(3600))));
     let third = claim("c", at(3601), 10);
@@ -749,6 +781,7 @@ fn claims_follow_due_order_and_leases(store: &dyn Store) {
             failed(at(3601)),
             AttemptOutcome::Delivered,
             5,
+            BACKOFF,
         )
         .wait()
         .expect("recorded");
@@ -760,6 +793,181 @@ fn claims_follow_due_order_and_leases(store: &dyn Store) {
         [n2.id],
         "the retry, at its time"
     );
+}
+
+/// Claims by queue: a webhook with many notifications due sooner takes no more
+/// than its room, and another webhook's later notification is claimed in the
+/// same call; an attempt recorded makes room again.
+fn a_full_queue_does_not_hold_up_another(store: &dyn Store) {
+    let busy = store.create(webhook("TRD", None)).wait().expect("create");
+    let other = store
+        .create(webhook("TRD", Some(7)))
+        .wait()
+        .expect("create");
+    let at = |s: i64| t0() + Duration::seconds(s);
+    let many: Vec<Notification> = (0..10).map(|i| notification(&busy, 101, at(i))).collect();
+    let late = notification(&other, 101, at(50));
+    let mut all = many.clone();
+    all.push(late.clone());
+    store.enqueue(all).wait().expect("enqueue");
+    let lease = Duration::seconds(30);
+    let limits = ClaimLimits {
+        total: 10,
+        per_webhook: 3,
+    };
+    let claims = |now| {
+        store
+            .claim_due("a", now, lease, limits)
+            .wait()
+            .expect("claim")
+    };
+    let first = claims(at(60));
+    assert_eq!(
+        first
+            .claimed
+            .iter()
+            .map(|c| c.notification.id)
+            .collect::<Vec<_>>(),
+        [many[0].id, many[1].id, many[2].id, late.id],
+        "three of the busy webhook's, soonest first, then the other's"
+    );
+    assert_eq!(
+        claims(at(61)),
+        Claims {
+            claimed: vec![],
+            next: Some(at(90)),
+        },
+        "no room: nothing more until an attempt ends (or the leases do)"
+    );
+    store
+        .record_attempt(
+            many[0].id,
+            &first.claimed[0].token,
+            failed(at(62)),
+            AttemptOutcome::Delivered,
+            5,
+            BACKOFF,
+        )
+        .wait()
+        .expect("record");
+    let next = claims(at(62));
+    assert_eq!(
+        next.claimed
+            .iter()
+            .map(|c| c.notification.id)
+            .collect::<Vec<_>>(),
+        [many[3].id],
+        "room for one more"
+    );
+}
+
+/// Backoff: after `after` failed attempts in a row a webhook's queue yields
+/// nothing until its probe time, then one probe at a time; a failed probe
+/// doubles the wait, a delivered one ends the backoff and the queue drains.
+/// Another webhook is claimed throughout. Setting the webhook active again
+/// clears a backoff.
+fn a_failing_queue_backs_off_and_probes_one_at_a_time(store: &dyn Store) {
+    let rule = Backoff {
+        after: 2,
+        first: Duration::seconds(5),
+        max: Duration::seconds(60),
+        suspend_after: Duration::hours(1),
+    };
+    let dead = store.create(webhook("TRD", None)).wait().expect("create");
+    let healthy = store
+        .create(webhook("TRD", Some(7)))
+        .wait()
+        .expect("create");
+    let at = |s: i64| t0() + Duration::seconds(s);
+    let ns: Vec<Notification> = (0..5)
+        .map(|i| notification(&dead, 101, at(0) + Duration::milliseconds(i)))
+        .collect();
+    store.enqueue(ns.clone()).wait().expect("enqueue");
+    let lease = Duration::seconds(30);
+    let limits = ClaimLimits {
+        total: 10,
+        per_webhook: 2,
+    };
+    let claims = |now| {
+        store
+            .claim_due("a", now, lease, limits)
+            .wait()
+            .expect("claim")
+    };
+    let ids = |c: &Claims| {
+        c.claimed
+            .iter()
+            .map(|c| c.notification.id)
+            .collect::<Vec<_>>()
+    };
+    let record = |c: &Claimed, time, outcome| {
+        store
+            .record_attempt(c.notification.id, &c.token, failed(time), outcome, 5, rule)
+            .wait()
+            .expect("record")
+            .queue
+    };
+    let later = AttemptOutcome::RetryAt(at(3600));
+
+    let first = claims(at(1));
+    assert_eq!(ids(&first), [ns[0].id, ns[1].id]);
+    assert_eq!(record(&first.claimed[0], at(1), later).backoff, None);
+    let queue = record(&first.claimed[1], at(1), later);
+    assert_eq!(
+        queue.backoff.map(|b| (b.since, b.until)),
+        Some((at(1), at(6))),
+        "two failures in a row: backing off until the first probe"
+    );
+    assert_eq!(store.backlog().wait().expect("backlog").backing_off, 1);
+
+    let h1 = notification(&healthy, 101, at(2));
+    store.enqueue(vec![h1.clone()]).wait().expect("enqueue");
+    let during = claims(at(2));
+    assert_eq!(ids(&during), [h1.id], "the other webhook is not held up");
+    assert_eq!(during.next, Some(at(6)), "the probe time");
+    record(&during.claimed[0], at(2), AttemptOutcome::Delivered);
+
+    let probe = claims(at(6));
+    assert_eq!(
+        ids(&probe),
+        [ns[2].id],
+        "one probe, though there is room for two"
+    );
+    assert!(claims(at(7)).claimed.is_empty(), "one probe at a time");
+    let queue = record(&probe.claimed[0], at(7), later);
+    assert_eq!(
+        queue.backoff.map(|b| (b.since, b.until)),
+        Some((at(1), at(17))),
+        "a failed probe doubles the wait"
+    );
+    assert!(claims(at(16)).claimed.is_empty());
+    let probe = claims(at(17));
+    assert_eq!(ids(&probe), [ns[3].id]);
+    let queue = record(&probe.claimed[0], at(17), AttemptOutcome::Delivered);
+    assert_eq!(
+        queue,
+        QueueHealth::default(),
+        "a delivered probe ends the backoff"
+    );
+    assert_eq!(ids(&claims(at(18))), [ns[4].id], "the queue drains");
+
+    // Back into backoff, then set inactive and active: the backoff is cleared.
+    let n = notification(&dead, 101, at(20));
+    store.enqueue(vec![n.clone()]).wait().expect("enqueue");
+    for time in [20, 21] {
+        let c = claims(at(time));
+        if let Some(c) = c.claimed.iter().find(|c| c.notification.id == n.id) {
+            record(c, at(time), AttemptOutcome::RetryAt(at(time + 1)));
+        }
+    }
+    assert_eq!(store.backlog().wait().expect("backlog").backing_off, 1);
+    set_status(store, dead.id, None, WebhookStatus::Inactive, at(22))
+        .wait()
+        .expect("inactive");
+    set_status(store, dead.id, None, WebhookStatus::Active, at(23))
+        .wait()
+        .expect("active");
+    assert_eq!(store.backlog().wait().expect("backlog").backing_off, 0);
 }
 
 /// A due notification of a webhook that is not active is parked, not claimed,
@@ -774,15 +982,13 @@ fn inactive_webhooks_park_their_notifications(store: &dyn Store) {
     set_status(store, w.id, None, WebhookStatus::Inactive, at(5))
         .wait()
         .expect("inactive");
-    assert!(store
-        .claim_due("a", at(10), lease, 10)
-        .wait()
-        .expect("claim")
-        .is_empty());
     assert_eq!(
-        store.next_due().wait().expect("next due"),
-        None,
-        "parked: nothing to wake for"
+        store
+            .claim_due("a", at(10), lease, ClaimLimits::upto(10))
+            .wait()
+            .expect("claim"),
+        Claims::default(),
+        "parked: nothing claimed and nothing to wake for"
     );
     assert_eq!(
         store.backlog().wait().expect("backlog").pending,
@@ -795,11 +1001,20 @@ fn inactive_webhooks_park_their_notifications(store: &dyn Store) {
         .wait()
         .expect("active");
     assert!(woken(&waker), "setting it active wakes the engine");
-    assert_eq!(store.next_due().wait().expect("next due"), Some(at(20)));
+    assert_eq!(
+        store
+            .claim_due("a", at(19), lease, ClaimLimits::upto(10))
+            .wait()
+            .expect("claim")
+            .next,
+        Some(at(20)),
+        "due when it was set active"
+    );
     let claimed = store
-        .claim_due("a", at(20), lease, 10)
+        .claim_due("a", at(20), lease, ClaimLimits::upto(10))
         .wait()
-        .expect("claim");
+        .expect("claim")
+        .claimed;
     assert_eq!(
         claimed
             .iter()
@@ -822,9 +1037,10 @@ fn inactive_webhooks_park_their_notifications(store: &dyn Store) {
         .expect("active");
     assert_eq!(
         store
-            .claim_due("b", at(30), lease, 10)
+            .claim_due("b", at(30), lease, ClaimLimits::upto(10))
             .wait()
             .expect("claim")
+            .claimed
             .len(),
         1,
         "due again"
@@ -1288,6 +1504,49 @@ fn sqlite_upgrades_a_version_2_file_with_attempts() {
     assert_eq!(attempts[1], answer);
 }
 
+/// Version 3 to 4: the queues are built from the pending notifications, so
+/// a due one is claimed through its webhook's queue after the upgrade, and one
+/// left claimed by an engine that died is taken over.
+#[test]
+fn sqlite_upgrades_a_version_3_file_to_queues() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("v3.db");
+    let schema = include_str!("../../schema.sql");
+    let v3 = &schema[..schema.find("-- Version 4:").expect("version-4 section")];
+    let conn = rusqlite::Connection::open(&path).expect("open raw");
+    conn.execute_batch(&format!(
+        "{v3}\nPRAGMA user_version = 3;\n\
+         INSERT INTO webhooks (id, pm_code, product_id, events, status, url, custom_headers, \
+           created_time, last_modified_time) VALUES ('af2d48de-2ad7-42f8-a252-8422cd9e6078', \
+           'TRD', NULL, '[103]', 'active', 'https://client.example/hook', '{{}}', 0, 0);\n\
+         INSERT INTO notifications (id, webhook_id, pm_code, event_code, body, status, \
+           created_time, attempts, cycle_start, next_attempt_ms, claim, lease_until_ms) VALUES \
+           ('7b3e4b9e-8a52-4c1e-9d4f-3f1c2b8a9e01', 'af2d48de-2ad7-42f8-a252-8422cd9e6078', \
+           'TRD', 103, '{{}}', 'Pending', 0, 0, 0, 5000, NULL, NULL), \
+           ('8c4f5cae-9b63-4d2f-8e5a-4a2d3c9bae02', 'af2d48de-2ad7-42f8-a252-8422cd9e6078', \
+           'TRD', 103, '{{}}', 'Pending', 0, 0, 0, 1000, 'engine-dead/1', 2000);"
+    ))
+    .expect("v3 file");
+    drop(conn);
+    let store = SqliteStore::open(&path, &SqliteOptions::default()).expect("upgrade");
+    let claims = store
+        .claim_due("a", t0(), Duration::minutes(1), ClaimLimits::upto(10))
+        .wait()
+        .expect("claim");
+    let got: Vec<(String, bool)> = claims
+        .claimed
+        .iter()
+        .map(|c| (c.notification.id.to_string(), c.taken_over))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("8c4f5cae-9b63-4d2f-8e5a-4a2d3c9bae02".to_owned(), true),
+            ("7b3e4b9e-8a52-4c1e-9d4f-3f1c2b8a9e01".to_owned(), false)
+        ]
+    );
+}
+
 #[test]
 fn sqlite_refuses_a_newer_schema() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -1332,9 +1591,15 @@ fn sqlite_parks_a_notification_without_its_webhook() {
         .wait()
         .expect("enqueue");
     let lease = Duration::minutes(1);
-    let claimed = store.claim_due("a", t0(), lease, 10).wait().expect("claim");
-    assert!(claimed.is_empty());
-    assert_eq!(store.next_due().wait().expect("next due"), None, "parked");
+    let claims = store
+        .claim_due("a", t0(), lease, ClaimLimits::upto(10))
+        .wait()
+        .expect("claim");
+    assert_eq!(
+        claims,
+        Claims::default(),
+        "parked: nothing to look at again"
+    );
 }
 
 /// A write queued behind a reset in the same batch sees the empty database,

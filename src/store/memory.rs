@@ -11,11 +11,12 @@ use tokio::sync::Notify;
 use super::index::Index;
 use super::wake::Wake;
 use super::{
-    Backlog, Change, Claimed, Cleared, Outbox, Recorded, Repository, StoreError, StoreFuture,
+    Backlog, Change, ClaimLimits, Claimed, Claims, Cleared, Outbox, Recorded, Repository,
+    StoreError, StoreFuture,
 };
 use crate::domain::{
-    Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
-    NotificationStatus, PmCode, Resend, Webhook, WebhookId, WebhookStatus,
+    Attempt, AttemptOutcome, Backoff, ClaimToken, EventCode, Notification, NotificationId,
+    NotificationStatus, PmCode, QueueHealth, Resend, Webhook, WebhookId, WebhookStatus,
 };
 
 #[derive(Default)]
@@ -32,6 +33,8 @@ struct State {
     by_id: HashMap<NotificationId, usize>,
     /// Counts notifications becoming final, to order them for the suspension rule.
     final_seq: u64,
+    /// Each webhook's queue health; none is a healthy queue.
+    queues: HashMap<WebhookId, QueueHealth>,
 }
 
 struct Stored {
@@ -139,6 +142,7 @@ impl Repository for MemoryStore {
             // Set active again: its parked notifications are due now.
             let unparked = was != WebhookStatus::Active && updated.status == WebhookStatus::Active;
             if unparked {
+                state.queues.remove(&id);
                 for stored in &mut state.notifications {
                     let n = &mut stored.notification;
                     if n.webhook_id == id
@@ -181,58 +185,101 @@ impl Outbox for MemoryStore {
         engine: &str,
         now: OffsetDateTime,
         lease: time::Duration,
-        limit: u32,
-    ) -> StoreFuture<Vec<Claimed>> {
+        limits: ClaimLimits,
+    ) -> StoreFuture<Claims> {
         self.with(|state| {
             let State {
                 index,
                 notifications,
+                queues,
                 ..
             } = state;
-            let mut due: Vec<&mut Stored> = notifications
-                .iter_mut()
-                .filter(|s| {
-                    s.notification.status == NotificationStatus::Pending
-                        && s.notification.next_attempt.is_some_and(|at| at <= now)
-                        && s.claim.as_ref().is_none_or(|(_, until)| *until <= now)
-                })
-                .collect();
-            // Stable: equal due times keep the order they were stored in.
-            due.sort_by_key(|s| s.notification.next_attempt);
+            let total = limits.total as usize;
             let mut claimed = Vec::new();
-            for stored in due {
-                let active = index
-                    .get(stored.notification.webhook_id, None)
-                    .is_some_and(|w| w.status == WebhookStatus::Active);
-                if !active {
-                    stored.notification.next_attempt = None;
-                    stored.claim = None;
-                } else if claimed.len() < limit as usize {
-                    let token = ClaimToken::new(engine);
-                    let taken_over = stored.claim.is_some();
-                    stored.claim = Some((token.clone(), now + lease));
-                    claimed.push(Claimed {
-                        notification: stored.notification.clone(),
-                        token,
-                        taken_over,
-                    });
+            let claim = |stored: &mut Stored, taken_over: bool| {
+                let token = ClaimToken::new(engine);
+                stored.claim = Some((token.clone(), now + lease));
+                Claimed {
+                    notification: stored.notification.clone(),
+                    token,
+                    taken_over,
+                }
+            };
+            // Lapsed claims first, soonest lapsed first.
+            let mut lapsed: Vec<&mut Stored> = notifications
+                .iter_mut()
+                .filter(|s| s.claim.as_ref().is_some_and(|(_, until)| *until <= now))
+                .collect();
+            lapsed.sort_by_key(|s| {
+                let until = s.claim.as_ref().map(|(_, until)| *until);
+                (until, s.notification.next_attempt)
+            });
+            for stored in lapsed.into_iter().take(total) {
+                claimed.push(claim(stored, true));
+            }
+            // Then the queues: each webhook's due time, claims and readiness.
+            let mut due: HashMap<WebhookId, OffsetDateTime> = HashMap::new();
+            let mut in_flight: HashMap<WebhookId, u32> = HashMap::new();
+            for s in notifications.iter() {
+                let n = &s.notification;
+                if s.claim.is_some() {
+                    *in_flight.entry(n.webhook_id).or_default() += 1;
+                } else if let (NotificationStatus::Pending, Some(at)) = (n.status, n.next_attempt) {
+                    let soonest = due.entry(n.webhook_id).or_insert(at);
+                    *soonest = (*soonest).min(at);
                 }
             }
-            Ok(claimed)
-        })
-    }
-
-    fn next_due(&self) -> StoreFuture<Option<OffsetDateTime>> {
-        self.with(|state| {
-            Ok(state
-                .notifications
+            let mut ready: Vec<(OffsetDateTime, WebhookId)> = due
                 .iter()
-                .filter(|s| s.notification.status == NotificationStatus::Pending)
-                .filter_map(|s| match &s.claim {
-                    Some((_, until)) => Some(*until),
-                    None => s.notification.next_attempt,
+                .map(|(webhook, at)| {
+                    let health = queues.get(webhook).copied().unwrap_or_default();
+                    (health.ready(*at), *webhook)
                 })
-                .min())
+                .collect();
+            ready.sort_unstable();
+            let next_ready = ready.iter().map(|(at, _)| *at).find(|at| *at > now);
+            for (at, webhook) in ready {
+                if at > now || claimed.len() >= total {
+                    break;
+                }
+                let active = index
+                    .get(webhook, None)
+                    .is_some_and(|w| w.status == WebhookStatus::Active);
+                let mut theirs: Vec<&mut Stored> = notifications
+                    .iter_mut()
+                    .filter(|s| {
+                        let n = &s.notification;
+                        n.webhook_id == webhook
+                            && n.status == NotificationStatus::Pending
+                            && s.claim.is_none()
+                            && n.next_attempt.is_some_and(|at| at <= now)
+                    })
+                    .collect();
+                if !active {
+                    for stored in theirs {
+                        stored.notification.next_attempt = None;
+                    }
+                    continue;
+                }
+                let health = queues.entry(webhook).or_default();
+                let out = in_flight.get(&webhook).copied().unwrap_or(0);
+                let room = health
+                    .room(limits.per_webhook, out)
+                    .min(u32::try_from(total - claimed.len()).unwrap_or(u32::MAX));
+                // Stable: equal due times keep the order they were stored in.
+                theirs.sort_by_key(|s| s.notification.next_attempt);
+                for stored in theirs.into_iter().take(room as usize) {
+                    health.claimed(now + lease);
+                    claimed.push(claim(stored, false));
+                }
+            }
+            let lease_ends = notifications
+                .iter()
+                .filter_map(|s| s.claim.as_ref().map(|(_, until)| *until))
+                .filter(|until| *until > now)
+                .min();
+            let next = next_ready.into_iter().chain(lease_ends).min();
+            Ok(Claims { claimed, next })
         })
     }
 
@@ -259,6 +306,11 @@ impl Outbox for MemoryStore {
             Ok(Backlog {
                 pending: pending.clone().count() as u64,
                 oldest_due: pending.filter_map(|n| n.next_attempt).min(),
+                backing_off: state
+                    .queues
+                    .values()
+                    .filter(|q| q.backoff.is_some())
+                    .count() as u64,
             })
         })
     }
@@ -291,6 +343,7 @@ impl Outbox for MemoryStore {
         attempt: Attempt,
         outcome: AttemptOutcome,
         recent: u32,
+        backoff: Backoff,
     ) -> StoreFuture<Recorded> {
         self.with(|state| {
             let at = *state.by_id.get(&id).ok_or(StoreError::NotFound)?;
@@ -303,12 +356,20 @@ impl Outbox for MemoryStore {
             }
             stored.claim = None;
             let became_final = stored.notification.record(&attempt, outcome);
+            let time = attempt.time;
             stored.attempts.push(attempt);
             let webhook_id = stored.notification.webhook_id;
+            let queue = state.queues.entry(webhook_id).or_default();
+            match outcome {
+                AttemptOutcome::Delivered => queue.delivered(),
+                _ => queue.failed(&backoff, time),
+            }
+            let queue = *queue;
             if !became_final {
                 return Ok(Recorded {
                     webhook_id,
                     recent_final: Vec::new(),
+                    queue,
                 });
             }
             state.final_seq += 1;
@@ -325,6 +386,7 @@ impl Outbox for MemoryStore {
                     .take(recent as usize)
                     .map(|(_, status)| status)
                     .collect(),
+                queue,
             })
         })
     }

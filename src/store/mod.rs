@@ -21,8 +21,8 @@ use time::OffsetDateTime;
 use tokio::sync::{oneshot, Notify};
 
 use crate::domain::{
-    Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
-    NotificationStatus, PmCode, Refusal, Resend, Webhook, WebhookId,
+    Attempt, AttemptOutcome, Backoff, ClaimToken, EventCode, Notification, NotificationId,
+    NotificationStatus, PmCode, QueueHealth, Refusal, Resend, Webhook, WebhookId,
 };
 
 pub use memory::MemoryStore;
@@ -76,6 +76,37 @@ pub struct Recorded {
     /// webhook's last notifications to become final, newest (this one) first,
     /// as many as were asked for. Empty when it stays pending.
     pub recent_final: Vec<NotificationStatus>,
+    /// The webhook's queue after this attempt (`QueueHealth::delivered` or
+    /// `failed`): whether it backs off, and since when.
+    pub queue: QueueHealth,
+}
+
+/// How much one [`Outbox::claim_due`] may take: in all, and per webhook
+/// counting the claims its queue holds already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimLimits {
+    pub total: u32,
+    pub per_webhook: u32,
+}
+
+impl ClaimLimits {
+    /// Up to `total` claims, with no limit per webhook.
+    pub fn upto(total: u32) -> Self {
+        Self {
+            total,
+            per_webhook: u32::MAX,
+        }
+    }
+}
+
+/// What [`Outbox::claim_due`] answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Claims {
+    pub claimed: Vec<Claimed>,
+    /// When to look again if nothing else happens: the soonest time a queue
+    /// that had nothing due will be ready, or a claim's lease ends. A queue
+    /// that was due but had no room is left out: an attempt ending makes room.
+    pub next: Option<OffsetDateTime>,
 }
 
 /// A notification claimed for one attempt: whoever holds `token` may record the
@@ -96,6 +127,8 @@ pub struct Backlog {
     pub pending: u64,
     /// The earliest due time of a pending notification that is not parked.
     pub oldest_due: Option<OffsetDateTime>,
+    /// Webhooks whose queue backs off.
+    pub backing_off: u64,
 }
 
 /// The answer to every store call: a future that resolves once the call is done
@@ -184,7 +217,8 @@ fn dropped() -> StoreError {
 ///   precondition (same status, owner, subscribed) cannot race another write.
 /// - **Unparking**: a change that sets a webhook active makes its parked
 ///   notifications (see [`Outbox`]) due at the change's `last_modified_time`,
-///   in the same transaction, and wakes the delivery engine.
+///   in the same transaction, clears its queue's health (no backoff), and
+///   wakes the delivery engine.
 pub trait Repository: Send + Sync {
     /// Stores a new webhook; answers it as stored.
     fn create(&self, webhook: Webhook) -> StoreFuture<Webhook>;
@@ -213,17 +247,27 @@ pub trait Repository: Send + Sync {
 /// which is also the delivery engine's work queue. Writes share the webhooks'
 /// transactions (on SQLite, the same writer and group commit).
 ///
-/// **The queue.** A notification is *due* when it is pending and its next
-/// attempt time has come. An engine takes due notifications a page at a time
-/// with [`Outbox::claim_due`], soonest due first: each claim carries a fresh
-/// token and a lease. Until the lease ends no other engine can claim it; the
-/// outcome of its attempt is recorded only under the token that still holds the
-/// claim ([`StoreError::ClaimLost`] otherwise); after the lease a notification
-/// can be claimed again (taken over), so a notification whose engine died is
-/// delivered by another: delivery is at least once. A due notification whose
-/// webhook is not active is *parked* instead of claimed (no next attempt time)
-/// and becomes due again, at once, when its webhook is set active. The engine
-/// holds only what it has claimed, never the backlog.
+/// **Queues.** Each webhook has a queue: its pending notifications in due
+/// order, and its health (`domain::QueueHealth`: failures in a row, backoff, a
+/// probe out). A notification is *due* when it is pending and its next attempt
+/// time has come; a queue is *ready* when its soonest due notification is due
+/// and, while it backs off, its next probe time has come and no probe is out.
+///
+/// **Claims.** An engine takes work with [`Outbox::claim_due`]: first claims
+/// whose lease lapsed (their engine died or is stuck), taken over as they are;
+/// then ready queues, soonest ready first, from each as many due notifications
+/// as its room allows (`QueueHealth::room`: the per-webhook limit less the
+/// claims it holds; one probe while backing off). So a queue with thousands
+/// due, or a failing receiver, never fills a page that other webhooks need.
+/// Each claim carries a fresh token and a lease. Until the lease ends no other
+/// engine can claim it; the outcome of its attempt is recorded only under the
+/// token that still holds the claim ([`StoreError::ClaimLost`] otherwise);
+/// after the lease it can be taken over, so a notification whose engine died
+/// is delivered by another: delivery is at least once. The due notifications
+/// of a webhook that is not active are *parked* instead of claimed (no next
+/// attempt time) and become due again, at once, when it is set active (which
+/// also clears its queue's health). The engine holds only what it has
+/// claimed, never the backlog.
 ///
 /// **The wake-up.** After every commit that may make a notification due now
 /// (new ones, a resend, a webhook set active), the store notifies
@@ -232,35 +276,34 @@ pub trait Outbox: Send + Sync {
     /// Notified after each commit that may make a notification due now.
     fn waker(&self) -> Arc<Notify>;
 
-    /// Claims up to `limit` due notifications for `engine`, soonest due first,
-    /// each with a new token and a lease until `now + lease`; parks the due
-    /// notifications of webhooks that are not active on the way.
+    /// Claims due notifications for `engine` within `limits`, each with a new
+    /// token and a lease until `now + lease` (see the trait's doc for the
+    /// order); parks the due notifications of webhooks that are not active on
+    /// the way. Answers the claims and when to look again.
     fn claim_due(
         &self,
         engine: &str,
         now: OffsetDateTime,
         lease: time::Duration,
-        limit: u32,
-    ) -> StoreFuture<Vec<Claimed>>;
-
-    /// When a notification may next become claimable: the earliest next attempt
-    /// of an unclaimed pending notification, or the earliest lease end of a
-    /// claimed one; `None` when nothing waits (parked ones wait for a wake-up).
-    fn next_due(&self) -> StoreFuture<Option<OffsetDateTime>>;
+        limits: ClaimLimits,
+    ) -> StoreFuture<Claims>;
 
     /// Gives a claimed notification back unattempted, parked (its webhook
     /// turned out not to be active). `ClaimLost` if `token` no longer holds it.
     fn park(&self, id: NotificationId, token: ClaimToken) -> StoreFuture<()>;
 
-    /// How many notifications are pending, and the earliest due time.
+    /// How many notifications are pending, the earliest due time, and how
+    /// many queues back off.
     fn backlog(&self) -> StoreFuture<Backlog>;
 
     /// Stores new notifications, all or none, each `Pending` and due at once.
     fn enqueue(&self, notifications: Vec<Notification>) -> StoreFuture<()>;
 
     /// Records one attempt of a claimed notification and moves it on per
-    /// `outcome` (`Notification::record`), releasing the claim. When that makes
-    /// it final, answers the statuses of the webhook's last `recent`
+    /// `outcome` (`Notification::record`), releasing the claim, and updates its
+    /// webhook's queue health per `backoff` (`QueueHealth::delivered` or
+    /// `failed` at the attempt's time). When the attempt makes the notification
+    /// final, answers the statuses of the webhook's last `recent`
     /// notifications to become final, for the suspension rule
     /// (`domain::suspends`). A notification that is not pending (or unknown) is
     /// `NotFound`; one whose claim `token` no longer holds is `ClaimLost`.
@@ -271,6 +314,7 @@ pub trait Outbox: Send + Sync {
         attempt: Attempt,
         outcome: AttemptOutcome,
         recent: u32,
+        backoff: Backoff,
     ) -> StoreFuture<Recorded>;
 
     /// Every pending notification, oldest first (for tests and tools: the

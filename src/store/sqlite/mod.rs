@@ -16,6 +16,7 @@
 
 mod checkpoint;
 mod notifications;
+mod queues;
 mod readers;
 mod rows;
 mod schema;
@@ -38,11 +39,12 @@ use self::writer::{read_index, Effect, Writer};
 use super::index::Index;
 use super::wake::Wake;
 use super::{
-    Backlog, Change, Claimed, Cleared, Outbox, Recorded, Repository, StoreError, StoreFuture,
+    Backlog, Change, ClaimLimits, Claims, Cleared, Outbox, Recorded, Repository, StoreError,
+    StoreFuture,
 };
 use crate::domain::{
-    Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
-    NotificationStatus, PmCode, Resend, Webhook, WebhookId, WebhookStatus,
+    Attempt, AttemptOutcome, Backoff, ClaimToken, EventCode, Notification, NotificationId,
+    NotificationStatus, PmCode, QueueHealth, Resend, Webhook, WebhookId, WebhookStatus,
 };
 
 pub use self::schema::{Synchronous, SCHEMA_VERSION};
@@ -207,7 +209,9 @@ impl Repository for SqliteStore {
             // Set active again: its parked notifications are due now.
             let effect = if was != WebhookStatus::Active && webhook.status == WebhookStatus::Active
             {
-                notifications::unpark(tx.conn, id, webhook.last_modified_time).map_err(classify)?;
+                notifications::unpark(tx.conn, id, webhook.last_modified_time)
+                    .and_then(|_| queues::save_health(tx.conn, id, &QueueHealth::default()))
+                    .map_err(classify)?;
                 Effect::PutAndWake(webhook.clone())
             } else {
                 Effect::Put(webhook.clone())
@@ -247,25 +251,14 @@ impl Outbox for SqliteStore {
         engine: &str,
         now: OffsetDateTime,
         lease: time::Duration,
-        limit: u32,
-    ) -> StoreFuture<Vec<Claimed>> {
+        limits: ClaimLimits,
+    ) -> StoreFuture<Claims> {
         let engine = engine.to_owned();
         self.writer.submit(move |tx| {
-            let claimed = notifications::claim_due(tx.conn, &engine, now, now + lease, limit)
-                .map_err(classify)?
-                .into_iter()
-                .map(|(notification, token, taken_over)| Claimed {
-                    notification,
-                    token,
-                    taken_over,
-                })
-                .collect();
-            Ok((claimed, Effect::None))
+            let claims = notifications::claim_due(tx.conn, &engine, now, now + lease, limits)
+                .map_err(classify)?;
+            Ok((claims, Effect::None))
         })
-    }
-
-    fn next_due(&self) -> StoreFuture<Option<OffsetDateTime>> {
-        self.readers.read(notifications::next_due)
     }
 
     fn park(&self, id: NotificationId, token: ClaimToken) -> StoreFuture<()> {
@@ -280,10 +273,12 @@ impl Outbox for SqliteStore {
 
     fn backlog(&self) -> StoreFuture<Backlog> {
         self.readers.read(|conn| {
-            let (pending, oldest_due) = notifications::backlog(conn)?;
+            let pending = notifications::pending_count(conn)?;
+            let (oldest_due, backing_off) = queues::summary(conn)?;
             Ok(Backlog {
                 pending,
                 oldest_due,
+                backing_off,
             })
         })
     }
@@ -304,6 +299,7 @@ impl Outbox for SqliteStore {
         attempt: Attempt,
         outcome: AttemptOutcome,
         recent: u32,
+        backoff: Backoff,
     ) -> StoreFuture<Recorded> {
         let token = token.clone();
         self.writer.submit(move |tx| {
@@ -315,19 +311,27 @@ impl Outbox for SqliteStore {
                 return Err(StoreError::ClaimLost);
             }
             let became_final = n.record(&attempt, outcome);
-            let run = || -> rusqlite::Result<Vec<NotificationStatus>> {
+            let run = || -> rusqlite::Result<(Vec<NotificationStatus>, QueueHealth)> {
                 notifications::insert_attempt(tx.conn, id, n.attempts, &attempt)?;
                 notifications::save_progress(tx.conn, &n)?;
-                if became_final {
-                    notifications::recent_final(tx.conn, n.webhook_id, recent)
-                } else {
-                    Ok(Vec::new())
+                let mut queue = queues::health(tx.conn, n.webhook_id)?;
+                match outcome {
+                    AttemptOutcome::Delivered => queue.delivered(),
+                    _ => queue.failed(&backoff, attempt.time),
                 }
+                queues::save_health(tx.conn, n.webhook_id, &queue)?;
+                let recent_final = if became_final {
+                    notifications::recent_final(tx.conn, n.webhook_id, recent)?
+                } else {
+                    Vec::new()
+                };
+                Ok((recent_final, queue))
             };
-            let recent_final = run().map_err(classify)?;
+            let (recent_final, queue) = run().map_err(classify)?;
             let recorded = Recorded {
                 webhook_id: n.webhook_id,
                 recent_final,
+                queue,
             };
             Ok((recorded, Effect::None))
         })

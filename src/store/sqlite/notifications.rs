@@ -6,19 +6,17 @@ use std::collections::BTreeMap;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use time::OffsetDateTime;
 
+use super::queues;
 use super::rows::{corrupt, from_unix_ms, from_unix_seconds};
 use crate::domain::time::unix_ms;
 use crate::domain::{
     Attempt, ClaimToken, EventCode, Notification, NotificationId, NotificationStatus, PmCode,
     ReceiverReply, WebhookId,
 };
+use crate::store::{ClaimLimits, Claimed, Claims};
 
 const COLUMNS: &str = "id, webhook_id, pm_code, event_code, body, status, created_time, \
                        last_sent_time, attempts, cycle_start, next_attempt_ms";
-/// `COLUMNS` of the table aliased `n`, in the same order.
-const PREFIXED: &str = "n.id, n.webhook_id, n.pm_code, n.event_code, n.body, n.status, \
-                        n.created_time, n.last_sent_time, n.attempts, n.cycle_start, \
-                        n.next_attempt_ms";
 
 pub fn insert(conn: &Connection, n: &Notification) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare_cached(
@@ -39,7 +37,17 @@ pub fn insert(conn: &Connection, n: &Notification) -> rusqlite::Result<()> {
         n.cycle_start,
         n.next_attempt.map(unix_ms),
     ])?;
-    Ok(())
+    became_due(conn, n)
+}
+
+/// Keeps the queue's due time when `n` is pending and unclaimed with a next attempt.
+fn became_due(conn: &Connection, n: &Notification) -> rusqlite::Result<()> {
+    match n.next_attempt {
+        Some(at) if n.status == NotificationStatus::Pending => {
+            queues::add_due(conn, &n.webhook_id.to_string(), unix_ms(at))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Writes where a notification stands (status, attempts, cycle, next attempt)
@@ -64,7 +72,7 @@ pub fn save_progress(conn: &Connection, n: &Notification) -> rusqlite::Result<()
         n.next_attempt.map(unix_ms),
         n.webhook_id.to_string(),
     ])?;
-    Ok(())
+    became_due(conn, n)
 }
 
 /// Stores attempt number `number` of a notification.
@@ -104,67 +112,123 @@ pub fn claim_of(conn: &Connection, id: NotificationId) -> rusqlite::Result<Optio
     Ok(claim.flatten().map(ClaimToken::from_stored))
 }
 
-/// Claims up to `limit` due notifications of active webhooks, soonest due
-/// first, each with a new token of `engine` and a lease until `lease_until`;
-/// parks the due notifications of webhooks that are not active (or missing) on
-/// the way, at most a page of them per call, so one call stays short and the
-/// engine never spins on a due notification it cannot claim.
+/// Claims due notifications within `limits` (see `store::Outbox`): lapsed
+/// claims first, then ready queues soonest first, each within its room. Parks
+/// the due notifications of a webhook that is not active (or missing) on the
+/// way. Answers the claims (each with whether it was taken over) and when to
+/// look again.
 pub fn claim_due(
     conn: &Connection,
     engine: &str,
     now: OffsetDateTime,
     lease_until: OffsetDateTime,
-    limit: u32,
-) -> rusqlite::Result<Vec<(Notification, ClaimToken, bool)>> {
-    let now = unix_ms(now);
-    // A few more rows than asked for: parked on the way, they make room.
-    let page = limit.saturating_add(16);
-    let rows = conn
-        .prepare_cached(&format!(
-            "SELECT {PREFIXED}, n.claim IS NOT NULL, ifnull(w.status = 'active', 0) \
-             FROM notifications n LEFT JOIN webhooks w ON w.id = n.webhook_id \
-             WHERE n.status = 'Pending' AND n.next_attempt_ms <= ?1 \
-               AND (n.claim IS NULL OR n.lease_until_ms <= ?1) \
-             ORDER BY n.next_attempt_ms LIMIT ?2"
-        ))?
-        .query_map(params![now, page], |row| {
-            Ok((read(row)?, row.get::<_, bool>(11)?, row.get::<_, bool>(12)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    limits: ClaimLimits,
+) -> rusqlite::Result<Claims> {
+    let now_ms = unix_ms(now);
+    let total = limits.total as usize;
     let mut claimed = Vec::new();
-    for (notification, taken_over, active) in rows {
-        let id = notification.id.to_string();
-        if !active {
-            conn.prepare_cached(
-                "UPDATE notifications SET next_attempt_ms = NULL, claim = NULL, \
-                 lease_until_ms = NULL WHERE id = ?1",
-            )?
-            .execute([&id])?;
-        } else if claimed.len() < limit as usize {
-            let token = ClaimToken::new(engine);
-            conn.prepare_cached(
-                "UPDATE notifications SET claim = ?2, lease_until_ms = ?3 WHERE id = ?1",
-            )?
-            .execute(params![id, token.as_str(), unix_ms(lease_until)])?;
-            claimed.push((notification, token, taken_over));
-        }
+    let lapsed = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM notifications WHERE claim IS NOT NULL AND lease_until_ms <= ?1 \
+             ORDER BY lease_until_ms, next_attempt_ms LIMIT ?2"
+        ))?
+        .query_map(params![now_ms, limits.total], read)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for n in lapsed {
+        let token = take(conn, &n, engine, lease_until)?;
+        claimed.push(Claimed {
+            notification: n,
+            token,
+            taken_over: true,
+        });
     }
-    Ok(claimed)
+    // Queues with no room stay ready; there are few (the claims out divided by
+    // the room of each), and a few more rows are read to step over them.
+    let page = limits.total.saturating_add(64);
+    for webhook in queues::ready(conn, now_ms, page)? {
+        if claimed.len() >= total {
+            break;
+        }
+        let active: Option<bool> = conn
+            .prepare_cached("SELECT status = 'active' FROM webhooks WHERE id = ?1")?
+            .query_row([&webhook], |row| row.get(0))
+            .optional()?;
+        if active != Some(true) {
+            conn.prepare_cached(
+                "UPDATE notifications SET next_attempt_ms = NULL \
+                 WHERE webhook_id = ?1 AND status = 'Pending' AND next_attempt_ms <= ?2 \
+                   AND claim IS NULL",
+            )?
+            .execute(params![webhook, now_ms])?;
+            queues::refresh_due(conn, &webhook)?;
+            continue;
+        }
+        let id = WebhookId::parse(&webhook).map_err(|p| corrupt(p.message))?;
+        let mut health = queues::health(conn, id)?;
+        let in_flight: u32 = conn
+            .prepare_cached(
+                "SELECT count(*) FROM notifications WHERE webhook_id = ?1 AND claim IS NOT NULL",
+            )?
+            .query_row([&webhook], |row| row.get(0))?;
+        let room = health
+            .room(limits.per_webhook, in_flight)
+            .min(u32::try_from(total - claimed.len()).unwrap_or(u32::MAX));
+        if room == 0 {
+            continue;
+        }
+        let due = conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM notifications \
+                 WHERE webhook_id = ?1 AND status = 'Pending' AND next_attempt_ms <= ?2 \
+                   AND claim IS NULL ORDER BY next_attempt_ms LIMIT ?3"
+            ))?
+            .query_map(params![webhook, now_ms, room], read)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for n in due {
+            let token = take(conn, &n, engine, lease_until)?;
+            health.claimed(lease_until);
+            claimed.push(Claimed {
+                notification: n,
+                token,
+                taken_over: false,
+            });
+        }
+        if health.backoff.is_some() {
+            queues::save_health(conn, id, &health)?;
+        }
+        queues::refresh_due(conn, &webhook)?;
+    }
+    let lease_ends: Option<i64> = conn
+        .prepare_cached(
+            "SELECT min(lease_until_ms) FROM notifications \
+             WHERE claim IS NOT NULL AND lease_until_ms > ?1",
+        )?
+        .query_row([now_ms], |row| row.get(0))?;
+    let next = [
+        queues::next_ready(conn, now_ms)?,
+        lease_ends.map(from_unix_ms).transpose()?,
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    Ok(Claims { claimed, next })
 }
 
-/// The earliest next attempt of an unclaimed pending notification, or lease end
-/// of a claimed one.
-pub fn next_due(conn: &Connection) -> rusqlite::Result<Option<OffsetDateTime>> {
-    let due: Option<i64> = conn
-        .prepare_cached(
-            "SELECT min(t) FROM ( \
-               SELECT min(next_attempt_ms) AS t FROM notifications \
-                 WHERE status = 'Pending' AND next_attempt_ms IS NOT NULL AND claim IS NULL \
-               UNION ALL \
-               SELECT min(lease_until_ms) FROM notifications WHERE claim IS NOT NULL)",
-        )?
-        .query_row([], |row| row.get(0))?;
-    due.map(from_unix_ms).transpose()
+/// Claims one notification for `engine` until `lease_until`, with a new token.
+fn take(
+    conn: &Connection,
+    n: &Notification,
+    engine: &str,
+    lease_until: OffsetDateTime,
+) -> rusqlite::Result<ClaimToken> {
+    let token = ClaimToken::new(engine);
+    conn.prepare_cached("UPDATE notifications SET claim = ?2, lease_until_ms = ?3 WHERE id = ?1")?
+        .execute(params![
+            n.id.to_string(),
+            token.as_str(),
+            unix_ms(lease_until)
+        ])?;
+    Ok(token)
 }
 
 /// Parks a notification: pending with no next attempt, unclaimed.
@@ -189,17 +253,14 @@ pub fn unpark(
              WHERE webhook_id = ?1 AND status = 'Pending' AND next_attempt_ms IS NULL",
         )?
         .execute(params![webhook_id.to_string(), unix_ms(now)])?;
+    queues::refresh_due(conn, &webhook_id.to_string())?;
     Ok(changed as u64)
 }
 
-/// How many notifications are pending, and the earliest due time.
-pub fn backlog(conn: &Connection) -> rusqlite::Result<(u64, Option<OffsetDateTime>)> {
-    let (pending, due): (u64, Option<i64>) = conn
-        .prepare_cached(
-            "SELECT count(*), min(next_attempt_ms) FROM notifications WHERE status = 'Pending'",
-        )?
-        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
-    Ok((pending, due.map(from_unix_ms).transpose()?))
+/// How many notifications are pending.
+pub fn pending_count(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.prepare_cached("SELECT count(*) FROM notifications WHERE status = 'Pending'")?
+        .query_row([], |row| row.get(0))
 }
 
 /// The statuses of the webhook's last `n` notifications to become final, newest first.
@@ -344,6 +405,7 @@ pub fn purge(conn: &Connection, before: OffsetDateTime, limit: u32) -> rusqlite:
 /// Deletes every notification and attempt; answers how many notifications there were.
 pub fn delete_all(conn: &Connection) -> rusqlite::Result<u64> {
     conn.execute("DELETE FROM attempts", [])?;
+    queues::delete_all(conn)?;
     Ok(conn.execute("DELETE FROM notifications", [])? as u64)
 }
 
