@@ -86,6 +86,7 @@ CREATE INDEX notifications_final_time ON notifications (last_sent_time) WHERE st
 CREATE TABLE webhook_queues (
     webhook_id          TEXT    NOT NULL PRIMARY KEY,
     due_ms              INTEGER,    -- the soonest next attempt of its unclaimed pending notifications
+    pending             INTEGER NOT NULL DEFAULT 0,  -- its pending notifications, for the backlog gauge
     failures            INTEGER NOT NULL DEFAULT 0,  -- failed attempts since the last delivery
     backoff_since_ms    INTEGER,    -- backing off since; NULL when not backing off
     backoff_until_ms    INTEGER,    -- when the next probe may go
@@ -105,8 +106,8 @@ CREATE INDEX notifications_queue ON notifications (webhook_id, next_attempt_ms)
     WHERE status = 'Pending';
 CREATE INDEX notifications_claimed_by_webhook ON notifications (webhook_id)
     WHERE claim IS NOT NULL;
-INSERT INTO webhook_queues (webhook_id, due_ms)
-    SELECT webhook_id, min(next_attempt_ms) FROM notifications
-    WHERE status = 'Pending' AND claim IS NULL GROUP BY webhook_id;
+INSERT INTO webhook_queues (webhook_id, due_ms, pending)
+    SELECT webhook_id, min(CASE WHEN claim IS NULL THEN next_attempt_ms END), count(*)
+    FROM notifications WHERE status = 'Pending' GROUP BY webhook_id;
 
 PRAGMA user_version = 4;

@@ -24,11 +24,11 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 use webhook_manager::domain::{
-    CustomHeaders, EventCode, EventSet, PmCode, ProductId, Webhook, WebhookConfig, WebhookId,
-    WebhookSpec, WebhookUrl,
+    CustomHeaders, EventCode, EventSet, Notification, NotificationId, PmCode, ProductId, Webhook,
+    WebhookConfig, WebhookId, WebhookSpec, WebhookUrl,
 };
 use webhook_manager::store::sqlite::{SqliteOptions, Synchronous};
-use webhook_manager::store::{Repository, SqliteStore};
+use webhook_manager::store::{Outbox, Repository, SqliteStore};
 
 const SEEDED: u64 = 100_000;
 const LIST_SIZE: u64 = 20;
@@ -61,6 +61,9 @@ fn main() -> Result<(), Error> {
     // On the project's disk, not /tmp (often tmpfs): durable writes depend on the disk.
     let _ = fs::remove_dir_all(&settings.work);
     fs::create_dir_all(&settings.work)?;
+    if std::env::args().nth(1).as_deref() == Some("backlog") {
+        return backlog(&settings);
+    }
 
     let cpu = fs::read_to_string("/proc/cpuinfo")?
         .lines()
@@ -142,10 +145,11 @@ fn main() -> Result<(), Error> {
     progress("deliver: triggers, then every notification delivered");
     settle();
     let mut service = start_service(&settings, &seed, "full")?;
-    let delivered = deliver(&settings, &service)?;
+    let receiver_base = receiver_url.trim_end_matches("/hook").to_owned();
+    let delivered = deliver(&settings, &service, &receiver_base)?;
     progress(&format!(
-        "deliver: {} of {} triggered delivered, {:.0} events/s, {:.1} CPU us/event, drained {:.1} s after the triggers",
-        delivered.delivered, delivered.triggered, delivered.events_per_s, delivered.cpu_us, delivered.drain_s
+        "deliver: {} of {} triggered delivered, {:.0} events/s, {:.1} CPU us/event, drained {:.1} s after the triggers; open loop {:.0}/s trigger to receipt p99 {:.2} ms",
+        delivered.delivered, delivered.triggered, delivered.events_per_s, delivered.cpu_us, delivered.drain_s, delivered.open_rate, delivered.receipt_ms[1]
     ));
     service.stop();
     progress("mix with 256 connections, for memory");
@@ -201,6 +205,13 @@ fn main() -> Result<(), Error> {
         delivered.delivered,
         delivered.triggered,
         delivered.drain_s
+    );
+    md += &format!(
+        "| deliver: trigger (when due) to receipt, open loop at {:.0} events/s, p50 / p99 / p99.9 | {:.2} / {:.2} / {:.2} ms | p99 <= 2 ms |\n",
+        delivered.open_rate,
+        delivered.receipt_ms[0],
+        delivered.receipt_ms[1],
+        delivered.receipt_ms[2]
     );
     md += &format!(
         "| create full vs naive one-commit-per-request loop | {:.1} x ({create_full:.0} vs {naive:.0} commits/s) | >= 50 x |\n",
@@ -301,15 +312,30 @@ fn spawn(
     args: &[&str],
     env: &[(&str, String)],
 ) -> Result<Process, Error> {
+    spawn_logged(cpu, program, args, env, None)
+}
+
+/// `spawn`, with the log at `info` into `log` when given (else `warn`, dropped).
+fn spawn_logged(
+    cpu: &str,
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, String)],
+    log: Option<&Path>,
+) -> Result<Process, Error> {
+    let (level, stderr) = match log {
+        Some(path) => ("info", Stdio::from(File::create(path)?)),
+        None => ("warn", Stdio::null()),
+    };
     let child = Command::new("taskset")
         .arg("-c")
         .arg(cpu)
         .arg(program)
         .args(args)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", level)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .map_err(|e| format!("starting {}: {e}", program.display()))?;
     Ok(Process { child })
@@ -349,10 +375,25 @@ impl Service {
 /// first 200 on a webhook read.
 fn start_service(settings: &Settings, seed: &Path, synchronous: &str) -> Result<Service, Error> {
     let db = settings.work.join("service.db");
+    remove_database(&db);
+    fs::copy(seed, &db)?;
+    start_service_on(settings, &db, synchronous, None)
+}
+
+fn remove_database(db: &Path) {
     for suffix in ["", "-wal", "-shm"] {
         let _ = fs::remove_file(format!("{}{suffix}", db.display()));
     }
-    fs::copy(seed, &db)?;
+}
+
+/// Starts the service on the database `db` as it is, logging into `log` if
+/// given, and waits for its first 200 on a read of webhook `seeded_id(0)`.
+fn start_service_on(
+    settings: &Settings,
+    db: &Path,
+    synchronous: &str,
+    log: Option<&Path>,
+) -> Result<Service, Error> {
     let env = [
         ("WHM_SERVER__PORT", "0".to_owned()),
         ("WHM_SERVER__WORKERS", "1".to_owned()),
@@ -365,11 +406,12 @@ fn start_service(settings: &Settings, seed: &Path, synchronous: &str) -> Result<
     fs::write(&config, "")?;
     let config = config.display().to_string();
     let started = Instant::now();
-    let mut process = spawn(
+    let mut process = spawn_logged(
         &settings.server_cpu,
         &settings.root.join("target/release/webhook-manager"),
         &["--config", &config],
         &env,
+        log,
     )?;
     let url = listening(&mut process.child)?;
     let probe = format!("{url}/api/v1/webhooks/{}", seeded_id(0));
@@ -415,33 +457,26 @@ struct Delivered {
     cpu_us: f64,
     /// How long after the triggers stopped the last delivery came.
     drain_s: f64,
+    /// Open loop at half `events_per_s`: the triggers' rate, and trigger
+    /// (when due) to receipt at the receiver, p50 / p99 / p99.9 in ms.
+    open_rate: f64,
+    receipt_ms: [f64; 3],
 }
 
 /// The deliver scenario: wrk triggers events for `settings.duration` (one
 /// notification each, to the bench receiver), then waits until every triggered
 /// notification is delivered (or none more is for 10 s), reading the service's
 /// own counters at /metrics.
-fn deliver(settings: &Settings, service: &Service) -> Result<Delivered, Error> {
+fn deliver(settings: &Settings, service: &Service, receiver: &str) -> Result<Delivered, Error> {
     let ticks_before = cpu_ticks(service.pid())?;
     let started = Instant::now();
     measure(settings, service, "deliver", settings.connections)?;
     let triggers_done = Instant::now();
     let metrics_url = format!("{}/metrics", service.url);
     let counts = || -> Result<(u64, u64), Error> {
-        let text = http_get(&metrics_url).ok_or("reading /metrics")?;
-        let value = |needles: &[&str]| -> u64 {
-            text.lines()
-                .filter(|l| needles.iter().all(|n| l.contains(n)))
-                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-                .sum::<f64>() as u64
-        };
         Ok((
-            value(&[
-                "webhook_manager_http_requests_total{",
-                "route=\"/sandbox/v1/events\"",
-                "status=\"202\"",
-            ]),
-            value(&["webhook_manager_deliveries_total{", "outcome=\"delivered\""]),
+            metric(&metrics_url, TRIGGERED)?,
+            metric(&metrics_url, DELIVERED)?,
         ))
     };
     let (mut triggered, mut delivered) = counts()?;
@@ -458,15 +493,60 @@ fn deliver(settings: &Settings, service: &Service) -> Result<Delivered, Error> {
     }
     let elapsed = last_delivery.duration_since(started).as_secs_f64();
     let cpu_s = (cpu_ticks(service.pid())? - ticks_before) as f64 / clock_ticks_per_second();
+    let events_per_s = delivered as f64 / elapsed;
+    // Trigger to receipt, open loop at half that rate.
+    receiver_stats(receiver, true)?;
+    let open = open_loop(settings, service, "trigger", events_per_s / 2.0)?;
+    let sent = (open.sent_rps * OPEN_LOOP_SECONDS.parse::<f64>()?) as u64;
+    let mut stats = receiver_stats(receiver, false)?;
+    let mut last = (Instant::now(), 0);
+    while stats["latencies"].as_u64().unwrap_or(0) < sent
+        && last.0.elapsed() < Duration::from_secs(10)
+    {
+        thread::sleep(Duration::from_millis(50));
+        stats = receiver_stats(receiver, false)?;
+        let got = stats["latencies"].as_u64().unwrap_or(0);
+        if got != last.1 {
+            last = (Instant::now(), got);
+        }
+    }
+    let ms = |key: &str| stats[key].as_f64().unwrap_or(0.0) / 1000.0;
     Ok(Delivered {
         triggered,
         delivered,
-        events_per_s: delivered as f64 / elapsed,
+        events_per_s,
         cpu_us: cpu_s * 1e6 / delivered.max(1) as f64,
         drain_s: last_delivery
             .saturating_duration_since(triggers_done)
             .as_secs_f64(),
+        open_rate: open.sent_rps,
+        receipt_ms: [ms("p50_us"), ms("p99_us"), ms("p999_us")],
     })
+}
+
+/// Triggers answered 202, and attempts delivered, in the service's /metrics.
+const TRIGGERED: &[&str] = &[
+    "webhook_manager_http_requests_total{",
+    "route=\"/sandbox/v1/events\"",
+    "status=\"202\"",
+];
+const DELIVERED: &[&str] = &["webhook_manager_deliveries_total{", "outcome=\"delivered\""];
+
+/// The sum of the /metrics lines that contain every one of `needles`.
+fn metric(metrics_url: &str, needles: &[&str]) -> Result<u64, Error> {
+    let text = http_get(metrics_url).ok_or("reading /metrics")?;
+    Ok(text
+        .lines()
+        .filter(|l| needles.iter().all(|n| l.contains(n)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64)
+}
+
+/// bench-receiver's counts (see bench/receiver.rs); `reset` forgets its latencies.
+fn receiver_stats(receiver: &str, reset: bool) -> Result<Value, Error> {
+    let url = format!("{receiver}/stats{}", if reset { "?reset" } else { "" });
+    let body = http_get(&url).ok_or_else(|| format!("reading {url}"))?;
+    Ok(serde_json::from_str(&body)?)
 }
 
 /// One HTTP/1.1 GET over a plain socket: the body of a 200 answer.
@@ -767,4 +847,219 @@ fn fsync_probe(path: &Path) -> Result<(f64, f64), Error> {
         samples[samples.len() / 2],
         samples[samples.len() * 99 / 100],
     ))
+}
+
+/// The webhook of the backlog scenario: `seeded_id(0)`, program manager B000,
+/// product 0 (so bench-load's triggers reach it), its URL at `port`.
+fn backlog_webhook(port: u16) -> Result<Webhook, Error> {
+    let url =
+        WebhookUrl::parse(&format!("http://127.0.0.1:{port}/hook"), true).map_err(|p| p.message)?;
+    let spec = WebhookSpec {
+        product_id: ProductId::from_json(&json!(0)).map_err(|p| p.message)?,
+        events: [EventCode::from_number(103, "events").map_err(|p| p.message)?]
+            .into_iter()
+            .collect(),
+        status: None,
+        config: WebhookConfig {
+            url,
+            custom_headers: CustomHeaders::from_json(&json!({})).map_err(|_| "headers")?,
+        },
+    };
+    Ok(Webhook::create(
+        WebhookId::parse(&seeded_id(0)).map_err(|p| p.message)?,
+        PmCode::parse("B000").map_err(|p| p.message)?,
+        spec,
+        OffsetDateTime::now_utc().replace_nanosecond(0)?,
+    ))
+}
+
+/// A database with the backlog webhook and `pending` notifications due now.
+fn seed_backlog(path: &Path, port: u16, pending: u64) -> Result<(), Error> {
+    remove_database(path);
+    let options = SqliteOptions {
+        synchronous: Synchronous::Normal,
+        ..SqliteOptions::default()
+    };
+    let store = SqliteStore::open(path, &options)?;
+    let webhook = store.create(backlog_webhook(port)?).wait()?;
+    let code = EventCode::from_number(103, "events").map_err(|p| p.message)?;
+    let now = OffsetDateTime::now_utc();
+    let mut made = 0;
+    while made < pending {
+        let batch: Vec<Notification> = (made..(made + 10_000).min(pending))
+            .map(|_| {
+                let id = NotificationId::new_random();
+                let body = format!(
+                    r#"{{"context":{{"notificationId":"{id}","eventCode":103}},"payload":{{}}}}"#
+                );
+                Notification::new(webhook.id, webhook.pm_code.clone(), code, id, body, now)
+            })
+            .collect();
+        made += batch.len() as u64;
+        store.enqueue(batch).wait()?;
+        if made % 200_000 == 0 {
+            progress(&format!(
+                "backlog: {made} of {pending} notifications stored"
+            ));
+        }
+    }
+    drop(store);
+    let conn = rusqlite::Connection::open(path)?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
+}
+
+/// A port where nothing listens (yet).
+fn free_port() -> Result<u16, Error> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// The backlog scenario (`bash bench/run backlog`): BENCH_BACKLOG notifications
+/// (default 1,000,000) pending for a receiver that refuses connections.
+/// Measures start-up to ready with that backlog, resident memory through the
+/// whole run (VmHWM), open-loop trigger latency with and without the backlog,
+/// the delivery log's lines during the outage (BENCH_OUTAGE seconds, default
+/// 60), and then, with the receiver back, that every notification arrives and
+/// how many twice. Writes bench/results/backlog.md.
+fn backlog(settings: &Settings) -> Result<(), Error> {
+    let pending: u64 = env_or("BENCH_BACKLOG", "1000000").parse()?;
+    let outage = Duration::from_secs(env_or("BENCH_OUTAGE", "60").parse()?);
+    let trigger_rate = 1000.0;
+    let port = free_port()?;
+    let db = settings.work.join("backlog.db");
+
+    progress("backlog: trigger latency with an empty outbox (receiver down)");
+    seed_backlog(&db, port, 0)?;
+    let mut service = start_service_on(settings, &db, "full", None)?;
+    let calm = open_loop(settings, &service, "trigger", trigger_rate)?;
+    service.stop();
+
+    progress(&format!("backlog: storing {pending} pending notifications"));
+    let started = Instant::now();
+    seed_backlog(&db, port, pending)?;
+    progress(&format!(
+        "backlog: stored in {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
+    settle();
+    let log = settings.work.join("backlog.log");
+    let mut service = start_service_on(settings, &db, "full", Some(&log))?;
+    progress(&format!(
+        "backlog: ready {:.0} ms after start with {pending} pending",
+        service.startup_ms
+    ));
+    let outage_started = Instant::now();
+    thread::sleep(Duration::from_secs(2));
+    let loaded = open_loop(settings, &service, "trigger", trigger_rate)?;
+    let triggered = metric(&format!("{}/metrics", service.url), TRIGGERED)?;
+    thread::sleep(outage.saturating_sub(outage_started.elapsed()));
+    let outage_s = outage_started.elapsed().as_secs_f64();
+    let log_text = fs::read_to_string(&log)?;
+    let delivery_lines = log_text
+        .lines()
+        .filter(|l| l.contains("webhook_manager::delivery"))
+        .count();
+    let rss_outage_kib = proc_status_kib(service.pid(), "VmHWM")?;
+    progress(&format!(
+        "backlog: {delivery_lines} delivery log lines in {outage_s:.0} s of outage; peak RSS {:.1} MiB",
+        rss_outage_kib as f64 / 1024.0
+    ));
+
+    progress("backlog: the receiver is back; waiting for every notification");
+    let mut receiver = spawn(
+        &settings.load_cpu,
+        &settings.root.join("target/release/examples/bench-receiver"),
+        &[&port.to_string()],
+        &[],
+    )?;
+    let receiver_base = listening(&mut receiver.child)?;
+    let back = Instant::now();
+    let expected = pending + triggered;
+    let mut stats = receiver_stats(&receiver_base, false)?;
+    let mut last = (Instant::now(), 0u64);
+    let mut first_at = None;
+    let mut progress_at = Instant::now();
+    loop {
+        let distinct = stats["distinct"].as_u64().unwrap_or(0);
+        if distinct > 0 && first_at.is_none() {
+            first_at = Some(back.elapsed().as_secs_f64());
+        }
+        if distinct != last.1 {
+            last = (Instant::now(), distinct);
+        }
+        if distinct >= expected || last.0.elapsed() > Duration::from_secs(90) {
+            break;
+        }
+        if progress_at.elapsed() > Duration::from_secs(30) {
+            progress_at = Instant::now();
+            progress(&format!("backlog: {distinct} of {expected} delivered"));
+        }
+        thread::sleep(Duration::from_millis(200));
+        stats = receiver_stats(&receiver_base, false)?;
+    }
+    let drained_s = last.0.duration_since(back).as_secs_f64();
+    let received = stats["received"].as_u64().unwrap_or(0);
+    let distinct = stats["distinct"].as_u64().unwrap_or(0);
+    let rss_peak_kib = proc_status_kib(service.pid(), "VmHWM")?;
+    service.stop();
+    receiver.stop();
+    let first_s = first_at.unwrap_or(f64::NAN);
+    let rate = distinct as f64 / (drained_s - first_s).max(0.001);
+    progress(&format!(
+        "backlog: {distinct} of {expected} delivered ({} duplicates), the first {first_s:.1} s and the last {drained_s:.1} s after the receiver came back",
+        received - distinct
+    ));
+
+    let mut md = String::new();
+    md += &format!(
+        "# Backlog benchmark\n\nRun {} by `bash bench/run backlog`: {pending} notifications pending for one webhook whose receiver refuses connections, service pinned to CPU {}, load to CPU {}, 1 worker, synchronous=full, built-in defaults.\n\n",
+        OffsetDateTime::now_utc(),
+        settings.server_cpu,
+        settings.load_cpu
+    );
+    md += "| measure | value | target |\n|---|---:|---|\n";
+    md += &format!(
+        "| resident memory, peak (VmHWM) through the outage | {:.1} MiB | <= 64 MiB |\n",
+        rss_outage_kib as f64 / 1024.0
+    );
+    md += &format!(
+        "| resident memory, peak (VmHWM) through the whole run, drain included | {:.1} MiB | <= 64 MiB |\n",
+        rss_peak_kib as f64 / 1024.0
+    );
+    md += &format!(
+        "| start to ready (first 200) with the backlog | {:.0} ms | <= 1000 ms |\n",
+        service.startup_ms
+    );
+    md += &format!(
+        "| trigger, open loop {trigger_rate:.0}/s, p50 / p99 / p99.9: empty outbox | {:.2} / {:.2} / {:.2} ms | |\n",
+        calm.p50_us / 1000.0,
+        calm.p99_us / 1000.0,
+        calm.p999_us / 1000.0
+    );
+    md += &format!(
+        "| trigger, open loop {trigger_rate:.0}/s, p50 / p99 / p99.9: with the backlog | {:.2} / {:.2} / {:.2} ms | p99 unchanged within noise |\n",
+        loaded.p50_us / 1000.0,
+        loaded.p99_us / 1000.0,
+        loaded.p999_us / 1000.0
+    );
+    md += &format!(
+        "| delivery log lines during the outage (one webhook) | {delivery_lines} in {outage_s:.0} s = {:.1} per minute | <= 10 per webhook per minute |\n",
+        delivery_lines as f64 * 60.0 / outage_s
+    );
+    md += &format!(
+        "| delivered after the receiver came back | {distinct} of {expected} ({pending} + {triggered} triggered); first after {first_s:.1} s (the next probe), last after {drained_s:.1} s, {rate:.0} events/s | all |\n"
+    );
+    md += &format!(
+        "| duplicate deliveries | {} | 0 on one node |\n",
+        received - distinct
+    );
+    println!("\n{md}");
+    let out = settings.root.join("bench/results/backlog.md");
+    fs::write(&out, md)?;
+    progress(&format!("written to {}", out.display()));
+    if distinct < expected {
+        return Err(format!("only {distinct} of {expected} notifications delivered").into());
+    }
+    Ok(())
 }

@@ -7,16 +7,18 @@
 //! measures throughput here.
 //!
 //! Usage: bench-load URL SCENARIO RATE SECONDS
-//! SCENARIO is one of get, list, create, update, heartbeat, mix; the requests are
-//! the same as those of bench/wrk/SCENARIO.lua, except that creates use program
-//! manager OPEN, so that they never collide with the closed-loop run before them.
+//! SCENARIO is one of get, list, create, update, heartbeat, mix, trigger; the
+//! requests are the same as those of bench/wrk/SCENARIO.lua (trigger: deliver.lua,
+//! with the due time in the payload for bench-receiver), except that creates use
+//! program manager OPEN, so that they never collide with the closed-loop run
+//! before them.
 //! Prints one JSON line: rates, errors, latency percentiles (microseconds) and the
 //! generator's own lag behind its schedule, which must stay small for the figures
 //! to describe the server rather than the generator.
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use awc::http::Method;
 use awc::{Client, Connector};
@@ -73,6 +75,17 @@ fn call(scenario: &str, n: u64) -> Call {
         "list" => list(),
         "create" => create(),
         "update" => update(),
+        // One notification for the bench receiver; it reads `sentAtUs` (filled
+        // in when the call is due) for the trigger-to-receipt latency.
+        "trigger" => Call {
+            method: Method::POST,
+            path: "/sandbox/v1/events".into(),
+            pm: None,
+            body: Some(
+                r#"{"programManagerCode":"B000","productId":0,"eventCode":103,"payload":{"sentAtUs":SENT_AT}}"#
+                    .into(),
+            ),
+        },
         "heartbeat" => Call {
             method: Method::GET,
             path: format!("{path}/heartbeat"),
@@ -104,6 +117,10 @@ async fn send(client: Client, base: Rc<str>, call: Call, due: Instant, tally: Rc
     let lag = due.elapsed();
     let answer = match call.body {
         Some(body) => {
+            let due_unix_us = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.saturating_sub(lag).as_micros());
+            let body = body.replace("SENT_AT", &due_unix_us.to_string());
             request
                 .insert_header(("Content-Type", "application/json"))
                 .send_body(body)

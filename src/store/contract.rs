@@ -1529,6 +1529,12 @@ fn sqlite_upgrades_a_version_3_file_to_queues() {
     .expect("v3 file");
     drop(conn);
     let store = SqliteStore::open(&path, &SqliteOptions::default()).expect("upgrade");
+    let backlog = store.backlog().wait().expect("backlog");
+    assert_eq!(
+        (backlog.pending, backlog.oldest_due),
+        (2, Some(OffsetDateTime::UNIX_EPOCH + Duration::seconds(5))),
+        "counted per queue; the claimed one is not due"
+    );
     let claims = store
         .claim_due("a", t0(), Duration::minutes(1), ClaimLimits::upto(10))
         .wait()

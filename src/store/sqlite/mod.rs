@@ -273,8 +273,7 @@ impl Outbox for SqliteStore {
 
     fn backlog(&self) -> StoreFuture<Backlog> {
         self.readers.read(|conn| {
-            let pending = notifications::pending_count(conn)?;
-            let (oldest_due, backing_off) = queues::summary(conn)?;
+            let (pending, oldest_due, backing_off) = queues::summary(conn)?;
             Ok(Backlog {
                 pending,
                 oldest_due,
@@ -313,7 +312,7 @@ impl Outbox for SqliteStore {
             let became_final = n.record(&attempt, outcome);
             let run = || -> rusqlite::Result<(Vec<NotificationStatus>, QueueHealth)> {
                 notifications::insert_attempt(tx.conn, id, n.attempts, &attempt)?;
-                notifications::save_progress(tx.conn, &n)?;
+                notifications::save_progress(tx.conn, &n, NotificationStatus::Pending)?;
                 let mut queue = queues::health(tx.conn, n.webhook_id)?;
                 match outcome {
                     AttemptOutcome::Delivered => queue.delivered(),
@@ -391,9 +390,10 @@ impl Outbox for SqliteStore {
                     match notifications::find_for(tx.conn, webhook, id).map_err(classify)? {
                         None => Resend::Invalid,
                         Some(mut n) => {
+                            let was = n.status;
                             let resend = n.resend(now);
                             if let Resend::Initiated(n) = &resend {
-                                notifications::save_progress(tx.conn, n).map_err(classify)?;
+                                notifications::save_progress(tx.conn, n, was).map_err(classify)?;
                             }
                             resend
                         }

@@ -37,24 +37,32 @@ pub fn insert(conn: &Connection, n: &Notification) -> rusqlite::Result<()> {
         n.cycle_start,
         n.next_attempt.map(unix_ms),
     ])?;
-    became_due(conn, n)
+    keep_queue(conn, n, false)
 }
 
-/// Keeps the queue's due time when `n` is pending and unclaimed with a next attempt.
-fn became_due(conn: &Connection, n: &Notification) -> rusqlite::Result<()> {
-    match n.next_attempt {
-        Some(at) if n.status == NotificationStatus::Pending => {
-            queues::add_due(conn, &n.webhook_id.to_string(), unix_ms(at))
-        }
-        _ => Ok(()),
+/// Keeps `n`'s queue in step: its due time when `n` is pending and unclaimed
+/// with a next attempt, and its count of pending notifications (`n` was
+/// pending before, or not).
+fn keep_queue(conn: &Connection, n: &Notification, was_pending: bool) -> rusqlite::Result<()> {
+    let pending = n.status == NotificationStatus::Pending;
+    let due = n.next_attempt.filter(|_| pending).map(unix_ms);
+    let delta = i64::from(pending) - i64::from(was_pending);
+    if due.is_none() && delta == 0 {
+        return Ok(());
     }
+    queues::changed(conn, &n.webhook_id.to_string(), due, delta)
 }
 
 /// Writes where a notification stands (status, attempts, cycle, next attempt)
 /// and releases its claim.
 /// One that is now final is numbered after the webhook's last final one, for
-/// [`recent_final`]; one pending again (resent) loses its number.
-pub fn save_progress(conn: &Connection, n: &Notification) -> rusqlite::Result<()> {
+/// [`recent_final`]; one pending again (resent) loses its number. `was` is
+/// its status before.
+pub fn save_progress(
+    conn: &Connection,
+    n: &Notification,
+    was: NotificationStatus,
+) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "UPDATE notifications SET status = ?2, last_sent_time = ?3, attempts = ?4, \
          cycle_start = ?5, next_attempt_ms = ?6, claim = NULL, lease_until_ms = NULL, \
@@ -72,7 +80,7 @@ pub fn save_progress(conn: &Connection, n: &Notification) -> rusqlite::Result<()
         n.next_attempt.map(unix_ms),
         n.webhook_id.to_string(),
     ])?;
-    became_due(conn, n)
+    keep_queue(conn, n, was == NotificationStatus::Pending)
 }
 
 /// Stores attempt number `number` of a notification.
@@ -255,12 +263,6 @@ pub fn unpark(
         .execute(params![webhook_id.to_string(), unix_ms(now)])?;
     queues::refresh_due(conn, &webhook_id.to_string())?;
     Ok(changed as u64)
-}
-
-/// How many notifications are pending.
-pub fn pending_count(conn: &Connection) -> rusqlite::Result<u64> {
-    conn.prepare_cached("SELECT count(*) FROM notifications WHERE status = 'Pending'")?
-        .query_row([], |row| row.get(0))
 }
 
 /// The statuses of the webhook's last `n` notifications to become final, newest first.

@@ -63,13 +63,21 @@ pub fn save_health(
     Ok(())
 }
 
-/// One of the webhook's notifications is (again) due at `due`, unclaimed.
-pub fn add_due(conn: &Connection, webhook: &str, due: i64) -> rusqlite::Result<()> {
+/// One of the webhook's notifications is (again) due at `due`, unclaimed,
+/// and its pending notifications grew by `pending` (or shrank).
+pub fn changed(
+    conn: &Connection,
+    webhook: &str,
+    due: Option<i64>,
+    pending: i64,
+) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO webhook_queues (webhook_id, due_ms) VALUES (?1, ?2) \
-         ON CONFLICT (webhook_id) DO UPDATE SET due_ms = min(ifnull(due_ms, ?2), ?2)",
+        "INSERT INTO webhook_queues (webhook_id, due_ms, pending) VALUES (?1, ?2, max(?3, 0)) \
+         ON CONFLICT (webhook_id) DO UPDATE SET \
+           due_ms = CASE WHEN ?2 IS NULL THEN due_ms ELSE min(ifnull(due_ms, ?2), ?2) END, \
+           pending = max(pending + ?3, 0)",
     )?
-    .execute(params![webhook, due])?;
+    .execute(params![webhook, due, pending])?;
     Ok(())
 }
 
@@ -104,12 +112,16 @@ pub fn next_ready(conn: &Connection, now: i64) -> rusqlite::Result<Option<Offset
     at.map(from_unix_ms).transpose()
 }
 
-/// The soonest due time of a queue, and how many queues back off.
-pub fn summary(conn: &Connection) -> rusqlite::Result<(Option<OffsetDateTime>, u64)> {
-    let (due, backing_off): (Option<i64>, u64) = conn
-        .prepare_cached("SELECT min(due_ms), count(backoff_since_ms) FROM webhook_queues")?
-        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
-    Ok((due.map(from_unix_ms).transpose()?, backing_off))
+/// Pending notifications in all, the soonest due time of a queue, and how
+/// many queues back off: one row per webhook read, not one per notification.
+pub fn summary(conn: &Connection) -> rusqlite::Result<(u64, Option<OffsetDateTime>, u64)> {
+    let (pending, due, backing_off): (u64, Option<i64>, u64) = conn
+        .prepare_cached(
+            "SELECT ifnull(sum(pending), 0), min(due_ms), count(backoff_since_ms) \
+             FROM webhook_queues",
+        )?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+    Ok((pending, due.map(from_unix_ms).transpose()?, backing_off))
 }
 
 pub fn delete_all(conn: &Connection) -> rusqlite::Result<()> {
