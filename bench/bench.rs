@@ -888,7 +888,7 @@ fn seed_backlog(path: &Path, port: u16, pending: u64) -> Result<(), Error> {
     while made < pending {
         let batch: Vec<Notification> = (made..(made + 10_000).min(pending))
             .map(|_| {
-                let id = NotificationId::new_random();
+                let id = NotificationId::generate();
                 let body = format!(
                     r#"{{"context":{{"notificationId":"{id}","eventCode":103}},"payload":{{}}}}"#
                 );

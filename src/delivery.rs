@@ -711,7 +711,7 @@ mod tests {
         fn notification(&self) -> Notification {
             let code = EventCode::from_number(101, "events").expect("code");
             let pm = PmCode::parse("TRD").expect("pm");
-            let id = NotificationId::new_random();
+            let id = NotificationId::generate();
             Notification::new(self.webhook, pm, code, id, "{}".into(), self.clock.now())
         }
 
@@ -949,7 +949,7 @@ mod tests {
             healthy.id,
             healthy.pm_code.clone(),
             code,
-            NotificationId::new_random(),
+            NotificationId::generate(),
             "{}".into(),
             s.clock.now(),
         );

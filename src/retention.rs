@@ -88,7 +88,7 @@ mod tests {
         let code = EventCode::from_number(101, "eventCode").expect("code");
         let made: Vec<Notification> = (0..11)
             .map(|_| {
-                let id = NotificationId::new_random();
+                let id = NotificationId::generate();
                 Notification::new(webhook, pm.clone(), code, id, "{}".into(), T0)
             })
             .collect();

@@ -463,7 +463,7 @@ mod tests {
         let a = "7b3e4b9e-8a52-4c1e-9d4f-3f1c2b8a9e01";
         let b = "0c6f8a3d-2e4b-4f9a-8c1d-5e7b9a2c4d6f";
         let many: Vec<String> = (0..26)
-            .map(|_| NotificationId::new_random().to_string())
+            .map(|_| NotificationId::generate().to_string())
             .collect();
         let cases = [
             (json!({"notificationIds": [a, b]}), vec![]),
@@ -511,7 +511,7 @@ mod tests {
     #[test]
     fn undelivered_groups_follow_the_codes() {
         let code = |n| EventCode::from_number(n, "eventCode").unwrap();
-        let ids: Vec<NotificationId> = (0..3).map(|_| NotificationId::new_random()).collect();
+        let ids: Vec<NotificationId> = (0..3).map(|_| NotificationId::generate()).collect();
         let groups = group_by_code(vec![
             (code(101), ids[0]),
             (code(101), ids[1]),

@@ -55,7 +55,7 @@ impl Event {
         };
         receivers
             .map(|webhook| {
-                let id = NotificationId::new_random();
+                let id = NotificationId::generate();
                 let body = envelope(id, self.code, payload, now);
                 Notification::new(webhook.id, self.pm.clone(), self.code, id, body, now)
             })

@@ -273,7 +273,7 @@ mod tests {
     #[test]
     fn the_envelope_has_thredds_context() {
         let code = EventCode::from_number(103, "eventCode").expect("code");
-        let id = NotificationId::new_random();
+        let id = NotificationId::generate();
         let at = OffsetDateTime::from_unix_timestamp(1_706_138_428).expect("time");
         let body: Value =
             serde_json::from_str(&envelope(id, code, &json!({"a": 1}), at)).expect("json");

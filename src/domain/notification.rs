@@ -18,8 +18,14 @@ use super::webhook::WebhookId;
 pub struct NotificationId(Uuid);
 
 impl NotificationId {
-    pub fn new_random() -> Self {
-        Self(Uuid::new_v4())
+    /// A new id: a time-ordered UUID (version 7: the time in milliseconds,
+    /// then 74 random bits). Ids made later sort after earlier ones, so a new
+    /// notification is appended at the end of the store's id index instead of
+    /// landing on a random page of it; with a million notifications stored,
+    /// random (version 4) ids made every insert touch a page that was not in
+    /// the cache.
+    pub fn generate() -> Self {
+        Self(Uuid::now_v7())
     }
 
     pub fn parse(raw: &str) -> Result<Self, Problem> {
@@ -299,7 +305,7 @@ mod tests {
             WebhookId::new_random(),
             pm,
             code,
-            NotificationId::new_random(),
+            NotificationId::generate(),
             "{}".into(),
             at,
         )

@@ -574,7 +574,7 @@ fn notification(owner: &Webhook, event: i64, at: OffsetDateTime) -> Notification
         owner.id,
         owner.pm_code.clone(),
         code(event),
-        NotificationId::new_random(),
+        NotificationId::generate(),
         "{}".into(),
         at,
     )
@@ -1205,7 +1205,7 @@ fn outbox_reads_and_resend(store: &dyn Store) {
         .wait()
         .expect("create");
     let made = |event: i64, at: OffsetDateTime, owner: &Webhook| {
-        let id = NotificationId::new_random();
+        let id = NotificationId::generate();
         Notification::new(owner.id, pm("TRD"), code(event), id, "{}".into(), at)
     };
     let day = Duration::days(1);
