@@ -10,6 +10,9 @@
 //! comes from an open-loop run right after, at half that rate, with bench-load
 //! (bench/load.rs), which measures each request from when it was due.
 //!
+//! `bash bench/run backlog` runs only the backlog scenario (see `backlog`);
+//! `bash bench/run deliver` only B0, deliver and B0, printing the figures.
+//!
 //! Environment: BENCH_DURATION (seconds per run, default 10), BENCH_CONNECTIONS
 //! (default 64), BENCH_SERVER_CPU / BENCH_LOAD_CPU (defaults 0 and 1).
 
@@ -103,6 +106,20 @@ fn main() -> Result<(), Error> {
     progress(&format!("naive loop: {naive:.0} commits/s"));
 
     let b0_before = run_baseline(&settings)?;
+    if std::env::args().nth(1).as_deref() == Some("deliver") {
+        // Only B0, deliver and B0 again (to try a change); nothing is written.
+        let receiver_base = receiver_url.trim_end_matches("/hook").to_owned();
+        let mut service = start_service(&settings, &seed, "full")?;
+        let d = deliver(&settings, &service, &receiver_base)?;
+        service.stop();
+        let b0 = (b0_before.rps + run_baseline(&settings)?.rps) / 2.0;
+        progress(&format!(
+            "deliver: {:.0} events/s = {:.3} x B0, {:.1} CPU us/event, {} of {}; open loop {:.0}/s trigger to receipt p50 / p99 / p99.9 {:.2} / {:.2} / {:.2} ms",
+            d.events_per_s, d.events_per_s / b0, d.cpu_us, d.delivered, d.triggered, d.open_rate,
+            d.receipt_ms[0], d.receipt_ms[1], d.receipt_ms[2]
+        ));
+        return Ok(());
+    }
     // The p99 targets at half load: reads, and writes with synchronous=normal,
     // within 1 ms; a durable write within two fsyncs and 1 ms.
     let durable_p99_ms = 2.0 * fsync_p99 + 1.0;

@@ -63,7 +63,7 @@ mod tests {
         Attempt, AttemptOutcome, CustomHeaders, EventCode, EventSet, Notification, NotificationId,
         PmCode, TestClock, Webhook, WebhookConfig, WebhookId, WebhookSpec, WebhookUrl,
     };
-    use crate::store::{ClaimLimits, MemoryStore, Outbox, Repository};
+    use crate::store::{ClaimLimits, MemoryStore, Outbox, RecordRules, Repository};
 
     const T0: OffsetDateTime = datetime!(2024-01-01 00:00 UTC);
 
@@ -118,7 +118,13 @@ mod tests {
                 .claimed;
             let backoff = crate::config::DeliverySettings::default().backoff();
             store
-                .record_attempt(n.id, &claimed[0].token, attempt, outcome, 5, backoff)
+                .record_attempt(
+                    n.id,
+                    &claimed[0].token,
+                    attempt,
+                    outcome,
+                    RecordRules { recent: 5, backoff },
+                )
                 .wait()
                 .expect("record");
         }

@@ -12,8 +12,8 @@ use tokio::sync::Notify;
 
 use super::sqlite::{SqliteOptions, Synchronous};
 use super::{
-    ClaimLimits, Claimed, Claims, Cleared, MemoryStore, Outbox, Recorded, Repository, SqliteStore,
-    Store, StoreError, StoreFuture,
+    ClaimLimits, ClaimRequest, Claimed, Claims, Cleared, MemoryStore, Outbox, RecordRules,
+    Recorded, Repository, SqliteStore, Store, StoreError, StoreFuture,
 };
 use std::collections::BTreeMap;
 
@@ -476,6 +476,10 @@ macro_rules! contract_suite {
                 with_repo(|r| a_full_queue_does_not_hold_up_another(&*r));
             }
             #[test]
+            fn record_and_claim() {
+                with_repo(|r| recording_claims_the_next_in_the_same_write(&*r));
+            }
+            #[test]
             fn backoff() {
                 with_repo(|r| a_failing_queue_backs_off_and_probes_one_at_a_time(&*r));
             }
@@ -536,7 +540,16 @@ fn record(
 ) -> Result<Recorded, StoreError> {
     let token = claim(store, id)?;
     store
-        .record_attempt(id, &token, attempt, outcome, recent, BACKOFF)
+        .record_attempt(
+            id,
+            &token,
+            attempt,
+            outcome,
+            RecordRules {
+                recent,
+                backoff: BACKOFF,
+            },
+        )
         .wait()
 }
 
@@ -657,8 +670,10 @@ fn recorded_attempts_answer_the_recent_final_statuses(store: &dyn Store) {
                     &ClaimToken::new("nobody"),
                     failed(t0()),
                     AttemptOutcome::Delivered,
-                    3,
-                    BACKOFF,
+                    RecordRules {
+                        recent: 3,
+                        backoff: BACKOFF
+                    },
                 )
                 .wait(),
             Err(StoreError::NotFound)
@@ -739,8 +754,10 @@ fn claims_follow_due_order_and_leases(store: &dyn Store) {
             &first[0].token,
             failed(at(41)),
             AttemptOutcome::Delivered,
-            5,
-            BACKOFF,
+            RecordRules {
+                recent: 5,
+                backoff: BACKOFF,
+            },
         )
         .wait();
     assert!(matches!(lost, Err(StoreError::ClaimLost)), "got {lost:?}");
@@ -750,8 +767,10 @@ fn claims_follow_due_order_and_leases(store: &dyn Store) {
             &b[0].token,
             failed(at(42)),
             AttemptOutcome::Delivered,
-            5,
-            BACKOFF,
+            RecordRules {
+                recent: 5,
+                backoff: BACKOFF,
+            },
         )
         .wait()
         .expect("the holder records");
@@ -761,8 +780,10 @@ fn claims_follow_due_order_and_leases(store: &dyn Store) {
             &b[1].token,
             failed(at(42)),
             AttemptOutcome::RetryAt(at(7200)),
-            5,
-            BACKOFF,
+            RecordRules {
+                recent: 5,
+                backoff: BACKOFF,
+            },
         )
         .wait()
         .expect("a retry");
@@ -780,8 +801,10 @@ fn claims_follow_due_order_and_leases(store: &dyn Store) {
             &third[0].token,
             failed(at(3601)),
             AttemptOutcome::Delivered,
-            5,
-            BACKOFF,
+            RecordRules {
+                recent: 5,
+                backoff: BACKOFF,
+            },
         )
         .wait()
         .expect("recorded");
@@ -845,8 +868,10 @@ fn a_full_queue_does_not_hold_up_another(store: &dyn Store) {
             &first.claimed[0].token,
             failed(at(62)),
             AttemptOutcome::Delivered,
-            5,
-            BACKOFF,
+            RecordRules {
+                recent: 5,
+                backoff: BACKOFF,
+            },
         )
         .wait()
         .expect("record");
@@ -858,6 +883,78 @@ fn a_full_queue_does_not_hold_up_another(store: &dyn Store) {
             .collect::<Vec<_>>(),
         [many[3].id],
         "room for one more"
+    );
+}
+
+/// `record_and_claim` records like `record_attempt` and claims like
+/// `claim_due`; when the record is refused (a lost claim), nothing is claimed.
+fn recording_claims_the_next_in_the_same_write(store: &dyn Store) {
+    let w = store.create(webhook("TRD", None)).wait().expect("create");
+    let at = |s: i64| t0() + Duration::seconds(s);
+    let [a, b, c] = [0, 1, 2].map(|s| notification(&w, 101, at(s)));
+    store
+        .enqueue(vec![a.clone(), b.clone(), c.clone()])
+        .wait()
+        .expect("enqueue");
+    let lease = Duration::seconds(30);
+    let one = ClaimLimits::upto(1);
+    let first = store
+        .claim_due("e", at(5), lease, one)
+        .wait()
+        .expect("claim");
+    let request = |now| ClaimRequest {
+        engine: "e".into(),
+        now,
+        lease,
+        limits: one,
+    };
+    let rules = RecordRules {
+        recent: 5,
+        backoff: BACKOFF,
+    };
+    let lost = store
+        .record_and_claim(
+            a.id,
+            &ClaimToken::new("other"),
+            failed(at(6)),
+            AttemptOutcome::Delivered,
+            rules,
+            request(at(6)),
+        )
+        .wait();
+    assert!(matches!(lost, Err(StoreError::ClaimLost)), "got {lost:?}");
+    let (recorded, next) = store
+        .record_and_claim(
+            a.id,
+            &first.claimed[0].token,
+            failed(at(6)),
+            AttemptOutcome::Delivered,
+            rules,
+            request(at(6)),
+        )
+        .wait()
+        .expect("record and claim");
+    assert_eq!(recorded.webhook_id, w.id);
+    assert_eq!(
+        next.claimed
+            .iter()
+            .map(|c| c.notification.id)
+            .collect::<Vec<_>>(),
+        [b.id],
+        "the next due, and only one: the refused call claimed nothing"
+    );
+    let (a_stored, _) = &store.details(w.id, vec![a.id]).wait().expect("details")[0];
+    assert_eq!(a_stored.status, NotificationStatus::Delivered);
+    assert_eq!(
+        store
+            .claim_due("e", at(7), lease, ClaimLimits::upto(10))
+            .wait()
+            .expect("claim")
+            .claimed
+            .iter()
+            .map(|c| c.notification.id)
+            .collect::<Vec<_>>(),
+        [c.id]
     );
 }
 
@@ -902,7 +999,16 @@ fn a_failing_queue_backs_off_and_probes_one_at_a_time(store: &dyn Store) {
     };
     let record = |c: &Claimed, time, outcome| {
         store
-            .record_attempt(c.notification.id, &c.token, failed(time), outcome, 5, rule)
+            .record_attempt(
+                c.notification.id,
+                &c.token,
+                failed(time),
+                outcome,
+                RecordRules {
+                    recent: 5,
+                    backoff: rule,
+                },
+            )
             .wait()
             .expect("record")
             .queue

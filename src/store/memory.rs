@@ -11,11 +11,11 @@ use tokio::sync::Notify;
 use super::index::Index;
 use super::wake::Wake;
 use super::{
-    Backlog, Change, ClaimLimits, Claimed, Claims, Cleared, Outbox, Recorded, Repository,
-    StoreError, StoreFuture,
+    Backlog, Change, ClaimLimits, ClaimRequest, Claimed, Claims, Cleared, Outbox, RecordRules,
+    Recorded, Repository, StoreError, StoreFuture,
 };
 use crate::domain::{
-    Attempt, AttemptOutcome, Backoff, ClaimToken, EventCode, Notification, NotificationId,
+    Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
     NotificationStatus, PmCode, QueueHealth, Resend, Webhook, WebhookId, WebhookStatus,
 };
 
@@ -342,9 +342,9 @@ impl Outbox for MemoryStore {
         token: &ClaimToken,
         attempt: Attempt,
         outcome: AttemptOutcome,
-        recent: u32,
-        backoff: Backoff,
+        rules: RecordRules,
     ) -> StoreFuture<Recorded> {
+        let RecordRules { recent, backoff } = rules;
         self.with(|state| {
             let at = *state.by_id.get(&id).ok_or(StoreError::NotFound)?;
             let stored = &mut state.notifications[at];
@@ -389,6 +389,31 @@ impl Outbox for MemoryStore {
                 queue,
             })
         })
+    }
+
+    /// Two calls under the same lock would be one transaction; here each call
+    /// takes the lock on its own, and nothing else in the process writes
+    /// between them that the engine could tell apart.
+    fn record_and_claim(
+        &self,
+        id: NotificationId,
+        token: &ClaimToken,
+        attempt: Attempt,
+        outcome: AttemptOutcome,
+        rules: RecordRules,
+        next: ClaimRequest,
+    ) -> StoreFuture<(Recorded, Claims)> {
+        let recorded = match self
+            .record_attempt(id, token, attempt, outcome, rules)
+            .wait()
+        {
+            Ok(recorded) => recorded,
+            Err(e) => return StoreFuture::ready(Err(e)),
+        };
+        let claims = self
+            .claim_due(&next.engine, next.now, next.lease, next.limits)
+            .wait();
+        StoreFuture::ready(claims.map(|claims| (recorded, claims)))
     }
 
     fn pending(&self) -> StoreFuture<Vec<Notification>> {

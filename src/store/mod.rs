@@ -99,6 +99,24 @@ impl ClaimLimits {
     }
 }
 
+/// A claim to make ([`Outbox::claim_due`]'s arguments, for
+/// [`Outbox::record_and_claim`]).
+#[derive(Debug, Clone)]
+pub struct ClaimRequest {
+    pub engine: String,
+    pub now: OffsetDateTime,
+    pub lease: time::Duration,
+    pub limits: ClaimLimits,
+}
+
+/// The rules a recorded attempt is read for: how many of the webhook's last
+/// final statuses to answer (the suspension rule's window), and the backoff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordRules {
+    pub recent: u32,
+    pub backoff: Backoff,
+}
+
 /// What [`Outbox::claim_due`] answers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Claims {
@@ -301,9 +319,9 @@ pub trait Outbox: Send + Sync {
 
     /// Records one attempt of a claimed notification and moves it on per
     /// `outcome` (`Notification::record`), releasing the claim, and updates its
-    /// webhook's queue health per `backoff` (`QueueHealth::delivered` or
+    /// webhook's queue health per `rules.backoff` (`QueueHealth::delivered` or
     /// `failed` at the attempt's time). When the attempt makes the notification
-    /// final, answers the statuses of the webhook's last `recent`
+    /// final, answers the statuses of the webhook's last `rules.recent`
     /// notifications to become final, for the suspension rule
     /// (`domain::suspends`). A notification that is not pending (or unknown) is
     /// `NotFound`; one whose claim `token` no longer holds is `ClaimLost`.
@@ -313,9 +331,22 @@ pub trait Outbox: Send + Sync {
         token: &ClaimToken,
         attempt: Attempt,
         outcome: AttemptOutcome,
-        recent: u32,
-        backoff: Backoff,
+        rules: RecordRules,
     ) -> StoreFuture<Recorded>;
+
+    /// [`Outbox::record_attempt`], then [`Outbox::claim_due`] per `next`, in one
+    /// transaction: the engine's attempt slot goes on to the next due
+    /// notification without another write and another wait. If the record is
+    /// refused, nothing is claimed.
+    fn record_and_claim(
+        &self,
+        id: NotificationId,
+        token: &ClaimToken,
+        attempt: Attempt,
+        outcome: AttemptOutcome,
+        rules: RecordRules,
+        next: ClaimRequest,
+    ) -> StoreFuture<(Recorded, Claims)>;
 
     /// Every pending notification, oldest first (for tests and tools: the
     /// engine claims pages instead).

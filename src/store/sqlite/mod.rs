@@ -39,11 +39,11 @@ use self::writer::{read_index, Effect, Writer};
 use super::index::Index;
 use super::wake::Wake;
 use super::{
-    Backlog, Change, ClaimLimits, Claims, Cleared, Outbox, Recorded, Repository, StoreError,
-    StoreFuture,
+    Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, Outbox, RecordRules, Recorded,
+    Repository, StoreError, StoreFuture,
 };
 use crate::domain::{
-    Attempt, AttemptOutcome, Backoff, ClaimToken, EventCode, Notification, NotificationId,
+    Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
     NotificationStatus, PmCode, QueueHealth, Resend, Webhook, WebhookId, WebhookStatus,
 };
 
@@ -297,42 +297,36 @@ impl Outbox for SqliteStore {
         token: &ClaimToken,
         attempt: Attempt,
         outcome: AttemptOutcome,
-        recent: u32,
-        backoff: Backoff,
+        rules: RecordRules,
     ) -> StoreFuture<Recorded> {
         let token = token.clone();
         self.writer.submit(move |tx| {
-            let mut n = notifications::find(tx.conn, id)
-                .map_err(classify)?
-                .filter(|n| n.status == NotificationStatus::Pending)
-                .ok_or(StoreError::NotFound)?;
-            if notifications::claim_of(tx.conn, id).map_err(classify)? != Some(token) {
-                return Err(StoreError::ClaimLost);
-            }
-            let became_final = n.record(&attempt, outcome);
-            let run = || -> rusqlite::Result<(Vec<NotificationStatus>, QueueHealth)> {
-                notifications::insert_attempt(tx.conn, id, n.attempts, &attempt)?;
-                notifications::save_progress(tx.conn, &n, NotificationStatus::Pending)?;
-                let mut queue = queues::health(tx.conn, n.webhook_id)?;
-                match outcome {
-                    AttemptOutcome::Delivered => queue.delivered(),
-                    _ => queue.failed(&backoff, attempt.time),
-                }
-                queues::save_health(tx.conn, n.webhook_id, &queue)?;
-                let recent_final = if became_final {
-                    notifications::recent_final(tx.conn, n.webhook_id, recent)?
-                } else {
-                    Vec::new()
-                };
-                Ok((recent_final, queue))
-            };
-            let (recent_final, queue) = run().map_err(classify)?;
-            let recorded = Recorded {
-                webhook_id: n.webhook_id,
-                recent_final,
-                queue,
-            };
+            let recorded = record(tx.conn, id, token, &attempt, outcome, rules)?;
             Ok((recorded, Effect::None))
+        })
+    }
+
+    fn record_and_claim(
+        &self,
+        id: NotificationId,
+        token: &ClaimToken,
+        attempt: Attempt,
+        outcome: AttemptOutcome,
+        rules: RecordRules,
+        next: ClaimRequest,
+    ) -> StoreFuture<(Recorded, Claims)> {
+        let token = token.clone();
+        self.writer.submit(move |tx| {
+            let recorded = record(tx.conn, id, token, &attempt, outcome, rules)?;
+            let ClaimRequest {
+                engine,
+                now,
+                lease,
+                limits,
+            } = next;
+            let claims = notifications::claim_due(tx.conn, &engine, now, now + lease, limits)
+                .map_err(classify)?;
+            Ok(((recorded, claims), Effect::None))
         })
     }
 
@@ -403,4 +397,45 @@ impl Outbox for SqliteStore {
             Ok((each, Effect::Wake))
         })
     }
+}
+
+/// Records an attempt under `token` (see `Outbox::record_attempt`), inside the
+/// writer's transaction.
+fn record(
+    conn: &Connection,
+    id: NotificationId,
+    token: ClaimToken,
+    attempt: &Attempt,
+    outcome: AttemptOutcome,
+    rules: RecordRules,
+) -> Result<Recorded, StoreError> {
+    let mut n = notifications::find(conn, id)
+        .map_err(classify)?
+        .filter(|n| n.status == NotificationStatus::Pending)
+        .ok_or(StoreError::NotFound)?;
+    if notifications::claim_of(conn, id).map_err(classify)? != Some(token) {
+        return Err(StoreError::ClaimLost);
+    }
+    let became_final = n.record(attempt, outcome);
+    let run = || -> rusqlite::Result<Recorded> {
+        notifications::insert_attempt(conn, id, n.attempts, attempt)?;
+        notifications::save_progress(conn, &n, NotificationStatus::Pending)?;
+        let mut queue = queues::health(conn, n.webhook_id)?;
+        match outcome {
+            AttemptOutcome::Delivered => queue.delivered(),
+            _ => queue.failed(&rules.backoff, attempt.time),
+        }
+        queues::save_health(conn, n.webhook_id, &queue)?;
+        let recent_final = if became_final {
+            notifications::recent_final(conn, n.webhook_id, rules.recent)?
+        } else {
+            Vec::new()
+        };
+        Ok(Recorded {
+            webhook_id: n.webhook_id,
+            recent_final,
+            queue,
+        })
+    };
+    run().map_err(classify)
 }
