@@ -78,6 +78,110 @@ impl MemoryStore {
 }
 
 impl State {
+    /// `Outbox::claim_due`; without the lapsed claims when `take_lapsed` is false.
+    fn claim(
+        &mut self,
+        engine: &str,
+        now: OffsetDateTime,
+        lease: time::Duration,
+        limits: ClaimLimits,
+        take_lapsed: bool,
+    ) -> Claims {
+        let State {
+            index,
+            notifications,
+            queues,
+            ..
+        } = self;
+        let total = limits.total as usize;
+        let mut claimed = Vec::new();
+        let claim = |stored: &mut Stored, taken_over: bool| {
+            let token = ClaimToken::new(engine);
+            stored.claim = Some((token.clone(), now + lease));
+            Claimed {
+                notification: stored.notification.clone(),
+                token,
+                taken_over,
+            }
+        };
+        // Lapsed claims first, soonest lapsed first.
+        let mut lapsed: Vec<&mut Stored> = notifications
+            .iter_mut()
+            .filter(|s| s.claim.as_ref().is_some_and(|(_, until)| *until <= now))
+            .filter(|_| take_lapsed)
+            .collect();
+        lapsed.sort_by_key(|s| {
+            let until = s.claim.as_ref().map(|(_, until)| *until);
+            (until, s.notification.next_attempt)
+        });
+        for stored in lapsed.into_iter().take(total) {
+            claimed.push(claim(stored, true));
+        }
+        // Then the queues: each webhook's due time, claims and readiness.
+        let mut due: HashMap<WebhookId, OffsetDateTime> = HashMap::new();
+        let mut in_flight: HashMap<WebhookId, u32> = HashMap::new();
+        for s in notifications.iter() {
+            let n = &s.notification;
+            if s.claim.is_some() {
+                *in_flight.entry(n.webhook_id).or_default() += 1;
+            } else if let (NotificationStatus::Pending, Some(at)) = (n.status, n.next_attempt) {
+                let soonest = due.entry(n.webhook_id).or_insert(at);
+                *soonest = (*soonest).min(at);
+            }
+        }
+        let mut ready: Vec<(OffsetDateTime, WebhookId)> = due
+            .iter()
+            .map(|(webhook, at)| {
+                let health = queues.get(webhook).copied().unwrap_or_default();
+                (health.ready(*at), *webhook)
+            })
+            .collect();
+        ready.sort_unstable();
+        let next_ready = ready.iter().map(|(at, _)| *at).find(|at| *at > now);
+        for (at, webhook) in ready {
+            if at > now || claimed.len() >= total {
+                break;
+            }
+            let active = index
+                .get(webhook, None)
+                .is_some_and(|w| w.status == WebhookStatus::Active);
+            let mut theirs: Vec<&mut Stored> = notifications
+                .iter_mut()
+                .filter(|s| {
+                    let n = &s.notification;
+                    n.webhook_id == webhook
+                        && n.status == NotificationStatus::Pending
+                        && s.claim.is_none()
+                        && n.next_attempt.is_some_and(|at| at <= now)
+                })
+                .collect();
+            if !active {
+                for stored in theirs {
+                    stored.notification.next_attempt = None;
+                }
+                continue;
+            }
+            let health = queues.entry(webhook).or_default();
+            let out = in_flight.get(&webhook).copied().unwrap_or(0);
+            let room = health
+                .room(limits.per_webhook, out)
+                .min(u32::try_from(total - claimed.len()).unwrap_or(u32::MAX));
+            // Stable: equal due times keep the order they were stored in.
+            theirs.sort_by_key(|s| s.notification.next_attempt);
+            for stored in theirs.into_iter().take(room as usize) {
+                health.claimed(now + lease);
+                claimed.push(claim(stored, false));
+            }
+        }
+        let lease_ends = notifications
+            .iter()
+            .filter_map(|s| s.claim.as_ref().map(|(_, until)| *until))
+            .filter(|until| *until > now)
+            .min();
+        let next = next_ready.into_iter().chain(lease_ends).min();
+        Claims { claimed, next }
+    }
+
     fn webhooks_notifications(&self, webhook: WebhookId) -> impl Iterator<Item = &Stored> {
         self.notifications
             .iter()
@@ -187,100 +291,7 @@ impl Outbox for MemoryStore {
         lease: time::Duration,
         limits: ClaimLimits,
     ) -> StoreFuture<Claims> {
-        self.with(|state| {
-            let State {
-                index,
-                notifications,
-                queues,
-                ..
-            } = state;
-            let total = limits.total as usize;
-            let mut claimed = Vec::new();
-            let claim = |stored: &mut Stored, taken_over: bool| {
-                let token = ClaimToken::new(engine);
-                stored.claim = Some((token.clone(), now + lease));
-                Claimed {
-                    notification: stored.notification.clone(),
-                    token,
-                    taken_over,
-                }
-            };
-            // Lapsed claims first, soonest lapsed first.
-            let mut lapsed: Vec<&mut Stored> = notifications
-                .iter_mut()
-                .filter(|s| s.claim.as_ref().is_some_and(|(_, until)| *until <= now))
-                .collect();
-            lapsed.sort_by_key(|s| {
-                let until = s.claim.as_ref().map(|(_, until)| *until);
-                (until, s.notification.next_attempt)
-            });
-            for stored in lapsed.into_iter().take(total) {
-                claimed.push(claim(stored, true));
-            }
-            // Then the queues: each webhook's due time, claims and readiness.
-            let mut due: HashMap<WebhookId, OffsetDateTime> = HashMap::new();
-            let mut in_flight: HashMap<WebhookId, u32> = HashMap::new();
-            for s in notifications.iter() {
-                let n = &s.notification;
-                if s.claim.is_some() {
-                    *in_flight.entry(n.webhook_id).or_default() += 1;
-                } else if let (NotificationStatus::Pending, Some(at)) = (n.status, n.next_attempt) {
-                    let soonest = due.entry(n.webhook_id).or_insert(at);
-                    *soonest = (*soonest).min(at);
-                }
-            }
-            let mut ready: Vec<(OffsetDateTime, WebhookId)> = due
-                .iter()
-                .map(|(webhook, at)| {
-                    let health = queues.get(webhook).copied().unwrap_or_default();
-                    (health.ready(*at), *webhook)
-                })
-                .collect();
-            ready.sort_unstable();
-            let next_ready = ready.iter().map(|(at, _)| *at).find(|at| *at > now);
-            for (at, webhook) in ready {
-                if at > now || claimed.len() >= total {
-                    break;
-                }
-                let active = index
-                    .get(webhook, None)
-                    .is_some_and(|w| w.status == WebhookStatus::Active);
-                let mut theirs: Vec<&mut Stored> = notifications
-                    .iter_mut()
-                    .filter(|s| {
-                        let n = &s.notification;
-                        n.webhook_id == webhook
-                            && n.status == NotificationStatus::Pending
-                            && s.claim.is_none()
-                            && n.next_attempt.is_some_and(|at| at <= now)
-                    })
-                    .collect();
-                if !active {
-                    for stored in theirs {
-                        stored.notification.next_attempt = None;
-                    }
-                    continue;
-                }
-                let health = queues.entry(webhook).or_default();
-                let out = in_flight.get(&webhook).copied().unwrap_or(0);
-                let room = health
-                    .room(limits.per_webhook, out)
-                    .min(u32::try_from(total - claimed.len()).unwrap_or(u32::MAX));
-                // Stable: equal due times keep the order they were stored in.
-                theirs.sort_by_key(|s| s.notification.next_attempt);
-                for stored in theirs.into_iter().take(room as usize) {
-                    health.claimed(now + lease);
-                    claimed.push(claim(stored, false));
-                }
-            }
-            let lease_ends = notifications
-                .iter()
-                .filter_map(|s| s.claim.as_ref().map(|(_, until)| *until))
-                .filter(|until| *until > now)
-                .min();
-            let next = next_ready.into_iter().chain(lease_ends).min();
-            Ok(Claims { claimed, next })
-        })
+        self.with(|state| Ok(state.claim(engine, now, lease, limits, true)))
     }
 
     fn park(&self, id: NotificationId, token: ClaimToken) -> StoreFuture<()> {
@@ -410,10 +421,18 @@ impl Outbox for MemoryStore {
             Ok(recorded) => recorded,
             Err(e) => return StoreFuture::ready(Err(e)),
         };
-        let claims = self
-            .claim_due(&next.engine, next.now, next.lease, next.limits)
-            .wait();
-        StoreFuture::ready(claims.map(|claims| (recorded, claims)))
+        self.with(|state| {
+            let claimed = state
+                .claim(&next.engine, next.now, next.lease, next.limits, false)
+                .claimed;
+            Ok((
+                recorded,
+                Claims {
+                    claimed,
+                    next: None,
+                },
+            ))
+        })
     }
 
     fn pending(&self) -> StoreFuture<Vec<Notification>> {

@@ -334,10 +334,11 @@ pub trait Outbox: Send + Sync {
         rules: RecordRules,
     ) -> StoreFuture<Recorded>;
 
-    /// [`Outbox::record_attempt`], then [`Outbox::claim_due`] per `next`, in one
-    /// transaction: the engine's attempt slot goes on to the next due
-    /// notification without another write and another wait. If the record is
-    /// refused, nothing is claimed.
+    /// [`Outbox::record_attempt`], then claims per `next` from the ready
+    /// queues as [`Outbox::claim_due`] does, in one transaction: the engine's
+    /// attempt slot goes on to the next due notification without another write
+    /// and another wait. Lapsed claims are left to `claim_due`, and the answer's
+    /// `next` is `None`. If the record is refused, nothing is claimed.
     fn record_and_claim(
         &self,
         id: NotificationId,

@@ -324,8 +324,13 @@ impl Outbox for SqliteStore {
                 lease,
                 limits,
             } = next;
-            let claims = notifications::claim_due(tx.conn, &engine, now, now + lease, limits)
+            let mut claimed = Vec::new();
+            notifications::claim_ready(tx.conn, &engine, now, now + lease, limits, &mut claimed)
                 .map_err(classify)?;
+            let claims = Claims {
+                claimed,
+                next: None,
+            };
             Ok(((recorded, claims), Effect::None))
         })
     }

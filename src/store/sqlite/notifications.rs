@@ -133,7 +133,6 @@ pub fn claim_due(
     limits: ClaimLimits,
 ) -> rusqlite::Result<Claims> {
     let now_ms = unix_ms(now);
-    let total = limits.total as usize;
     let mut claimed = Vec::new();
     let lapsed = conn
         .prepare_cached(&format!(
@@ -150,6 +149,35 @@ pub fn claim_due(
             taken_over: true,
         });
     }
+    claim_ready(conn, engine, now, lease_until, limits, &mut claimed)?;
+    let lease_ends: Option<i64> = conn
+        .prepare_cached(
+            "SELECT min(lease_until_ms) FROM notifications \
+             WHERE claim IS NOT NULL AND lease_until_ms > ?1",
+        )?
+        .query_row([now_ms], |row| row.get(0))?;
+    let next = [
+        queues::next_ready(conn, now_ms)?,
+        lease_ends.map(from_unix_ms).transpose()?,
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    Ok(Claims { claimed, next })
+}
+
+/// The second half of [`claim_due`]: claims from the ready queues, soonest
+/// ready first, each within its room, until `claimed` holds `limits.total`.
+pub fn claim_ready(
+    conn: &Connection,
+    engine: &str,
+    now: OffsetDateTime,
+    lease_until: OffsetDateTime,
+    limits: ClaimLimits,
+    claimed: &mut Vec<Claimed>,
+) -> rusqlite::Result<()> {
+    let now_ms = unix_ms(now);
+    let total = limits.total as usize;
     // Queues with no room stay ready; there are few (the claims out divided by
     // the room of each), and a few more rows are read to step over them.
     let page = limits.total.saturating_add(64);
@@ -206,20 +234,7 @@ pub fn claim_due(
         }
         queues::refresh_due(conn, &webhook)?;
     }
-    let lease_ends: Option<i64> = conn
-        .prepare_cached(
-            "SELECT min(lease_until_ms) FROM notifications \
-             WHERE claim IS NOT NULL AND lease_until_ms > ?1",
-        )?
-        .query_row([now_ms], |row| row.get(0))?;
-    let next = [
-        queues::next_ready(conn, now_ms)?,
-        lease_ends.map(from_unix_ms).transpose()?,
-    ]
-    .into_iter()
-    .flatten()
-    .min();
-    Ok(Claims { claimed, next })
+    Ok(())
 }
 
 /// Claims one notification for `engine` until `lease_until`, with a new token.
