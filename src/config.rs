@@ -380,16 +380,73 @@ impl Default for SandboxSettings {
     }
 }
 
-/// Bearer-token authentication (API.md section 2).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// Authentication (API.md section 2): static bearer tokens, and OAuth2 client
+/// credentials (`POST /connect/token`) that issue JWT access tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthSettings {
     /// Require `Authorization: Bearer <token>` on every API and sandbox route
-    /// (the routes declared open stay open: `/healthz`, `/readyz`, `/metrics` and
-    /// `/api/v1/openapi.json`).
+    /// (the routes declared open stay open: `/healthz`, `/readyz`, `/metrics`,
+    /// `/api/v1/openapi.json` and `/connect/token`).
     pub enabled: bool,
-    /// The tokens, each belonging to one program manager.
+    /// The static tokens, each belonging to one program manager.
     pub tokens: Vec<TokenSettings>,
+    /// The OAuth2 clients, each acting for one program manager.
+    pub clients: Vec<ClientSettings>,
+    /// The program manager of the sandbox's default client `sandbox`, made
+    /// with a random secret (printed at start) when the sandbox is on and no
+    /// client is configured; empty for none.
+    pub sandbox_client: String,
+    /// The HS256 key access tokens are signed with, at least 32 characters.
+    /// None: 32 random bytes made at start (tokens do not survive a restart).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<String>,
+    /// The `iss` of access tokens, checked on every one presented.
+    pub issuer: String,
+    /// How long an access token lasts.
+    pub token_lifetime_s: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            tokens: Vec::new(),
+            clients: Vec::new(),
+            sandbox_client: "TRD".into(),
+            signing_key: None,
+            issuer: "webhook-manager".into(),
+            token_lifetime_s: 3600,
+        }
+    }
+}
+
+impl AuthSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.issuer.trim().is_empty() {
+            return Err(ConfigError::new("auth.issuer", "must not be empty"));
+        }
+        if self.signing_key.as_ref().is_some_and(|k| k.len() < 32) {
+            return Err(ConfigError::new(
+                "auth.signing_key",
+                "must be at least 32 characters",
+            ));
+        }
+        in_range("auth.token_lifetime_s", self.token_lifetime_s, 1..=86_400)
+    }
+}
+
+/// One `[[auth.clients]]` entry: an OAuth2 client, its secret (or the hex
+/// SHA-256 of it) and the program manager its tokens act for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientSettings {
+    pub client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret_sha256: Option<String>,
+    pub program_manager_code: String,
 }
 
 /// One `[[auth.tokens]]` entry: the program manager and either the token or the
@@ -482,6 +539,14 @@ impl Settings {
                 *secret = MASK.into();
             }
         }
+        for client in &mut shown.auth.clients {
+            if let Some(secret) = &mut client.client_secret {
+                *secret = MASK.into();
+            }
+        }
+        if let Some(key) = &mut shown.auth.signing_key {
+            *key = MASK.into();
+        }
         shown
     }
 
@@ -499,6 +564,7 @@ impl Settings {
         self.heartbeat.validate()?;
         self.delivery.validate()?;
         self.retention.validate()?;
+        self.auth.validate()?;
         self.limits.validate()
     }
 }

@@ -23,6 +23,9 @@ pub enum ApiError {
     /// 401: no valid bearer token while auth is on.
     #[error("unauthorized")]
     Unauthorized,
+    /// 401: an access token that is expired, tampered with or not ours.
+    #[error("invalid access token")]
+    InvalidToken,
     /// 403: the token's program manager and a code in the request disagree.
     #[error("forbidden: {0}")]
     Forbidden(Problem),
@@ -81,6 +84,10 @@ impl ApiError {
                 ErrorCode::Unauthorized,
                 "A valid token is required: Authorization: Bearer <token>.",
             )],
+            Self::InvalidToken => vec![Problem::new(
+                ErrorCode::Unauthorized,
+                "The access token is expired or invalid; ask POST /connect/token for a new one.",
+            )],
             Self::MethodNotAllowed { allow } => vec![Problem::new(
                 ErrorCode::MethodNotAllowed,
                 format!("Method not allowed here; allowed: {allow}."),
@@ -137,7 +144,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::InvalidToken => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -173,6 +180,12 @@ impl ResponseError for ApiError {
             Self::Unauthorized => {
                 response
                     .insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+            }
+            Self::InvalidToken => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                ));
             }
             _ => {}
         }

@@ -2,16 +2,18 @@
 //! `serve` and `check-config` build a [`Runtime`], so whatever `check-config`
 //! accepts, the service starts with, and nothing is parsed twice.
 
-use crate::auth::Tokens;
+use std::sync::Arc;
+
+use crate::auth::Auth;
 use crate::config::{ConfigError, Settings};
-use crate::domain::{BlockedNetworks, UrlRules};
+use crate::domain::{BlockedNetworks, SystemClock, UrlRules};
 use crate::seed::Seeds;
 use crate::signing::Signer;
 
 /// Settings, validated and turned into ready objects.
 pub struct Runtime {
     pub settings: Settings,
-    pub tokens: Tokens,
+    pub auth: Auth,
     pub rules: UrlRules,
     pub seeds: Seeds,
     pub signer: Option<Signer>,
@@ -27,7 +29,11 @@ impl Runtime {
             allow_http: settings.security.allow_http,
             blocked,
         };
-        let tokens = Tokens::from_settings(&settings.auth)?;
+        let auth = Auth::from_settings(
+            &settings.auth,
+            settings.sandbox.enabled,
+            Arc::new(SystemClock),
+        )?;
         let seeds = Seeds::parse(&settings.seed.webhooks, &rules)?;
         let signer = settings
             .delivery
@@ -38,7 +44,7 @@ impl Runtime {
             .map_err(|why| ConfigError::new("delivery.signing_secret", why))?;
         Ok(Self {
             settings,
-            tokens,
+            auth,
             rules,
             seeds,
             signer,
@@ -51,7 +57,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::config::TokenSettings;
+    use crate::config::{ClientSettings, TokenSettings};
 
     #[test]
     fn the_defaults_make_a_runtime() {
@@ -61,7 +67,7 @@ mod tests {
     #[test]
     fn validation_names_the_key() {
         type Breaks = fn(&mut Settings);
-        let cases: [(&str, Breaks); 26] = [
+        let cases: [(&str, Breaks); 31] = [
             ("delivery.timeout_ms", |s| s.delivery.timeout_ms = 0),
             ("delivery.retry_schedule_ms", |s| {
                 s.delivery.retry_schedule_ms = vec![u64::MAX]
@@ -87,7 +93,26 @@ mod tests {
             ("security.blocked_networks[0]", |s| {
                 s.security.blocked_networks = vec!["10.0.0.0/99".into()]
             }),
-            ("auth.tokens", |s| s.auth.enabled = true),
+            ("auth.tokens", |s| {
+                s.auth.enabled = true;
+                s.sandbox.enabled = false;
+            }),
+            ("auth.sandbox_client", |s| {
+                s.auth.sandbox_client = "x".into()
+            }),
+            ("auth.signing_key", |s| {
+                s.auth.signing_key = Some("short".into())
+            }),
+            ("auth.issuer", |s| s.auth.issuer = " ".into()),
+            ("auth.token_lifetime_s", |s| s.auth.token_lifetime_s = 0),
+            ("auth.clients[0].client_secret", |s| {
+                s.auth.clients = vec![ClientSettings {
+                    client_id: "a".into(),
+                    client_secret: Some("short".into()),
+                    client_secret_sha256: None,
+                    program_manager_code: "TRD".into(),
+                }]
+            }),
             ("auth.tokens[0].program_manager_code", |s| {
                 s.auth.tokens = vec![TokenSettings {
                     program_manager_code: "TOOLONG".into(),

@@ -19,7 +19,7 @@ use actix_web::middleware::{from_fn, Condition, Logger};
 use actix_web::{web, App, HttpServer};
 
 use crate::api::inbox::Inbox;
-use crate::api::middleware::{count_request, normalize_path, not_found, request_id};
+use crate::api::middleware::{check_region, count_request, normalize_path, not_found, request_id};
 use crate::api::routes::{Routes, Serving};
 use crate::api::{self, route_table};
 use crate::auth::{authenticate, Gate};
@@ -68,11 +68,17 @@ impl Application {
     ) -> Result<Self, StartupError> {
         let Runtime {
             settings,
-            tokens,
+            auth,
             rules,
             seeds,
             signer,
         } = runtime;
+        if let Some((pm, secret)) = auth.clients.sandbox() {
+            // The sandbox's default client: a newcomer signs in with it as is.
+            log::info!(
+                "sandbox sign-in: POST /connect/token with client_id=sandbox client_secret={secret} (program manager {pm}; a new secret at every start)"
+            );
+        }
         if !seeds.is_empty() {
             let seeded = seeds
                 .apply(&*store)
@@ -128,7 +134,7 @@ impl Application {
         let heartbeat = settings.heartbeat.clone();
         let blocked = rules.blocked.clone();
         let store = web::Data::from(store);
-        let gate = web::Data::new(Gate::new(tokens, &route_table()));
+        let gate = web::Data::new(Gate::new(auth, &route_table()));
         let rules = web::Data::new(rules);
         let seeds = web::Data::new(seeds);
         let inbox = web::Data::new(Inbox::default());
@@ -154,6 +160,7 @@ impl Application {
                 .app_data(web::PayloadConfig::new(limit))
                 .configure(|cfg| api::routes(&mut Routes::serve(cfg, serving)))
                 .default_service(web::to(not_found))
+                .wrap(from_fn(check_region))
                 .wrap(from_fn(authenticate))
                 .wrap(from_fn(count_request))
                 .wrap(from_fn(normalize_path))

@@ -4,19 +4,49 @@
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::uri::{PathAndQuery, Uri};
 use actix_web::middleware::Next;
-use actix_web::HttpResponse;
+use actix_web::{HttpResponse, ResponseError};
 use uuid::Uuid;
 
 use super::paths;
+use crate::domain::{ErrorCode, Problem};
 use crate::error::ApiError;
 use crate::metrics::METRICS;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The header API Hub clients send to pick a region.
+pub const REGION_HEADER: &str = "x-region";
+
+/// `X-Region` (Thredd's API Hub: 0 default, 1 EMEA, 2 APAC) is accepted and
+/// otherwise ignored, since one service is one region; any other value is
+/// `400 INVALID_REGION`.
+pub async fn check_region(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if let Some(region) = req.headers().get(REGION_HEADER) {
+        let valid = region
+            .to_str()
+            .is_ok_and(|r| matches!(r.trim(), "0" | "1" | "2"));
+        if !valid {
+            let refused = ApiError::BadRequest(vec![Problem::at(
+                ErrorCode::InvalidRegion,
+                "X-Region",
+                "X-Region must be 0 (default), 1 (EMEA) or 2 (APAC).",
+            )])
+            .error_response();
+            return Ok(req.into_response(refused).map_into_right_body());
+        }
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
 
 /// No route serves the path: `404 NOT_FOUND`.
 pub async fn not_found() -> Result<HttpResponse, ApiError> {

@@ -13,6 +13,7 @@ pub mod paths;
 pub mod reset;
 pub mod routes;
 pub mod subscriptions;
+pub mod token;
 pub mod webhooks;
 
 use std::future::{ready, Ready};
@@ -41,6 +42,7 @@ pub fn route_table() -> Vec<Route> {
 pub fn routes(r: &mut Routes) {
     health::routes(r);
     openapi::routes(r);
+    token::routes(r);
     webhooks::routes(r);
     subscriptions::routes(r);
     heartbeat::routes(r);

@@ -35,6 +35,8 @@ pub enum ErrorCode {
     WebhookIsNotActiveInStatus,
     PayloadTooLarge,
     UnsupportedMediaType,
+    /// Not Thredd's: an `X-Region` header other than 0, 1 or 2.
+    InvalidRegion,
     TechnicalError,
     UnableToGetResultsFromDatabase,
 }
@@ -71,6 +73,7 @@ impl ErrorCode {
             Self::WebhookIsNotActiveInStatus => "WEBHOOK_IS_NOT_ACTIVE_IN_STATUS",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::InvalidRegion => "INVALID_REGION",
             Self::TechnicalError => "TECHNICAL_ERROR",
             Self::UnableToGetResultsFromDatabase => "UNABLE_TO_GET_RESULTS_FROM_DATABASE",
         }

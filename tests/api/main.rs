@@ -20,4 +20,5 @@ mod metrics;
 mod notifications;
 mod scoping;
 mod subscriptions;
+mod token;
 mod webhooks;

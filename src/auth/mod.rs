@@ -1,6 +1,7 @@
-//! Bearer-token authentication (API.md section 2): each configured token belongs
-//! to one program manager, and that program manager is the caller. The
-//! middleware that refuses requests without a valid token is here too.
+//! Authentication (API.md section 2): each static token, OAuth2 client
+//! (`clients`) and access token (`access`) belongs to one program manager, and
+//! that program manager is the caller. The middleware that checks every
+//! request's bearer token is here too.
 //!
 //! Tokens are kept only as SHA-256 digests (a config file may give the digest
 //! instead of the token), and a presented token's digest is compared with every
@@ -15,9 +16,16 @@ use actix_web::{web, HttpMessage, ResponseError};
 use ring::digest::{digest, SHA256};
 use subtle::ConstantTimeEq;
 
+pub mod access;
+pub mod clients;
+
+use std::sync::Arc;
+
+pub use self::access::AccessTokens;
+pub use self::clients::Clients;
 use crate::api::routes::Route;
 use crate::config::{AuthSettings, ConfigError};
-use crate::domain::PmCode;
+use crate::domain::{Clock, PmCode};
 use crate::error::ApiError;
 
 /// The program manager of a request's valid bearer token, put in the request's
@@ -25,38 +33,99 @@ use crate::error::ApiError;
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub PmCode);
 
-/// What [`authenticate`] checks: the tokens, and the paths open without one
-/// (the routes declared `open`).
+/// Everything authentication checks, built once from `[auth]`.
+pub struct Auth {
+    pub enabled: bool,
+    pub tokens: Tokens,
+    pub clients: Clients,
+    pub access: AccessTokens,
+}
+
+impl Auth {
+    /// Checks `[auth]`; `sandbox` is whether the sandbox is on (for its default
+    /// client). The error names the key at fault (never a secret).
+    pub fn from_settings(
+        settings: &AuthSettings,
+        sandbox: bool,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ConfigError> {
+        let tokens = Tokens::from_settings(settings)?;
+        let clients = Clients::from_settings(settings, sandbox)?;
+        if settings.enabled && settings.tokens.is_empty() && clients.is_empty() {
+            return Err(ConfigError::new(
+                "auth.tokens",
+                "auth.enabled needs at least one [[auth.tokens]] or [[auth.clients]] entry",
+            ));
+        }
+        let key = match &settings.signing_key {
+            Some(key) => key.as_bytes().to_vec(),
+            None => clients::random_bytes::<32>().to_vec(),
+        };
+        let access = AccessTokens::new(
+            settings.issuer.clone(),
+            settings.token_lifetime_s,
+            &key,
+            clock,
+        );
+        Ok(Self {
+            enabled: settings.enabled,
+            tokens,
+            clients,
+            access,
+        })
+    }
+}
+
+/// What [`authenticate`] checks: the tokens and clients, and the paths open
+/// without a token (the routes declared `open`).
 pub struct Gate {
-    tokens: Tokens,
+    pub auth: Auth,
     open: Vec<&'static str>,
 }
 
 impl Gate {
-    pub fn new(tokens: Tokens, routes: &[Route]) -> Self {
+    pub fn new(auth: Auth, routes: &[Route]) -> Self {
         let open = routes.iter().filter(|r| r.open).map(|r| r.path).collect();
-        Self { tokens, open }
+        Self { auth, open }
     }
 }
 
-/// With auth on, refuses (`401`) every request to a path not declared open
-/// without a valid bearer token, and records the token's program manager.
+/// Checks the bearer token of every request to a path not declared open, and
+/// records its program manager. An access token (a JWT from `/connect/token`)
+/// is checked whether or not auth is on, and one that is expired, tampered
+/// with or not ours is refused (`401`, `error="invalid_token"`). With auth on,
+/// a request without a valid access or static token is refused (`401`).
 /// Runs after the path is made canonical.
 pub async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let gate = req.app_data::<web::Data<Gate>>().cloned();
-    if let Some(gate) = gate.filter(|g| g.tokens.enabled()) {
-        if !gate.open.contains(&req.path()) {
-            match gate.tokens.authenticate(req.headers().get(AUTHORIZATION)) {
-                Some(pm) => {
-                    req.extensions_mut().insert(Authenticated(pm));
-                }
-                None => {
-                    let refused = ApiError::Unauthorized.error_response();
-                    return Ok(req.into_response(refused).map_into_right_body());
-                }
+    if let Some(gate) = gate.filter(|g| !g.open.contains(&req.path())) {
+        let auth = &gate.auth;
+        let header = req.headers().get(AUTHORIZATION);
+        let verdict = match bearer(header) {
+            Some(token) if access::looks_like_jwt(token) => {
+                auth.access.verify(token).map(Some).map_err(|why| {
+                    log::debug!("access token refused: {why}");
+                    ApiError::InvalidToken
+                })
+            }
+            _ if !auth.enabled => Ok(None),
+            _ => auth
+                .tokens
+                .authenticate(header)
+                .map(Some)
+                .ok_or(ApiError::Unauthorized),
+        };
+        match verdict {
+            Ok(Some(pm)) => {
+                req.extensions_mut().insert(Authenticated(pm));
+            }
+            Ok(None) => {}
+            Err(refused) => {
+                let refused = refused.error_response();
+                return Ok(req.into_response(refused).map_into_right_body());
             }
         }
     }
@@ -65,25 +134,24 @@ pub async fn authenticate(
         .map(ServiceResponse::map_into_left_body)
 }
 
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer(header: Option<&HeaderValue>) -> Option<&str> {
+    let (scheme, token) = header?.to_str().ok()?.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 /// The shortest token accepted in the configuration.
 pub const MIN_TOKEN_LEN: usize = 16;
 
 /// The configured tokens, ready to check.
 #[derive(Debug, Default)]
 pub struct Tokens {
-    enabled: bool,
     entries: Vec<(PmCode, [u8; 32])>,
 }
 
 impl Tokens {
     /// Checks `[auth]`; the error names the key at fault (never a token).
     pub fn from_settings(settings: &AuthSettings) -> Result<Self, ConfigError> {
-        if settings.enabled && settings.tokens.is_empty() {
-            return Err(ConfigError::new(
-                "auth.tokens",
-                "auth.enabled needs at least one [[auth.tokens]] entry",
-            ));
-        }
         let mut entries: Vec<(PmCode, [u8; 32])> = Vec::with_capacity(settings.tokens.len());
         for (i, entry) in settings.tokens.iter().enumerate() {
             let key = format!("auth.tokens[{i}]");
@@ -112,25 +180,13 @@ impl Tokens {
             }
             entries.push((pm, hash));
         }
-        Ok(Self {
-            enabled: settings.enabled,
-            entries,
-        })
-    }
-
-    pub fn enabled(&self) -> bool {
-        self.enabled
+        Ok(Self { entries })
     }
 
     /// The program manager whose token an `Authorization: Bearer <token>` header
     /// carries; `None` for a missing, malformed or unknown token.
     pub fn authenticate(&self, authorization: Option<&HeaderValue>) -> Option<PmCode> {
-        let value = authorization?.to_str().ok()?;
-        let (scheme, token) = value.trim().split_once(' ')?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return None;
-        }
-        let presented = sha256(token.trim());
+        let presented = sha256(bearer(authorization)?);
         let mut found = None;
         // Every entry is compared, whichever matches.
         for (pm, hash) in &self.entries {
@@ -186,6 +242,7 @@ mod tests {
                     ),
                 },
             ],
+            ..AuthSettings::default()
         }
     }
 
@@ -233,18 +290,26 @@ mod tests {
                 AuthSettings {
                     enabled: true,
                     tokens: vec![],
+                    ..AuthSettings::default()
                 },
                 "auth.tokens",
             ),
         ];
         for (s, needle) in cases {
-            let why = Tokens::from_settings(&s).expect_err(needle).to_string();
+            let clock = Arc::new(crate::domain::SystemClock);
+            let Err(why) = Auth::from_settings(&s, false, clock) else {
+                panic!("{needle}: accepted");
+            };
+            let why = why.to_string();
             assert!(why.contains(needle), "{why}");
             assert!(
                 !why.contains("0123456789"),
                 "no token in the message: {why}"
             );
         }
-        assert!(Tokens::from_settings(&AuthSettings::default()).is_ok_and(|t| !t.enabled()));
+        let clock = Arc::new(crate::domain::SystemClock);
+        assert!(
+            Auth::from_settings(&AuthSettings::default(), true, clock).is_ok_and(|a| !a.enabled)
+        );
     }
 }
