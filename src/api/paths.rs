@@ -19,13 +19,13 @@ const RESOURCE_WORDS: &[&str] = &[
 ];
 
 /// The canonical form of `path`, or `None` when it already is canonical:
-/// resource words lower-cased, a leading `/eds` hub prefix dropped, a trailing
-/// slash trimmed.
+/// resource words lower-cased, a leading `/eds` hub prefix (before `/api` or
+/// the sign-in's `/connect`) dropped, a trailing slash trimmed.
 pub fn canonical(path: &str) -> Option<String> {
     let mut segments: Vec<&str> = path.split('/').skip(1).collect();
     if segments.len() >= 2
         && segments[0].eq_ignore_ascii_case("eds")
-        && segments[1].eq_ignore_ascii_case("api")
+        && (segments[1].eq_ignore_ascii_case("api") || segments[1] == "connect")
     {
         segments.remove(0);
     }

@@ -40,8 +40,13 @@ fn sha256_hex(text: &str) -> String {
 
 /// `POST /connect/token` with this form body and extra headers.
 async fn ask(app: &TestApp, form: &str, headers: &[(&str, &str)]) -> Reply {
+    ask_at(app, "/connect/token", form, headers).await
+}
+
+/// The same at `path` (the API hub's `/eds` alias).
+async fn ask_at(app: &TestApp, path: &str, form: &str, headers: &[(&str, &str)]) -> Reply {
     let mut request = client()
-        .post(app.url("/connect/token"))
+        .post(app.url(path))
         .insert_header(("Content-Type", "application/x-www-form-urlencoded"));
     for (name, value) in headers {
         request = request.insert_header((*name, *value));
@@ -118,15 +123,16 @@ async fn a_client_signs_in_by_body_or_basic_and_its_token_is_its_program_manager
     assert_eq!(claims["iss"], "webhook-manager");
 
     let basic = format!("Basic {}", STANDARD.encode(format!("abc:{ABC_SECRET}")));
-    let reply = ask(
+    let reply = ask_at(
         &app,
+        "/eds/connect/token",
         "grant_type=client_credentials",
         &[("Authorization", &basic)],
     )
     .await;
     assert_eq!(
         reply.status, 200,
-        "HTTP Basic, secret by SHA-256: {}",
+        "HTTP Basic, secret by SHA-256, at the /eds alias: {}",
         reply.body
     );
     let abc = reply.body["access_token"]
