@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use subtle::ConstantTimeEq;
 
-use super::{parse_hex, sha256, MIN_TOKEN_LEN};
+use super::digest::{parse_hex, sha256, MIN_TOKEN_LEN};
 use crate::config::{AuthSettings, ConfigError};
 use crate::domain::PmCode;
 

@@ -13,16 +13,18 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderValue, AUTHORIZATION};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, ResponseError};
-use ring::digest::{digest, SHA256};
 use subtle::ConstantTimeEq;
 
 pub mod access;
 pub mod clients;
+mod digest;
 
 use std::sync::Arc;
 
 pub use self::access::AccessTokens;
 pub use self::clients::Clients;
+pub use self::digest::MIN_TOKEN_LEN;
+use self::digest::{parse_hex, sha256};
 use crate::api::routes::Route;
 use crate::config::{AuthSettings, ConfigError};
 use crate::domain::{Clock, PmCode};
@@ -140,9 +142,6 @@ fn bearer(header: Option<&HeaderValue>) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// The shortest token accepted in the configuration.
-pub const MIN_TOKEN_LEN: usize = 16;
-
 /// The configured tokens, ready to check.
 #[derive(Debug, Default)]
 pub struct Tokens {
@@ -196,24 +195,6 @@ impl Tokens {
         }
         found
     }
-}
-
-fn sha256(token: &str) -> [u8; 32] {
-    let mut out = [0; 32];
-    out.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
-    out
-}
-
-fn parse_hex(hex: &str) -> Option<[u8; 32]> {
-    let hex = hex.trim();
-    if hex.len() != 64 || !hex.is_ascii() {
-        return None;
-    }
-    let mut out = [0; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
 }
 
 #[cfg(test)]
