@@ -243,6 +243,14 @@ impl From<Refusal> for ApiError {
                     status.as_str()
                 ),
             )),
+            Refusal::NotPending(status) => Self::Conflict(Problem::at(
+                ErrorCode::NotificationNotPending,
+                "notificationId",
+                format!(
+                    "The notification is {}, not pending; resend it instead.",
+                    status.as_str()
+                ),
+            )),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! handlers and the declaration of its routes. Shared here: who is calling, the
 //! success envelope, reading a JSON object body, and finding the webhook a path names.
 
+pub mod deliver_now;
 pub mod events;
 pub mod health;
 pub mod heartbeat;
@@ -48,6 +49,7 @@ pub fn routes(r: &mut Routes) {
     heartbeat::routes(r);
     notifications::routes(r);
     events::routes(r);
+    deliver_now::routes(r);
     inbox::routes(r);
     reset::routes(r);
 }

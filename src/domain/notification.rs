@@ -11,7 +11,7 @@ use super::event_code::EventCode;
 use super::pm_code::PmCode;
 use super::problem::{quote, ErrorCode, Problem};
 use super::time::truncate_to_seconds;
-use super::webhook::WebhookId;
+use super::webhook::{Refusal, WebhookId};
 
 /// A notification id: a UUID, written lower-case and hyphenated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -182,6 +182,19 @@ impl Notification {
         self.cycle_start = self.attempts;
         self.next_attempt = Some(now);
         Resend::Initiated(self.clone())
+    }
+}
+
+impl Notification {
+    /// "Deliver now" (the sandbox's, not Thredd's): a pending notification
+    /// waiting for its next attempt is due at `now` instead. A final one is
+    /// refused; one being attempted right now is left as it is.
+    pub fn deliver_now(&mut self, now: OffsetDateTime) -> Result<(), Refusal> {
+        if self.status != NotificationStatus::Pending {
+            return Err(Refusal::NotPending(self.status));
+        }
+        self.next_attempt = Some(self.next_attempt.map_or(now, |at| at.min(now)));
+        Ok(())
     }
 }
 

@@ -37,6 +37,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// Not Thredd's: an `X-Region` header other than 0, 1 or 2.
     InvalidRegion,
+    /// Not Thredd's: "deliver now" of a notification that is final.
+    NotificationNotPending,
     TechnicalError,
     UnableToGetResultsFromDatabase,
 }
@@ -74,6 +76,7 @@ impl ErrorCode {
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::InvalidRegion => "INVALID_REGION",
+            Self::NotificationNotPending => "NOTIFICATION_NOT_PENDING",
             Self::TechnicalError => "TECHNICAL_ERROR",
             Self::UnableToGetResultsFromDatabase => "UNABLE_TO_GET_RESULTS_FROM_DATABASE",
         }

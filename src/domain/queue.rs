@@ -109,6 +109,14 @@ impl QueueHealth {
         }
     }
 
+    /// Someone asked for a delivery now ("deliver now"): while backing off,
+    /// the next probe may go at `now` rather than wait out its time.
+    pub fn probe_now(&mut self, now: OffsetDateTime) {
+        if let Some(b) = &mut self.backoff {
+            b.until = b.until.min(now);
+        }
+    }
+
     /// The queue has backed off long enough that its webhook is suspended.
     pub fn suspends(&self, rule: &Backoff, now: OffsetDateTime) -> bool {
         self.backoff

@@ -151,6 +151,9 @@ pub enum Refusal {
     /// Resend needs an active webhook.
     #[error("the webhook is {}, not active", .0.as_str())]
     NotActive(WebhookStatus),
+    /// "Deliver now" needs a pending notification.
+    #[error("the notification is {}, not pending", .0.as_str())]
+    NotPending(crate::domain::NotificationStatus),
 }
 
 /// Where and how the service calls the webhook.

@@ -480,6 +480,10 @@ macro_rules! contract_suite {
                 with_repo(|r| recording_claims_the_next_in_the_same_write(&*r));
             }
             #[test]
+            fn deliver_now() {
+                with_repo(|r| deliver_now_makes_a_waiting_notification_due(&*r));
+            }
+            #[test]
             fn backoff() {
                 with_repo(|r| a_failing_queue_backs_off_and_probes_one_at_a_time(&*r));
             }
@@ -955,6 +959,99 @@ fn recording_claims_the_next_in_the_same_write(store: &dyn Store) {
             .map(|c| c.notification.id)
             .collect::<Vec<_>>(),
         [c.id]
+    );
+}
+
+/// "Deliver now": a notification waiting for its retry is due at once, even
+/// while its queue backs off (the next probe may go now); a final one is
+/// refused, an unknown one or another webhook's is `NotFound`, and an inactive
+/// webhook is refused.
+fn deliver_now_makes_a_waiting_notification_due(store: &dyn Store) {
+    let rule = Backoff {
+        after: 1,
+        ..BACKOFF
+    };
+    let w = store
+        .create(webhook("TRD", Some(5)))
+        .wait()
+        .expect("create");
+    let other = store
+        .create(webhook("TRD", Some(4)))
+        .wait()
+        .expect("create");
+    let at = |s: i64| t0() + Duration::seconds(s);
+    let n = notification(&w, 101, at(0));
+    store.enqueue(vec![n.clone()]).wait().expect("enqueue");
+    let lease = Duration::seconds(30);
+    let claims = |now| {
+        store
+            .claim_due("e", now, lease, ClaimLimits::upto(10))
+            .wait()
+            .expect("claim")
+    };
+    let first = claims(at(1));
+    let queue = store
+        .record_attempt(
+            n.id,
+            &first.claimed[0].token,
+            failed(at(1)),
+            AttemptOutcome::RetryAt(at(3600)),
+            RecordRules {
+                recent: 5,
+                backoff: rule,
+            },
+        )
+        .wait()
+        .expect("record")
+        .queue;
+    assert!(queue.backoff.is_some(), "backing off after one failure");
+    assert!(claims(at(2)).claimed.is_empty(), "waiting for its retry");
+
+    let now = store
+        .deliver_now(w.id, None, n.id, at(2))
+        .wait()
+        .expect("deliver now");
+    assert_eq!(now.next_attempt, Some(at(2)));
+    assert_eq!(
+        claims(at(2))
+            .claimed
+            .iter()
+            .map(|c| c.notification.id)
+            .collect::<Vec<_>>(),
+        [n.id],
+        "due now, and the probe may go now"
+    );
+
+    let missing = store
+        .deliver_now(w.id, None, NotificationId::generate(), at(3))
+        .wait();
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+    let elsewhere = store.deliver_now(other.id, None, n.id, at(3)).wait();
+    assert!(
+        matches!(elsewhere, Err(StoreError::NotFound)),
+        "{elsewhere:?}"
+    );
+
+    let (_, done) = undelivered_one(store);
+    let final_one = store
+        .deliver_now(done.webhook_id, None, done.id, at(3))
+        .wait();
+    assert!(
+        matches!(
+            final_one,
+            Err(StoreError::Refused(Refusal::NotPending(
+                NotificationStatus::Undelivered
+            )))
+        ),
+        "{final_one:?}"
+    );
+    set_status(store, w.id, None, WebhookStatus::Inactive, at(4))
+        .wait()
+        .expect("inactive");
+    let inactive = store.deliver_now(w.id, None, n.id, at(5)).wait();
+    assert!(
+        matches!(inactive, Err(StoreError::Refused(Refusal::NotActive(_)))),
+        "{inactive:?}"
     );
 }
 

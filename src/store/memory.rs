@@ -519,6 +519,31 @@ impl Outbox for MemoryStore {
         })
     }
 
+    fn deliver_now(
+        &self,
+        webhook: WebhookId,
+        scope: Option<&PmCode>,
+        id: NotificationId,
+        now: OffsetDateTime,
+    ) -> StoreFuture<Notification> {
+        self.with_wake(|state| {
+            state
+                .index
+                .get(webhook, scope)
+                .ok_or(StoreError::NotFound)?
+                .accepts_resend()?;
+            let stored = state.find_mut(webhook, id).ok_or(StoreError::NotFound)?;
+            if stored.claim.is_some() {
+                return Ok((stored.notification.clone(), false));
+            }
+            let mut n = stored.notification.clone();
+            n.deliver_now(now)?;
+            stored.notification = n.clone();
+            state.queues.entry(webhook).or_default().probe_now(now);
+            Ok((n, true))
+        })
+    }
+
     fn resend(
         &self,
         webhook: WebhookId,

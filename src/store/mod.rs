@@ -379,6 +379,20 @@ pub trait Outbox: Send + Sync {
     /// their attempts; answers how many. A pending notification is never deleted.
     fn purge(&self, before: OffsetDateTime, limit: u32) -> StoreFuture<u64>;
 
+    /// "Deliver now" (`Notification::deliver_now`) for the webhook's
+    /// notification `id`, if the webhook (within `scope`) is active
+    /// (`Webhook::accepts_resend`): it is due at `now`, and when its queue backs
+    /// off, the next probe may go at `now` too. Wakes the engine. Answers the
+    /// notification as stored. `NotFound` for an unknown id or another
+    /// webhook's.
+    fn deliver_now(
+        &self,
+        webhook: WebhookId,
+        scope: Option<&PmCode>,
+        id: NotificationId,
+        now: OffsetDateTime,
+    ) -> StoreFuture<Notification>;
+
     /// Resends the webhook's notifications among `ids` (`Notification::resend`),
     /// all in one transaction, if the webhook (within `scope`) accepts a resend
     /// (`Webhook::accepts_resend`); answers, per id in the order asked, what

@@ -436,3 +436,65 @@ async fn a_notification_claimed_when_the_service_dies_is_delivered_after_restart
     .await;
     assert_eq!(status, "Delivered");
 }
+
+/// "Deliver now": a notification waiting an hour for its retry is attempted at
+/// once; a delivered one is `409 NOTIFICATION_NOT_PENDING`; an unknown id is
+/// `404 NOTIFICATION_NOTFOUND`; another program manager's webhook is `404`.
+#[actix_rt::test]
+async fn deliver_now_attempts_a_waiting_notification_at_once() {
+    let app = app_with_schedule("[3600000]", "5").await;
+    let receiver = Receiver::start(Behaviour::Sequence(&[503, 200])).await;
+    app.create_webhook("TRD", hook(None, &[103], &receiver.url))
+        .await;
+    let (webhook, notification) = trigger(&app, "TRD", None, 103).await.remove(0);
+    receiver.wait_for(1, Duration::from_secs(5)).await;
+    // The first attempt's outcome is recorded shortly after the receiver saw
+    // it; until then the notification is being attempted, and "deliver now"
+    // would leave it as it is.
+    let details = format!("/api/v1/Webhooks/{webhook}/notifications/details");
+    let recorded = eventually(
+        Duration::from_secs(5),
+        || {
+            app.post(
+                &details,
+                Some("TRD"),
+                json!({"notificationIds": [notification]}),
+            )
+        },
+        |r| r.status == 200 && r.body.to_string().contains("HTTP 503"),
+    )
+    .await;
+    assert!(
+        recorded.body.to_string().contains("HTTP 503"),
+        "{}",
+        recorded.body
+    );
+    let path = format!("/sandbox/v1/webhooks/{webhook}/notifications/{notification}/deliver");
+    let waiting = app.post(&path, Some("TRD"), json!({})).await;
+    assert_eq!(waiting.status, 200, "{}", waiting.body);
+    assert_eq!(waiting.response()["notificationStatus"], "Pending");
+    let received = receiver.wait_for(2, Duration::from_secs(5)).await;
+    assert_eq!(
+        received.len(),
+        2,
+        "attempted again without waiting the hour"
+    );
+    let delivered = eventually(
+        Duration::from_secs(5),
+        || app.post(&path, Some("TRD"), json!({})),
+        |r| r.status == 409,
+    )
+    .await;
+    assert_eq!(delivered.error_codes(), ["NOTIFICATION_NOT_PENDING"]);
+
+    let unknown = format!(
+        "/sandbox/v1/webhooks/{webhook}/notifications/af2d48de-2ad7-42f8-a252-8422cd9e6078/deliver"
+    );
+    let reply = app.post(&unknown, Some("TRD"), json!({})).await;
+    assert_eq!(
+        (reply.status, reply.error_codes()),
+        (404, vec!["NOTIFICATION_NOTFOUND".to_owned()])
+    );
+    let reply = app.post(&path, Some("ABC"), json!({})).await;
+    assert_eq!(reply.status, 404, "another program manager's webhook");
+}

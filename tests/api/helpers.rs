@@ -317,6 +317,7 @@ pub fn every_route(id: &str) -> Vec<(Method, String, Option<Value>)> {
             let path = template
                 .replace("{id}", id)
                 .replace("{eventCode}", "101")
+                .replace("{notificationId}", "af2d48de-2ad7-42f8-a252-8422cd9e6078")
                 .replace("{name}", "every-route");
             let methods: Vec<Method> = match route.methods.as_slice() {
                 [] => vec![Method::GET, Method::POST],
@@ -333,7 +334,7 @@ pub fn every_route(id: &str) -> Vec<(Method, String, Option<Value>)> {
         .collect()
 }
 
-/// A valid body for a route and method that take one.
+/// A valid body for a route and method that take one; `None` for one that takes none.
 fn sample_body(template: &str, method: &Method) -> Option<Value> {
     if ![Method::POST, Method::PUT, Method::PATCH].contains(method) {
         return None;
@@ -347,6 +348,8 @@ fn sample_body(template: &str, method: &Method) -> Option<Value> {
         "details" | "resend" => ids,
         "events" => json!({"eventCode": 101}),
         "{name}" | "reset" => json!({}),
+        // Deliver now takes no body.
+        "deliver" => return None,
         other => panic!("no sample body for {method} {template} ({other}): add one here"),
     })
 }

@@ -371,6 +371,40 @@ impl Outbox for SqliteStore {
         })
     }
 
+    fn deliver_now(
+        &self,
+        webhook: WebhookId,
+        scope: Option<&PmCode>,
+        id: NotificationId,
+        now: OffsetDateTime,
+    ) -> StoreFuture<Notification> {
+        let scope = scope.cloned();
+        self.writer.submit(move |tx| {
+            tx.webhook(webhook, scope.as_ref())?
+                .ok_or(StoreError::NotFound)?
+                .accepts_resend()?;
+            let mut n = notifications::find_for(tx.conn, webhook, id)
+                .map_err(classify)?
+                .ok_or(StoreError::NotFound)?;
+            if notifications::claim_of(tx.conn, id)
+                .map_err(classify)?
+                .is_some()
+            {
+                // Being attempted right now.
+                return Ok((n, Effect::None));
+            }
+            n.deliver_now(now)?;
+            let run = || -> rusqlite::Result<()> {
+                notifications::set_next_attempt(tx.conn, &n)?;
+                let mut queue = queues::health(tx.conn, webhook)?;
+                queue.probe_now(now);
+                queues::save_health(tx.conn, webhook, &queue)
+            };
+            run().map_err(classify)?;
+            Ok((n, Effect::Wake))
+        })
+    }
+
     fn resend(
         &self,
         webhook: WebhookId,

@@ -83,6 +83,13 @@ pub fn save_progress(
     keep_queue(conn, n, was == NotificationStatus::Pending)
 }
 
+/// Writes a pending, unclaimed notification's next attempt time.
+pub fn set_next_attempt(conn: &Connection, n: &Notification) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE notifications SET next_attempt_ms = ?2 WHERE id = ?1")?
+        .execute(params![n.id.to_string(), n.next_attempt.map(unix_ms)])?;
+    keep_queue(conn, n, true)
+}
+
 /// Stores attempt number `number` of a notification.
 pub fn insert_attempt(
     conn: &Connection,
