@@ -1,12 +1,15 @@
 //! Event delivery: sends each due notification to its webhook, retries it on the
 //! configured schedule, and records every attempt.
 //!
-//! Shape: the outbox is the work queue (`store::Outbox`). The engine claims due
-//! notifications a page at a time, soonest due first, never more than it has
-//! free attempt slots (`delivery.concurrency`), so what it holds is bounded by
-//! that, not by the backlog. Each claim has a lease; the attempt's outcome is
-//! recorded under the claim, which releases it, and a retry is simply a later
-//! due time in the store. An engine that dies leaves claims that lapse, and any
+//! Shape: the outbox is the work queue (`store::Outbox`), with a queue per
+//! webhook. The engine claims due notifications a page at a time, ready queues
+//! soonest first and each within its room (`delivery.per_webhook_concurrency`,
+//! one probe while a failing receiver backs off: `domain::queue`), never more
+//! than it has free attempt slots (`delivery.concurrency`), so what it holds is
+//! bounded by that, not by the backlog. Each claim has a lease; the attempt's
+//! outcome is recorded under the claim, which releases it, in the same write
+//! that claims the slot's next notification; a retry is simply a later due time
+//! in the store. An engine that dies leaves claims that lapse, and any
 //! engine takes them over: delivery is at least once, and the notification id
 //! (`webhook-id` when signing) is the same on every attempt so that a receiver
 //! can drop a duplicate. The engine sleeps until the next due time, or until
