@@ -12,8 +12,8 @@ use tokio::sync::Notify;
 
 use super::sqlite::{SqliteOptions, Synchronous};
 use super::{
-    ClaimLimits, ClaimRequest, Claimed, Claims, Cleared, MemoryStore, Outbox, RecordRules,
-    Recorded, Repository, SqliteStore, Store, StoreError, StoreFuture,
+    ClaimLimits, ClaimRequest, Claimed, Claims, Cleared, LogFilter, LogPage, MemoryStore, Outbox,
+    RecordRules, Recorded, Repository, SqliteStore, Store, StoreError, StoreFuture,
 };
 use std::collections::BTreeMap;
 
@@ -482,6 +482,10 @@ macro_rules! contract_suite {
             #[test]
             fn deliver_now() {
                 with_repo(|r| deliver_now_makes_a_waiting_notification_due(&*r));
+            }
+            #[test]
+            fn recent() {
+                with_repo(|r| recent_lists_newest_first_in_pages_with_filters(&*r));
             }
             #[test]
             fn backoff() {
@@ -1052,6 +1056,100 @@ fn deliver_now_makes_a_waiting_notification_due(store: &dyn Store) {
     assert!(
         matches!(inactive, Err(StoreError::Refused(Refusal::NotActive(_)))),
         "{inactive:?}"
+    );
+}
+
+/// The delivery log: newest first, in pages that go on where the last one
+/// stopped, each with its last attempt, and filtered by every field.
+fn recent_lists_newest_first_in_pages_with_filters(store: &dyn Store) {
+    let a = store
+        .create(webhook("TRD", Some(1)))
+        .wait()
+        .expect("create");
+    let b = store
+        .create(webhook("ABC", Some(2)))
+        .wait()
+        .expect("create");
+    let at = |s: i64| t0() + Duration::seconds(s);
+    let ns = [
+        notification(&a, 101, at(0)),
+        notification(&b, 102, at(1)),
+        notification(&a, 103, at(2)),
+        notification(&a, 101, at(3)),
+        notification(&b, 101, at(4)),
+    ];
+    for n in &ns {
+        store.enqueue(vec![n.clone()]).wait().expect("enqueue");
+    }
+    let first = store
+        .claim_due("e", at(10), Duration::minutes(1), ClaimLimits::upto(1))
+        .wait()
+        .expect("claim");
+    store
+        .record_attempt(
+            ns[0].id,
+            &first.claimed[0].token,
+            failed(at(10)),
+            AttemptOutcome::Delivered,
+            RecordRules {
+                recent: 5,
+                backoff: BACKOFF,
+            },
+        )
+        .wait()
+        .expect("record");
+    let ids = |page: &LogPage| page.entries.iter().map(|(n, _)| n.id).collect::<Vec<_>>();
+    let all = LogFilter::default();
+    let page1 = store.recent(all.clone(), None, 2).wait().expect("recent");
+    assert_eq!(ids(&page1), [ns[4].id, ns[3].id], "newest first");
+    let page2 = store
+        .recent(all.clone(), page1.next, 2)
+        .wait()
+        .expect("recent");
+    assert_eq!(ids(&page2), [ns[2].id, ns[1].id]);
+    let page3 = store
+        .recent(all.clone(), page2.next, 2)
+        .wait()
+        .expect("recent");
+    assert_eq!(ids(&page3), [ns[0].id]);
+    assert_eq!(page3.next, None, "the last page");
+    assert_eq!(page3.entries[0].0.status, NotificationStatus::Delivered);
+    assert_eq!(
+        page3.entries[0].1.as_ref().map(|a| a.time),
+        Some(at(10)),
+        "with its last attempt"
+    );
+    assert!(page1.entries.iter().all(|(_, last)| last.is_none()));
+
+    let only = |filter: LogFilter| store.recent(filter, None, 10).wait().expect("recent");
+    assert_eq!(
+        ids(&only(LogFilter {
+            pm: Some(pm("ABC")),
+            ..LogFilter::default()
+        })),
+        [ns[4].id, ns[1].id]
+    );
+    assert_eq!(
+        ids(&only(LogFilter {
+            webhook: Some(a.id),
+            event: Some(code(101)),
+            ..LogFilter::default()
+        })),
+        [ns[3].id, ns[0].id]
+    );
+    assert_eq!(
+        ids(&only(LogFilter {
+            status: Some(NotificationStatus::Delivered),
+            ..LogFilter::default()
+        })),
+        [ns[0].id]
+    );
+    assert_eq!(
+        ids(&only(LogFilter {
+            id: Some(ns[2].id),
+            ..LogFilter::default()
+        })),
+        [ns[2].id]
     );
 }
 

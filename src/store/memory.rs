@@ -11,8 +11,8 @@ use tokio::sync::Notify;
 use super::index::Index;
 use super::wake::Wake;
 use super::{
-    Backlog, Change, ClaimLimits, ClaimRequest, Claimed, Claims, Cleared, Outbox, RecordRules,
-    Recorded, Repository, StoreError, StoreFuture,
+    Backlog, Change, ClaimLimits, ClaimRequest, Claimed, Claims, Cleared, LogFilter, LogPage,
+    Outbox, RecordRules, Recorded, Repository, StoreError, StoreFuture,
 };
 use crate::domain::{
     Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
@@ -432,6 +432,37 @@ impl Outbox for MemoryStore {
                     next: None,
                 },
             ))
+        })
+    }
+
+    fn recent(&self, filter: LogFilter, before: Option<u64>, limit: u32) -> StoreFuture<LogPage> {
+        self.with(|state| {
+            let end = before.map_or(state.notifications.len(), |b| {
+                usize::try_from(b)
+                    .unwrap_or(usize::MAX)
+                    .min(state.notifications.len())
+            });
+            let matches = |n: &Notification| {
+                filter.pm.as_ref().is_none_or(|pm| *pm == n.pm_code)
+                    && filter.webhook.is_none_or(|w| w == n.webhook_id)
+                    && filter.event.is_none_or(|e| e == n.event_code)
+                    && filter.status.is_none_or(|s| s == n.status)
+                    && filter.id.is_none_or(|id| id == n.id)
+            };
+            let mut found = state.notifications[..end]
+                .iter()
+                .enumerate()
+                .rev()
+                .filter(|(_, s)| matches(&s.notification));
+            let entries: Vec<(usize, &Stored)> = found.by_ref().take(limit as usize).collect();
+            let more = found.next().is_some();
+            Ok(LogPage {
+                next: entries.last().filter(|_| more).map(|(at, _)| *at as u64),
+                entries: entries
+                    .into_iter()
+                    .map(|(_, s)| (s.notification.clone(), s.attempts.last().cloned()))
+                    .collect(),
+            })
         })
     }
 

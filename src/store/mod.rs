@@ -117,6 +117,25 @@ pub struct RecordRules {
     pub backoff: Backoff,
 }
 
+/// Which notifications [`Outbox::recent`] lists: every field set must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogFilter {
+    pub pm: Option<PmCode>,
+    pub webhook: Option<WebhookId>,
+    pub event: Option<EventCode>,
+    pub status: Option<NotificationStatus>,
+    pub id: Option<NotificationId>,
+}
+
+/// A page of [`Outbox::recent`]: notifications newest first, each with its
+/// last attempt, and where the next page starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogPage {
+    pub entries: Vec<(Notification, Option<Attempt>)>,
+    /// Pass as `before` for the next (older) page; `None` on the last page.
+    pub next: Option<u64>,
+}
+
 /// What [`Outbox::claim_due`] answers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Claims {
@@ -348,6 +367,11 @@ pub trait Outbox: Send + Sync {
         rules: RecordRules,
         next: ClaimRequest,
     ) -> StoreFuture<(Recorded, Claims)>;
+
+    /// The notifications that match `filter`, newest first, at most `limit`,
+    /// starting after the position `before` (a previous page's `next`), each
+    /// with its last attempt: the dashboard's delivery log.
+    fn recent(&self, filter: LogFilter, before: Option<u64>, limit: u32) -> StoreFuture<LogPage>;
 
     /// Every pending notification, oldest first (for tests and tools: the
     /// engine claims pages instead).

@@ -39,8 +39,8 @@ use self::writer::{read_index, Effect, Writer};
 use super::index::Index;
 use super::wake::Wake;
 use super::{
-    Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, Outbox, RecordRules, Recorded,
-    Repository, StoreError, StoreFuture,
+    Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, LogFilter, LogPage, Outbox,
+    RecordRules, Recorded, Repository, StoreError, StoreFuture,
 };
 use crate::domain::{
     Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
@@ -333,6 +333,11 @@ impl Outbox for SqliteStore {
             };
             Ok(((recorded, claims), Effect::None))
         })
+    }
+
+    fn recent(&self, filter: LogFilter, before: Option<u64>, limit: u32) -> StoreFuture<LogPage> {
+        self.readers
+            .read(move |conn| notifications::recent(conn, &filter, before, limit))
     }
 
     fn pending(&self) -> StoreFuture<Vec<Notification>> {

@@ -13,7 +13,7 @@ use crate::domain::{
     Attempt, ClaimToken, EventCode, Notification, NotificationId, NotificationStatus, PmCode,
     ReceiverReply, WebhookId,
 };
-use crate::store::{ClaimLimits, Claimed, Claims};
+use crate::store::{ClaimLimits, Claimed, Claims, LogFilter, LogPage};
 
 const COLUMNS: &str = "id, webhook_id, pm_code, event_code, body, status, created_time, \
                        last_sent_time, attempts, cycle_start, next_attempt_ms";
@@ -321,6 +321,63 @@ pub fn find_for(
     Ok(find(conn, id)?.filter(|n| n.webhook_id == webhook_id))
 }
 
+/// The notifications that match `filter`, newest first (by row), before row
+/// `before`, at most `limit`, each with its last attempt. Without a filter it
+/// reads the newest rows only; a filter on a rare value may read far back
+/// (the filters use no index: a page is for people, a few per second at most).
+pub fn recent(
+    conn: &Connection,
+    filter: &LogFilter,
+    before: Option<u64>,
+    limit: u32,
+) -> rusqlite::Result<LogPage> {
+    let before = before.and_then(|b| i64::try_from(b).ok());
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT rowid, {COLUMNS} FROM notifications \
+         WHERE (?1 IS NULL OR pm_code = ?1) AND (?2 IS NULL OR webhook_id = ?2) \
+           AND (?3 IS NULL OR event_code = ?3) AND (?4 IS NULL OR status = ?4) \
+           AND (?5 IS NULL OR id = ?5) AND (?6 IS NULL OR rowid < ?6) \
+         ORDER BY rowid DESC LIMIT ?7"
+    ))?;
+    let rows = stmt
+        .query_map(
+            params![
+                filter.pm.as_ref().map(PmCode::as_str),
+                filter.webhook.map(|w| w.to_string()),
+                filter.event.map(EventCode::value),
+                filter.status.map(NotificationStatus::as_str),
+                filter.id.map(|n| n.to_string()),
+                before,
+                limit.saturating_add(1),
+            ],
+            |row| Ok((row.get::<_, i64>(0)?, read_from(row, 1)?)),
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let more = rows.len() > limit as usize;
+    let mut entries = Vec::with_capacity(rows.len().min(limit as usize));
+    let mut last_row = None;
+    for (row, n) in rows.into_iter().take(limit as usize) {
+        let attempt = conn
+            .prepare_cached(
+                "SELECT time_ms, http_status, error, latency_ms, request_headers, \
+                 response_headers, response_body, response_body_truncated FROM attempts \
+                 WHERE notification_id = ?1 ORDER BY attempt DESC LIMIT 1",
+            )?
+            .query_row([n.id.to_string()], read_attempt)
+            .optional()?;
+        last_row = Some(row);
+        entries.push((n, attempt));
+    }
+    Ok(LogPage {
+        entries,
+        next: if more {
+            last_row.and_then(|r| u64::try_from(r).ok())
+        } else {
+            None
+        },
+    })
+}
+
 /// Every pending notification, oldest first.
 pub fn pending(conn: &Connection) -> rusqlite::Result<Vec<Notification>> {
     let mut stmt = conn.prepare_cached(&format!(
@@ -465,27 +522,32 @@ fn read_attempt(row: &Row<'_>) -> rusqlite::Result<Attempt> {
 }
 
 fn read(row: &Row<'_>) -> rusqlite::Result<Notification> {
-    let id: String = row.get(0)?;
-    let webhook_id: String = row.get(1)?;
-    let pm: String = row.get(2)?;
-    let status: String = row.get(5)?;
+    read_from(row, 0)
+}
+
+/// A notification from `COLUMNS`, starting at column `at`.
+fn read_from(row: &Row<'_>, at: usize) -> rusqlite::Result<Notification> {
+    let id: String = row.get(at)?;
+    let webhook_id: String = row.get(at + 1)?;
+    let pm: String = row.get(at + 2)?;
+    let status: String = row.get(at + 5)?;
     Ok(Notification {
         id: NotificationId::parse(&id).map_err(|p| corrupt(p.message))?,
         webhook_id: WebhookId::parse(&webhook_id).map_err(|p| corrupt(p.message))?,
         pm_code: PmCode::parse(&pm).map_err(|p| corrupt(p.message))?,
-        event_code: EventCode::from_number(row.get(3)?, "event_code")
+        event_code: EventCode::from_number(row.get(at + 3)?, "event_code")
             .map_err(|p| corrupt(p.message))?,
-        body: row.get(4)?,
+        body: row.get(at + 4)?,
         status: status.parse().map_err(corrupt)?,
-        created_time: from_unix_seconds(row.get(6)?)?,
+        created_time: from_unix_seconds(row.get(at + 6)?)?,
         last_sent_time: row
-            .get::<_, Option<i64>>(7)?
+            .get::<_, Option<i64>>(at + 7)?
             .map(from_unix_seconds)
             .transpose()?,
-        attempts: row.get(8)?,
-        cycle_start: row.get(9)?,
+        attempts: row.get(at + 8)?,
+        cycle_start: row.get(at + 9)?,
         next_attempt: row
-            .get::<_, Option<i64>>(10)?
+            .get::<_, Option<i64>>(at + 10)?
             .map(from_unix_ms)
             .transpose()?,
     })
