@@ -30,7 +30,22 @@ pub struct Settings {
     pub sandbox: SandboxSettings,
     pub retention: RetentionSettings,
     pub auth: AuthSettings,
+    pub dashboard: DashboardSettings,
     pub seed: SeedSettings,
+}
+
+/// The web dashboard at `/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DashboardSettings {
+    /// Serve it (only while auth is off: it has no sign-in yet).
+    pub enabled: bool,
+}
+
+impl Default for DashboardSettings {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
 }
 
 /// Fixtures created at start when absent (see `seed.rs`).

@@ -246,10 +246,7 @@ impl From<Refusal> for ApiError {
             Refusal::NotPending(status) => Self::Conflict(Problem::at(
                 ErrorCode::NotificationNotPending,
                 "notificationId",
-                format!(
-                    "The notification is {}, not pending; resend it instead.",
-                    status.as_str()
-                ),
+                format!("The notification is {status}, not pending; resend it instead."),
             )),
         }
     }

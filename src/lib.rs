@@ -3,6 +3,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod dashboard;
 pub mod delivery;
 pub mod domain;
 pub mod error;

@@ -129,6 +129,7 @@ impl Application {
         let serving = Serving {
             sandbox: settings.sandbox.enabled,
             reset: settings.sandbox.enabled && !settings.auth.enabled,
+            dashboard: settings.dashboard.enabled && !settings.auth.enabled,
         };
         let limit = settings.limits.max_body_bytes;
         let heartbeat = settings.heartbeat.clone();

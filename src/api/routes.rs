@@ -19,6 +19,9 @@ pub struct Route {
     /// Served without a token when auth is on (health checks, metrics, the
     /// OpenAPI document).
     pub open: bool,
+    /// A page of the dashboard (HTML), not an API operation: not in the
+    /// OpenAPI document.
+    pub html: bool,
 }
 
 impl Route {
@@ -39,6 +42,7 @@ pub struct Routes<'a> {
     table: Vec<Route>,
     sandbox: bool,
     reset: bool,
+    dashboard: bool,
 }
 
 /// What decides which declared routes are served.
@@ -49,6 +53,8 @@ pub struct Serving {
     /// The reset deletes every program manager's data: served only with the
     /// sandbox on and auth off.
     pub reset: bool,
+    /// `[dashboard] enabled`, with auth off (the dashboard has no sign-in yet).
+    pub dashboard: bool,
 }
 
 impl<'a> Routes<'a> {
@@ -59,6 +65,7 @@ impl<'a> Routes<'a> {
             table: Vec::new(),
             sandbox: serving.sandbox,
             reset: serving.reset,
+            dashboard: serving.dashboard,
         }
     }
 
@@ -69,6 +76,7 @@ impl<'a> Routes<'a> {
             table: Vec::new(),
             sandbox: true,
             reset: true,
+            dashboard: true,
         }
     }
 
@@ -87,6 +95,11 @@ impl<'a> Routes<'a> {
         self.reset
     }
 
+    /// Whether the dashboard is served.
+    pub fn dashboard(&self) -> bool {
+        self.dashboard
+    }
+
     /// Starts declaring the resource at `path` (full and canonical). Methods it
     /// does not serve get `405` with an `Allow` header.
     pub fn resource(&mut self, path: &'static str) -> Declare<'_, 'a> {
@@ -95,6 +108,7 @@ impl<'a> Routes<'a> {
                 path,
                 methods: Vec::new(),
                 open: false,
+                html: false,
             },
             resource: Some(web::resource(path)),
             served: true,
@@ -164,6 +178,12 @@ impl Declare<'_, '_> {
     /// Served without a token.
     pub fn open(mut self) -> Self {
         self.route.open = true;
+        self
+    }
+
+    /// A dashboard page (HTML), left out of the OpenAPI document.
+    pub fn html(mut self) -> Self {
+        self.route.html = true;
         self
     }
 

@@ -191,7 +191,7 @@ impl Notification {
     /// refused; one being attempted right now is left as it is.
     pub fn deliver_now(&mut self, now: OffsetDateTime) -> Result<(), Refusal> {
         if self.status != NotificationStatus::Pending {
-            return Err(Refusal::NotPending(self.status));
+            return Err(Refusal::NotPending(self.status.as_str()));
         }
         self.next_attempt = Some(self.next_attempt.map_or(now, |at| at.min(now)));
         Ok(())

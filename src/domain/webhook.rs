@@ -151,9 +151,10 @@ pub enum Refusal {
     /// Resend needs an active webhook.
     #[error("the webhook is {}, not active", .0.as_str())]
     NotActive(WebhookStatus),
-    /// "Deliver now" needs a pending notification.
-    #[error("the notification is {}, not pending", .0.as_str())]
-    NotPending(crate::domain::NotificationStatus),
+    /// "Deliver now" needs a pending notification; this one's status is
+    /// named (by name: the notification's module depends on this one).
+    #[error("the notification is {0}, not pending")]
+    NotPending(&'static str),
 }
 
 /// Where and how the service calls the webhook.

@@ -1043,9 +1043,7 @@ fn deliver_now_makes_a_waiting_notification_due(store: &dyn Store) {
     assert!(
         matches!(
             final_one,
-            Err(StoreError::Refused(Refusal::NotPending(
-                NotificationStatus::Undelivered
-            )))
+            Err(StoreError::Refused(Refusal::NotPending("Undelivered")))
         ),
         "{final_one:?}"
     );

@@ -9,6 +9,7 @@ mod receiver;
 mod auth;
 mod corpus;
 mod crash;
+mod dashboard;
 mod delivery;
 mod errors;
 mod faults;

@@ -1,0 +1,190 @@
+//! The web dashboard at `/`: server-rendered HTML (maud: compile-time
+//! templates that escape every value), its one stylesheet compiled into the
+//! binary, no script, and no request to any other host (the Content-Security-
+//! Policy says so). Pages so far: the delivery log (filters in the URL, pages
+//! of 50, newest first) and a notification's detail (the envelope as sent and
+//! every attempt). Served with `[dashboard] enabled` while auth is off: it has
+//! no sign-in yet.
+
+mod pages;
+
+use std::collections::HashMap;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use maud::Markup;
+
+use crate::api::routes::Routes;
+use crate::domain::{EventCode, NotificationId, NotificationStatus, PmCode, WebhookId};
+use crate::store::{LogFilter, Store, StoreError};
+
+pub fn routes(r: &mut Routes) {
+    let on = r.dashboard();
+    r.resource("/").get(log).html().served_if(on);
+    r.resource("/dashboard/webhooks/{id}/notifications/{notificationId}")
+        .get(detail)
+        .html()
+        .served_if(on);
+    r.resource("/dashboard/assets/app.css")
+        .get(stylesheet)
+        .html()
+        .served_if(on);
+}
+
+/// Rows per page of the delivery log.
+const PAGE: u32 = 50;
+
+/// No script, no other host, no framing: the pages are HTML and one stylesheet.
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+                   base-uri 'none'; frame-ancestors 'none'";
+
+fn page(status: StatusCode, markup: Markup) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .insert_header((
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .body(markup.into_string())
+}
+
+/// The storage could not answer: a page that says so (503), never internals.
+fn unavailable(e: &StoreError) -> HttpResponse {
+    log::warn!("dashboard: reading the store: {e}");
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        pages::problem("The storage cannot answer now; try again shortly."),
+    )
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("max-age=300"),
+        ))
+        .body(include_str!("app.css"))
+}
+
+/// The delivery log's filters as the URL gives them: each one parsed, or the
+/// reason it is refused.
+#[derive(Debug, Default)]
+pub struct Filters {
+    pub filter: LogFilter,
+    pub before: Option<u64>,
+    /// The raw values, to fill the form and the next page's link.
+    pub raw: Vec<(&'static str, String)>,
+}
+
+const FILTER_KEYS: [&str; 5] = ["pm", "webhook", "event", "status", "id"];
+
+impl Filters {
+    fn parse(query: &HashMap<String, String>) -> Result<Self, String> {
+        let mut filters = Filters::default();
+        for key in FILTER_KEYS {
+            let Some(value) = query.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            let f = &mut filters.filter;
+            match key {
+                "pm" => f.pm = Some(PmCode::parse(value).map_err(|p| p.message)?),
+                "webhook" => f.webhook = Some(WebhookId::parse(value).map_err(|p| p.message)?),
+                "event" => {
+                    let n: i64 = value
+                        .parse()
+                        .map_err(|_| format!("{value:?} is not an event code."))?;
+                    f.event = Some(EventCode::from_number(n, "event").map_err(|p| p.message)?);
+                }
+                "status" => {
+                    f.status = Some(
+                        value
+                            .parse::<NotificationStatus>()
+                            .map_err(|_| format!("{value:?} is not a notification status."))?,
+                    );
+                }
+                _ => f.id = Some(NotificationId::parse(value).map_err(|p| p.message)?),
+            }
+            filters.raw.push((key, value.to_owned()));
+        }
+        if let Some(before) = query.get("before").filter(|v| !v.is_empty()) {
+            filters.before = Some(
+                before
+                    .parse()
+                    .map_err(|_| "The page position is not a number.".to_owned())?,
+            );
+        }
+        Ok(filters)
+    }
+
+    pub fn value(&self, key: &str) -> &str {
+        self.raw
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// `GET /`: the delivery log.
+async fn log(
+    query: web::Query<HashMap<String, String>>,
+    store: web::Data<dyn Store>,
+) -> HttpResponse {
+    let filters = match Filters::parse(&query) {
+        Ok(filters) => filters,
+        Err(why) => return page(StatusCode::BAD_REQUEST, pages::problem(&why)),
+    };
+    let log = match store
+        .recent(filters.filter.clone(), filters.before, PAGE)
+        .await
+    {
+        Ok(log) => log,
+        Err(e) => return unavailable(&e),
+    };
+    let mut rows = Vec::with_capacity(log.entries.len());
+    for (notification, last) in log.entries {
+        let url = match store.get(notification.webhook_id, None).await {
+            Ok(webhook) => Some(webhook.config.url.as_str().to_owned()),
+            Err(_) => None,
+        };
+        rows.push(pages::Row {
+            notification,
+            last,
+            url,
+        });
+    }
+    page(StatusCode::OK, pages::log(&filters, &rows, log.next))
+}
+
+/// `GET /dashboard/webhooks/{id}/notifications/{notificationId}`: one
+/// notification, the envelope as sent and every attempt.
+async fn detail(path: web::Path<(String, String)>, store: web::Data<dyn Store>) -> HttpResponse {
+    let (webhook, id) = path.into_inner();
+    let (Ok(webhook), Ok(id)) = (WebhookId::parse(&webhook), NotificationId::parse(&id)) else {
+        return page(
+            StatusCode::NOT_FOUND,
+            pages::problem("No such notification."),
+        );
+    };
+    let found = match store.details(webhook, vec![id]).await {
+        Ok(mut found) => found.pop(),
+        Err(e) => return unavailable(&e),
+    };
+    let Some((notification, attempts)) = found else {
+        return page(
+            StatusCode::NOT_FOUND,
+            pages::problem("No such notification."),
+        );
+    };
+    let hook = store.get(webhook, None).await.ok();
+    page(
+        StatusCode::OK,
+        pages::detail(&notification, &attempts, hook.as_deref()),
+    )
+}

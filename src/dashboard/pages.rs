@@ -1,0 +1,223 @@
+//! The dashboard's HTML. maud escapes every value it is given, so a payload,
+//! header or URL that holds markup shows as text. Stable `data-test`
+//! attributes name what tests look for.
+
+use maud::{html, Markup, DOCTYPE};
+
+use super::Filters;
+use crate::domain::time::{rfc3339_millis, rfc3339_seconds};
+use crate::domain::{Attempt, Notification, Webhook};
+
+/// One row of the delivery log.
+pub struct Row {
+    pub notification: Notification,
+    pub last: Option<Attempt>,
+    /// The webhook's URL, when the webhook still exists.
+    pub url: Option<String>,
+}
+
+fn layout(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · webhook-manager" }
+                link rel="stylesheet" href="/dashboard/assets/app.css";
+            }
+            body {
+                header {
+                    nav aria-label="Main" {
+                        a.brand href="/" { "webhook-manager" }
+                        a href="/" { "Delivery log" }
+                        a href="/?status=Undelivered" { "Undelivered" }
+                        a href="/api/v1/openapi.json" { "OpenAPI" }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// A page that only says what went wrong.
+pub fn problem(message: &str) -> Markup {
+    layout(
+        "Problem",
+        html! {
+            h1 { "Something is not right" }
+            p.problem role="alert" data-test="problem" { (message) }
+            p { a href="/" { "Back to the delivery log" } }
+        },
+    )
+}
+
+/// What the last attempt came to: the HTTP status, or the error's class.
+fn last_result(last: Option<&Attempt>) -> String {
+    match last {
+        None => "not attempted yet".into(),
+        Some(a) => match (a.http_status, &a.error) {
+            (Some(status), _) => format!("HTTP {status}"),
+            (None, Some(error)) => error.clone(),
+            (None, None) => "no answer".into(),
+        },
+    }
+}
+
+fn detail_link(n: &Notification) -> String {
+    format!(
+        "/dashboard/webhooks/{}/notifications/{}",
+        n.webhook_id, n.id
+    )
+}
+
+/// The delivery log: the filter form, the rows, and the link to older ones.
+pub fn log(filters: &Filters, rows: &[Row], next: Option<u64>) -> Markup {
+    let older = next.map(|before| {
+        let mut query: Vec<String> = filters
+            .raw
+            .iter()
+            .map(|(k, v)| format!("{k}={}", url_encode(v)))
+            .collect();
+        query.push(format!("before={before}"));
+        format!("/?{}", query.join("&"))
+    });
+    let status = filters.value("status");
+    layout(
+        "Delivery log",
+        html! {
+            h1 { "Delivery log" }
+            form.filters method="get" action="/" data-test="filters" {
+                label { "Program manager" input name="pm" value=(filters.value("pm")) size="5"; }
+                label { "Webhook id" input name="webhook" value=(filters.value("webhook")) size="36"; }
+                label { "Event code" input name="event" value=(filters.value("event")) size="5"; }
+                label { "Status"
+                    select name="status" {
+                        option value="" selected[status.is_empty()] { "any" }
+                        @for s in ["Pending", "Delivered", "Undelivered"] {
+                            option value=(s) selected[status == s] { (s) }
+                        }
+                    }
+                }
+                label { "Notification id" input name="id" value=(filters.value("id")) size="36"; }
+                button type="submit" { "Filter" }
+                a href="/" { "Clear" }
+            }
+            @if rows.is_empty() {
+                p.muted data-test="empty" { "No notification matches." }
+            } @else {
+                table data-test="log" {
+                    thead {
+                        tr {
+                            th { "Created (UTC)" }
+                            th { "Program manager" }
+                            th.wide { "Webhook" }
+                            th { "Event" }
+                            th { "Status" }
+                            th.num { "Attempts" }
+                            th { "Last result" }
+                            th.wide { "Next attempt (UTC)" }
+                        }
+                    }
+                    tbody {
+                        @for row in rows {
+                            @let n = &row.notification;
+                            tr data-test="row" data-notification=(n.id) {
+                                td { a href=(detail_link(n)) { (rfc3339_seconds(n.created_time)) } }
+                                td { (n.pm_code) }
+                                td.wide {
+                                    @match &row.url {
+                                        Some(url) => { (url) }
+                                        None => { span.muted { "(deleted)" } }
+                                    }
+                                }
+                                td { (n.event_code.value()) " " span.muted { (n.event_code.description()) } }
+                                td { span class=(format!("status-{}", n.status.as_str())) data-test="status" { (n.status.as_str()) } }
+                                td.num { (n.attempts) }
+                                td { (last_result(row.last.as_ref())) }
+                                td.wide {
+                                    @match n.next_attempt {
+                                        Some(at) => { (rfc3339_seconds(at)) }
+                                        None => { span.muted { "—" } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some(older) = older {
+                p.pager { a href=(older) data-test="older" { "Older notifications →" } }
+            }
+        },
+    )
+}
+
+/// One notification: what was sent, to whom, and every attempt.
+pub fn detail(n: &Notification, attempts: &[Attempt], webhook: Option<&Webhook>) -> Markup {
+    let envelope = serde_json::from_str::<serde_json::Value>(&n.body)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| n.body.clone());
+    layout(
+        "Notification",
+        html! {
+            h1 { "Notification " code { (n.id) } }
+            dl.facts {
+                dt { "Status" } dd { span class=(format!("status-{}", n.status.as_str())) data-test="status" { (n.status.as_str()) } }
+                dt { "Event" } dd { (n.event_code.value()) " " (n.event_code.description()) }
+                dt { "Program manager" } dd { (n.pm_code) }
+                dt { "Webhook" } dd {
+                    code { (n.webhook_id) }
+                    @if let Some(w) = webhook { " " (w.config.url.as_str()) }
+                }
+                dt { "Created (UTC)" } dd { (rfc3339_seconds(n.created_time)) }
+                dt { "Next attempt (UTC)" } dd {
+                    @match n.next_attempt {
+                        Some(at) => { (rfc3339_seconds(at)) }
+                        None => { "none" }
+                    }
+                }
+            }
+            h2 { "Envelope, as sent on every attempt" }
+            pre data-test="envelope" { (envelope) }
+            h2 { "Attempts (" (attempts.len()) ")" }
+            @if attempts.is_empty() {
+                p.muted { "Not attempted yet." }
+            } @else {
+                ol.attempts data-test="attempts" {
+                    @for a in attempts {
+                        li data-test="attempt" {
+                            strong { (last_result(Some(a))) }
+                            " at " (rfc3339_millis(a.time)) " UTC, " (a.latency_ms) " ms"
+                            details {
+                                summary { "Request headers sent" }
+                                pre { @for (k, v) in &a.request_headers { (k) ": " (v) "\n" } }
+                            }
+                            @if let Some(reply) = &a.reply {
+                                details {
+                                    summary { "Response headers" }
+                                    pre { @for (k, v) in &reply.headers { (k) ": " (v) "\n" } }
+                                }
+                                details {
+                                    summary {
+                                        "Response body"
+                                        @if reply.body_truncated { " (cut at 4 KiB)" }
+                                    }
+                                    pre { (reply.body) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            p { a href=(format!("/?webhook={}", n.webhook_id)) { "This webhook's notifications" } }
+        },
+    )
+}
+
+/// Percent-encodes a query value (everything but unreserved characters).
+fn url_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
