@@ -9,11 +9,14 @@
 mod pages;
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, Responder};
+use actix_web_lab::sse;
 use maud::Markup;
+use tokio::sync::mpsc;
 
 use crate::api::routes::Routes;
 use crate::domain::{EventCode, NotificationId, NotificationStatus, PmCode, WebhookId};
@@ -26,8 +29,16 @@ pub fn routes(r: &mut Routes) {
         .get(detail)
         .html()
         .served_if(on);
+    r.resource("/dashboard/stream")
+        .get(stream)
+        .html()
+        .served_if(on);
     r.resource("/dashboard/assets/app.css")
         .get(stylesheet)
+        .html()
+        .served_if(on);
+    r.resource("/dashboard/assets/app.js")
+        .get(script)
         .html()
         .served_if(on);
 }
@@ -35,9 +46,15 @@ pub fn routes(r: &mut Routes) {
 /// Rows per page of the delivery log.
 const PAGE: u32 = 50;
 
-/// No script, no other host, no framing: the pages are HTML and one stylesheet.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-                   base-uri 'none'; frame-ancestors 'none'";
+/// Nothing from another host, no inline script, no framing: the pages are
+/// HTML, one stylesheet, one script, and the live log's event stream.
+const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; \
+                   connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; \
+                   frame-ancestors 'none'";
+
+/// How often an open live log looks for changes (only while a browser has
+/// it open: no browser, no cost).
+const LIVE_LOOK: Duration = Duration::from_millis(500);
 
 fn page(status: StatusCode, markup: Markup) -> HttpResponse {
     HttpResponse::build(status)
@@ -64,13 +81,25 @@ fn unavailable(e: &StoreError) -> HttpResponse {
 }
 
 async fn stylesheet() -> HttpResponse {
+    asset("text/css; charset=utf-8", include_str!("app.css"))
+}
+
+async fn script() -> HttpResponse {
+    asset("text/javascript; charset=utf-8", include_str!("app.js"))
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
+        .content_type(content_type)
         .insert_header((
             header::CACHE_CONTROL,
             HeaderValue::from_static("max-age=300"),
         ))
-        .body(include_str!("app.css"))
+        .insert_header((
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .body(body)
 }
 
 /// The delivery log's filters as the URL gives them: each one parsed, or the
@@ -140,13 +169,20 @@ async fn log(
         Ok(filters) => filters,
         Err(why) => return page(StatusCode::BAD_REQUEST, pages::problem(&why)),
     };
-    let log = match store
+    match rows(&**store, &filters).await {
+        Ok((rows, next)) => page(StatusCode::OK, pages::log(&filters, &rows, next)),
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// A page of the log's rows, and where the next page starts.
+async fn rows(
+    store: &dyn Store,
+    filters: &Filters,
+) -> Result<(Vec<pages::Row>, Option<u64>), StoreError> {
+    let log = store
         .recent(filters.filter.clone(), filters.before, PAGE)
-        .await
-    {
-        Ok(log) => log,
-        Err(e) => return unavailable(&e),
-    };
+        .await?;
     let mut rows = Vec::with_capacity(log.entries.len());
     for (notification, last) in log.entries {
         let url = match store.get(notification.webhook_id, None).await {
@@ -159,7 +195,51 @@ async fn log(
             url,
         });
     }
-    page(StatusCode::OK, pages::log(&filters, &rows, log.next))
+    Ok((rows, log.next))
+}
+
+/// `GET /dashboard/stream?<filters>`: the live log. Server-Sent Events: a
+/// `rows` event with the first page's rows (HTML) whenever they change: a
+/// new notification, a new attempt, a new status. It looks every
+/// [`LIVE_LOOK`] while the browser keeps the stream open, and stops when it
+/// closes it.
+async fn stream(
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+    store: web::Data<dyn Store>,
+) -> HttpResponse {
+    let mut filters = match Filters::parse(&query) {
+        Ok(filters) => filters,
+        Err(why) => return page(StatusCode::BAD_REQUEST, pages::problem(&why)),
+    };
+    filters.before = None;
+    let (events, receiver) = mpsc::channel::<sse::Event>(4);
+    actix_rt::spawn(async move {
+        let mut shown = String::new();
+        loop {
+            if let Ok((rows, _)) = rows(&**store, &filters).await {
+                let html = pages::rows(&rows).into_string();
+                if html != shown {
+                    let event = sse::Data::new(html.clone()).event("rows");
+                    if events.send(event.into()).await.is_err() {
+                        return;
+                    }
+                    shown = html;
+                }
+            }
+            actix_rt::time::sleep(LIVE_LOOK).await;
+            if events.is_closed() {
+                return;
+            }
+        }
+    });
+    let mut response = sse::Sse::from_infallible_receiver(receiver)
+        .with_keep_alive(Duration::from_secs(15))
+        .respond_to(&req);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// `GET /dashboard/webhooks/{id}/notifications/{notificationId}`: one

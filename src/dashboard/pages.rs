@@ -25,6 +25,7 @@ fn layout(title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · webhook-manager" }
                 link rel="stylesheet" href="/dashboard/assets/app.css";
+                script src="/dashboard/assets/app.js" defer {}
             }
             body {
                 header {
@@ -104,54 +105,80 @@ pub fn log(filters: &Filters, rows: &[Row], next: Option<u64>) -> Markup {
                 button type="submit" { "Filter" }
                 a href="/" { "Clear" }
             }
-            @if rows.is_empty() {
-                p.muted data-test="empty" { "No notification matches." }
-            } @else {
-                table data-test="log" {
-                    thead {
-                        tr {
-                            th { "Created (UTC)" }
-                            th { "Program manager" }
-                            th.wide { "Webhook" }
-                            th { "Event" }
-                            th { "Status" }
-                            th.num { "Attempts" }
-                            th { "Last result" }
-                            th.wide { "Next attempt (UTC)" }
-                        }
-                    }
-                    tbody {
-                        @for row in rows {
-                            @let n = &row.notification;
-                            tr data-test="row" data-notification=(n.id) {
-                                td { a href=(detail_link(n)) { (rfc3339_seconds(n.created_time)) } }
-                                td { (n.pm_code) }
-                                td.wide {
-                                    @match &row.url {
-                                        Some(url) => { (url) }
-                                        None => { span.muted { "(deleted)" } }
-                                    }
-                                }
-                                td { (n.event_code.value()) " " span.muted { (n.event_code.description()) } }
-                                td { span class=(format!("status-{}", n.status.as_str())) data-test="status" { (n.status.as_str()) } }
-                                td.num { (n.attempts) }
-                                td { (last_result(row.last.as_ref())) }
-                                td.wide {
-                                    @match n.next_attempt {
-                                        Some(at) => { (rfc3339_seconds(at)) }
-                                        None => { span.muted { "—" } }
-                                    }
-                                }
-                            }
-                        }
+            @let live = filters.before.is_none();
+            p.muted {
+                @if live {
+                    span data-test="live" { "live: new notifications and attempts appear here" }
+                    " "
+                    button type="button" data-test="pause" hidden { "Pause" }
+                } @else {
+                    "An older page: " a href="/" { "jump to the newest" }
+                }
+            }
+            p.muted data-test="empty" hidden[!rows.is_empty()] { "No notification matches." }
+            table data-test="log" data-stream=[live.then(|| stream_url(filters))] {
+                thead {
+                    tr {
+                        th { "Created (UTC)" }
+                        th { "Program manager" }
+                        th.wide { "Webhook" }
+                        th { "Event" }
+                        th { "Status" }
+                        th.num { "Attempts" }
+                        th { "Last result" }
+                        th.wide { "Next attempt (UTC)" }
                     }
                 }
+                tbody { (rows_markup(rows)) }
             }
             @if let Some(older) = older {
                 p.pager { a href=(older) data-test="older" { "Older notifications →" } }
             }
         },
     )
+}
+
+/// The log's rows (the live stream sends these).
+pub fn rows(rows: &[Row]) -> Markup {
+    rows_markup(rows)
+}
+
+fn rows_markup(rows: &[Row]) -> Markup {
+    html! {
+        @for row in rows {
+            @let n = &row.notification;
+            tr data-test="row" data-notification=(n.id) {
+                td { a href=(detail_link(n)) { (rfc3339_seconds(n.created_time)) } }
+                td { (n.pm_code) }
+                td.wide {
+                    @match &row.url {
+                        Some(url) => { (url) }
+                        None => { span.muted { "(deleted)" } }
+                    }
+                }
+                td { (n.event_code.value()) " " span.muted { (n.event_code.description()) } }
+                td { span class=(format!("status-{}", n.status.as_str())) data-test="status" { (n.status.as_str()) } }
+                td.num { (n.attempts) }
+                td { (last_result(row.last.as_ref())) }
+                td.wide {
+                    @match n.next_attempt {
+                        Some(at) => { (rfc3339_seconds(at)) }
+                        None => { span.muted { "—" } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The live stream of the log with these filters.
+fn stream_url(filters: &Filters) -> String {
+    let query: Vec<String> = filters
+        .raw
+        .iter()
+        .map(|(k, v)| format!("{k}={}", url_encode(v)))
+        .collect();
+    format!("/dashboard/stream?{}", query.join("&"))
 }
 
 /// One notification: what was sent, to whom, and every attempt.

@@ -167,3 +167,45 @@ async fn the_dashboard_is_not_served_when_off_or_with_auth_on() {
         assert_eq!(page.status, 401, "{path}: no page without signing in");
     }
 }
+
+/// The live log: `/dashboard/stream` sends the first page's rows as a `rows`
+/// event when they change, so a notification triggered after the page was
+/// opened appears without a reload (read here over a plain socket, as a
+/// browser's EventSource would).
+#[actix_rt::test]
+async fn the_live_log_streams_a_new_notification() {
+    use std::io::{Read, Write};
+
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Behaviour::Status(200)).await;
+    app.create_webhook("TRD", hook(Some(7), &[101], &receiver.url))
+        .await;
+    let address = app.url("").trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET /dashboard/stream?pm=TRD HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .expect("request");
+    let (_, id) = trigger(&app, "TRD", Some(7), 101).await.remove(0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut seen = String::new();
+    let mut buffer = [0u8; 16 * 1024];
+    while std::time::Instant::now() < deadline && !seen.contains(&id) {
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buffer[..n])),
+            Err(_) => actix_rt::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
+    assert!(seen.contains("text/event-stream"), "{seen}");
+    assert!(seen.contains("event: rows"), "{seen}");
+    assert!(
+        seen.contains(&id),
+        "the new notification's row arrived: {seen}"
+    );
+}
