@@ -41,6 +41,11 @@ pub fn routes(r: &mut Routes) {
         .get(script)
         .html()
         .served_if(on);
+    // Browsers ask for it on every page: no icon, and no 404 in their console.
+    r.resource("/favicon.ico")
+        .get(HttpResponse::NoContent)
+        .html()
+        .served_if(on);
 }
 
 /// Rows per page of the delivery log.

@@ -1,0 +1,101 @@
+// End-to-end in a real browser: Debian's chromium driven by playwright-core.
+// The service runs with its shipped config on a scratch database (see
+// .ci/browser). The path: open the delivery log, create a webhook that points
+// at the capture inbox and trigger an event through the API, see its row
+// appear live (no reload) and become Delivered, open it and see attempt 1 with
+// HTTP 200 and the <script> of its payload as text; a failing webhook's row
+// turns Undelivered live. Screenshots (light and dark) go to docs/.
+//
+// Usage: node .ci/browser.mjs BASE_URL
+import { chromium } from "playwright-core";
+
+const base = process.argv[2];
+const fail = (why) => {
+  console.error(`[browser] FAILED: ${why}`);
+  process.exit(1);
+};
+const api = async (method, path, body, pm) => {
+  const headers = { "Content-Type": "application/json" };
+  if (pm) headers["X-PM-Code"] = pm;
+  const answer = await fetch(base + path, { method, headers, body: JSON.stringify(body) });
+  const json = await answer.json();
+  if (!answer.ok) fail(`${method} ${path}: ${answer.status} ${JSON.stringify(json)}`);
+  return json.response;
+};
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+  ],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  page.on("response", (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`));
+  page.on("dialog", (d) => fail(`a dialog opened: ${d.message()}`));
+
+  await page.goto(base + "/");
+  await page.locator("[data-test=log]").waitFor();
+  await page.locator("[data-test=pause]").waitFor({ state: "visible" });
+
+  // A webhook to the service's own capture inbox, and one nobody answers.
+  await api("POST", "/api/v1/Webhooks", {
+    productId: 7,
+    events: [103],
+    config: { url: `${base}/sandbox/v1/inbox/browser`, customHeaders: { ApiKey: "k" } },
+  }, "TRD");
+  await api("POST", "/api/v1/Webhooks", {
+    productId: 8,
+    events: [103],
+    config: { url: "http://127.0.0.1:9/nobody" },
+  }, "TRD");
+  const sent = await api("POST", "/sandbox/v1/events", {
+    programManagerCode: "TRD",
+    productId: 7,
+    eventCode: 103,
+    payload: { note: "<script>alert('x')</script>" },
+  });
+  const good = sent.notifications[0].notificationId;
+  const bad = (await api("POST", "/sandbox/v1/events", {
+    programManagerCode: "TRD",
+    productId: 8,
+    eventCode: 103,
+  })).notifications[0].notificationId;
+
+  // Live: the rows appear and settle without a reload.
+  const row = (id) => page.locator(`tr[data-notification="${id}"] [data-test=status]`);
+  await row(good).filter({ hasText: "Delivered" }).waitFor({ timeout: 10000 });
+  await row(bad).filter({ hasText: "Undelivered" }).waitFor({ timeout: 10000 });
+  await page.screenshot({ path: "docs/dashboard-log-light.png" });
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.screenshot({ path: "docs/dashboard-log-dark.png" });
+  await page.emulateMedia({ colorScheme: "light" });
+
+  // The detail: attempt 1 with HTTP 200, and the payload's markup as text.
+  await page.locator(`tr[data-notification="${good}"] a`).first().click();
+  await page.locator("[data-test=attempt]").first().waitFor();
+  const attempt = await page.locator("[data-test=attempt]").first().innerText();
+  if (!attempt.includes("HTTP 200")) fail(`attempt 1: ${attempt}`);
+  const envelope = await page.locator("[data-test=envelope]").innerText();
+  if (!envelope.includes("<script>alert('x')</script>")) fail(`envelope: ${envelope}`);
+  if ((await page.locator("main script").count()) !== 0) fail("a script element from a payload");
+  await page.screenshot({ path: "docs/dashboard-detail-light.png", fullPage: true });
+
+  // The inbox got the request.
+  const inbox = await (await fetch(`${base}/sandbox/v1/inbox/browser/requests`)).json();
+  if (inbox.response.count < 1) fail(`inbox: ${JSON.stringify(inbox)}`);
+
+  if (errors.length) fail(`errors in the page: ${errors.join("; ")}`);
+  console.log("[browser] live log, detail, escaping and inbox: ok; screenshots in docs/");
+} finally {
+  await browser.close();
+}
