@@ -3,8 +3,9 @@
 // .ci/browser). The path: open the delivery log, create a webhook that points
 // at the capture inbox and trigger an event through the API, see its row
 // appear live (no reload) and become Delivered, open it and see attempt 1 with
-// HTTP 200 and the <script> of its payload as text; a failing webhook's row
-// turns Undelivered live. Screenshots (light and dark) go to docs/.
+// HTTP 200, the <script> of its payload as text and the request as cURL, press
+// Resend and see attempt 2 appear (no reload); a failing webhook's row turns
+// Undelivered live. Screenshots (light and dark) go to docs/.
 //
 // Usage: node .ci/browser.mjs BASE_URL
 import { chromium } from "playwright-core";
@@ -88,6 +89,14 @@ try {
   const envelope = await page.locator("[data-test=envelope]").innerText();
   if (!envelope.includes("<script>alert('x')</script>")) fail(`envelope: ${envelope}`);
   if ((await page.locator("main script").count()) !== 0) fail("a script element from a payload");
+  const curl = await page.locator("[data-test=curl]").textContent();
+  if (!curl.startsWith("curl -X POST") || !curl.includes("ApiKey: k")) fail(`cURL: ${curl}`);
+
+  // Resend: attempt 2 appears without a reload.
+  await page.locator("[data-test=resend]").click();
+  await page.locator("[data-test=attempt]").nth(1).waitFor({ timeout: 10000 });
+  const second = await page.locator("[data-test=attempt]").nth(1).innerText();
+  if (!second.includes("HTTP 200")) fail(`attempt 2: ${second}`);
   await page.screenshot({ path: "docs/dashboard-detail-light.png", fullPage: true });
 
   // The inbox got the request.
@@ -95,7 +104,7 @@ try {
   if (inbox.response.count < 1) fail(`inbox: ${JSON.stringify(inbox)}`);
 
   if (errors.length) fail(`errors in the page: ${errors.join("; ")}`);
-  console.log("[browser] live log, detail, escaping and inbox: ok; screenshots in docs/");
+  console.log("[browser] live log, detail, escaping, cURL, resend and inbox: ok; screenshots in docs/");
 } finally {
   await browser.close();
 }

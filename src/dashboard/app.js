@@ -44,3 +44,94 @@
     live.textContent = "reconnecting…";
   });
 })();
+
+// A notification's detail: Resend (a final one), Deliver now (a waiting one)
+// through the API, then the attempts are watched until a new one appears;
+// and Copy as cURL.
+(function () {
+  "use strict";
+  const live = document.querySelector("[data-test=live-detail]");
+  const result = document.querySelector("[data-test=action-result]");
+  const sleep = function (ms) {
+    return new Promise(function (resolve) {
+      setTimeout(resolve, ms);
+    });
+  };
+  // Fetches this page again until it shows more attempts than `seen` (or
+  // another status), for at most 15 s, and swaps in what changed.
+  const watch = async function (seen, status) {
+    for (let i = 0; i < 30; i += 1) {
+      await sleep(500);
+      const html = await (await fetch(location.href, { cache: "no-store" })).text();
+      const fresh = new DOMParser()
+        .parseFromString(html, "text/html")
+        .querySelector("[data-test=live-detail]");
+      const now = document.querySelector("[data-test=live-detail]");
+      if (!fresh || !now) {
+        return;
+      }
+      const changed =
+        Number(fresh.dataset.attempts) > seen ||
+        fresh.querySelector("[data-test=status]").textContent !== status;
+      if (changed) {
+        now.replaceWith(fresh);
+        bind();
+        return;
+      }
+    }
+  };
+  const act = async function (button) {
+    const out = document.querySelector("[data-test=action-result]");
+    const section = document.querySelector("[data-test=live-detail]");
+    const seen = Number(section.dataset.attempts);
+    const status = section.querySelector("[data-test=status]").textContent;
+    button.disabled = true;
+    out.textContent = "…";
+    const headers = { "Content-Type": "application/json", "X-PM-Code": button.dataset.pm };
+    try {
+      const answer = await fetch(button.dataset.url, {
+        method: "POST",
+        headers: headers,
+        body: button.dataset.body || undefined,
+      });
+      const json = await answer.json().catch(function () {
+        return null;
+      });
+      if (!answer.ok) {
+        const why = json && json.errors ? json.errors.map(function (e) {
+          return e.message;
+        }).join(" ") : "HTTP " + answer.status;
+        out.textContent = why;
+        button.disabled = false;
+        return;
+      }
+      out.textContent = "Done: the next attempt appears here.";
+      await watch(seen, status);
+    } catch (e) {
+      out.textContent = "The service did not answer: " + e;
+      button.disabled = false;
+    }
+  };
+  const bind = function () {
+    document.querySelectorAll("button[data-action]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        act(button);
+      });
+    });
+  };
+  if (live && result) {
+    bind();
+  }
+  const copy = document.querySelector("button[data-copy]");
+  if (copy) {
+    copy.addEventListener("click", async function () {
+      const text = document.getElementById(copy.dataset.copy).textContent;
+      try {
+        await navigator.clipboard.writeText(text);
+        copy.textContent = "Copied";
+      } catch (e) {
+        copy.textContent = "Select the text below to copy it";
+      }
+    });
+  }
+})();

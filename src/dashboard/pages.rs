@@ -6,7 +6,8 @@ use maud::{html, Markup, DOCTYPE};
 
 use super::Filters;
 use crate::domain::time::{rfc3339_millis, rfc3339_seconds};
-use crate::domain::{Attempt, Notification, Webhook};
+use crate::domain::{Attempt, Notification, NotificationStatus, Webhook};
+use crate::outbound::USER_AGENT;
 
 /// One row of the delivery log.
 pub struct Row {
@@ -181,67 +182,116 @@ fn stream_url(filters: &Filters) -> String {
     format!("/dashboard/stream?{}", query.join("&"))
 }
 
-/// One notification: what was sent, to whom, and every attempt.
+/// One notification: what was sent, to whom, and every attempt, with the
+/// actions a developer reaches for: resend a final one, deliver a waiting one
+/// now, copy the request as cURL.
 pub fn detail(n: &Notification, attempts: &[Attempt], webhook: Option<&Webhook>) -> Markup {
     let envelope = serde_json::from_str::<serde_json::Value>(&n.body)
         .ok()
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
         .unwrap_or_else(|| n.body.clone());
+    let resend_body = serde_json::json!({"notificationIds": [n.id.to_string()]}).to_string();
     layout(
         "Notification",
         html! {
             h1 { "Notification " code { (n.id) } }
-            dl.facts {
-                dt { "Status" } dd { span class=(format!("status-{}", n.status.as_str())) data-test="status" { (n.status.as_str()) } }
-                dt { "Event" } dd { (n.event_code.value()) " " (n.event_code.description()) }
-                dt { "Program manager" } dd { (n.pm_code) }
-                dt { "Webhook" } dd {
-                    code { (n.webhook_id) }
-                    @if let Some(w) = webhook { " " (w.config.url.as_str()) }
-                }
-                dt { "Created (UTC)" } dd { (rfc3339_seconds(n.created_time)) }
-                dt { "Next attempt (UTC)" } dd {
-                    @match n.next_attempt {
-                        Some(at) => { (rfc3339_seconds(at)) }
-                        None => { "none" }
+            section data-test="live-detail" data-attempts=(attempts.len()) {
+                dl.facts {
+                    dt { "Status" } dd { span class=(format!("status-{}", n.status.as_str())) data-test="status" { (n.status.as_str()) } }
+                    dt { "Event" } dd { (n.event_code.value()) " " (n.event_code.description()) }
+                    dt { "Program manager" } dd { (n.pm_code) }
+                    dt { "Webhook" } dd {
+                        code { (n.webhook_id) }
+                        @if let Some(w) = webhook { " " (w.config.url.as_str()) }
+                    }
+                    dt { "Created (UTC)" } dd { (rfc3339_seconds(n.created_time)) }
+                    dt { "Next attempt (UTC)" } dd {
+                        @match n.next_attempt {
+                            Some(at) => { (rfc3339_seconds(at)) }
+                            None => { "none" }
+                        }
                     }
                 }
-            }
-            h2 { "Envelope, as sent on every attempt" }
-            pre data-test="envelope" { (envelope) }
-            h2 { "Attempts (" (attempts.len()) ")" }
-            @if attempts.is_empty() {
-                p.muted { "Not attempted yet." }
-            } @else {
-                ol.attempts data-test="attempts" {
-                    @for a in attempts {
-                        li data-test="attempt" {
-                            strong { (last_result(Some(a))) }
-                            " at " (rfc3339_millis(a.time)) " UTC, " (a.latency_ms) " ms"
-                            details {
-                                summary { "Request headers sent" }
-                                pre { @for (k, v) in &a.request_headers { (k) ": " (v) "\n" } }
-                            }
-                            @if let Some(reply) = &a.reply {
+                p.actions {
+                    @if n.status == NotificationStatus::Pending {
+                        button type="button" data-test="deliver-now" data-action="deliver"
+                            data-url=(format!("/sandbox/v1/webhooks/{}/notifications/{}/deliver", n.webhook_id, n.id))
+                            data-pm=(n.pm_code) { "Deliver now" }
+                    } @else {
+                        button type="button" data-test="resend" data-action="resend"
+                            data-url=(format!("/api/v1/Webhooks/{}/notifications/resend", n.webhook_id))
+                            data-body=(resend_body) data-pm=(n.pm_code) { "Resend" }
+                    }
+                    " "
+                    span.muted data-test="action-result" role="status" {}
+                }
+                h2 { "Attempts (" (attempts.len()) ")" }
+                @if attempts.is_empty() {
+                    p.muted { "Not attempted yet." }
+                } @else {
+                    ol.attempts data-test="attempts" {
+                        @for a in attempts {
+                            li data-test="attempt" {
+                                strong { (last_result(Some(a))) }
+                                " at " (rfc3339_millis(a.time)) " UTC, " (a.latency_ms) " ms"
                                 details {
-                                    summary { "Response headers" }
-                                    pre { @for (k, v) in &reply.headers { (k) ": " (v) "\n" } }
+                                    summary { "Request headers sent" }
+                                    pre { @for (k, v) in &a.request_headers { (k) ": " (v) "\n" } }
                                 }
-                                details {
-                                    summary {
-                                        "Response body"
-                                        @if reply.body_truncated { " (cut at 4 KiB)" }
+                                @if let Some(reply) = &a.reply {
+                                    details {
+                                        summary { "Response headers" }
+                                        pre { @for (k, v) in &reply.headers { (k) ": " (v) "\n" } }
                                     }
-                                    pre { (reply.body) }
+                                    details {
+                                        summary {
+                                            "Response body"
+                                            @if reply.body_truncated { " (cut at 4 KiB)" }
+                                        }
+                                        pre { (reply.body) }
+                                    }
                                 }
                             }
                         }
                     }
                 }
             }
+            h2 { "Envelope, as sent on every attempt" }
+            pre data-test="envelope" { (envelope) }
+            @if let Some(w) = webhook {
+                details {
+                    summary { "The request as cURL" }
+                    p {
+                        button type="button" data-test="copy-curl" data-copy="curl" { "Copy as cURL" }
+                        " "
+                        span.muted { "Custom header values included; signature headers, when signing is on, are made at each attempt and left out." }
+                    }
+                    pre #curl data-test="curl" { (curl(w, &n.body)) }
+                }
+            }
             p { a href=(format!("/?webhook={}", n.webhook_id)) { "This webhook's notifications" } }
         },
     )
+}
+
+/// The delivery request as a shell command: the URL, the headers every
+/// attempt sends and the exact body.
+fn curl(webhook: &Webhook, body: &str) -> String {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let mut command = format!("curl -X POST {}", quote(webhook.config.url.as_str()));
+    command.push_str(&format!(
+        " \\\n  -H {}",
+        quote("Content-Type: application/json")
+    ));
+    command.push_str(&format!(
+        " \\\n  -H {}",
+        quote(&format!("User-Agent: {USER_AGENT}"))
+    ));
+    for (name, value) in webhook.config.custom_headers.iter() {
+        command.push_str(&format!(" \\\n  -H {}", quote(&format!("{name}: {value}"))));
+    }
+    command.push_str(&format!(" \\\n  --data-raw {}", quote(body)));
+    command
 }
 
 /// Percent-encodes a query value (everything but unreserved characters).

@@ -141,7 +141,17 @@ async fn a_notification_shows_its_envelope_and_attempts_with_markup_as_text() {
     );
     assert!(
         page.body.contains("apikey: ***"),
-        "custom header values masked"
+        "custom header values masked in the attempts"
+    );
+    assert!(
+        page.body.contains(r#"data-test="resend""#),
+        "a delivered one can be resent"
+    );
+    assert!(!page.body.contains(r#"data-test="deliver-now""#));
+    assert!(page.body.contains("curl -X POST"), "the request as cURL");
+    assert!(
+        page.body.contains("ApiKey: secret-1"),
+        "with its custom header"
     );
 
     let missing = fetch(
