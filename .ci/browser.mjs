@@ -1,7 +1,7 @@
 // End-to-end in a real browser: Debian's chromium driven by playwright-core.
 // The service runs with its shipped config on a scratch database (see
 // .ci/browser). The path: open the delivery log, create a webhook that points
-// at the capture inbox and trigger an event through the API, see its row
+// at the capture inbox, send an event from the Send page, see its row
 // appear live (no reload) and become Delivered, open it and see attempt 1 with
 // HTTP 200, the <script> of its payload as text and the request as cURL, press
 // Resend and see attempt 2 appear (no reload); a failing webhook's row turns
@@ -59,18 +59,22 @@ try {
     events: [103],
     config: { url: "http://127.0.0.1:9/nobody" },
   }, "TRD");
-  const sent = await api("POST", "/sandbox/v1/events", {
-    programManagerCode: "TRD",
-    productId: 7,
-    eventCode: 103,
-    payload: { note: "<script>alert('x')</script>" },
-  });
-  const good = sent.notifications[0].notificationId;
+  // The failing one through the API; the good one from the Send page, with a
+  // payload that holds markup, landing on the live log filtered to it.
   const bad = (await api("POST", "/sandbox/v1/events", {
     programManagerCode: "TRD",
     productId: 8,
     eventCode: 103,
   })).notifications[0].notificationId;
+  await page.goto(base + "/dashboard/send?pm=TRD&product=7&event=103");
+  const sample = JSON.parse(await page.locator("[data-test=payload]").inputValue());
+  if (typeof sample !== "object") fail("no sample payload");
+  await page.locator("[data-test=payload]").fill(JSON.stringify({ note: "<script>alert('x')</script>" }));
+  await page.locator("[data-test=send]").click();
+  await page.waitForURL(/\/\?pm=TRD&event=103$/);
+  await page.locator("tr[data-notification]").first().waitFor({ timeout: 10000 });
+  const good = await page.locator("tr[data-notification]").first().getAttribute("data-notification");
+  await page.goto(base + "/");
 
   // Live: the rows appear and settle without a reload.
   const row = (id) => page.locator(`tr[data-notification="${id}"] [data-test=status]`);

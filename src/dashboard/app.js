@@ -135,3 +135,64 @@
     });
   }
 })();
+
+// Send an event: the form's fields as the trigger's JSON body; on 202 the
+// live log opens filtered to what was sent; problems are listed by field.
+(function () {
+  "use strict";
+  const button = document.querySelector("button[data-send]");
+  if (!button) {
+    return;
+  }
+  const form = button.form;
+  const result = document.querySelector("[data-test=send-result]");
+  const problems = document.querySelector("[data-test=send-problems]");
+  button.addEventListener("click", async function () {
+    problems.hidden = true;
+    problems.textContent = "";
+    let payload;
+    try {
+      payload = JSON.parse(form.elements.payload.value);
+    } catch (e) {
+      result.textContent = "The payload is not JSON: " + e.message;
+      return;
+    }
+    const pm = form.elements.pm.value.trim();
+    const product = form.elements.product.value.trim();
+    const event = Number(form.elements.event.value);
+    const body = {
+      programManagerCode: pm,
+      productId: product === "" ? null : Number(product),
+      eventCode: event,
+      payload: payload,
+    };
+    button.disabled = true;
+    result.textContent = "…";
+    try {
+      const answer = await fetch(button.dataset.send, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      const json = await answer.json().catch(function () {
+        return null;
+      });
+      if (answer.status === 202) {
+        const sent = json.response.notifications.length;
+        result.textContent = sent + " notification(s) stored; opening the log…";
+        location.href = "/?pm=" + encodeURIComponent(pm) + "&event=" + event;
+        return;
+      }
+      result.textContent = "Not sent:";
+      (json && json.errors ? json.errors : [{ message: "HTTP " + answer.status }]).forEach(function (e) {
+        const item = document.createElement("li");
+        item.textContent = (e.field ? e.field + ": " : "") + e.message;
+        problems.appendChild(item);
+      });
+      problems.hidden = false;
+    } catch (e) {
+      result.textContent = "The service did not answer: " + e;
+    }
+    button.disabled = false;
+  });
+})();

@@ -19,7 +19,9 @@ use maud::Markup;
 use tokio::sync::mpsc;
 
 use crate::api::routes::Routes;
-use crate::domain::{EventCode, NotificationId, NotificationStatus, PmCode, WebhookId};
+use crate::domain::event_payload::sample;
+use crate::domain::time::now_seconds;
+use crate::domain::{EventCode, NotificationId, NotificationStatus, PmCode, ProductId, WebhookId};
 use crate::store::{LogFilter, Store, StoreError};
 
 pub fn routes(r: &mut Routes) {
@@ -33,6 +35,7 @@ pub fn routes(r: &mut Routes) {
         .get(stream)
         .html()
         .served_if(on);
+    r.resource("/dashboard/send").get(send).html().served_if(on);
     r.resource("/dashboard/assets/app.css")
         .get(stylesheet)
         .html()
@@ -245,6 +248,37 @@ async fn stream(
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// `GET /dashboard/send?pm=&product=&event=`: the form that sends an event,
+/// its payload prefilled with the sample the service would generate for that
+/// event, program manager and product.
+async fn send(query: web::Query<HashMap<String, String>>) -> HttpResponse {
+    let value = |key: &str| query.get(key).map_or("", |v| v.trim());
+    let Ok(pm) = PmCode::parse(value("pm")).or_else(|_| PmCode::parse("TRD")) else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            pages::problem("No such program manager."),
+        );
+    };
+    let product = value("product")
+        .parse::<u64>()
+        .ok()
+        .and_then(|p| ProductId::from_json(&serde_json::json!(p)).ok().flatten());
+    let code = value("event")
+        .parse::<i64>()
+        .ok()
+        .and_then(|n| EventCode::from_number(n, "event").ok())
+        .or_else(|| EventCode::from_number(103, "event").ok());
+    let Some(code) = code else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            pages::problem("No such event code."),
+        );
+    };
+    let payload = sample(code, &pm, product, now_seconds());
+    let payload = serde_json::to_string_pretty(&payload).unwrap_or_default();
+    page(StatusCode::OK, pages::send(&pm, product, code, &payload))
 }
 
 /// `GET /dashboard/webhooks/{id}/notifications/{notificationId}`: one

@@ -5,8 +5,11 @@
 use maud::{html, Markup, DOCTYPE};
 
 use super::Filters;
+use crate::domain::event_code::CATALOGUE;
 use crate::domain::time::{rfc3339_millis, rfc3339_seconds};
-use crate::domain::{Attempt, Notification, NotificationStatus, Webhook};
+use crate::domain::{
+    Attempt, EventCode, Notification, NotificationStatus, PmCode, ProductId, Webhook,
+};
 use crate::outbound::USER_AGENT;
 
 /// One row of the delivery log.
@@ -34,6 +37,7 @@ fn layout(title: &str, body: Markup) -> Markup {
                         a.brand href="/" { "webhook-manager" }
                         a href="/" { "Delivery log" }
                         a href="/?status=Undelivered" { "Undelivered" }
+                        a href="/dashboard/send" { "Send an event" }
                         a href="/api/v1/openapi.json" { "OpenAPI" }
                     }
                 }
@@ -292,6 +296,47 @@ fn curl(webhook: &Webhook, body: &str) -> String {
     }
     command.push_str(&format!(" \\\n  --data-raw {}", quote(body)));
     command
+}
+
+/// The form that sends an event: program manager, product, event code, and
+/// the payload as JSON (prefilled with a sample). "Load the sample" reloads
+/// the form (a GET, so the choice stays in the URL); "Send" posts to the
+/// API's trigger and, once it is answered, opens the live log filtered to
+/// that program manager and event.
+pub fn send(pm: &PmCode, product: Option<ProductId>, code: EventCode, payload: &str) -> Markup {
+    let product = product.map(|p| p.value().to_string()).unwrap_or_default();
+    layout(
+        "Send an event",
+        html! {
+            h1 { "Send an event" }
+            form.send method="get" action="/dashboard/send" data-test="send-form" {
+                p.fields {
+                    label { "Program manager" input name="pm" value=(pm) size="5" required; }
+                    " "
+                    label { "Product id" input name="product" value=(product) size="10" placeholder="none"; }
+                    " "
+                    label { "Event"
+                        select name="event" {
+                            @for (number, name) in CATALOGUE {
+                                option value=(number) selected[*number == code.value()] { (number) " " (name) }
+                            }
+                        }
+                    }
+                    " "
+                    button type="submit" { "Load the sample payload" }
+                }
+                label.payload { "Payload (JSON)"
+                    textarea name="payload" rows="18" spellcheck="false" data-test="payload" { (payload) }
+                }
+                p {
+                    button type="button" data-test="send" data-send="/sandbox/v1/events" { "Send" }
+                    " "
+                    span.muted data-test="send-result" role="status" {}
+                }
+                ul.problem data-test="send-problems" hidden {}
+            }
+        },
+    )
 }
 
 /// Percent-encodes a query value (everything but unreserved characters).

@@ -219,3 +219,32 @@ async fn the_live_log_streams_a_new_notification() {
         "the new notification's row arrived: {seen}"
     );
 }
+
+/// The Send page's form is prefilled with the sample payload the service
+/// would generate for the chosen event, program manager and product.
+#[actix_rt::test]
+async fn the_send_page_prefills_the_sample_payload() {
+    let app = TestApp::spawn().await;
+    let page = fetch(&app, "/dashboard/send?pm=ABC&product=42&event=103").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains(r#"<option value="103" selected>"#),
+        "{}",
+        page.body
+    );
+    let payload = page
+        .body
+        .split(r#"data-test="payload">"#)
+        .nth(1)
+        .and_then(|rest| rest.split("</textarea>").next())
+        .expect("a payload")
+        .replace("&quot;", "\"");
+    let sample: serde_json::Value = serde_json::from_str(&payload).expect("the sample is JSON");
+    assert!(sample.is_object(), "{sample}");
+    assert!(
+        payload.contains("42"),
+        "the product is in the sample: {payload}"
+    );
+    let other = fetch(&app, "/dashboard/send?event=101").await;
+    assert!(other.body.contains(r#"<option value="101" selected>"#));
+}
