@@ -196,3 +196,90 @@
     button.disabled = false;
   });
 })();
+
+// Webhooks: Ping now and activate / deactivate call the API and reload the
+// page to show the result; Create posts the form's fields as a create body
+// and lists the API's problems by field when it refuses.
+(function () {
+  "use strict";
+  const table = document.querySelector("[data-test=webhooks]");
+  const form = document.querySelector("[data-test=create-form]");
+  const call = async function (method, url, pm, body) {
+    const answer = await fetch(url, {
+      method: method,
+      headers: { "Content-Type": "application/json", "X-PM-Code": pm },
+      body: body,
+    });
+    const json = await answer.json().catch(function () {
+      return null;
+    });
+    return { ok: answer.ok, status: answer.status, json: json };
+  };
+  const messages = function (answer) {
+    return answer.json && answer.json.errors
+      ? answer.json.errors.map(function (e) {
+          return (e.field ? e.field + ": " : "") + e.message;
+        })
+      : ["HTTP " + answer.status];
+  };
+  if (table) {
+    const result = document.querySelector("[data-test=webhook-result]");
+    table.querySelectorAll("button[data-action]").forEach(function (button) {
+      button.addEventListener("click", async function () {
+        button.disabled = true;
+        result.textContent = "…";
+        const answer = await call(button.dataset.method, button.dataset.url, button.dataset.pm, button.dataset.body);
+        if (answer.ok) {
+          location.reload();
+        } else {
+          result.textContent = messages(answer).join(" ");
+          button.disabled = false;
+        }
+      });
+    });
+  }
+  if (form) {
+    const button = form.querySelector("button[data-create]");
+    const result = form.querySelector("[data-test=create-result]");
+    const problems = form.querySelector("[data-test=create-problems]");
+    button.addEventListener("click", async function () {
+      problems.hidden = true;
+      problems.textContent = "";
+      let headers;
+      try {
+        headers = JSON.parse(form.elements.customHeaders.value || "{}");
+      } catch (e) {
+        result.textContent = "Custom headers are not JSON: " + e.message;
+        return;
+      }
+      const product = form.elements.productId.value.trim();
+      const events = form.elements.events.value
+        .split(",")
+        .map(function (e) {
+          return e.trim();
+        })
+        .filter(function (e) {
+          return e !== "";
+        })
+        .map(Number);
+      const body = {
+        productId: product === "" ? null : Number(product),
+        events: events,
+        config: { url: form.elements.url.value.trim(), customHeaders: headers },
+      };
+      result.textContent = "…";
+      const answer = await call("POST", button.dataset.create, button.dataset.pm, JSON.stringify(body));
+      if (answer.status === 201) {
+        location.reload();
+        return;
+      }
+      result.textContent = "Not created:";
+      messages(answer).forEach(function (text) {
+        const item = document.createElement("li");
+        item.textContent = text;
+        problems.appendChild(item);
+      });
+      problems.hidden = false;
+    });
+  }
+})();

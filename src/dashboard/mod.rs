@@ -36,6 +36,10 @@ pub fn routes(r: &mut Routes) {
         .html()
         .served_if(on);
     r.resource("/dashboard/send").get(send).html().served_if(on);
+    r.resource("/dashboard/webhooks")
+        .get(webhooks)
+        .html()
+        .served_if(on);
     r.resource("/dashboard/assets/app.css")
         .get(stylesheet)
         .html()
@@ -248,6 +252,23 @@ async fn stream(
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// `GET /dashboard/webhooks?pm=`: one program manager's webhooks, with their
+/// last heartbeat, Ping now, activate / deactivate, and a form to create one.
+async fn webhooks(
+    query: web::Query<HashMap<String, String>>,
+    store: web::Data<dyn Store>,
+) -> HttpResponse {
+    let raw = query.get("pm").map_or("TRD", |v| v.trim());
+    let pm = match PmCode::parse(raw) {
+        Ok(pm) => pm,
+        Err(p) => return page(StatusCode::BAD_REQUEST, pages::problem(&p.message)),
+    };
+    match store.list(&pm).await {
+        Ok(list) => page(StatusCode::OK, pages::webhooks(&pm, &list)),
+        Err(e) => unavailable(&e),
+    }
 }
 
 /// `GET /dashboard/send?pm=&product=&event=`: the form that sends an event,

@@ -7,8 +7,10 @@ use maud::{html, Markup, DOCTYPE};
 use super::Filters;
 use crate::domain::event_code::CATALOGUE;
 use crate::domain::time::{rfc3339_millis, rfc3339_seconds};
+use std::sync::Arc;
+
 use crate::domain::{
-    Attempt, EventCode, Notification, NotificationStatus, PmCode, ProductId, Webhook,
+    Attempt, EventCode, Notification, NotificationStatus, PmCode, ProductId, Webhook, WebhookStatus,
 };
 use crate::outbound::USER_AGENT;
 
@@ -37,6 +39,7 @@ fn layout(title: &str, body: Markup) -> Markup {
                         a.brand href="/" { "webhook-manager" }
                         a href="/" { "Delivery log" }
                         a href="/?status=Undelivered" { "Undelivered" }
+                        a href="/dashboard/webhooks" { "Webhooks" }
                         a href="/dashboard/send" { "Send an event" }
                         a href="/api/v1/openapi.json" { "OpenAPI" }
                     }
@@ -334,6 +337,87 @@ pub fn send(pm: &PmCode, product: Option<ProductId>, code: EventCode, payload: &
                     span.muted data-test="send-result" role="status" {}
                 }
                 ul.problem data-test="send-problems" hidden {}
+            }
+        },
+    )
+}
+
+/// One program manager's webhooks: each with its product, status, events,
+/// custom header names (never values), last heartbeat, and its actions; then
+/// the create form, whose problems the script lists by field.
+pub fn webhooks(pm: &PmCode, list: &[Arc<Webhook>]) -> Markup {
+    layout(
+        "Webhooks",
+        html! {
+            h1 { "Webhooks of " (pm) }
+            form.filters method="get" action="/dashboard/webhooks" {
+                label { "Program manager" input name="pm" value=(pm) size="5"; }
+                button type="submit" { "Show" }
+            }
+            @if list.is_empty() {
+                p.muted data-test="no-webhooks" { "No webhook yet: create one below." }
+            } @else {
+                table data-test="webhooks" {
+                    thead { tr {
+                        th { "Product" } th { "URL" } th { "Status" } th.wide { "Events" }
+                        th.wide { "Custom headers" } th { "Last heartbeat" } th { "Actions" }
+                    } }
+                    tbody {
+                        @for w in list {
+                            tr data-test="webhook" data-webhook=(w.id) {
+                                td { @match w.product_id { Some(p) => { (p.value()) } None => { span.muted { "all (PM level)" } } } }
+                                td { (w.config.url.as_str()) br; a.muted href=(format!("/?webhook={}", w.id)) { "notifications" } }
+                                td { span data-test="webhook-status" { (w.status.as_str()) } }
+                                td.wide {
+                                    @for code in w.events.iter() {
+                                        span title=(code.description()) { (code.value()) } " "
+                                    }
+                                }
+                                td.wide {
+                                    @for (name, _) in w.config.custom_headers.iter() { code { (name) } " " }
+                                }
+                                td data-test="heartbeat" {
+                                    @match &w.last_heartbeat {
+                                        None => { span.muted { "never" } }
+                                        Some(h) => {
+                                            (h.health_status.as_str())
+                                            @if let Some(status) = h.http_status { ", HTTP " (status) }
+                                            ", " (h.latency_ms) " ms"
+                                            @if let Some(error) = &h.error { br; span.muted { (error) } }
+                                            br; span.muted { (rfc3339_seconds(h.checked_time)) }
+                                        }
+                                    }
+                                }
+                                td {
+                                    button type="button" data-test="ping" data-action="ping" data-method="GET"
+                                        data-url=(format!("/api/v1/Webhooks/{}/heartbeat", w.id)) data-pm=(w.pm_code) { "Ping now" }
+                                    " "
+                                    @let (label, next) = if w.status == WebhookStatus::Active { ("Deactivate", "inactive") } else { ("Activate", "active") };
+                                    button type="button" data-test="toggle" data-action="status" data-method="PUT"
+                                        data-url=(format!("/api/v1/Webhooks/{}/status", w.id))
+                                        data-body=(serde_json::json!({"webhookStatus": next}).to_string())
+                                        data-pm=(w.pm_code) { (label) }
+                                }
+                            }
+                        }
+                    }
+                }
+                p.muted data-test="webhook-result" role="status" {}
+            }
+            h2 { "Create a webhook" }
+            form.send data-test="create-form" {
+                p.fields {
+                    label { "Product id (empty: PM level)" input name="productId" size="10"; }
+                    label { "URL" input name="url" size="50" placeholder="https://client.example/hook"; }
+                    label { "Event codes (comma-separated)" input name="events" size="20" value="101, 103"; }
+                    label { "Custom headers (JSON)" input name="customHeaders" size="30" value="{}"; }
+                }
+                p {
+                    button type="button" data-test="create" data-create=(format!("/api/v1/Webhooks")) data-pm=(pm) { "Create" }
+                    " "
+                    span.muted data-test="create-result" role="status" {}
+                }
+                ul.problem data-test="create-problems" hidden {}
             }
         },
     )

@@ -248,3 +248,27 @@ async fn the_send_page_prefills_the_sample_payload() {
     let other = fetch(&app, "/dashboard/send?event=101").await;
     assert!(other.body.contains(r#"<option value="101" selected>"#));
 }
+
+/// The Webhooks page lists a program manager's webhooks with their custom
+/// header names, never the values, and only that program manager's.
+#[actix_rt::test]
+async fn the_webhooks_page_shows_header_names_not_values() {
+    let app = TestApp::spawn().await;
+    let id = app
+        .create_webhook("TRD", hook(Some(7), &[101], "https://client.example/h"))
+        .await;
+    let other = app
+        .create_webhook("ABC", hook(Some(7), &[101], "https://client.example/other"))
+        .await;
+    let page = fetch(&app, "/dashboard/webhooks?pm=TRD").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(&format!(r#"data-webhook="{id}""#)));
+    assert!(!page.body.contains(&other), "another program manager's");
+    assert!(
+        page.body.contains("<code>ApiKey</code>"),
+        "the header's name"
+    );
+    assert!(!page.body.contains("secret-1"), "never its value");
+    let bad = fetch(&app, "/dashboard/webhooks?pm=toolong").await;
+    assert_eq!(bad.status, 400);
+}
