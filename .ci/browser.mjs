@@ -129,9 +129,12 @@ try {
   if (!second.includes("HTTP 200")) fail(`attempt 2: ${second}`);
   await page.screenshot({ path: "docs/dashboard-detail-light.png", fullPage: true });
 
-  // The inbox got the request.
-  const inbox = await (await fetch(`${base}/sandbox/v1/inbox/browser/requests`)).json();
-  if (inbox.response.count < 1) fail(`inbox: ${JSON.stringify(inbox)}`);
+  // The inbox page shows the requests the webhook received.
+  await page.goto(base + "/dashboard/inbox?name=browser");
+  const received = await page.locator("[data-test=inbox-request]").count();
+  if (received < 2) fail(`inbox: ${received} requests (the delivery and the resend)`);
+  const first = await page.locator("[data-test=inbox-request]").first().innerText();
+  if (!first.startsWith("POST")) fail(`inbox request: ${first}`);
 
   if (errors.length) fail(`errors in the page: ${errors.join("; ")}`);
   console.log("[browser] webhooks form and ping, send, live log, detail, escaping, cURL, resend and inbox: ok; screenshots in docs/");

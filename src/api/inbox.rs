@@ -36,11 +36,11 @@ const MAX_NAME_LEN: usize = 64;
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Captured {
-    method: String,
-    headers: BTreeMap<String, String>,
+    pub method: String,
+    pub headers: BTreeMap<String, String>,
     /// The body as JSON when it parses, else as text (lossy UTF-8), else null.
-    body: Value,
-    received_time: String,
+    pub body: Value,
+    pub received_time: String,
 }
 
 /// The capture inboxes, in memory: they are a debugging aid, not a record, so
@@ -51,6 +51,24 @@ pub struct Inbox {
 }
 
 impl Inbox {
+    /// Every inbox's name and how many requests it holds, by name.
+    pub fn names(&self) -> Vec<(String, usize)> {
+        let mut names: Vec<(String, usize)> =
+            self.with(|boxes| boxes.iter().map(|(n, r)| (n.clone(), r.len())).collect());
+        names.sort();
+        names
+    }
+
+    /// What arrived at inbox `name`, oldest first.
+    pub fn requests(&self, name: &str) -> Vec<Captured> {
+        self.with(|boxes| {
+            boxes
+                .get(name)
+                .map(|r| r.iter().cloned().collect())
+                .unwrap_or_default()
+        })
+    }
+
     /// Empties every inbox; answers how many requests there were.
     pub fn clear_all(&self) -> usize {
         self.with(|boxes| {

@@ -283,3 +283,13 @@
     });
   }
 })();
+
+// Buttons that call the API and reload the page (the inbox's Clear).
+document.querySelectorAll("button[data-reload-action]").forEach(function (button) {
+  "use strict";
+  button.addEventListener("click", async function () {
+    button.disabled = true;
+    await fetch(button.dataset.url, { method: button.dataset.reloadAction });
+    location.reload();
+  });
+});

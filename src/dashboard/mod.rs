@@ -18,6 +18,7 @@ use actix_web_lab::sse;
 use maud::Markup;
 use tokio::sync::mpsc;
 
+use crate::api::inbox::Inbox;
 use crate::api::routes::Routes;
 use crate::domain::event_payload::sample;
 use crate::domain::time::now_seconds;
@@ -38,6 +39,10 @@ pub fn routes(r: &mut Routes) {
     r.resource("/dashboard/send").get(send).html().served_if(on);
     r.resource("/dashboard/webhooks")
         .get(webhooks)
+        .html()
+        .served_if(on);
+    r.resource("/dashboard/inbox")
+        .get(inbox)
         .html()
         .served_if(on);
     r.resource("/dashboard/assets/app.css")
@@ -269,6 +274,28 @@ async fn webhooks(
         Ok(list) => page(StatusCode::OK, pages::webhooks(&pm, &list)),
         Err(e) => unavailable(&e),
     }
+}
+
+/// `GET /dashboard/inbox?name=`: the capture inboxes, and one inbox's
+/// requests, newest first.
+async fn inbox(
+    query: web::Query<HashMap<String, String>>,
+    inbox: web::Data<Inbox>,
+) -> HttpResponse {
+    let names = inbox.names();
+    let name = query
+        .get("name")
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .or_else(|| names.first().map(|(n, _)| n.clone()));
+    let requests = name
+        .as_deref()
+        .map(|n| inbox.requests(n))
+        .unwrap_or_default();
+    page(
+        StatusCode::OK,
+        pages::inbox(&names, name.as_deref(), &requests),
+    )
 }
 
 /// `GET /dashboard/send?pm=&product=&event=`: the form that sends an event,

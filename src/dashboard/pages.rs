@@ -9,6 +9,7 @@ use crate::domain::event_code::CATALOGUE;
 use crate::domain::time::{rfc3339_millis, rfc3339_seconds};
 use std::sync::Arc;
 
+use crate::api::inbox::Captured;
 use crate::domain::{
     Attempt, EventCode, Notification, NotificationStatus, PmCode, ProductId, Webhook, WebhookStatus,
 };
@@ -41,6 +42,7 @@ fn layout(title: &str, body: Markup) -> Markup {
                         a href="/?status=Undelivered" { "Undelivered" }
                         a href="/dashboard/webhooks" { "Webhooks" }
                         a href="/dashboard/send" { "Send an event" }
+                        a href="/dashboard/inbox" { "Inbox" }
                         a href="/api/v1/openapi.json" { "OpenAPI" }
                     }
                 }
@@ -418,6 +420,53 @@ pub fn webhooks(pm: &PmCode, list: &[Arc<Webhook>]) -> Markup {
                     span.muted data-test="create-result" role="status" {}
                 }
                 ul.problem data-test="create-problems" hidden {}
+            }
+        },
+    )
+}
+
+/// The capture inboxes (what webhooks pointed at
+/// `/sandbox/v1/inbox/{name}` received) and one inbox's requests, newest
+/// first, with Clear.
+pub fn inbox(names: &[(String, usize)], name: Option<&str>, requests: &[Captured]) -> Markup {
+    layout(
+        "Inbox",
+        html! {
+            h1 { "Capture inbox" }
+            @if names.is_empty() {
+                p.muted data-test="no-inbox" {
+                    "Nothing received yet. Point a webhook at "
+                    code { "http://127.0.0.1:8080/sandbox/v1/inbox/<name>" }
+                    " and what it is sent shows here."
+                }
+            } @else {
+                p data-test="inboxes" {
+                    @for (n, count) in names {
+                        a href=(format!("/dashboard/inbox?name={}", url_encode(n))) { (n) } " (" (count) ") "
+                    }
+                }
+            }
+            @if let Some(name) = name {
+                h2 { (name) ": " (requests.len()) " requests" }
+                p {
+                    button type="button" data-test="clear-inbox" data-reload-action="DELETE"
+                        data-url=(format!("/sandbox/v1/inbox/{}/requests", url_encode(name))) { "Clear" }
+                    " " a href=(format!("/dashboard/inbox?name={}", url_encode(name))) { "Refresh" }
+                }
+                ol.attempts reversed data-test="inbox-requests" {
+                    @for r in requests.iter().rev() {
+                        li data-test="inbox-request" {
+                            strong { (r.method) } " at " (r.received_time)
+                            details {
+                                summary { "Headers" }
+                                pre { @for (k, v) in &r.headers { (k) ": " (v) "\n" } }
+                            }
+                            pre {
+                                (serde_json::to_string_pretty(&r.body).unwrap_or_default())
+                            }
+                        }
+                    }
+                }
             }
         },
     )

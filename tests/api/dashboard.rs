@@ -272,3 +272,24 @@ async fn the_webhooks_page_shows_header_names_not_values() {
     let bad = fetch(&app, "/dashboard/webhooks?pm=toolong").await;
     assert_eq!(bad.status, 400);
 }
+
+/// The Inbox page lists the inboxes and one inbox's requests, escaped.
+#[actix_rt::test]
+async fn the_inbox_page_shows_what_arrived() {
+    let app = TestApp::spawn().await;
+    let empty = fetch(&app, "/dashboard/inbox").await;
+    assert!(empty.body.contains(r#"data-test="no-inbox""#));
+    let reply = app
+        .post(
+            "/sandbox/v1/inbox/trd",
+            None,
+            json!({"note": "<b>bold</b>"}),
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    let page = fetch(&app, "/dashboard/inbox?name=trd").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.body.matches(r#"data-test="inbox-request""#).count(), 1);
+    assert!(page.body.contains("&lt;b&gt;bold&lt;/b&gt;"));
+    assert!(!page.body.contains("<b>bold</b>"));
+}
