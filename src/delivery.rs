@@ -205,6 +205,9 @@ async fn run(engine: Engine) {
                 Ok(Claims { claimed, next }) => {
                     let more = claimed.len() == free;
                     for claim in claimed {
+                        // Counted here, before the slot's task runs, so the
+                        // counters never lag what is in flight.
+                        worker.took(&claim);
                         in_flight += 1;
                         let (worker, finished) = (Rc::clone(&worker), finished.clone());
                         actix_rt::spawn(async move {
@@ -245,12 +248,13 @@ async fn run(engine: Engine) {
 }
 
 impl Worker {
-    /// One attempt slot: attempts `first`, then whatever each recorded attempt
-    /// claimed next (`Outbox::record_and_claim`), until nothing is due for it.
-    /// Answers how many attempts it made.
+    /// One attempt slot: attempts `first` (counted by whoever claimed it),
+    /// then whatever each recorded attempt claimed next
+    /// (`Outbox::record_and_claim`), until nothing is due for it. Answers how
+    /// many attempts it made.
     async fn run_slot(&self, first: Claimed) -> usize {
-        let mut next = Some(first);
-        let mut attempts = 0;
+        let mut next = self.attempt(first).await;
+        let mut attempts = 1;
         while let Some(claim) = next.take() {
             self.took(&claim);
             attempts += 1;
@@ -807,6 +811,7 @@ mod tests {
                 .claimed;
             let mut count = 0;
             for claim in claimed {
+                self.worker.took(&claim);
                 count += self.worker.run_slot(claim).await;
             }
             count
@@ -982,7 +987,9 @@ mod tests {
         delivery.backoff_after = 3;
         delivery.probe_interval_ms = 5_000;
         delivery.probe_interval_max_ms = 60_000;
-        let s = setup(&nobody(), delivery);
+        // Port 9 (discard) on loopback: nothing listens, and unlike a freed
+        // port no other test's receiver can take it meanwhile.
+        let s = setup("http://127.0.0.1:9/hook", delivery);
         let dead: Vec<Notification> = (0..50).map(|_| s.notification()).collect();
         s.store.enqueue(dead.clone()).wait().expect("enqueue");
 

@@ -23,6 +23,7 @@ use crate::api::middleware::{check_region, count_request, normalize_path, not_fo
 use crate::api::routes::{Routes, Serving};
 use crate::api::{self, route_table};
 use crate::auth::{authenticate, Gate};
+use crate::dashboard;
 use crate::delivery::Engine;
 use crate::domain::{Clock, SystemClock};
 use crate::error::ApiError;
@@ -159,7 +160,11 @@ impl Application {
                 .app_data(web::Data::new(client))
                 .app_data(json)
                 .app_data(web::PayloadConfig::new(limit))
-                .configure(|cfg| api::routes(&mut Routes::serve(cfg, serving)))
+                .configure(|cfg| {
+                    let mut routes = Routes::serve(cfg, serving);
+                    api::routes(&mut routes);
+                    dashboard::routes(&mut routes);
+                })
                 .default_service(web::to(not_found))
                 .wrap(from_fn(check_region))
                 .wrap(from_fn(authenticate))

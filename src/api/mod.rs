@@ -52,7 +52,6 @@ pub fn routes(r: &mut Routes) {
     deliver_now::routes(r);
     inbox::routes(r);
     reset::routes(r);
-    crate::dashboard::routes(r);
 }
 
 pub const PM_CODE_HEADER: &str = "X-PM-Code";

@@ -3,8 +3,11 @@
 //! binary, no script, and no request to any other host (the Content-Security-
 //! Policy says so). Pages so far: the delivery log (filters in the URL, pages
 //! of 50, newest first) and a notification's detail (the envelope as sent and
-//! every attempt). Served with `[dashboard] enabled` while auth is off: it has
-//! no sign-in yet.
+//! every attempt), Send an event, Webhooks and Inbox, with the live log over
+//! Server-Sent Events. Served with `[dashboard] enabled` while auth is off: it
+//! has no sign-in yet. Startup registers these routes beside the API's; they
+//! are not in `api::route_table` (not API operations, and the dashboard
+//! depends on the API, not the other way round).
 
 mod pages;
 
