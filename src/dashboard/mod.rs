@@ -1,13 +1,14 @@
 //! The web dashboard at `/`: server-rendered HTML (maud: compile-time
-//! templates that escape every value), its one stylesheet compiled into the
-//! binary, no script, and no request to any other host (the Content-Security-
-//! Policy says so). Pages so far: the delivery log (filters in the URL, pages
-//! of 50, newest first) and a notification's detail (the envelope as sent and
-//! every attempt), Send an event, Webhooks and Inbox, with the live log over
-//! Server-Sent Events. Served with `[dashboard] enabled` while auth is off: it
-//! has no sign-in yet. Startup registers these routes beside the API's; they
-//! are not in `api::route_table` (not API operations, and the dashboard
-//! depends on the API, not the other way round).
+//! templates that escape every value), one stylesheet and one small script
+//! compiled into the binary, and no request to any other host (the
+//! Content-Security-Policy says so). Pages: the delivery log (filters in the
+//! URL, pages of 50, newest first, live over Server-Sent Events), a
+//! notification's detail (the envelope as sent, every attempt, Resend, Deliver
+//! now, Copy as cURL), Send an event, Webhooks and Inbox. Served with
+//! `[dashboard] enabled` while auth is off: it has no sign-in yet. Startup
+//! registers these routes beside the API's; they are not in
+//! `api::route_table` (not API operations, and the dashboard depends on the
+//! API, not the other way round).
 
 mod pages;
 
