@@ -54,7 +54,6 @@ mod tests {
             .collect();
         let served: BTreeMap<String, BTreeSet<String>> = route_table()
             .iter()
-            .filter(|route| !route.html)
             .map(|route| {
                 let methods = match route.methods.as_slice() {
                     [] => ANY.iter().map(|m| (*m).to_owned()).collect(),

@@ -19,9 +19,6 @@ pub struct Route {
     /// Served without a token when auth is on (health checks, metrics, the
     /// OpenAPI document).
     pub open: bool,
-    /// A page of the dashboard (HTML), not an API operation: not in the
-    /// OpenAPI document.
-    pub html: bool,
 }
 
 impl Route {
@@ -108,7 +105,6 @@ impl<'a> Routes<'a> {
                 path,
                 methods: Vec::new(),
                 open: false,
-                html: false,
             },
             resource: Some(web::resource(path)),
             served: true,
@@ -178,12 +174,6 @@ impl Declare<'_, '_> {
     /// Served without a token.
     pub fn open(mut self) -> Self {
         self.route.open = true;
-        self
-    }
-
-    /// A dashboard page (HTML), left out of the OpenAPI document.
-    pub fn html(mut self) -> Self {
-        self.route.html = true;
         self
     }
 

@@ -31,36 +31,25 @@ use crate::store::{LogFilter, Store, StoreError};
 
 pub fn routes(r: &mut Routes) {
     let on = r.dashboard();
-    r.resource("/").get(log).html().served_if(on);
+    r.resource("/").get(log).served_if(on);
     r.resource("/dashboard/webhooks/{id}/notifications/{notificationId}")
         .get(detail)
-        .html()
         .served_if(on);
-    r.resource("/dashboard/stream")
-        .get(stream)
-        .html()
-        .served_if(on);
-    r.resource("/dashboard/send").get(send).html().served_if(on);
+    r.resource("/dashboard/stream").get(stream).served_if(on);
+    r.resource("/dashboard/send").get(send).served_if(on);
     r.resource("/dashboard/webhooks")
         .get(webhooks)
-        .html()
         .served_if(on);
-    r.resource("/dashboard/inbox")
-        .get(inbox)
-        .html()
-        .served_if(on);
+    r.resource("/dashboard/inbox").get(inbox).served_if(on);
     r.resource("/dashboard/assets/app.css")
         .get(stylesheet)
-        .html()
         .served_if(on);
     r.resource("/dashboard/assets/app.js")
         .get(script)
-        .html()
         .served_if(on);
     // Browsers ask for it on every page: no icon, and no 404 in their console.
     r.resource("/favicon.ico")
         .get(HttpResponse::NoContent)
-        .html()
         .served_if(on);
 }
 

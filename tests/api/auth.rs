@@ -23,7 +23,7 @@ async fn app() -> TestApp {
 }
 
 /// SHA-256 in hex, computed with the `sha2` crate (the service uses ring).
-fn sha256_hex(text: &str) -> String {
+pub fn sha256_hex(text: &str) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(text.as_bytes())
         .iter()

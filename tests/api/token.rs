@@ -7,6 +7,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde_json::{json, Value};
 
+use crate::auth::sha256_hex;
 use crate::helpers::{client, into_reply, webhook_body, Reply, TestApp};
 
 const TRD_SECRET: &str = "trd-client-secret-0123";
@@ -28,14 +29,6 @@ async fn app() -> TestApp {
         ("WHM_AUTH__TOKENS", &tokens),
     ])
     .await
-}
-
-fn sha256_hex(text: &str) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// `POST /connect/token` with this form body and extra headers.
