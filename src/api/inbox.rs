@@ -170,12 +170,7 @@ async fn requests(
     inbox: web::Data<Inbox>,
 ) -> Result<HttpResponse, ApiError> {
     let name = inbox_name(&name)?;
-    let requests: Vec<Captured> = inbox.with(|boxes| {
-        boxes
-            .get(&name)
-            .map(|r| r.iter().cloned().collect())
-            .unwrap_or_default()
-    });
+    let requests = inbox.requests(&name);
     Ok(success(
         StatusCode::OK,
         Requests {

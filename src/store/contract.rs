@@ -538,6 +538,17 @@ const BACKOFF: Backoff = Backoff {
     suspend_after: Duration::hours(1),
 };
 
+/// The rules of the tests that are not about them.
+const RULES: RecordRules = RecordRules {
+    recent: 5,
+    backoff: BACKOFF,
+};
+
+/// The ids of claimed notifications, in the order claimed.
+fn ids_of(claimed: &[Claimed]) -> Vec<NotificationId> {
+    claimed.iter().map(|c| c.notification.id).collect()
+}
+
 /// Records an attempt the way an engine does: it claims the notification first.
 fn record(
     store: &dyn Store,
@@ -736,11 +747,7 @@ fn claims_follow_due_order_and_leases(store: &dyn Store) {
         "soonest due first"
     );
     let second = claim("a", at(10), 10);
-    assert_eq!(
-        second.iter().map(|c| c.notification.id).collect::<Vec<_>>(),
-        [n2.id],
-        "n1 is held, n3 not due"
-    );
+    assert_eq!(ids_of(&second), [n2.id], "n1 is held, n3 not due");
     assert_eq!(
         claims("b", at(20), 10),
         Claims {
@@ -762,10 +769,7 @@ fn claims_follow_due_order_and_leases(store: &dyn Store) {
             &first[0].token,
             failed(at(41)),
             AttemptOutcome::Delivered,
-            RecordRules {
-                recent: 5,
-                backoff: BACKOFF,
-            },
+            RULES,
         )
         .wait();
     assert!(matches!(lost, Err(StoreError::ClaimLost)), "got {lost:?}");
@@ -775,10 +779,7 @@ fn claims_follow_due_order_and_leases(store: &dyn Store) {
             &b[0].token,
             failed(at(42)),
             AttemptOutcome::Delivered,
-            RecordRules {
-                recent: 5,
-                backoff: BACKOFF,
-            },
+            RULES,
         )
         .wait()
         .expect("the holder records");
@@ -788,10 +789,7 @@ fn claims_follow_due_order_and_leases(store: &dyn Store) {
             &b[1].token,
             failed(at(42)),
             AttemptOutcome::RetryAt(at(7200)),
-            RecordRules {
-                recent: 5,
-                backoff: BACKOFF,
-            },
+            RULES,
         )
         .wait()
         .expect("a retry");
@@ -799,28 +797,19 @@ fn claims_follow_due_order_and_leases(store: &dyn Store) {
     let backlog = store.backlog().wait().expect("backlog");
     assert_eq!((backlog.pending, backlog.oldest_due), (2, Some(at(3600))));
     let third = claim("c", at(3601), 10);
-    assert_eq!(
-        third.iter().map(|c| c.notification.id).collect::<Vec<_>>(),
-        [n3.id]
-    );
+    assert_eq!(ids_of(&third), [n3.id]);
     store
         .record_attempt(
             n3.id,
             &third[0].token,
             failed(at(3601)),
             AttemptOutcome::Delivered,
-            RecordRules {
-                recent: 5,
-                backoff: BACKOFF,
-            },
+            RULES,
         )
         .wait()
         .expect("recorded");
     assert_eq!(
-        claim("c", at(7200), 10)
-            .iter()
-            .map(|c| c.notification.id)
-            .collect::<Vec<_>>(),
+        ids_of(&claim("c", at(7200), 10)),
         [n2.id],
         "the retry, at its time"
     );
@@ -854,11 +843,7 @@ fn a_full_queue_does_not_hold_up_another(store: &dyn Store) {
     };
     let first = claims(at(60));
     assert_eq!(
-        first
-            .claimed
-            .iter()
-            .map(|c| c.notification.id)
-            .collect::<Vec<_>>(),
+        ids_of(&first.claimed),
         [many[0].id, many[1].id, many[2].id, late.id],
         "three of the busy webhook's, soonest first, then the other's"
     );
@@ -876,22 +861,12 @@ fn a_full_queue_does_not_hold_up_another(store: &dyn Store) {
             &first.claimed[0].token,
             failed(at(62)),
             AttemptOutcome::Delivered,
-            RecordRules {
-                recent: 5,
-                backoff: BACKOFF,
-            },
+            RULES,
         )
         .wait()
         .expect("record");
     let next = claims(at(62));
-    assert_eq!(
-        next.claimed
-            .iter()
-            .map(|c| c.notification.id)
-            .collect::<Vec<_>>(),
-        [many[3].id],
-        "room for one more"
-    );
+    assert_eq!(ids_of(&next.claimed), [many[3].id], "room for one more");
 }
 
 /// `record_and_claim` records like `record_attempt` and claims like
@@ -916,10 +891,7 @@ fn recording_claims_the_next_in_the_same_write(store: &dyn Store) {
         lease,
         limits: one,
     };
-    let rules = RecordRules {
-        recent: 5,
-        backoff: BACKOFF,
-    };
+    let rules = RULES;
     let lost = store
         .record_and_claim(
             a.id,
@@ -944,26 +916,17 @@ fn recording_claims_the_next_in_the_same_write(store: &dyn Store) {
         .expect("record and claim");
     assert_eq!(recorded.webhook_id, w.id);
     assert_eq!(
-        next.claimed
-            .iter()
-            .map(|c| c.notification.id)
-            .collect::<Vec<_>>(),
+        ids_of(&next.claimed),
         [b.id],
         "the next due, and only one: the refused call claimed nothing"
     );
     let (a_stored, _) = &store.details(w.id, vec![a.id]).wait().expect("details")[0];
     assert_eq!(a_stored.status, NotificationStatus::Delivered);
-    assert_eq!(
-        store
-            .claim_due("e", at(7), lease, ClaimLimits::upto(10))
-            .wait()
-            .expect("claim")
-            .claimed
-            .iter()
-            .map(|c| c.notification.id)
-            .collect::<Vec<_>>(),
-        [c.id]
-    );
+    let last = store
+        .claim_due("e", at(7), lease, ClaimLimits::upto(10))
+        .wait()
+        .expect("claim");
+    assert_eq!(ids_of(&last.claimed), [c.id]);
 }
 
 /// "Deliver now": a notification waiting for its retry is due at once, even
@@ -1017,11 +980,7 @@ fn deliver_now_makes_a_waiting_notification_due(store: &dyn Store) {
         .expect("deliver now");
     assert_eq!(now.next_attempt, Some(at(2)));
     assert_eq!(
-        claims(at(2))
-            .claimed
-            .iter()
-            .map(|c| c.notification.id)
-            .collect::<Vec<_>>(),
+        ids_of(&claims(at(2)).claimed),
         [n.id],
         "due now, and the probe may go now"
     );
@@ -1089,10 +1048,7 @@ fn recent_lists_newest_first_in_pages_with_filters(store: &dyn Store) {
             &first.claimed[0].token,
             failed(at(10)),
             AttemptOutcome::Delivered,
-            RecordRules {
-                recent: 5,
-                backoff: BACKOFF,
-            },
+            RULES,
         )
         .wait()
         .expect("record");
@@ -1184,12 +1140,7 @@ fn a_failing_queue_backs_off_and_probes_one_at_a_time(store: &dyn Store) {
             .wait()
             .expect("claim")
     };
-    let ids = |c: &Claims| {
-        c.claimed
-            .iter()
-            .map(|c| c.notification.id)
-            .collect::<Vec<_>>()
-    };
+    let ids = |c: &Claims| ids_of(&c.claimed);
     let record = |c: &Claimed, time, outcome| {
         store
             .record_attempt(
@@ -1314,13 +1265,7 @@ fn inactive_webhooks_park_their_notifications(store: &dyn Store) {
         .wait()
         .expect("claim")
         .claimed;
-    assert_eq!(
-        claimed
-            .iter()
-            .map(|c| c.notification.id)
-            .collect::<Vec<_>>(),
-        [n.id]
-    );
+    assert_eq!(ids_of(&claimed), [n.id]);
 
     set_status(store, w.id, None, WebhookStatus::Inactive, at(21))
         .wait()

@@ -78,6 +78,60 @@ impl MemoryStore {
 }
 
 impl State {
+    /// `Outbox::record_attempt`, under the caller's lock.
+    fn record(
+        &mut self,
+        id: NotificationId,
+        token: &ClaimToken,
+        attempt: Attempt,
+        outcome: AttemptOutcome,
+        rules: RecordRules,
+    ) -> Result<Recorded, StoreError> {
+        let RecordRules { recent, backoff } = rules;
+        let at = *self.by_id.get(&id).ok_or(StoreError::NotFound)?;
+        let stored = &mut self.notifications[at];
+        if stored.notification.status != NotificationStatus::Pending {
+            return Err(StoreError::NotFound);
+        }
+        if stored.claim.as_ref().map(|(t, _)| t) != Some(token) {
+            return Err(StoreError::ClaimLost);
+        }
+        stored.claim = None;
+        let became_final = stored.notification.record(&attempt, outcome);
+        let time = attempt.time;
+        stored.attempts.push(attempt);
+        let webhook_id = stored.notification.webhook_id;
+        let queue = self.queues.entry(webhook_id).or_default();
+        match outcome {
+            AttemptOutcome::Delivered => queue.delivered(),
+            _ => queue.failed(&backoff, time),
+        }
+        let queue = *queue;
+        if !became_final {
+            return Ok(Recorded {
+                webhook_id,
+                recent_final: Vec::new(),
+                queue,
+            });
+        }
+        self.final_seq += 1;
+        stored.final_seq = Some(self.final_seq);
+        let mut finals: Vec<(u64, NotificationStatus)> = self
+            .webhooks_notifications(webhook_id)
+            .filter_map(|s| s.final_seq.map(|seq| (seq, s.notification.status)))
+            .collect();
+        finals.sort_unstable_by_key(|(seq, _)| std::cmp::Reverse(*seq));
+        Ok(Recorded {
+            webhook_id,
+            recent_final: finals
+                .into_iter()
+                .take(recent as usize)
+                .map(|(_, status)| status)
+                .collect(),
+            queue,
+        })
+    }
+
     /// `Outbox::claim_due`; without the lapsed claims when `take_lapsed` is false.
     fn claim(
         &mut self,
@@ -355,56 +409,10 @@ impl Outbox for MemoryStore {
         outcome: AttemptOutcome,
         rules: RecordRules,
     ) -> StoreFuture<Recorded> {
-        let RecordRules { recent, backoff } = rules;
-        self.with(|state| {
-            let at = *state.by_id.get(&id).ok_or(StoreError::NotFound)?;
-            let stored = &mut state.notifications[at];
-            if stored.notification.status != NotificationStatus::Pending {
-                return Err(StoreError::NotFound);
-            }
-            if stored.claim.as_ref().map(|(t, _)| t) != Some(token) {
-                return Err(StoreError::ClaimLost);
-            }
-            stored.claim = None;
-            let became_final = stored.notification.record(&attempt, outcome);
-            let time = attempt.time;
-            stored.attempts.push(attempt);
-            let webhook_id = stored.notification.webhook_id;
-            let queue = state.queues.entry(webhook_id).or_default();
-            match outcome {
-                AttemptOutcome::Delivered => queue.delivered(),
-                _ => queue.failed(&backoff, time),
-            }
-            let queue = *queue;
-            if !became_final {
-                return Ok(Recorded {
-                    webhook_id,
-                    recent_final: Vec::new(),
-                    queue,
-                });
-            }
-            state.final_seq += 1;
-            stored.final_seq = Some(state.final_seq);
-            let mut finals: Vec<(u64, NotificationStatus)> = state
-                .webhooks_notifications(webhook_id)
-                .filter_map(|s| s.final_seq.map(|seq| (seq, s.notification.status)))
-                .collect();
-            finals.sort_unstable_by_key(|(seq, _)| std::cmp::Reverse(*seq));
-            Ok(Recorded {
-                webhook_id,
-                recent_final: finals
-                    .into_iter()
-                    .take(recent as usize)
-                    .map(|(_, status)| status)
-                    .collect(),
-                queue,
-            })
-        })
+        self.with(|state| state.record(id, token, attempt, outcome, rules))
     }
 
-    /// Two calls under the same lock would be one transaction; here each call
-    /// takes the lock on its own, and nothing else in the process writes
-    /// between them that the engine could tell apart.
+    /// Both under one lock: as atomic as the SQLite backend's one transaction.
     fn record_and_claim(
         &self,
         id: NotificationId,
@@ -414,14 +422,8 @@ impl Outbox for MemoryStore {
         rules: RecordRules,
         next: ClaimRequest,
     ) -> StoreFuture<(Recorded, Claims)> {
-        let recorded = match self
-            .record_attempt(id, token, attempt, outcome, rules)
-            .wait()
-        {
-            Ok(recorded) => recorded,
-            Err(e) => return StoreFuture::ready(Err(e)),
-        };
         self.with(|state| {
+            let recorded = state.record(id, token, attempt, outcome, rules)?;
             let claimed = state
                 .claim(&next.engine, next.now, next.lease, next.limits, false)
                 .claimed;
