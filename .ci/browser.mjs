@@ -6,12 +6,17 @@
 // appear live (no reload) and become Delivered, open it and see attempt 1 with
 // HTTP 200, the <script> of its payload as text and the request as cURL, press
 // Resend and see attempt 2 appear (no reload); a failing webhook's row turns
-// Undelivered live. Screenshots (light and dark) go to docs/.
+// Undelivered live. Also: editing a webhook (problems beside the fields),
+// keyboard navigation of the log, times in the browser's time zone, the
+// theme toggle, the status strip and the inbox updating live. Then, on a
+// second service with auth on: no page or stream without signing in, the
+// sign-in form, a change through the form (with its CSRF token), sign out.
+// Screenshots (light and dark) go to docs/.
 //
-// Usage: node .ci/browser.mjs BASE_URL
+// Usage: node .ci/browser.mjs BASE_URL AUTH_BASE_URL AUTH_TOKEN
 import { chromium } from "playwright-core";
 
-const base = process.argv[2];
+const [base, authBase, authToken] = process.argv.slice(2);
 const fail = (why) => {
   console.error(`[browser] FAILED: ${why}`);
   process.exit(1);
@@ -67,9 +72,10 @@ try {
   await form.locator("input[name=events]").fill("103");
   await form.locator("input[name=customHeaders]").fill('{"ApiKey": "k"}');
   await form.locator("[data-test=create]").click();
-  await form.locator("[data-test=create-problems] li").first().waitFor();
-  const problem = await form.locator("[data-test=create-problems]").innerText();
-  if (!problem.includes("config.url")) fail(`the missing URL's problem: ${problem}`);
+  // The API's problem, beside the field it names.
+  const besideUrl = form.locator("[data-test=field-problem][data-field=url]");
+  await besideUrl.waitFor();
+  if ((await form.locator("input[name=url]").getAttribute("aria-invalid")) !== "true") fail("the URL field is not marked invalid");
   await form.locator("input[name=url]").fill(`${base}/sandbox/v1/inbox/browser`);
   await Promise.all([page.waitForEvent("load"), form.locator("[data-test=create]").click()]);
   const created = page.locator("[data-test=webhook]");
@@ -77,6 +83,21 @@ try {
   await Promise.all([page.waitForEvent("load"), created.first().locator("[data-test=ping]").click()]);
   const beat = await page.locator("[data-test=heartbeat]").first().innerText();
   if (!beat.includes("healthy")) fail(`heartbeat: ${beat}`);
+
+  // Edit: the form fills with the webhook, a bad URL is refused beside the
+  // field, then the events change and are saved.
+  await created.first().locator("[data-test=edit]").click();
+  await page.locator("[data-test=form-title]").filter({ hasText: "Edit webhook" }).waitFor();
+  if ((await form.locator("input[name=events]").inputValue()) !== "103") fail("the edit form is not filled");
+  const inboxUrl = await form.locator("input[name=url]").inputValue();
+  await form.locator("input[name=url]").fill("not a url");
+  await form.locator("[data-test=create]").click();
+  await besideUrl.waitFor();
+  await form.locator("input[name=url]").fill(inboxUrl);
+  await form.locator("input[name=events]").fill("103, 101");
+  await Promise.all([page.waitForEvent("load"), form.locator("[data-test=create]").click()]);
+  const events = await page.locator("[data-test=webhook]").first().innerText();
+  if (!events.includes("101")) fail(`the edit was not saved: ${events}`);
   await page.screenshot({ path: "docs/dashboard-webhooks-light.png" });
 
   // And one nobody answers, through the API.
@@ -106,10 +127,37 @@ try {
   const row = (id) => page.locator(`tr[data-notification="${id}"] [data-test=status]`);
   await row(good).filter({ hasText: "Delivered" }).waitFor({ timeout: 10000 });
   await row(bad).filter({ hasText: "Undelivered" }).waitFor({ timeout: 10000 });
+  // The strip counts the last hour's attempts; times are in the browser's
+  // time zone with UTC on hover.
+  await page.locator("[data-test=strip-delivered]").filter({ hasText: /[1-9]\d* delivered/ }).waitFor({ timeout: 10000 });
+  const time = page.locator(`tr[data-notification="${good}"] time`).first();
+  const shown = await time.innerText();
+  if (shown === (await time.getAttribute("datetime")) || !(await time.getAttribute("title")).includes("UTC")) {
+    fail(`a time not in the browser's zone: ${shown}`);
+  }
   await page.screenshot({ path: "docs/dashboard-log-light.png" });
   await page.emulateMedia({ colorScheme: "dark" });
   await page.screenshot({ path: "docs/dashboard-log-dark.png" });
   await page.emulateMedia({ colorScheme: "light" });
+  // The toggle overrides the system's theme: system, light, dark.
+  const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  const light = await background();
+  await page.locator("[data-test=theme]").click();
+  await page.locator("[data-test=theme]").click();
+  if ((await page.evaluate(() => document.documentElement.dataset.theme)) !== "dark") fail("the toggle did not pick dark");
+  if ((await background()) === light) fail("dark looks like light");
+  await page.locator("[data-test=theme]").click();
+  if ((await background()) !== light) fail("back to the system's theme");
+
+  // Keyboard: j selects the first row, k stays there, Enter opens it (with
+  // the focus on the page, not on a button).
+  await page.locator("h1").click();
+  await page.keyboard.press("j");
+  await page.keyboard.press("k");
+  const selected = await page.locator("tr.selected").getAttribute("data-notification");
+  await Promise.all([page.waitForEvent("load"), page.keyboard.press("Enter")]);
+  if (!page.url().includes(`/notifications/${selected}`)) fail(`Enter opened ${page.url()}`);
+  await page.goto(base + "/");
 
   // The detail: attempt 1 with HTTP 200, and the payload's markup as text.
   await page.locator(`tr[data-notification="${good}"] a`).first().click();
@@ -135,9 +183,41 @@ try {
   if (received < 2) fail(`inbox: ${received} requests (the delivery and the resend)`);
   const first = await page.locator("[data-test=inbox-request]").first().innerText();
   if (!first.startsWith("POST")) fail(`inbox request: ${first}`);
+  // A new request shows without a reload.
+  await fetch(base + "/sandbox/v1/inbox/browser", { method: "PUT", body: "live-marker" });
+  await page.locator("[data-test=inbox-request]").filter({ hasText: "live-marker" }).waitFor({ timeout: 10000 });
+  if (!(await page.locator("[data-test=inbox-request]").first().innerText()).startsWith("PUT")) fail("the newest is not first");
+
+  // With auth on: nothing without signing in, then the sign-in form, a
+  // change through the dashboard's own form, and sign out.
+  for (const path of ["/", "/dashboard/stream", "/dashboard/webhooks", "/dashboard/inbox"]) {
+    const answer = await fetch(authBase + path, { redirect: "manual" });
+    if (answer.status !== 303) fail(`with auth on, ${path} answered ${answer.status} without a session`);
+  }
+  const signed = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  signed.on("pageerror", (e) => errors.push(String(e)));
+  await signed.goto(authBase + "/dashboard/webhooks");
+  if (!signed.url().includes("/dashboard/sign-in")) fail(`not sent to sign in: ${signed.url()}`);
+  await signed.locator("input[name=token]").fill("wrong-token-0123456789");
+  await Promise.all([signed.waitForEvent("load"), signed.locator("[data-test=sign-in]").click()]);
+  await signed.locator("[data-test=problem]").waitFor();
+  await signed.locator("input[name=token]").fill(authToken);
+  await Promise.all([signed.waitForEvent("load"), signed.locator("[data-test=sign-in]").click()]);
+  if (!signed.url().endsWith("/dashboard/webhooks")) fail(`after signing in: ${signed.url()}`);
+  const cookies = await signed.context().cookies();
+  const session = cookies.find((c) => c.name === "wm_session");
+  if (!session || !session.httpOnly || session.sameSite !== "Strict") fail(`the session cookie: ${JSON.stringify(session)}`);
+  if (await signed.evaluate(() => document.cookie.includes("wm_session"))) fail("a script can read the session");
+  const signedForm = signed.locator("[data-test=create-form]");
+  await signedForm.locator("input[name=url]").fill(`${authBase}/sandbox/v1/inbox/signed`);
+  await Promise.all([signed.waitForEvent("load"), signedForm.locator("[data-test=create]").click()]);
+  await signed.locator("[data-test=webhook]").first().waitFor();
+  await Promise.all([signed.waitForURL(/sign-in/), signed.locator("[data-test=sign-out]").click()]);
+  await signed.goto(authBase + "/");
+  if (!signed.url().includes("/dashboard/sign-in")) fail("still signed in after signing out");
 
   if (errors.length) fail(`errors in the page: ${errors.join("; ")}`);
-  console.log("[browser] webhooks form and ping, send, live log, detail, escaping, cURL, resend and inbox: ok; screenshots in docs/");
+  console.log("[browser] webhooks form, edit and ping, send, live log and strip, keys, theme, detail, escaping, cURL, resend, live inbox, sign-in with auth on: ok; screenshots in docs/");
 } finally {
   await browser.close();
 }

@@ -34,6 +34,7 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use crate::activity::{Activity, Landed};
 use crate::config::DeliverySettings;
 use crate::domain::notification::MASKED;
 use crate::domain::time::rfc3339_seconds;
@@ -91,6 +92,8 @@ pub struct EngineStats {
     /// a lapsed claim.
     pub claimed: AtomicU64,
     pub taken_over: AtomicU64,
+    /// The last hour of attempts, for the dashboard's status strip.
+    pub activity: Activity,
 }
 
 impl Engine {
@@ -331,6 +334,15 @@ impl Worker {
             AttemptOutcome::Undelivered => "undelivered",
             AttemptOutcome::Gone => "gone",
         });
+        engine.stats.activity.record(
+            time,
+            match outcome {
+                AttemptOutcome::Delivered => Landed::Delivered,
+                AttemptOutcome::RetryAt(_) => Landed::Failed,
+                AttemptOutcome::Undelivered | AttemptOutcome::Gone => Landed::Undelivered,
+            },
+            latency_ms,
+        );
         self.log_attempt(&n, &sent, outcome);
         let record = Attempt {
             time,

@@ -1,5 +1,6 @@
 //! webhook-manager: a self-hosted implementation of Thredd's Webhook Management API.
 
+pub mod activity;
 pub mod api;
 pub mod auth;
 pub mod config;

@@ -24,7 +24,7 @@ use crate::api::routes::{Routes, Serving};
 use crate::api::{self, route_table};
 use crate::auth::{authenticate, Gate};
 use crate::dashboard;
-use crate::delivery::Engine;
+use crate::delivery::{Engine, EngineStats};
 use crate::domain::{Clock, SystemClock};
 use crate::error::ApiError;
 use crate::heartbeat::HeartbeatClient;
@@ -93,13 +93,14 @@ impl Application {
         }
 
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let stats = Arc::new(EngineStats::default());
         let engine = Engine {
             settings: settings.delivery.clone(),
             signer,
             blocked: rules.blocked.clone(),
             store: Arc::clone(&store),
             clock: Arc::clone(&clock),
-            stats: Arc::default(),
+            stats: Arc::clone(&stats),
         };
         let delivery = engine
             .start()
@@ -130,13 +131,16 @@ impl Application {
         let serving = Serving {
             sandbox: settings.sandbox.enabled,
             reset: settings.sandbox.enabled && !settings.auth.enabled,
-            dashboard: settings.dashboard.enabled && !settings.auth.enabled,
+            dashboard: settings.dashboard.enabled,
         };
         let limit = settings.limits.max_body_bytes;
         let heartbeat = settings.heartbeat.clone();
         let blocked = rules.blocked.clone();
         let store = web::Data::from(store);
-        let gate = web::Data::new(Gate::new(auth, &route_table()));
+        let mut table = route_table();
+        table.extend(dashboard::route_table());
+        let gate = web::Data::new(Gate::new(auth, &table, serving.dashboard));
+        let stats = web::Data::from(stats);
         let rules = web::Data::new(rules);
         let seeds = web::Data::new(seeds);
         let inbox = web::Data::new(Inbox::default());
@@ -157,6 +161,7 @@ impl Application {
                 .app_data(rules.clone())
                 .app_data(seeds.clone())
                 .app_data(inbox.clone())
+                .app_data(stats.clone())
                 .app_data(web::Data::new(client))
                 .app_data(json)
                 .app_data(web::PayloadConfig::new(limit))

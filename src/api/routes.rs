@@ -50,7 +50,7 @@ pub struct Serving {
     /// The reset deletes every program manager's data: served only with the
     /// sandbox on and auth off.
     pub reset: bool,
-    /// `[dashboard] enabled`, with auth off (the dashboard has no sign-in yet).
+    /// `[dashboard] enabled` (with auth on, its pages need a session).
     pub dashboard: bool,
 }
 

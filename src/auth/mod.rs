@@ -10,14 +10,15 @@
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderValue, AUTHORIZATION};
+use actix_web::http::header::{HeaderValue, AUTHORIZATION, LOCATION};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage, ResponseError};
+use actix_web::{web, HttpMessage, HttpResponse, ResponseError};
 use subtle::ConstantTimeEq;
 
 pub mod access;
 pub mod clients;
 mod digest;
+pub mod session;
 
 use std::sync::Arc;
 
@@ -25,9 +26,10 @@ pub use self::access::AccessTokens;
 pub use self::clients::Clients;
 pub use self::digest::MIN_TOKEN_LEN;
 use self::digest::{parse_hex, sha256};
+use self::session::{changes_state, Session, COOKIE, CSRF_HEADER};
 use crate::api::routes::Route;
 use crate::config::{AuthSettings, ConfigError};
-use crate::domain::{Clock, PmCode};
+use crate::domain::{Clock, ErrorCode, PmCode, Problem};
 use crate::error::ApiError;
 
 /// The program manager of a request's valid bearer token, put in the request's
@@ -78,26 +80,48 @@ impl Auth {
     }
 }
 
-/// What [`authenticate`] checks: the tokens and clients, and the paths open
-/// without a token (the routes declared `open`).
+/// What [`authenticate`] checks: the tokens and clients, the paths open
+/// without a token (the routes declared `open`), and whether the dashboard's
+/// session cookie is accepted (when the dashboard is served).
 pub struct Gate {
     pub auth: Auth,
     open: Vec<&'static str>,
+    sessions: bool,
 }
 
 impl Gate {
-    pub fn new(auth: Auth, routes: &[Route]) -> Self {
+    pub fn new(auth: Auth, routes: &[Route], dashboard: bool) -> Self {
         let open = routes.iter().filter(|r| r.open).map(|r| r.path).collect();
-        Self { auth, open }
+        Self {
+            auth,
+            open,
+            sessions: dashboard,
+        }
     }
+
+    /// The dashboard is served with auth on: its pages need a session.
+    pub fn signs_in(&self) -> bool {
+        self.sessions && self.auth.enabled
+    }
+}
+
+/// Where the dashboard asks for a sign-in.
+pub const SIGN_IN: &str = "/dashboard/sign-in";
+
+/// Whether a path is one of the dashboard's pages (a browser that asks for
+/// one without a session is sent to sign in, not answered with JSON).
+fn is_page(path: &str) -> bool {
+    path == "/" || path.starts_with("/dashboard/")
 }
 
 /// Checks the bearer token of every request to a path not declared open, and
 /// records its program manager. An access token (a JWT from `/connect/token`)
 /// is checked whether or not auth is on, and one that is expired, tampered
 /// with or not ours is refused (`401`, `error="invalid_token"`). With auth on,
-/// a request without a valid access or static token is refused (`401`).
-/// Runs after the path is made canonical.
+/// a request without a valid access or static token is refused (`401`); one
+/// without an `Authorization` header may instead carry the dashboard's
+/// session cookie (see [`session`]), and a browser's GET of a dashboard page
+/// without a valid one is sent to the sign-in page. Runs after the path is made canonical.
 pub async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -106,13 +130,40 @@ pub async fn authenticate(
     if let Some(gate) = gate.filter(|g| !g.open.contains(&req.path())) {
         let auth = &gate.auth;
         let header = req.headers().get(AUTHORIZATION);
-        let verdict = match bearer(header) {
-            Some(token) if access::looks_like_jwt(token) => {
+        // A browser: no Authorization header; it may carry the session.
+        let browser = header.is_none();
+        let cookie = (gate.signs_in() && browser)
+            .then(|| req.cookie(COOKIE))
+            .flatten();
+        let verdict = match (bearer(header), cookie) {
+            (Some(token), _) if access::looks_like_jwt(token) => {
                 auth.access.verify(token).map(Some).map_err(|why| {
                     log::debug!("access token refused: {why}");
                     ApiError::InvalidToken
                 })
             }
+            (None, Some(cookie)) => match auth.access.verify(cookie.value()) {
+                Ok(pm) => {
+                    let session = Session::of(cookie.value());
+                    let presented = req.headers().get(CSRF_HEADER);
+                    if changes_state(req.method())
+                        && !session.accepts(presented.and_then(|v| v.to_str().ok()))
+                    {
+                        Err(ApiError::Forbidden(Problem::at(
+                            ErrorCode::CsrfTokenInvalid,
+                            CSRF_HEADER,
+                            "A signed-in dashboard's changes carry its CSRF token (X-CSRF-Token); reload the page.",
+                        )))
+                    } else {
+                        req.extensions_mut().insert(session);
+                        Ok(Some(pm))
+                    }
+                }
+                Err(why) => {
+                    log::debug!("session refused: {why}");
+                    Err(ApiError::Unauthorized)
+                }
+            },
             _ if !auth.enabled => Ok(None),
             _ => auth
                 .tokens
@@ -126,7 +177,15 @@ pub async fn authenticate(
             }
             Ok(None) => {}
             Err(refused) => {
-                let refused = refused.error_response();
+                let refused = if gate.signs_in()
+                    && browser
+                    && req.method() == actix_web::http::Method::GET
+                    && is_page(req.path())
+                {
+                    sign_in_first(&req)
+                } else {
+                    refused.error_response()
+                };
                 return Ok(req.into_response(refused).map_into_right_body());
             }
         }
@@ -134,6 +193,15 @@ pub async fn authenticate(
     next.call(req)
         .await
         .map(ServiceResponse::map_into_left_body)
+}
+
+/// `303` to the sign-in page, which comes back here after.
+fn sign_in_first(req: &ServiceRequest) -> HttpResponse {
+    let here = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let back: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
+    HttpResponse::SeeOther()
+        .insert_header((LOCATION, format!("{SIGN_IN}?next={back}")))
+        .finish()
 }
 
 /// The token of an `Authorization: Bearer <token>` header.
@@ -185,7 +253,12 @@ impl Tokens {
     /// The program manager whose token an `Authorization: Bearer <token>` header
     /// carries; `None` for a missing, malformed or unknown token.
     pub fn authenticate(&self, authorization: Option<&HeaderValue>) -> Option<PmCode> {
-        let presented = sha256(bearer(authorization)?);
+        self.program_manager(bearer(authorization)?)
+    }
+
+    /// The program manager whose token this is; `None` for an unknown one.
+    pub fn program_manager(&self, token: &str) -> Option<PmCode> {
+        let presented = sha256(token.trim());
         let mut found = None;
         // Every entry is compared, whichever matches.
         for (pm, hash) in &self.entries {

@@ -1,23 +1,142 @@
-// The dashboard's one script, compiled into the binary: the live delivery log.
-// The first page of the log listens to /dashboard/stream (Server-Sent Events)
-// and swaps in the rows the server renders (escaped there) when they change.
-// Pause holds the updates (the newest is shown on resume).
+// The dashboard's one script, compiled into the binary. Every part below
+// looks for its page's elements and does nothing on other pages.
+
+// What every page shares: the headers of an API call (the signed-in
+// session's CSRF token with every change), times in the browser's time zone
+// (UTC stays on hover), the theme toggle and Sign out.
+const dashboard = (function () {
+  "use strict";
+  const csrf = document.querySelector("meta[name=csrf-token]");
+  const headers = function (pm) {
+    const h = { "Content-Type": "application/json" };
+    if (pm) {
+      h["X-PM-Code"] = pm;
+    }
+    if (csrf) {
+      h["X-CSRF-Token"] = csrf.content;
+    }
+    return h;
+  };
+  const localTimes = function (root) {
+    root.querySelectorAll("time[datetime]").forEach(function (t) {
+      const at = new Date(t.getAttribute("datetime"));
+      if (!isNaN(at)) {
+        t.textContent = at.toLocaleString();
+      }
+    });
+  };
+  localTimes(document);
+  const themes = ["system", "light", "dark"];
+  const toggle = document.querySelector("[data-theme-toggle]");
+  const apply = function (theme) {
+    if (theme === "system") {
+      delete document.documentElement.dataset.theme;
+    } else {
+      document.documentElement.dataset.theme = theme;
+    }
+    if (toggle) {
+      toggle.textContent = "Theme: " + theme;
+    }
+  };
+  let theme = "system";
+  try {
+    theme = localStorage.getItem("theme") || "system";
+  } catch (e) {
+    // Storage refused (private mode): the system's theme.
+  }
+  apply(theme);
+  if (toggle) {
+    toggle.addEventListener("click", function () {
+      theme = themes[(themes.indexOf(theme) + 1) % themes.length];
+      try {
+        localStorage.setItem("theme", theme);
+      } catch (e) {
+        // Kept for this page only.
+      }
+      apply(theme);
+    });
+  }
+  const signOut = document.querySelector("[data-sign-out]");
+  if (signOut) {
+    signOut.addEventListener("click", async function () {
+      await fetch(signOut.dataset.signOut, { method: "POST", headers: headers() }).catch(function () {});
+      location.href = "/dashboard/sign-in";
+    });
+  }
+  return { headers: headers, localTimes: localTimes };
+})();
+
+// The live delivery log. The first page of the log listens to
+// /dashboard/stream (Server-Sent Events) and swaps in the rows and the status
+// strip the server renders (escaped there) when they change. Pause holds the
+// updates (the newest is shown on resume). j/k move through the rows, Enter
+// opens the one selected.
 (function () {
   "use strict";
-  const table = document.querySelector("table[data-stream]");
-  if (!table || !window.EventSource) {
+  const table = document.querySelector("table[data-test=log]");
+  if (!table) {
     return;
   }
   const body = table.querySelector("tbody");
+  let selected = -1;
+  const select = function (index) {
+    const rows = body.querySelectorAll("tr[data-test=row]");
+    if (rows.length === 0) {
+      selected = -1;
+      return;
+    }
+    selected = Math.max(0, Math.min(rows.length - 1, index));
+    rows.forEach(function (row, i) {
+      row.classList.toggle("selected", i === selected);
+      row.setAttribute("aria-selected", i === selected ? "true" : "false");
+    });
+    rows[selected].scrollIntoView({ block: "nearest" });
+  };
+  document.addEventListener("keydown", function (event) {
+    const target = event.target;
+    // Typing in a field is typing; Enter on a focused link or button is theirs.
+    const typing = target && target.closest("input, textarea, select, [contenteditable]");
+    const pressing = event.key === "Enter" && target && target.closest("a, button");
+    if (event.altKey || event.ctrlKey || event.metaKey || typing || pressing) {
+      return;
+    }
+    if (event.key === "j") {
+      select(selected + 1);
+    } else if (event.key === "k") {
+      select(selected - 1);
+    } else if (event.key === "Enter" && selected >= 0) {
+      const link = body.querySelectorAll("tr[data-test=row]")[selected].querySelector("a");
+      if (link) {
+        location.href = link.href;
+      }
+    } else {
+      return;
+    }
+    event.preventDefault();
+  });
+  if (!table.dataset.stream || !window.EventSource) {
+    return;
+  }
   const live = document.querySelector("[data-test=live]");
   const pause = document.querySelector("[data-test=pause]");
   const empty = document.querySelector("[data-test=empty]");
+  const strip = document.querySelector("[data-test=strip]");
   let paused = false;
   let held = null;
   const show = function (html) {
+    const id = selected >= 0 ? body.querySelectorAll("tr[data-test=row]")[selected] : null;
+    const keep = id ? id.dataset.notification : null;
     body.innerHTML = html;
+    dashboard.localTimes(body);
     if (empty) {
       empty.hidden = body.children.length > 0;
+    }
+    if (keep) {
+      const rows = Array.from(body.querySelectorAll("tr[data-test=row]"));
+      const again = rows.findIndex(function (row) {
+        return row.dataset.notification === keep;
+      });
+      select(again >= 0 ? again : selected);
     }
   };
   pause.hidden = false;
@@ -37,11 +156,37 @@
       show(event.data);
     }
   });
+  source.addEventListener("strip", function (event) {
+    if (strip) {
+      strip.innerHTML = event.data;
+    }
+  });
   source.addEventListener("open", function () {
     live.textContent = "live: new notifications and attempts appear here";
   });
   source.addEventListener("error", function () {
     live.textContent = "reconnecting…";
+  });
+})();
+
+// The capture inbox: its requests, live.
+(function () {
+  "use strict";
+  const list = document.querySelector("[data-test=inbox-requests][data-stream]");
+  if (!list || !window.EventSource) {
+    return;
+  }
+  const live = document.querySelector("[data-test=inbox-live]");
+  const source = new EventSource(list.dataset.stream);
+  source.addEventListener("requests", function (event) {
+    list.innerHTML = event.data;
+    dashboard.localTimes(list);
+  });
+  source.addEventListener("error", function () {
+    live.textContent = "reconnecting…";
+  });
+  source.addEventListener("open", function () {
+    live.textContent = "live: new requests appear here";
   });
 })();
 
@@ -75,6 +220,7 @@
         fresh.querySelector("[data-test=status]").textContent !== status;
       if (changed) {
         now.replaceWith(fresh);
+        dashboard.localTimes(fresh);
         bind();
         return;
       }
@@ -87,11 +233,10 @@
     const status = section.querySelector("[data-test=status]").textContent;
     button.disabled = true;
     out.textContent = "…";
-    const headers = { "Content-Type": "application/json", "X-PM-Code": button.dataset.pm };
     try {
       const answer = await fetch(button.dataset.url, {
         method: "POST",
-        headers: headers,
+        headers: dashboard.headers(button.dataset.pm),
         body: button.dataset.body || undefined,
       });
       const json = await answer.json().catch(function () {
@@ -171,7 +316,7 @@
     try {
       const answer = await fetch(button.dataset.send, {
         method: "POST",
-        headers: { "Content-Type": "application/json" },
+        headers: dashboard.headers(pm),
         body: JSON.stringify(body),
       });
       const json = await answer.json().catch(function () {
@@ -207,7 +352,7 @@
   const call = async function (method, url, pm, body) {
     const answer = await fetch(url, {
       method: method,
-      headers: { "Content-Type": "application/json", "X-PM-Code": pm },
+      headers: dashboard.headers(pm),
       body: body,
     });
     const json = await answer.json().catch(function () {
@@ -240,11 +385,77 @@
   }
   if (form) {
     const button = form.querySelector("button[data-create]");
+    const cancel = form.querySelector("button[data-cancel-edit]");
+    const title = document.querySelector("[data-test=form-title]");
     const result = form.querySelector("[data-test=create-result]");
     const problems = form.querySelector("[data-test=create-problems]");
-    button.addEventListener("click", async function () {
+    // Editing: the webhook's URL in the API while the form edits one.
+    let editing = null;
+    const fill = function (webhook) {
+      form.elements.productId.value = webhook.productId === null || webhook.productId === undefined ? "" : webhook.productId;
+      form.elements.url.value = webhook.config.url;
+      form.elements.events.value = webhook.events.join(", ");
+      form.elements.customHeaders.value = JSON.stringify(webhook.config.customHeaders || {});
+    };
+    document.querySelectorAll("button[data-edit]").forEach(function (edit) {
+      edit.addEventListener("click", async function () {
+        const answer = await call("GET", edit.dataset.edit, edit.dataset.pm);
+        if (!answer.ok) {
+          result.textContent = messages(answer).join(" ");
+          return;
+        }
+        const webhook = answer.json.response;
+        fill(webhook);
+        editing = edit.dataset.edit;
+        title.textContent = "Edit webhook " + webhook.webhookId;
+        button.textContent = "Save";
+        cancel.hidden = false;
+        clearProblems();
+        result.textContent = "";
+        form.scrollIntoView();
+        form.elements.url.focus();
+      });
+    });
+    cancel.addEventListener("click", function () {
+      location.reload();
+    });
+    // Each problem beside the field it names (the API's `field`: productId,
+    // config.url, events[2], config.customHeaders...); the rest in the list.
+    const inputFor = function (field) {
+      const name = field.replace(/^config\./, "").replace(/[.[].*$/, "");
+      return form.elements[name] || null;
+    };
+    const clearProblems = function () {
       problems.hidden = true;
       problems.textContent = "";
+      form.querySelectorAll("[data-test=field-problem]").forEach(function (p) {
+        p.remove();
+      });
+      form.querySelectorAll("[aria-invalid]").forEach(function (input) {
+        input.removeAttribute("aria-invalid");
+      });
+    };
+    const besideFields = function (answer) {
+      const errors = answer.json && answer.json.errors ? answer.json.errors : [{ message: "HTTP " + answer.status }];
+      errors.forEach(function (e) {
+        const input = e.field ? inputFor(e.field) : null;
+        const text = document.createElement(input ? "span" : "li");
+        text.textContent = input ? e.message : (e.field ? e.field + ": " : "") + e.message;
+        if (input) {
+          text.className = "field-problem";
+          text.dataset.test = "field-problem";
+          text.dataset.field = input.name;
+          text.setAttribute("role", "alert");
+          input.setAttribute("aria-invalid", "true");
+          input.parentElement.appendChild(text);
+        } else {
+          problems.appendChild(text);
+          problems.hidden = false;
+        }
+      });
+    };
+    button.addEventListener("click", async function () {
+      clearProblems();
       let headers;
       try {
         headers = JSON.parse(form.elements.customHeaders.value || "{}");
@@ -268,18 +479,15 @@
         config: { url: form.elements.url.value.trim(), customHeaders: headers },
       };
       result.textContent = "…";
-      const answer = await call("POST", button.dataset.create, button.dataset.pm, JSON.stringify(body));
-      if (answer.status === 201) {
+      const answer = editing
+        ? await call("PUT", editing, button.dataset.pm, JSON.stringify(body))
+        : await call("POST", button.dataset.create, button.dataset.pm, JSON.stringify(body));
+      if (answer.status === (editing ? 200 : 201)) {
         location.reload();
         return;
       }
-      result.textContent = "Not created:";
-      messages(answer).forEach(function (text) {
-        const item = document.createElement("li");
-        item.textContent = text;
-        problems.appendChild(item);
-      });
-      problems.hidden = false;
+      result.textContent = editing ? "Not saved: see the problems beside the fields." : "Not created: see the problems beside the fields.";
+      besideFields(answer);
     });
   }
 })();
@@ -289,7 +497,7 @@ document.querySelectorAll("button[data-reload-action]").forEach(function (button
   "use strict";
   button.addEventListener("click", async function () {
     button.disabled = true;
-    await fetch(button.dataset.url, { method: button.dataset.reloadAction });
+    await fetch(button.dataset.url, { method: button.dataset.reloadAction, headers: dashboard.headers() });
     location.reload();
   });
 });

@@ -4,13 +4,18 @@
 //! Content-Security-Policy says so). Pages: the delivery log (filters in the
 //! URL, pages of 50, newest first, live over Server-Sent Events), a
 //! notification's detail (the envelope as sent, every attempt, Resend, Deliver
-//! now, Copy as cURL), Send an event, Webhooks and Inbox. Served with
-//! `[dashboard] enabled` while auth is off: it has no sign-in yet. Startup
-//! registers these routes beside the API's; they are not in
-//! `api::route_table` (not API operations, and the dashboard depends on the
-//! API, not the other way round).
+//! now, Copy as cURL), Send an event, Webhooks (create, edit, ping,
+//! activate) and Inbox, each under a status strip. Served with `[dashboard]
+//! enabled`; with auth on, every page but the sign-in form needs a session
+//! (`sign_in`, `auth::session`) and shows only the signed-in program
+//! manager's webhooks and notifications. Startup registers these routes
+//! beside the API's; they are not in `api::route_table` (not API operations,
+//! and the dashboard depends on the API, not the other way round), but in
+//! [`route_table`], which authentication reads for the open ones.
 
+mod frame;
 mod pages;
+mod sign_in;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -20,10 +25,14 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, Responder};
 use actix_web_lab::sse;
 use maud::Markup;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
+use self::frame::{Frame, Strip, Viewer};
 use crate::api::inbox::Inbox;
-use crate::api::routes::Routes;
+use crate::api::routes::{Route, Routes};
+use crate::delivery::EngineStats;
 use crate::domain::event_payload::sample;
 use crate::domain::time::now_seconds;
 use crate::domain::{EventCode, NotificationId, NotificationStatus, PmCode, ProductId, WebhookId};
@@ -31,6 +40,7 @@ use crate::store::{LogFilter, Store, StoreError};
 
 pub fn routes(r: &mut Routes) {
     let on = r.dashboard();
+    sign_in::routes(r);
     r.resource("/").get(log).served_if(on);
     r.resource("/dashboard/webhooks/{id}/notifications/{notificationId}")
         .get(detail)
@@ -41,16 +51,30 @@ pub fn routes(r: &mut Routes) {
         .get(webhooks)
         .served_if(on);
     r.resource("/dashboard/inbox").get(inbox).served_if(on);
+    r.resource("/dashboard/inbox/stream")
+        .get(inbox_stream)
+        .served_if(on);
+    // The stylesheet and the script hold no data: the sign-in page needs them.
     r.resource("/dashboard/assets/app.css")
         .get(stylesheet)
+        .open()
         .served_if(on);
     r.resource("/dashboard/assets/app.js")
         .get(script)
+        .open()
         .served_if(on);
     // Browsers ask for it on every page: no icon, and no 404 in their console.
     r.resource("/favicon.ico")
         .get(HttpResponse::NoContent)
+        .open()
         .served_if(on);
+}
+
+/// The dashboard's routes, served or not (authentication reads the open ones).
+pub fn route_table() -> Vec<Route> {
+    let mut r = Routes::table_only();
+    routes(&mut r);
+    r.into_table()
 }
 
 /// Rows per page of the delivery log.
@@ -82,11 +106,11 @@ fn page(status: StatusCode, markup: Markup) -> HttpResponse {
 }
 
 /// The storage could not answer: a page that says so (503), never internals.
-fn unavailable(e: &StoreError) -> HttpResponse {
+fn unavailable(frame: &Frame, e: &StoreError) -> HttpResponse {
     log::warn!("dashboard: reading the store: {e}");
     page(
         StatusCode::SERVICE_UNAVAILABLE,
-        pages::problem("The storage cannot answer now; try again shortly."),
+        pages::problem(frame, "The storage cannot answer now; try again shortly."),
     )
 }
 
@@ -122,10 +146,30 @@ pub struct Filters {
     pub raw: Vec<(&'static str, String)>,
 }
 
-const FILTER_KEYS: [&str; 5] = ["pm", "webhook", "event", "status", "id"];
+const FILTER_KEYS: [&str; 8] = [
+    "pm", "webhook", "event", "status", "id", "range", "since", "until",
+];
+
+/// The time ranges the log offers, counted back from now.
+pub const RANGES: [(&str, &str, i64); 4] = [
+    ("15m", "last 15 minutes", 15 * 60),
+    ("1h", "last hour", 3600),
+    ("24h", "last 24 hours", 24 * 3600),
+    ("7d", "last 7 days", 7 * 24 * 3600),
+];
+
+fn instant(key: &str, value: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(value, &Rfc3339).map_err(|_| {
+        format!("{key} is a time like 2026-11-30T12:00:00Z (RFC 3339); {value:?} is not.")
+    })
+}
 
 impl Filters {
-    fn parse(query: &HashMap<String, String>) -> Result<Self, String> {
+    fn parse(
+        query: &HashMap<String, String>,
+        viewer: &Viewer,
+        now: OffsetDateTime,
+    ) -> Result<Self, String> {
         let mut filters = Filters::default();
         for key in FILTER_KEYS {
             let Some(value) = query.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()) else {
@@ -148,9 +192,23 @@ impl Filters {
                             .map_err(|_| format!("{value:?} is not a notification status."))?,
                     );
                 }
+                "range" => {
+                    let (_, _, seconds) = RANGES
+                        .iter()
+                        .find(|(k, _, _)| *k == value)
+                        .ok_or_else(|| format!("{value:?} is not a time range."))?;
+                    f.since = Some(now - time::Duration::seconds(*seconds));
+                }
+                "since" => f.since = Some(instant("since", value)?),
+                "until" => f.until = Some(instant("until", value)?),
                 _ => f.id = Some(NotificationId::parse(value).map_err(|p| p.message)?),
             }
             filters.raw.push((key, value.to_owned()));
+        }
+        if let (Some(since), Some(until)) = (filters.filter.since, filters.filter.until) {
+            if since >= until {
+                return Err("The time range ends before it starts.".into());
+            }
         }
         if let Some(before) = query.get("before").filter(|v| !v.is_empty()) {
             filters.before = Some(
@@ -158,6 +216,12 @@ impl Filters {
                     .parse()
                     .map_err(|_| "The page position is not a number.".to_owned())?,
             );
+        }
+        if let Some(mine) = &viewer.pm {
+            // A program manager signed in sees its own notifications only.
+            filters.filter.pm = Some(mine.clone());
+            filters.raw.retain(|(k, _)| *k != "pm");
+            filters.raw.push(("pm", mine.to_string()));
         }
         Ok(filters)
     }
@@ -172,16 +236,17 @@ impl Filters {
 
 /// `GET /`: the delivery log.
 async fn log(
+    frame: Frame,
     query: web::Query<HashMap<String, String>>,
     store: web::Data<dyn Store>,
 ) -> HttpResponse {
-    let filters = match Filters::parse(&query) {
+    let filters = match Filters::parse(&query, &frame.viewer, OffsetDateTime::now_utc()) {
         Ok(filters) => filters,
-        Err(why) => return page(StatusCode::BAD_REQUEST, pages::problem(&why)),
+        Err(why) => return page(StatusCode::BAD_REQUEST, pages::problem(&frame, &why)),
     };
     match rows(&**store, &filters).await {
-        Ok((rows, next)) => page(StatusCode::OK, pages::log(&filters, &rows, next)),
-        Err(e) => unavailable(&e),
+        Ok((rows, next)) => page(StatusCode::OK, pages::log(&frame, &filters, &rows, next)),
+        Err(e) => unavailable(&frame, &e),
     }
 }
 
@@ -208,34 +273,29 @@ async fn rows(
     Ok((rows, log.next))
 }
 
-/// `GET /dashboard/stream?<filters>`: the live log. Server-Sent Events: a
-/// `rows` event with the first page's rows (HTML) whenever they change: a
-/// new notification, a new attempt, a new status. It looks every
-/// [`LIVE_LOOK`] while the browser keeps the stream open, and stops when it
-/// closes it.
-async fn stream(
-    req: HttpRequest,
-    query: web::Query<HashMap<String, String>>,
-    store: web::Data<dyn Store>,
-) -> HttpResponse {
-    let mut filters = match Filters::parse(&query) {
-        Ok(filters) => filters,
-        Err(why) => return page(StatusCode::BAD_REQUEST, pages::problem(&why)),
-    };
-    filters.before = None;
+/// Server-Sent Events from `look`, which answers the current HTML of each
+/// named part of a page. It is called every [`LIVE_LOOK`] while the browser
+/// keeps the stream open (no browser, no cost), and a part is sent, as an
+/// event of its name, only when it changed: however much happens, a browser
+/// gets at most one event per part per look.
+fn live<F, Fut>(req: &HttpRequest, look: F) -> HttpResponse
+where
+    F: Fn() -> Fut + 'static,
+    Fut: std::future::Future<Output = Vec<(&'static str, String)>>,
+{
     let (events, receiver) = mpsc::channel::<sse::Event>(4);
     actix_rt::spawn(async move {
-        let mut shown = String::new();
+        let mut shown: HashMap<&'static str, String> = HashMap::new();
         loop {
-            if let Ok((rows, _)) = rows(&**store, &filters).await {
-                let html = pages::rows(&rows).into_string();
-                if html != shown {
-                    let event = sse::Data::new(html.clone()).event("rows");
-                    if events.send(event.into()).await.is_err() {
-                        return;
-                    }
-                    shown = html;
+            for (name, html) in look().await {
+                if shown.get(name) == Some(&html) {
+                    continue;
                 }
+                let event = sse::Data::new(html.clone()).event(name);
+                if events.send(event.into()).await.is_err() {
+                    return;
+                }
+                shown.insert(name, html);
             }
             actix_rt::time::sleep(LIVE_LOOK).await;
             if events.is_closed() {
@@ -245,33 +305,71 @@ async fn stream(
     });
     let mut response = sse::Sse::from_infallible_receiver(receiver)
         .with_keep_alive(Duration::from_secs(15))
-        .respond_to(&req);
+        .respond_to(req);
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
-/// `GET /dashboard/webhooks?pm=`: one program manager's webhooks, with their
-/// last heartbeat, Ping now, activate / deactivate, and a form to create one.
+/// `GET /dashboard/stream?<filters>`: the live log: a `rows` event with the
+/// first page's rows (HTML) whenever they change (a new notification, a new
+/// attempt, a new status), and a `strip` event with the status strip.
+async fn stream(
+    req: HttpRequest,
+    frame: Frame,
+    query: web::Query<HashMap<String, String>>,
+    store: web::Data<dyn Store>,
+    stats: web::Data<EngineStats>,
+) -> HttpResponse {
+    let mut filters = match Filters::parse(&query, &frame.viewer, OffsetDateTime::now_utc()) {
+        Ok(filters) => filters,
+        Err(why) => return page(StatusCode::BAD_REQUEST, pages::problem(&frame, &why)),
+    };
+    filters.before = None;
+    let with_strip = frame.strip.is_some();
+    let filters = std::rc::Rc::new(filters);
+    live(&req, move || {
+        let (store, stats, filters) = (store.clone(), stats.clone(), filters.clone());
+        async move {
+            let mut parts = Vec::with_capacity(2);
+            if let Ok((rows, _)) = rows(&**store, &filters).await {
+                parts.push(("rows", pages::rows(&rows).into_string()));
+            }
+            if with_strip {
+                let strip = Strip::read(&**store, &stats).await;
+                parts.push(("strip", pages::strip(&strip).into_string()));
+            }
+            parts
+        }
+    })
+}
+
+/// `GET /dashboard/webhooks?pm=`: one program manager's webhooks (the
+/// signed-in one's with auth on), with their last heartbeat, Ping now,
+/// activate / deactivate, Edit, and a form to create one.
 async fn webhooks(
+    frame: Frame,
     query: web::Query<HashMap<String, String>>,
     store: web::Data<dyn Store>,
 ) -> HttpResponse {
-    let raw = query.get("pm").map_or("TRD", |v| v.trim());
-    let pm = match PmCode::parse(raw) {
-        Ok(pm) => pm,
-        Err(p) => return page(StatusCode::BAD_REQUEST, pages::problem(&p.message)),
+    let pm = match &frame.viewer.pm {
+        Some(mine) => mine.clone(),
+        None => match PmCode::parse(query.get("pm").map_or("TRD", |v| v.trim())) {
+            Ok(pm) => pm,
+            Err(p) => return page(StatusCode::BAD_REQUEST, pages::problem(&frame, &p.message)),
+        },
     };
     match store.list(&pm).await {
-        Ok(list) => page(StatusCode::OK, pages::webhooks(&pm, &list)),
-        Err(e) => unavailable(&e),
+        Ok(list) => page(StatusCode::OK, pages::webhooks(&frame, &pm, &list)),
+        Err(e) => unavailable(&frame, &e),
     }
 }
 
 /// `GET /dashboard/inbox?name=`: the capture inboxes, and one inbox's
-/// requests, newest first.
+/// requests, newest first, live.
 async fn inbox(
+    frame: Frame,
     query: web::Query<HashMap<String, String>>,
     inbox: web::Data<Inbox>,
 ) -> HttpResponse {
@@ -287,19 +385,45 @@ async fn inbox(
         .unwrap_or_default();
     page(
         StatusCode::OK,
-        pages::inbox(&names, name.as_deref(), &requests),
+        pages::inbox(&frame, &names, name.as_deref(), &requests),
     )
+}
+
+/// `GET /dashboard/inbox/stream?name=`: an inbox's requests (HTML, newest
+/// first) as a `requests` event whenever they change.
+async fn inbox_stream(
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+    inbox: web::Data<Inbox>,
+) -> HttpResponse {
+    let name = std::rc::Rc::new(
+        query
+            .get("name")
+            .map(|n| n.trim().to_owned())
+            .unwrap_or_default(),
+    );
+    live(&req, move || {
+        let (inbox, name) = (inbox.clone(), name.clone());
+        async move {
+            let requests = inbox.requests(&name);
+            vec![("requests", pages::inbox_requests(&requests).into_string())]
+        }
+    })
 }
 
 /// `GET /dashboard/send?pm=&product=&event=`: the form that sends an event,
 /// its payload prefilled with the sample the service would generate for that
 /// event, program manager and product.
-async fn send(query: web::Query<HashMap<String, String>>) -> HttpResponse {
+async fn send(frame: Frame, query: web::Query<HashMap<String, String>>) -> HttpResponse {
     let value = |key: &str| query.get(key).map_or("", |v| v.trim());
-    let Ok(pm) = PmCode::parse(value("pm")).or_else(|_| PmCode::parse("TRD")) else {
+    let pm = match &frame.viewer.pm {
+        Some(mine) => Ok(mine.clone()),
+        None => PmCode::parse(value("pm")).or_else(|_| PmCode::parse("TRD")),
+    };
+    let Ok(pm) = pm else {
         return page(
             StatusCode::BAD_REQUEST,
-            pages::problem("No such program manager."),
+            pages::problem(&frame, "No such program manager."),
         );
     };
     let product = value("product")
@@ -314,37 +438,45 @@ async fn send(query: web::Query<HashMap<String, String>>) -> HttpResponse {
     let Some(code) = code else {
         return page(
             StatusCode::BAD_REQUEST,
-            pages::problem("No such event code."),
+            pages::problem(&frame, "No such event code."),
         );
     };
     let payload = sample(code, &pm, product, now_seconds());
     let payload = serde_json::to_string_pretty(&payload).unwrap_or_default();
-    page(StatusCode::OK, pages::send(&pm, product, code, &payload))
+    page(
+        StatusCode::OK,
+        pages::send(&frame, &pm, product, code, &payload),
+    )
 }
 
 /// `GET /dashboard/webhooks/{id}/notifications/{notificationId}`: one
 /// notification, the envelope as sent and every attempt.
-async fn detail(path: web::Path<(String, String)>, store: web::Data<dyn Store>) -> HttpResponse {
+async fn detail(
+    frame: Frame,
+    path: web::Path<(String, String)>,
+    store: web::Data<dyn Store>,
+) -> HttpResponse {
+    let not_found = |frame: &Frame| {
+        page(
+            StatusCode::NOT_FOUND,
+            pages::problem(frame, "No such notification."),
+        )
+    };
     let (webhook, id) = path.into_inner();
     let (Ok(webhook), Ok(id)) = (WebhookId::parse(&webhook), NotificationId::parse(&id)) else {
-        return page(
-            StatusCode::NOT_FOUND,
-            pages::problem("No such notification."),
-        );
+        return not_found(&frame);
     };
     let found = match store.details(webhook, vec![id]).await {
         Ok(mut found) => found.pop(),
-        Err(e) => return unavailable(&e),
+        Err(e) => return unavailable(&frame, &e),
     };
-    let Some((notification, attempts)) = found else {
-        return page(
-            StatusCode::NOT_FOUND,
-            pages::problem("No such notification."),
-        );
+    let Some((notification, attempts)) = found.filter(|(n, _)| frame.viewer.may_see(&n.pm_code))
+    else {
+        return not_found(&frame);
     };
     let hook = store.get(webhook, None).await.ok();
     page(
         StatusCode::OK,
-        pages::detail(&notification, &attempts, hook.as_deref()),
+        pages::detail(&frame, &notification, &attempts, hook.as_deref()),
     )
 }

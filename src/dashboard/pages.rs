@@ -3,8 +3,10 @@
 //! attributes name what tests look for.
 
 use maud::{html, Markup, DOCTYPE};
+use time::OffsetDateTime;
 
-use super::Filters;
+use super::frame::{Frame, Strip};
+use super::{Filters, RANGES};
 use crate::domain::event_code::CATALOGUE;
 use crate::domain::time::{rfc3339_millis, rfc3339_seconds};
 use std::sync::Arc;
@@ -23,13 +25,16 @@ pub struct Row {
     pub url: Option<String>,
 }
 
-fn layout(title: &str, body: Markup) -> Markup {
+fn layout(frame: &Frame, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                @if let Some(csrf) = &frame.viewer.csrf {
+                    meta name="csrf-token" content=(csrf);
+                }
                 title { (title) " · webhook-manager" }
                 link rel="stylesheet" href="/dashboard/assets/app.css";
                 script src="/dashboard/assets/app.js" defer {}
@@ -44,6 +49,17 @@ fn layout(title: &str, body: Markup) -> Markup {
                         a href="/dashboard/send" { "Send an event" }
                         a href="/dashboard/inbox" { "Inbox" }
                         a href="/api/v1/openapi.json" { "OpenAPI" }
+                        span.spacer {}
+                        @if let Some(pm) = &frame.viewer.pm {
+                            span.muted data-test="signed-in" { "Program manager " strong { (pm) } }
+                        }
+                        @if frame.signs_in {
+                            button type="button" data-test="sign-out" data-sign-out="/dashboard/sign-out" { "Sign out" }
+                        }
+                        button type="button" data-test="theme" data-theme-toggle aria-label="Colour theme" { "Theme: system" }
+                    }
+                    @if let Some(strip) = &frame.strip {
+                        div.strip data-test="strip" aria-label="The last hour" { (strip_markup(strip)) }
                     }
                 }
                 main { (body) }
@@ -52,9 +68,98 @@ fn layout(title: &str, body: Markup) -> Markup {
     }
 }
 
-/// A page that only says what went wrong.
-pub fn problem(message: &str) -> Markup {
+/// The status strip (the live log's stream sends it too).
+pub fn strip(strip: &Strip) -> Markup {
+    strip_markup(strip)
+}
+
+fn strip_markup(strip: &Strip) -> Markup {
+    let hour = &strip.hour;
+    let most = hour
+        .per_minute
+        .iter()
+        .map(|(ok, failed)| ok + failed)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let latency = |bound: Option<u64>| match bound {
+        Some(ms) => format!("≤ {ms} ms"),
+        None if hour.attempts > 0 => "> 10 s".to_owned(),
+        None => "–".to_owned(),
+    };
+    html! {
+        span { "Last hour: " }
+        span.status-Delivered data-test="strip-delivered" { (hour.delivered) " delivered" }
+        " · "
+        span.status-Undelivered data-test="strip-undelivered" { (hour.undelivered) " undelivered" }
+        " · "
+        span.status-Pending data-test="strip-pending" {
+            @match strip.pending { Some(n) => { (n) " pending now" } None => { "pending: unknown" } }
+        }
+        " · "
+        // 60 bars, one per minute, oldest first: attempts that landed (green)
+        // on top of those that failed (red), scaled to the busiest minute.
+        svg.spark viewBox="0 0 120 20" width="120" height="20" role="img"
+            aria-label=(format!("Attempts per minute over the last hour: {} landed, {} failed at the busiest minute", hour.per_minute.iter().map(|m| m.0).max().unwrap_or(0), hour.per_minute.iter().map(|m| m.1).max().unwrap_or(0))) {
+            @for (i, (ok, failed)) in hour.per_minute.iter().enumerate() {
+                @let failed_h = failed * 20 / most;
+                @let ok_h = ok * 20 / most;
+                @if *failed > 0 {
+                    rect.spark-failed x=(i * 2) y=(20 - failed_h.max(1)) width="2" height=(failed_h.max(1)) {}
+                }
+                @if *ok > 0 {
+                    rect.spark-ok x=(i * 2) y=(20 - failed_h - ok_h.max(1)) width="2" height=(ok_h.max(1)) {}
+                }
+            }
+        }
+        " · attempts p50 " span data-test="strip-p50" { (latency(hour.p50_ms)) }
+        ", p95 " span data-test="strip-p95" { (latency(hour.p95_ms)) }
+    }
+}
+
+/// A time, in UTC; the script shows it in the browser's time zone and keeps
+/// UTC on hover.
+fn when(at: OffsetDateTime) -> Markup {
+    let utc = rfc3339_seconds(at);
+    html! { time datetime=(utc) title=(format!("{utc} (UTC)")) { (utc) } }
+}
+
+/// The sign-in form (auth on), with what went wrong, if anything.
+pub fn sign_in(next: &str, problem: Option<&str>) -> Markup {
+    let frame = Frame {
+        viewer: super::Viewer::default(),
+        strip: None,
+        signs_in: false,
+    };
     layout(
+        &frame,
+        "Sign in",
+        html! {
+            h1 { "Sign in" }
+            @if let Some(problem) = problem {
+                p.problem role="alert" data-test="problem" { (problem) }
+            }
+            p.muted { "The dashboard shows one program manager's webhooks and notifications: sign in as it, with one of its tokens or an OAuth client's id and secret." }
+            form.send method="post" action="/dashboard/sign-in" data-test="sign-in-form" {
+                input type="hidden" name="next" value=(next);
+                p.fields {
+                    label { "Token" input type="password" name="token" size="40" autocomplete="current-password"; }
+                }
+                p.muted { "or" }
+                p.fields {
+                    label { "Client id" input name="client_id" size="20" autocomplete="username"; }
+                    label { "Client secret" input type="password" name="client_secret" size="40"; }
+                }
+                p { button type="submit" data-test="sign-in" { "Sign in" } }
+            }
+        },
+    )
+}
+
+/// A page that only says what went wrong.
+pub fn problem(frame: &Frame, message: &str) -> Markup {
+    layout(
+        frame,
         "Problem",
         html! {
             h1 { "Something is not right" }
@@ -84,7 +189,7 @@ fn detail_link(n: &Notification) -> String {
 }
 
 /// The delivery log: the filter form, the rows, and the link to older ones.
-pub fn log(filters: &Filters, rows: &[Row], next: Option<u64>) -> Markup {
+pub fn log(frame: &Frame, filters: &Filters, rows: &[Row], next: Option<u64>) -> Markup {
     let older = next.map(|before| {
         let mut query: Vec<String> = filters
             .raw
@@ -95,12 +200,15 @@ pub fn log(filters: &Filters, rows: &[Row], next: Option<u64>) -> Markup {
         format!("/?{}", query.join("&"))
     });
     let status = filters.value("status");
+    let range = filters.value("range");
+    let scoped = frame.viewer.pm.is_some();
     layout(
+        frame,
         "Delivery log",
         html! {
             h1 { "Delivery log" }
             form.filters method="get" action="/" data-test="filters" {
-                label { "Program manager" input name="pm" value=(filters.value("pm")) size="5"; }
+                label { "Program manager" input name="pm" value=(filters.value("pm")) size="5" readonly[scoped]; }
                 label { "Webhook id" input name="webhook" value=(filters.value("webhook")) size="36"; }
                 label { "Event code" input name="event" value=(filters.value("event")) size="5"; }
                 label { "Status"
@@ -112,6 +220,16 @@ pub fn log(filters: &Filters, rows: &[Row], next: Option<u64>) -> Markup {
                     }
                 }
                 label { "Notification id" input name="id" value=(filters.value("id")) size="36"; }
+                label { "Created"
+                    select name="range" data-test="range" {
+                        option value="" selected[range.is_empty()] { "any time" }
+                        @for (key, name, _) in RANGES {
+                            option value=(key) selected[range == key] { (name) }
+                        }
+                    }
+                }
+                label { "From (UTC)" input name="since" value=(filters.value("since")) size="20" placeholder="2026-11-30T12:00:00Z"; }
+                label { "Until (UTC)" input name="until" value=(filters.value("until")) size="20" placeholder="2026-11-30T13:00:00Z"; }
                 button type="submit" { "Filter" }
                 a href="/" { "Clear" }
             }
@@ -121,6 +239,8 @@ pub fn log(filters: &Filters, rows: &[Row], next: Option<u64>) -> Markup {
                     span data-test="live" { "live: new notifications and attempts appear here" }
                     " "
                     button type="button" data-test="pause" hidden { "Pause" }
+                    " "
+                    span.keys { "Keys: " kbd { "j" } "/" kbd { "k" } " move, " kbd { "Enter" } " opens." }
                 } @else {
                     "An older page: " a href="/" { "jump to the newest" }
                 }
@@ -129,14 +249,14 @@ pub fn log(filters: &Filters, rows: &[Row], next: Option<u64>) -> Markup {
             table data-test="log" data-stream=[live.then(|| stream_url(filters))] {
                 thead {
                     tr {
-                        th { "Created (UTC)" }
+                        th { "Created" }
                         th { "Program manager" }
                         th.wide { "Webhook" }
                         th { "Event" }
                         th { "Status" }
                         th.num { "Attempts" }
                         th { "Last result" }
-                        th.wide { "Next attempt (UTC)" }
+                        th.wide { "Next attempt" }
                     }
                 }
                 tbody { (rows_markup(rows)) }
@@ -158,7 +278,7 @@ fn rows_markup(rows: &[Row]) -> Markup {
         @for row in rows {
             @let n = &row.notification;
             tr data-test="row" data-notification=(n.id) {
-                td { a href=(detail_link(n)) { (rfc3339_seconds(n.created_time)) } }
+                td { a href=(detail_link(n)) { (when(n.created_time)) } }
                 td { (n.pm_code) }
                 td.wide {
                     @match &row.url {
@@ -172,7 +292,7 @@ fn rows_markup(rows: &[Row]) -> Markup {
                 td { (last_result(row.last.as_ref())) }
                 td.wide {
                     @match n.next_attempt {
-                        Some(at) => { (rfc3339_seconds(at)) }
+                        Some(at) => { (when(at)) }
                         None => { span.muted { "—" } }
                     }
                 }
@@ -194,13 +314,19 @@ fn stream_url(filters: &Filters) -> String {
 /// One notification: what was sent, to whom, and every attempt, with the
 /// actions a developer reaches for: resend a final one, deliver a waiting one
 /// now, copy the request as cURL.
-pub fn detail(n: &Notification, attempts: &[Attempt], webhook: Option<&Webhook>) -> Markup {
+pub fn detail(
+    frame: &Frame,
+    n: &Notification,
+    attempts: &[Attempt],
+    webhook: Option<&Webhook>,
+) -> Markup {
     let envelope = serde_json::from_str::<serde_json::Value>(&n.body)
         .ok()
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
         .unwrap_or_else(|| n.body.clone());
     let resend_body = serde_json::json!({"notificationIds": [n.id.to_string()]}).to_string();
     layout(
+        frame,
         "Notification",
         html! {
             h1 { "Notification " code { (n.id) } }
@@ -213,10 +339,10 @@ pub fn detail(n: &Notification, attempts: &[Attempt], webhook: Option<&Webhook>)
                         code { (n.webhook_id) }
                         @if let Some(w) = webhook { " " (w.config.url.as_str()) }
                     }
-                    dt { "Created (UTC)" } dd { (rfc3339_seconds(n.created_time)) }
-                    dt { "Next attempt (UTC)" } dd {
+                    dt { "Created" } dd { (when(n.created_time)) }
+                    dt { "Next attempt" } dd {
                         @match n.next_attempt {
-                            Some(at) => { (rfc3339_seconds(at)) }
+                            Some(at) => { (when(at)) }
                             None => { "none" }
                         }
                     }
@@ -242,7 +368,8 @@ pub fn detail(n: &Notification, attempts: &[Attempt], webhook: Option<&Webhook>)
                         @for a in attempts {
                             li data-test="attempt" {
                                 strong { (last_result(Some(a))) }
-                                " at " (rfc3339_millis(a.time)) " UTC, " (a.latency_ms) " ms"
+                                " at " time datetime=(rfc3339_millis(a.time)) title=(format!("{} (UTC)", rfc3339_millis(a.time))) { (rfc3339_millis(a.time)) }
+                                ", " (a.latency_ms) " ms"
                                 details {
                                     summary { "Request headers sent" }
                                     pre { @for (k, v) in &a.request_headers { (k) ": " (v) "\n" } }
@@ -308,15 +435,23 @@ fn curl(webhook: &Webhook, body: &str) -> String {
 /// the form (a GET, so the choice stays in the URL); "Send" posts to the
 /// API's trigger and, once it is answered, opens the live log filtered to
 /// that program manager and event.
-pub fn send(pm: &PmCode, product: Option<ProductId>, code: EventCode, payload: &str) -> Markup {
+pub fn send(
+    frame: &Frame,
+    pm: &PmCode,
+    product: Option<ProductId>,
+    code: EventCode,
+    payload: &str,
+) -> Markup {
     let product = product.map(|p| p.value().to_string()).unwrap_or_default();
+    let scoped = frame.viewer.pm.is_some();
     layout(
+        frame,
         "Send an event",
         html! {
             h1 { "Send an event" }
             form.send method="get" action="/dashboard/send" data-test="send-form" {
                 p.fields {
-                    label { "Program manager" input name="pm" value=(pm) size="5" required; }
+                    label { "Program manager" input name="pm" value=(pm) size="5" required readonly[scoped]; }
                     " "
                     label { "Product id" input name="product" value=(product) size="10" placeholder="none"; }
                     " "
@@ -347,14 +482,17 @@ pub fn send(pm: &PmCode, product: Option<ProductId>, code: EventCode, payload: &
 /// One program manager's webhooks: each with its product, status, events,
 /// custom header names (never values), last heartbeat, and its actions; then
 /// the create form, whose problems the script lists by field.
-pub fn webhooks(pm: &PmCode, list: &[Arc<Webhook>]) -> Markup {
+pub fn webhooks(frame: &Frame, pm: &PmCode, list: &[Arc<Webhook>]) -> Markup {
     layout(
+        frame,
         "Webhooks",
         html! {
             h1 { "Webhooks of " (pm) }
-            form.filters method="get" action="/dashboard/webhooks" {
-                label { "Program manager" input name="pm" value=(pm) size="5"; }
-                button type="submit" { "Show" }
+            @if frame.viewer.pm.is_none() {
+                form.filters method="get" action="/dashboard/webhooks" {
+                    label { "Program manager" input name="pm" value=(pm) size="5"; }
+                    button type="submit" { "Show" }
+                }
             }
             @if list.is_empty() {
                 p.muted data-test="no-webhooks" { "No webhook yet: create one below." }
@@ -386,7 +524,7 @@ pub fn webhooks(pm: &PmCode, list: &[Arc<Webhook>]) -> Markup {
                                             @if let Some(status) = h.http_status { ", HTTP " (status) }
                                             ", " (h.latency_ms) " ms"
                                             @if let Some(error) = &h.error { br; span.muted { (error) } }
-                                            br; span.muted { (rfc3339_seconds(h.checked_time)) }
+                                            br; span.muted { (when(h.checked_time)) }
                                         }
                                     }
                                 }
@@ -399,6 +537,8 @@ pub fn webhooks(pm: &PmCode, list: &[Arc<Webhook>]) -> Markup {
                                         data-url=(format!("/api/v1/Webhooks/{}/status", w.id))
                                         data-body=(serde_json::json!({"webhookStatus": next}).to_string())
                                         data-pm=(w.pm_code) { (label) }
+                                    " "
+                                    button type="button" data-test="edit" data-edit=(format!("/api/v1/Webhooks/{}", w.id)) data-pm=(w.pm_code) { "Edit" }
                                 }
                             }
                         }
@@ -406,7 +546,7 @@ pub fn webhooks(pm: &PmCode, list: &[Arc<Webhook>]) -> Markup {
                 }
                 p.muted data-test="webhook-result" role="status" {}
             }
-            h2 { "Create a webhook" }
+            h2 data-test="form-title" { "Create a webhook" }
             form.send data-test="create-form" {
                 p.fields {
                     label { "Product id (empty: PM level)" input name="productId" size="10"; }
@@ -415,7 +555,9 @@ pub fn webhooks(pm: &PmCode, list: &[Arc<Webhook>]) -> Markup {
                     label { "Custom headers (JSON)" input name="customHeaders" size="30" value="{}"; }
                 }
                 p {
-                    button type="button" data-test="create" data-create=(format!("/api/v1/Webhooks")) data-pm=(pm) { "Create" }
+                    button type="button" data-test="create" data-create="/api/v1/Webhooks" data-pm=(pm) { "Create" }
+                    " "
+                    button type="button" data-test="cancel-edit" data-cancel-edit hidden { "Cancel" }
                     " "
                     span.muted data-test="create-result" role="status" {}
                 }
@@ -428,8 +570,14 @@ pub fn webhooks(pm: &PmCode, list: &[Arc<Webhook>]) -> Markup {
 /// The capture inboxes (what webhooks pointed at
 /// `/sandbox/v1/inbox/{name}` received) and one inbox's requests, newest
 /// first, with Clear.
-pub fn inbox(names: &[(String, usize)], name: Option<&str>, requests: &[Captured]) -> Markup {
+pub fn inbox(
+    frame: &Frame,
+    names: &[(String, usize)],
+    name: Option<&str>,
+    requests: &[Captured],
+) -> Markup {
     layout(
+        frame,
         "Inbox",
         html! {
             h1 { "Capture inbox" }
@@ -437,7 +585,7 @@ pub fn inbox(names: &[(String, usize)], name: Option<&str>, requests: &[Captured
                 p.muted data-test="no-inbox" {
                     "Nothing received yet. Point a webhook at "
                     code { "http://127.0.0.1:8080/sandbox/v1/inbox/<name>" }
-                    " and what it is sent shows here."
+                    " and what it is sent shows here, live."
                 }
             } @else {
                 p data-test="inboxes" {
@@ -447,29 +595,54 @@ pub fn inbox(names: &[(String, usize)], name: Option<&str>, requests: &[Captured
                 }
             }
             @if let Some(name) = name {
-                h2 { (name) ": " (requests.len()) " requests" }
+                h2 { (name) }
                 p {
                     button type="button" data-test="clear-inbox" data-reload-action="DELETE"
                         data-url=(format!("/sandbox/v1/inbox/{}/requests", url_encode(name))) { "Clear" }
-                    " " a href=(format!("/dashboard/inbox?name={}", url_encode(name))) { "Refresh" }
+                    " " span.muted data-test="inbox-live" { "live: new requests appear here" }
                 }
-                ol.attempts reversed data-test="inbox-requests" {
-                    @for r in requests.iter().rev() {
-                        li data-test="inbox-request" {
-                            strong { (r.method) } " at " (r.received_time)
-                            details {
-                                summary { "Headers" }
-                                pre { @for (k, v) in &r.headers { (k) ": " (v) "\n" } }
-                            }
-                            pre {
-                                (serde_json::to_string_pretty(&r.body).unwrap_or_default())
-                            }
-                        }
-                    }
+                ol.attempts data-test="inbox-requests"
+                    data-stream=(format!("/dashboard/inbox/stream?name={}", url_encode(name))) {
+                    (inbox_markup(requests))
                 }
             }
         },
     )
+}
+
+/// An inbox's requests, newest first (the inbox page's stream sends these).
+pub fn inbox_requests(requests: &[Captured]) -> Markup {
+    inbox_markup(requests)
+}
+
+fn inbox_markup(requests: &[Captured]) -> Markup {
+    html! {
+        @for r in requests.iter().rev() {
+            li data-test="inbox-request" {
+                strong { (r.method) } " at "
+                time datetime=(r.received_time) title=(format!("{} (UTC)", r.received_time)) { (r.received_time) }
+                details {
+                    summary { "Headers" }
+                    pre { @for (k, v) in &r.headers { (k) ": " (v) "\n" } }
+                }
+                details open {
+                    summary { "Body" }
+                    pre data-test="inbox-body" {
+                        (serde_json::to_string_pretty(&r.body).unwrap_or_default())
+                    }
+                }
+                details {
+                    summary { "Body, raw" }
+                    pre data-test="inbox-raw" {
+                        @match &r.body {
+                            serde_json::Value::String(text) => { (text) }
+                            body => { (body.to_string()) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Percent-encodes a query value (everything but unreserved characters).

@@ -39,6 +39,9 @@ pub enum ErrorCode {
     InvalidRegion,
     /// Not Thredd's: "deliver now" of a notification that is final.
     NotificationNotPending,
+    /// Not Thredd's: a dashboard session's state-changing request without its
+    /// CSRF token.
+    CsrfTokenInvalid,
     TechnicalError,
     UnableToGetResultsFromDatabase,
 }
@@ -77,6 +80,7 @@ impl ErrorCode {
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::InvalidRegion => "INVALID_REGION",
             Self::NotificationNotPending => "NOTIFICATION_NOT_PENDING",
+            Self::CsrfTokenInvalid => "CSRF_TOKEN_INVALID",
             Self::TechnicalError => "TECHNICAL_ERROR",
             Self::UnableToGetResultsFromDatabase => "UNABLE_TO_GET_RESULTS_FROM_DATABASE",
         }

@@ -1105,6 +1105,15 @@ fn recent_lists_newest_first_in_pages_with_filters(store: &dyn Store) {
         })),
         [ns[2].id]
     );
+    assert_eq!(
+        ids(&only(LogFilter {
+            since: Some(at(1)),
+            until: Some(at(3)),
+            ..LogFilter::default()
+        })),
+        [ns[2].id, ns[1].id],
+        "created in [since, until)"
+    );
 }
 
 /// Backoff: after `after` failed attempts in a row a webhook's queue yields

@@ -450,6 +450,12 @@ impl Outbox for MemoryStore {
                     && filter.event.is_none_or(|e| e == n.event_code)
                     && filter.status.is_none_or(|s| s == n.status)
                     && filter.id.is_none_or(|id| id == n.id)
+                    && filter
+                        .since
+                        .is_none_or(|t| n.created_time.unix_timestamp() >= t.unix_timestamp())
+                    && filter
+                        .until
+                        .is_none_or(|t| n.created_time.unix_timestamp() < t.unix_timestamp())
             };
             let mut found = state.notifications[..end]
                 .iter()

@@ -125,6 +125,9 @@ pub struct LogFilter {
     pub event: Option<EventCode>,
     pub status: Option<NotificationStatus>,
     pub id: Option<NotificationId>,
+    /// Created at or after `since` and before `until` (whole seconds).
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
 }
 
 /// A page of [`Outbox::recent`]: notifications newest first, each with its

@@ -2,6 +2,7 @@
 //! a notification's detail, escaping, the security headers, and when it is
 //! not served.
 
+use std::io::{Read, Write};
 use std::time::Duration;
 
 use serde_json::json;
@@ -163,19 +164,347 @@ async fn a_notification_shows_its_envelope_and_attempts_with_markup_as_text() {
 }
 
 #[actix_rt::test]
-async fn the_dashboard_is_not_served_when_off_or_with_auth_on() {
+async fn the_dashboard_is_not_served_when_off() {
     let off = TestApp::spawn_with(&[("WHM_DASHBOARD__ENABLED", "false")]).await;
-    let page = fetch(&off, "/").await;
-    assert_eq!(page.status, 404);
-    assert!(!page.content_type.starts_with("text/html"));
-
-    let tokens = r#"[{program_manager_code="TRD", token="trd-token-0123456789"}]"#;
-    let auth =
-        TestApp::spawn_with(&[("WHM_AUTH__ENABLED", "true"), ("WHM_AUTH__TOKENS", tokens)]).await;
-    for path in ["/", "/dashboard/assets/app.css"] {
-        let page = fetch(&auth, path).await;
-        assert_eq!(page.status, 401, "{path}: no page without signing in");
+    for path in ["/", "/dashboard/sign-in", "/dashboard/assets/app.js"] {
+        let page = fetch(&off, path).await;
+        assert_eq!(page.status, 404, "{path}");
+        assert!(!page.content_type.starts_with("text/html"), "{path}");
     }
+}
+
+/// A browser's request as the auth tests make it: no redirect followed, the
+/// session cookie and the CSRF token when given.
+async fn browse(
+    app: &TestApp,
+    method: awc::http::Method,
+    path: &str,
+    session: Option<&str>,
+    extra: &[(&str, &str)],
+    body: Option<String>,
+) -> (u16, awc::http::header::HeaderMap, String) {
+    let client = awc::Client::builder()
+        .disable_redirects()
+        .timeout(Duration::from_secs(30))
+        .finish();
+    let mut request = client.request(method, app.url(path));
+    if let Some(session) = session {
+        request = request.insert_header(("Cookie", format!("wm_session={session}")));
+    }
+    for (name, value) in extra {
+        request = request.insert_header((*name, *value));
+    }
+    let mut response = match body {
+        Some(body) => request.send_body(body).await,
+        None => request.send().await,
+    }
+    .expect("request reached the service");
+    let body = response.body().limit(1 << 22).await.expect("body");
+    (
+        response.status().as_u16(),
+        response.headers().clone(),
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
+fn header(headers: &awc::http::header::HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Signs in with a form; answers the status, the Location and the session.
+async fn sign_in(app: &TestApp, form: &str, origin: Option<&str>) -> (u16, String, Option<String>) {
+    let mut extra = vec![("Content-Type", "application/x-www-form-urlencoded")];
+    if let Some(origin) = origin {
+        extra.push(("Origin", origin));
+    }
+    let (status, headers, _) = browse(
+        app,
+        awc::http::Method::POST,
+        "/dashboard/sign-in",
+        None,
+        &extra,
+        Some(form.to_owned()),
+    )
+    .await;
+    let cookie = header(&headers, "set-cookie");
+    let session = cookie
+        .strip_prefix("wm_session=")
+        .and_then(|rest| rest.split(';').next())
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned);
+    if session.is_some() {
+        for part in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+            assert!(cookie.contains(part), "{part} in {cookie}");
+        }
+    }
+    (status, header(&headers, "location"), session)
+}
+
+/// With auth on, no page and no stream is served without signing in (a
+/// browser is sent to the sign-in form); a token or an OAuth client signs in
+/// to a session cookie; a program manager sees only its own webhooks and
+/// notifications; every change made with the cookie needs the page's CSRF
+/// token, and one without it stores nothing.
+#[actix_rt::test]
+async fn with_auth_on_the_dashboard_needs_a_session_and_shows_one_program_manager() {
+    use awc::http::Method;
+    let tokens = r#"[{program_manager_code="TRD", token="trd-token-0123456789"}, {program_manager_code="ABC", token="abc-token-0123456789"}]"#;
+    let clients = r#"[{client_id="trd-dash", client_secret="trd-secret-0123456789", program_manager_code="TRD"}]"#;
+    let app = TestApp::spawn_with(&[
+        ("WHM_AUTH__ENABLED", "true"),
+        ("WHM_AUTH__TOKENS", tokens),
+        ("WHM_AUTH__CLIENTS", clients),
+    ])
+    .await;
+    let receiver = Receiver::start(Behaviour::Status(200)).await;
+    let mut notifications = Vec::new();
+    for (pm, token) in [
+        ("TRD", "trd-token-0123456789"),
+        ("ABC", "abc-token-0123456789"),
+    ] {
+        let bearer = format!("Bearer {token}");
+        let auth = [
+            ("Authorization", bearer.as_str()),
+            ("Content-Type", "application/json"),
+        ];
+        let hook = hook(Some(7), &[101], &receiver.url).to_string();
+        let (status, _, body) = browse(
+            &app,
+            Method::POST,
+            "/api/v1/Webhooks",
+            None,
+            &auth,
+            Some(hook),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        let event = json!({"programManagerCode": pm, "productId": 7, "eventCode": 101}).to_string();
+        let (status, _, body) = browse(
+            &app,
+            Method::POST,
+            "/sandbox/v1/events",
+            None,
+            &auth,
+            Some(event),
+        )
+        .await;
+        assert_eq!(status, 202, "{body}");
+        let reply: serde_json::Value = serde_json::from_str(&body).expect("json");
+        let n = &reply["response"]["notifications"][0];
+        notifications.push((
+            n["webhookId"].as_str().expect("webhookId").to_owned(),
+            n["notificationId"].as_str().expect("id").to_owned(),
+        ));
+    }
+    let detail = |(webhook, id): &(String, String)| {
+        format!("/dashboard/webhooks/{webhook}/notifications/{id}")
+    };
+
+    // Nothing without a session: every page and stream sends the browser to
+    // sign in and comes back after; the assets, holding no data, are served.
+    for path in [
+        "/".to_owned(),
+        "/?status=Pending".to_owned(),
+        "/dashboard/stream".to_owned(),
+        "/dashboard/webhooks".to_owned(),
+        "/dashboard/send".to_owned(),
+        "/dashboard/inbox".to_owned(),
+        "/dashboard/inbox/stream?name=x".to_owned(),
+        detail(&notifications[0]),
+    ] {
+        let (status, headers, body) = browse(&app, Method::GET, &path, None, &[], None).await;
+        assert_eq!(status, 303, "{path}: {body}");
+        let location = header(&headers, "location");
+        assert!(
+            location.starts_with("/dashboard/sign-in?next="),
+            "{path}: {location}"
+        );
+        assert!(!body.contains(&notifications[0].1), "{path}");
+        let (status, _, _) =
+            browse(&app, Method::GET, &path, Some("not.a.session"), &[], None).await;
+        assert_eq!(status, 303, "{path}: a forged session");
+    }
+    let (status, _, _) = browse(
+        &app,
+        Method::GET,
+        "/?status=Pending",
+        None,
+        &[("Authorization", "Bearer wrong-token-0123456789")],
+        None,
+    )
+    .await;
+    assert_eq!(status, 401, "a wrong bearer token on a page is refused");
+    for path in [
+        "/dashboard/assets/app.css",
+        "/dashboard/assets/app.js",
+        "/dashboard/sign-in",
+    ] {
+        assert_eq!(fetch(&app, path).await.status, 200, "{path}");
+    }
+
+    // Signing in: an unknown token, another site's form, then a token and a client.
+    let (status, _, session) = sign_in(&app, "token=nope-0123456789abcdef", None).await;
+    assert_eq!((status, session), (401, None));
+    let (status, _, session) = sign_in(
+        &app,
+        "token=trd-token-0123456789",
+        Some("http://evil.example"),
+    )
+    .await;
+    assert_eq!(
+        (status, session),
+        (403, None),
+        "another site's page cannot sign a browser in"
+    );
+    let (status, location, session) = sign_in(
+        &app,
+        "client_id=trd-dash&client_secret=trd-secret-0123456789&next=%2Fdashboard%2Fwebhooks",
+        None,
+    )
+    .await;
+    assert_eq!((status, location.as_str()), (303, "/dashboard/webhooks"));
+    assert!(session.is_some(), "a client signs in");
+    let origin = app.url("");
+    let (status, location, session) = sign_in(
+        &app,
+        "token=trd-token-0123456789&next=https%3A%2F%2Fevil.example%2F",
+        Some(&origin),
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "/"),
+        "never sent to another site"
+    );
+    let session = session.expect("a session");
+
+    // One program manager's view, whatever the URL asks for.
+    let (status, _, log) = browse(&app, Method::GET, "/?pm=ABC", Some(&session), &[], None).await;
+    assert_eq!(status, 200, "{log}");
+    assert!(log.contains(&notifications[0].1), "TRD's notification");
+    assert!(!log.contains(&notifications[1].1), "not ABC's");
+    assert!(
+        !log.contains(r#"data-test="strip""#),
+        "no figures of the whole service"
+    );
+    let csrf = log
+        .split(r#"<meta name="csrf-token" content=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page carries its CSRF token")
+        .to_owned();
+    let (status, _, _) = browse(
+        &app,
+        Method::GET,
+        &detail(&notifications[0]),
+        Some(&session),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _, body) = browse(
+        &app,
+        Method::GET,
+        &detail(&notifications[1]),
+        Some(&session),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "ABC's notification is not there for TRD");
+    assert!(!body.contains(&notifications[1].1));
+    let (_, _, webhooks) = browse(
+        &app,
+        Method::GET,
+        "/dashboard/webhooks?pm=ABC",
+        Some(&session),
+        &[],
+        None,
+    )
+    .await;
+    assert!(webhooks.contains(&notifications[0].0) && !webhooks.contains(&notifications[1].0));
+
+    // Changes through the API with the session: only with the CSRF token.
+    let create = hook(Some(8), &[101], &receiver.url).to_string();
+    let json_type = ("Content-Type", "application/json");
+    let (status, _, body) = browse(
+        &app,
+        Method::POST,
+        "/api/v1/Webhooks",
+        Some(&session),
+        &[json_type],
+        Some(create.clone()),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("CSRF_TOKEN_INVALID"), "{body}");
+    let (status, _, body) = browse(
+        &app,
+        Method::POST,
+        "/api/v1/Webhooks",
+        Some(&session),
+        &[json_type, ("X-CSRF-Token", "forged")],
+        Some(create.clone()),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, _, list) = browse(
+        &app,
+        Method::GET,
+        "/api/v1/Webhooks",
+        Some(&session),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "reads need no CSRF token: {list}");
+    assert_eq!(
+        list.matches("\"webhookId\"").count(),
+        1,
+        "nothing was stored: {list}"
+    );
+    let (status, _, body) = browse(
+        &app,
+        Method::POST,
+        "/api/v1/Webhooks",
+        Some(&session),
+        &[json_type, ("X-CSRF-Token", &csrf)],
+        Some(create),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert!(body.contains("\"programManagerCode\":\"TRD\""), "{body}");
+
+    // Signing out ends the cookie.
+    let (status, _, _) = browse(
+        &app,
+        Method::POST,
+        "/dashboard/sign-out",
+        Some(&session),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 403, "signing out is a change too");
+    let (status, headers, _) = browse(
+        &app,
+        Method::POST,
+        "/dashboard/sign-out",
+        Some(&session),
+        &[("X-CSRF-Token", &csrf)],
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert!(
+        header(&headers, "set-cookie").contains("Max-Age=0"),
+        "{headers:?}"
+    );
 }
 
 /// The live log: `/dashboard/stream` sends the first page's rows as a `rows`
@@ -184,8 +513,6 @@ async fn the_dashboard_is_not_served_when_off_or_with_auth_on() {
 /// browser's EventSource would).
 #[actix_rt::test]
 async fn the_live_log_streams_a_new_notification() {
-    use std::io::{Read, Write};
-
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(Behaviour::Status(200)).await;
     app.create_webhook("TRD", hook(Some(7), &[101], &receiver.url))
@@ -292,4 +619,80 @@ async fn the_inbox_page_shows_what_arrived() {
     assert_eq!(page.body.matches(r#"data-test="inbox-request""#).count(), 1);
     assert!(page.body.contains("&lt;b&gt;bold&lt;/b&gt;"));
     assert!(!page.body.contains("<b>bold</b>"));
+}
+
+/// The log's time range (relative, or from/until in UTC) and the status
+/// strip, which counts what the engine attempted in the last hour.
+#[actix_rt::test]
+async fn the_log_filters_by_time_and_the_strip_counts_the_last_hour() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Behaviour::Status(200)).await;
+    app.create_webhook("TRD", hook(Some(7), &[101], &receiver.url))
+        .await;
+    let (_, id) = trigger(&app, "TRD", Some(7), 101).await.remove(0);
+    let page = eventually(
+        Duration::from_secs(10),
+        || fetch(&app, "/?range=1h"),
+        |p| p.body.contains("1 delivered"),
+    )
+    .await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(&id), "created in the last hour");
+    assert!(page.body.contains(r#"data-test="strip""#));
+    assert!(page.body.contains("0 undelivered"), "{}", page.body);
+    assert!(page.body.contains("0 pending now"), "{}", page.body);
+    assert!(
+        page.body.contains("class=\"spark-ok\""),
+        "a bar for the minute"
+    );
+
+    let old = fetch(&app, "/?until=2000-01-01T00:00:00Z").await;
+    assert_eq!((old.status, rows(&old)), (200, 0), "nothing that old");
+    let window = fetch(
+        &app,
+        "/?since=2000-01-01T00:00:00Z&until=2999-01-01T00:00:00Z",
+    )
+    .await;
+    assert_eq!(rows(&window), 1);
+    for bad in [
+        "/?since=yesterday",
+        "/?range=2y",
+        "/?since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z",
+    ] {
+        let page = fetch(&app, bad).await;
+        assert_eq!(page.status, 400, "{bad}");
+        assert!(page.body.contains(r#"data-test="problem""#), "{bad}");
+    }
+}
+
+/// The inbox page's stream sends an inbox's requests as they arrive.
+#[actix_rt::test]
+async fn the_inbox_streams_new_requests() {
+    let app = TestApp::spawn().await;
+    let address = app.url("").trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET /dashboard/inbox/stream?name=live HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .expect("request");
+    let reply = app
+        .post("/sandbox/v1/inbox/live", None, json!({"marker": "m-8731"}))
+        .await;
+    assert_eq!(reply.status, 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut seen = String::new();
+    let mut buffer = [0u8; 16 * 1024];
+    while std::time::Instant::now() < deadline && !seen.contains("m-8731") {
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buffer[..n])),
+            Err(_) => actix_rt::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    assert!(seen.contains("event: requests"), "{seen}");
+    assert!(seen.contains("m-8731"), "the request arrived live: {seen}");
 }

@@ -337,6 +337,7 @@ pub fn recent(
          WHERE (?1 IS NULL OR pm_code = ?1) AND (?2 IS NULL OR webhook_id = ?2) \
            AND (?3 IS NULL OR event_code = ?3) AND (?4 IS NULL OR status = ?4) \
            AND (?5 IS NULL OR id = ?5) AND (?6 IS NULL OR rowid < ?6) \
+           AND (?8 IS NULL OR created_time >= ?8) AND (?9 IS NULL OR created_time < ?9) \
          ORDER BY rowid DESC LIMIT ?7"
     ))?;
     let rows = stmt
@@ -349,6 +350,8 @@ pub fn recent(
                 filter.id.map(|n| n.to_string()),
                 before,
                 limit.saturating_add(1),
+                filter.since.map(OffsetDateTime::unix_timestamp),
+                filter.until.map(OffsetDateTime::unix_timestamp),
             ],
             |row| Ok((row.get::<_, i64>(0)?, read_from(row, 1)?)),
         )?
