@@ -1,4 +1,4 @@
--- webhook-manager schema, version 4.
+-- webhook-manager schema, version 5.
 --
 -- Applied by the service at start-up to a database whose PRAGMA user_version is 0
 -- (a new file), inside one transaction. A later schema change bumps the version:
@@ -110,4 +110,19 @@ INSERT INTO webhook_queues (webhook_id, due_ms, pending)
     SELECT webhook_id, min(CASE WHEN claim IS NULL THEN next_attempt_ms END), count(*)
     FROM notifications WHERE status = 'Pending' GROUP BY webhook_id;
 
-PRAGMA user_version = 4;
+-- Version 5: the capture inbox, kept here so that it survives a restart
+-- (domain::inbox: at most 1000 requests per inbox, 1000 inboxes). `seq`
+-- orders the requests; `inboxes` counts each inbox's, so the limits are
+-- checked without counting rows.
+CREATE TABLE inboxes (
+    name                TEXT    NOT NULL PRIMARY KEY,
+    requests            INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE inbox_requests (
+    seq                 INTEGER PRIMARY KEY,
+    inbox               TEXT    NOT NULL REFERENCES inboxes (name) ON DELETE CASCADE,
+    request             TEXT    NOT NULL               -- domain::inbox::Captured as JSON
+);
+CREATE INDEX inbox_requests_by_inbox ON inbox_requests (inbox, seq);
+
+PRAGMA user_version = 5;

@@ -18,7 +18,6 @@ use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, Condition, Logger};
 use actix_web::{web, App, HttpServer};
 
-use crate::api::inbox::Inbox;
 use crate::api::middleware::{check_region, count_request, normalize_path, not_found, request_id};
 use crate::api::routes::{Routes, Serving};
 use crate::api::{self, route_table};
@@ -143,7 +142,6 @@ impl Application {
         let stats = web::Data::from(stats);
         let rules = web::Data::new(rules);
         let seeds = web::Data::new(seeds);
-        let inbox = web::Data::new(Inbox::default());
         // The access log is one info line per request; when info is filtered out
         // (RUST_LOG=warn) the middleware is left out, not run to no effect.
         let access_log =
@@ -160,7 +158,6 @@ impl Application {
                 .app_data(gate.clone())
                 .app_data(rules.clone())
                 .app_data(seeds.clone())
-                .app_data(inbox.clone())
                 .app_data(stats.clone())
                 .app_data(web::Data::new(client))
                 .app_data(json)

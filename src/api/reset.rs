@@ -5,7 +5,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
-use super::inbox::Inbox;
 use super::routes::Routes;
 use super::success;
 use crate::error::ApiError;
@@ -22,7 +21,7 @@ pub fn routes(r: &mut Routes) {
 struct ResetAnswer {
     webhooks_deleted: u64,
     notifications_deleted: u64,
-    inbox_requests_deleted: usize,
+    inbox_requests_deleted: u64,
     webhooks_seeded: usize,
 }
 
@@ -32,16 +31,15 @@ struct ResetAnswer {
 /// every program manager's data.
 async fn reset(
     store: web::Data<dyn Store>,
-    inbox: web::Data<Inbox>,
     seeds: web::Data<Seeds>,
 ) -> Result<HttpResponse, ApiError> {
     let cleared = store.reset().await?;
-    let inbox_requests = inbox.clear_all();
     let seeded = seeds.apply(&**store).await?;
     log::info!(
-        "reset: {} webhooks, {} notifications and {inbox_requests} inbox requests deleted; {} fixtures created",
+        "reset: {} webhooks, {} notifications and {} inbox requests deleted; {} fixtures created",
         cleared.webhooks,
         cleared.notifications,
+        cleared.inbox_requests,
         seeded.created
     );
     Ok(success(
@@ -49,7 +47,7 @@ async fn reset(
         ResetAnswer {
             webhooks_deleted: cleared.webhooks,
             notifications_deleted: cleared.notifications,
-            inbox_requests_deleted: inbox_requests,
+            inbox_requests_deleted: cleared.inbox_requests,
             webhooks_seeded: seeded.created,
         },
     ))

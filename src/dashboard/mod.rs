@@ -30,7 +30,6 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 use self::frame::{Frame, Strip, Viewer};
-use crate::api::inbox::Inbox;
 use crate::api::routes::{Route, Routes};
 use crate::delivery::EngineStats;
 use crate::domain::event_payload::sample;
@@ -371,18 +370,24 @@ async fn webhooks(
 async fn inbox(
     frame: Frame,
     query: web::Query<HashMap<String, String>>,
-    inbox: web::Data<Inbox>,
+    store: web::Data<dyn Store>,
 ) -> HttpResponse {
-    let names = inbox.names();
+    let names = match store.inboxes().await {
+        Ok(names) => names,
+        Err(e) => return unavailable(&frame, &e),
+    };
     let name = query
         .get("name")
         .map(|n| n.trim().to_owned())
         .filter(|n| !n.is_empty())
         .or_else(|| names.first().map(|(n, _)| n.clone()));
-    let requests = name
-        .as_deref()
-        .map(|n| inbox.requests(n))
-        .unwrap_or_default();
+    let requests = match &name {
+        Some(name) => match store.captured(name.clone()).await {
+            Ok(requests) => requests,
+            Err(e) => return unavailable(&frame, &e),
+        },
+        None => Vec::new(),
+    };
     page(
         StatusCode::OK,
         pages::inbox(&frame, &names, name.as_deref(), &requests),
@@ -394,19 +399,19 @@ async fn inbox(
 async fn inbox_stream(
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
-    inbox: web::Data<Inbox>,
+    store: web::Data<dyn Store>,
 ) -> HttpResponse {
-    let name = std::rc::Rc::new(
-        query
-            .get("name")
-            .map(|n| n.trim().to_owned())
-            .unwrap_or_default(),
-    );
+    let name = query
+        .get("name")
+        .map(|n| n.trim().to_owned())
+        .unwrap_or_default();
     live(&req, move || {
-        let (inbox, name) = (inbox.clone(), name.clone());
+        let (store, name) = (store.clone(), name.clone());
         async move {
-            let requests = inbox.requests(&name);
-            vec![("requests", pages::inbox_requests(&requests).into_string())]
+            match store.captured(name).await {
+                Ok(requests) => vec![("requests", pages::inbox_requests(&requests).into_string())],
+                Err(_) => Vec::new(),
+            }
         }
     })
 }

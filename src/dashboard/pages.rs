@@ -11,7 +11,7 @@ use crate::domain::event_code::CATALOGUE;
 use crate::domain::time::{rfc3339_millis, rfc3339_seconds};
 use std::sync::Arc;
 
-use crate::api::inbox::Captured;
+use crate::domain::inbox::Captured;
 use crate::domain::{
     Attempt, EventCode, Notification, NotificationStatus, PmCode, ProductId, Webhook, WebhookStatus,
 };

@@ -6,6 +6,7 @@ pub mod custom_headers;
 pub mod event;
 pub mod event_code;
 pub mod event_payload;
+pub mod inbox;
 pub mod network;
 pub mod notification;
 pub mod pm_code;

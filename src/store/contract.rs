@@ -12,11 +12,12 @@ use tokio::sync::Notify;
 
 use super::sqlite::{SqliteOptions, Synchronous};
 use super::{
-    ClaimLimits, ClaimRequest, Claimed, Claims, Cleared, LogFilter, LogPage, MemoryStore, Outbox,
-    RecordRules, Recorded, Repository, SqliteStore, Store, StoreError, StoreFuture,
+    ClaimLimits, ClaimRequest, Claimed, Claims, Cleared, Inboxes, LogFilter, LogPage, MemoryStore,
+    Outbox, RecordRules, Recorded, Repository, SqliteStore, Store, StoreError, StoreFuture,
 };
 use std::collections::BTreeMap;
 
+use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
     Attempt, AttemptOutcome, Backoff, ClaimToken, CustomHeaders, EventCode, EventSet, HealthStatus,
     Heartbeat, Notification, NotificationId, NotificationStatus, PmCode, ProductId, QueueHealth,
@@ -502,6 +503,10 @@ macro_rules! contract_suite {
             #[test]
             fn reset_notifications() {
                 with_repo(|r| reset_deletes_notifications(&*r));
+            }
+            #[test]
+            fn inboxes() {
+                with_repo(|r| inboxes_keep_their_newest_within_limits(&*r));
             }
             #[test]
             fn failures_stay_alone() {
@@ -1425,16 +1430,80 @@ fn purge_deletes_old_final_notifications_only(store: &dyn Store) {
     );
 }
 
+fn captured(method: &str, marker: &str) -> Captured {
+    Captured::new(
+        method.into(),
+        [("x-marker".to_owned(), marker.to_owned())].into(),
+        format!(r#"{{"marker":"{marker}"}}"#).as_bytes(),
+        "2026-11-30T12:00:00Z".into(),
+    )
+}
+
+/// The capture inboxes: requests kept in arrival order, the oldest pushed
+/// out beyond the capacity, a new inbox refused beyond the most, one inbox
+/// cleared alone.
+fn inboxes_keep_their_newest_within_limits(store: &dyn Store) {
+    let limits = InboxLimits {
+        capacity: 3,
+        max_inboxes: 2,
+    };
+    let keep = |name: &str, marker: &str| {
+        store
+            .capture(name.into(), captured("POST", marker), limits)
+            .wait()
+            .expect("capture")
+    };
+    for i in 1..=5 {
+        assert!(keep("b", &i.to_string()));
+    }
+    assert!(keep("a", "x"));
+    assert!(!keep("c", "refused"), "a third inbox is refused");
+    let markers = |name: &str| {
+        store
+            .captured(name.into())
+            .wait()
+            .expect("captured")
+            .iter()
+            .map(|c| c.headers["x-marker"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(markers("b"), ["3", "4", "5"], "the newest 3, oldest first");
+    assert_eq!(
+        store.captured("b".into()).wait().expect("captured")[2],
+        captured("POST", "5"),
+        "kept as it arrived"
+    );
+    assert!(markers("c").is_empty());
+    assert_eq!(
+        store.inboxes().wait().expect("inboxes"),
+        [("a".to_owned(), 1), ("b".to_owned(), 3)]
+    );
+    assert_eq!(store.clear_inbox("b".into()).wait().expect("clear"), 3);
+    assert_eq!(store.clear_inbox("b".into()).wait().expect("clear"), 0);
+    assert_eq!(
+        store.inboxes().wait().expect("inboxes"),
+        [("a".to_owned(), 1)]
+    );
+    assert!(keep("c", "now there is room"));
+}
+
 /// A reset deletes notifications and attempts too.
 fn reset_deletes_notifications(store: &dyn Store) {
     let (w, n) = undelivered_one(store);
+    let limits = InboxLimits::default();
+    assert!(store
+        .capture("demo".into(), captured("POST", "1"), limits)
+        .wait()
+        .expect("capture"));
     assert_eq!(
         store.reset().wait().expect("reset"),
         Cleared {
             webhooks: 1,
-            notifications: 1
+            notifications: 1,
+            inbox_requests: 1,
         }
     );
+    assert!(store.inboxes().wait().expect("inboxes").is_empty());
     assert!(store.pending().wait().expect("pending").is_empty());
     assert!(store
         .details(w.id, vec![n.id])
@@ -1803,6 +1872,24 @@ fn sqlite_upgrades_a_version_3_file_to_queues() {
             ("8c4f5cae-9b63-4d2f-8e5a-4a2d3c9bae02".to_owned(), true),
             ("7b3e4b9e-8a52-4c1e-9d4f-3f1c2b8a9e01".to_owned(), false)
         ]
+    );
+}
+
+/// The inbox is in the file: it is there after a restart.
+#[test]
+fn sqlite_keeps_the_inbox_across_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("inbox.db");
+    let store = SqliteStore::open(&path, &SqliteOptions::default()).expect("open");
+    assert!(store
+        .capture("kept".into(), captured("PUT", "7"), InboxLimits::default())
+        .wait()
+        .expect("capture"));
+    drop(store);
+    let store = SqliteStore::open(&path, &SqliteOptions::default()).expect("reopen");
+    assert_eq!(
+        store.captured("kept".into()).wait().expect("captured"),
+        [captured("PUT", "7")]
     );
 }
 

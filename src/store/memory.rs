@@ -2,7 +2,7 @@
 //! which makes every call atomic. For tests and throwaway sandboxes; nothing
 //! survives a restart.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use time::OffsetDateTime;
@@ -11,9 +11,10 @@ use tokio::sync::Notify;
 use super::index::Index;
 use super::wake::Wake;
 use super::{
-    Backlog, Change, ClaimLimits, ClaimRequest, Claimed, Claims, Cleared, LogFilter, LogPage,
-    Outbox, RecordRules, Recorded, Repository, StoreError, StoreFuture,
+    Backlog, Change, ClaimLimits, ClaimRequest, Claimed, Claims, Cleared, Inboxes, LogFilter,
+    LogPage, Outbox, RecordRules, Recorded, Repository, StoreError, StoreFuture,
 };
+use crate::domain::inbox::{Captured, InboxLimits, Keep};
 use crate::domain::{
     Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
     NotificationStatus, PmCode, QueueHealth, Resend, Webhook, WebhookId, WebhookStatus,
@@ -35,6 +36,8 @@ struct State {
     final_seq: u64,
     /// Each webhook's queue health; none is a healthy queue.
     queues: HashMap<WebhookId, QueueHealth>,
+    /// The capture inboxes: each one's requests, oldest first.
+    inboxes: BTreeMap<String, VecDeque<Captured>>,
 }
 
 struct Stored {
@@ -324,12 +327,55 @@ impl Repository for MemoryStore {
         self.with(|state| {
             let notifications = state.notifications.len() as u64;
             let webhooks = state.index.clear() as u64;
+            let inbox_requests = state.inboxes.values().map(VecDeque::len).sum::<usize>() as u64;
             *state = State::default();
             Ok(Cleared {
                 webhooks,
                 notifications,
+                inbox_requests,
             })
         })
+    }
+}
+
+impl Inboxes for MemoryStore {
+    fn capture(&self, name: String, request: Captured, limits: InboxLimits) -> StoreFuture<bool> {
+        self.with(|state| {
+            let held = state.inboxes.get(&name).map(VecDeque::len);
+            match limits.keep(held, state.inboxes.len()) {
+                Keep::TooManyInboxes => Ok(false),
+                Keep::Kept { drop_oldest } => {
+                    let requests = state.inboxes.entry(name).or_default();
+                    requests.drain(..drop_oldest.min(requests.len()));
+                    requests.push_back(request);
+                    Ok(true)
+                }
+            }
+        })
+    }
+
+    fn inboxes(&self) -> StoreFuture<Vec<(String, usize)>> {
+        self.with(|state| {
+            Ok(state
+                .inboxes
+                .iter()
+                .map(|(name, requests)| (name.clone(), requests.len()))
+                .collect())
+        })
+    }
+
+    fn captured(&self, name: String) -> StoreFuture<Vec<Captured>> {
+        self.with(|state| {
+            Ok(state
+                .inboxes
+                .get(&name)
+                .map(|r| r.iter().cloned().collect())
+                .unwrap_or_default())
+        })
+    }
+
+    fn clear_inbox(&self, name: String) -> StoreFuture<usize> {
+        self.with(|state| Ok(state.inboxes.remove(&name).map_or(0, |r| r.len())))
     }
 }
 

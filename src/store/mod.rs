@@ -20,6 +20,7 @@ use std::task::{Context, Poll};
 use time::OffsetDateTime;
 use tokio::sync::{oneshot, Notify};
 
+use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
     Attempt, AttemptOutcome, Backoff, ClaimToken, EventCode, Notification, NotificationId,
     NotificationStatus, PmCode, QueueHealth, Refusal, Resend, Webhook, WebhookId,
@@ -61,6 +62,7 @@ pub enum StoreError {
 pub struct Cleared {
     pub webhooks: u64,
     pub notifications: u64,
+    pub inbox_requests: u64,
 }
 
 /// A change to one webhook, made by a domain rule (`Webhook::set_status`,
@@ -433,7 +435,25 @@ pub trait Outbox: Send + Sync {
     ) -> StoreFuture<Vec<(NotificationId, Resend)>>;
 }
 
-/// A store that is both: what the service runs on.
-pub trait Store: Repository + Outbox {}
+/// The capture inboxes (`domain::inbox`): kept in the store so that they
+/// survive a restart.
+pub trait Inboxes: Send + Sync {
+    /// Keeps `request` in inbox `name` by `limits` (the oldest beyond its
+    /// capacity go, in the same write); `false`: refused, a new inbox beyond
+    /// the most allowed.
+    fn capture(&self, name: String, request: Captured, limits: InboxLimits) -> StoreFuture<bool>;
 
-impl<T: Repository + Outbox> Store for T {}
+    /// Every inbox's name and how many requests it holds, by name.
+    fn inboxes(&self) -> StoreFuture<Vec<(String, usize)>>;
+
+    /// What arrived at inbox `name`, oldest first.
+    fn captured(&self, name: String) -> StoreFuture<Vec<Captured>>;
+
+    /// Empties inbox `name`; answers how many requests it held.
+    fn clear_inbox(&self, name: String) -> StoreFuture<usize>;
+}
+
+/// A store that is all three: what the service runs on.
+pub trait Store: Repository + Outbox + Inboxes {}
+
+impl<T: Repository + Outbox + Inboxes> Store for T {}

@@ -600,7 +600,8 @@ async fn the_webhooks_page_shows_header_names_not_values() {
     assert_eq!(bad.status, 400);
 }
 
-/// The Inbox page lists the inboxes and one inbox's requests, escaped.
+/// The Inbox page lists the inboxes and one inbox's requests, escaped; the
+/// inbox survives a restart.
 #[actix_rt::test]
 async fn the_inbox_page_shows_what_arrived() {
     let app = TestApp::spawn().await;
@@ -619,6 +620,12 @@ async fn the_inbox_page_shows_what_arrived() {
     assert_eq!(page.body.matches(r#"data-test="inbox-request""#).count(), 1);
     assert!(page.body.contains("&lt;b&gt;bold&lt;/b&gt;"));
     assert!(!page.body.contains("<b>bold</b>"));
+
+    // Kept in the database: there after a restart.
+    let app = app.restart().await;
+    let page = fetch(&app, "/dashboard/inbox?name=trd").await;
+    assert_eq!(page.body.matches(r#"data-test="inbox-request""#).count(), 1);
+    assert!(page.body.contains("&lt;b&gt;bold&lt;/b&gt;"));
 }
 
 /// The log's time range (relative, or from/until in UTC) and the status

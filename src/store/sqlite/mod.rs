@@ -15,6 +15,7 @@
 //! request in that batch with it.
 
 mod checkpoint;
+mod inboxes;
 mod notifications;
 mod queues;
 mod readers;
@@ -39,9 +40,10 @@ use self::writer::{read_index, Effect, Writer};
 use super::index::Index;
 use super::wake::Wake;
 use super::{
-    Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, LogFilter, LogPage, Outbox,
-    RecordRules, Recorded, Repository, StoreError, StoreFuture,
+    Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, Inboxes, LogFilter, LogPage,
+    Outbox, RecordRules, Recorded, Repository, StoreError, StoreFuture,
 };
+use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
     Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
     NotificationStatus, PmCode, QueueHealth, Resend, Webhook, WebhookId, WebhookStatus,
@@ -232,11 +234,38 @@ impl Repository for SqliteStore {
                 .conn
                 .execute("DELETE FROM webhooks", [])
                 .map_err(classify)? as u64;
+            let inbox_requests = inboxes::clear_all(tx.conn).map_err(classify)?;
             let cleared = Cleared {
                 webhooks,
                 notifications,
+                inbox_requests,
             };
             Ok((cleared, Effect::Clear))
+        })
+    }
+}
+
+impl Inboxes for SqliteStore {
+    fn capture(&self, name: String, request: Captured, limits: InboxLimits) -> StoreFuture<bool> {
+        self.writer.submit(move |tx| {
+            let kept = inboxes::capture(tx.conn, &name, &request, limits).map_err(classify)?;
+            Ok((kept, Effect::None))
+        })
+    }
+
+    fn inboxes(&self) -> StoreFuture<Vec<(String, usize)>> {
+        self.readers.read(inboxes::names)
+    }
+
+    fn captured(&self, name: String) -> StoreFuture<Vec<Captured>> {
+        self.readers
+            .read(move |conn| inboxes::requests(conn, &name))
+    }
+
+    fn clear_inbox(&self, name: String) -> StoreFuture<usize> {
+        self.writer.submit(move |tx| {
+            let cleared = inboxes::clear(tx.conn, &name).map_err(classify)?;
+            Ok((cleared, Effect::None))
         })
     }
 }
