@@ -14,6 +14,7 @@ pub mod outbound;
 pub mod retention;
 pub mod runtime;
 pub mod seed;
+pub mod shutdown;
 pub mod signing;
 pub mod startup;
 pub mod store;

@@ -29,6 +29,7 @@ use crate::error::ApiError;
 use crate::heartbeat::HeartbeatClient;
 use crate::retention::Retention;
 use crate::runtime::Runtime;
+use crate::shutdown;
 use crate::store::{SqliteStore, Store};
 
 const ACCESS_LOG_FORMAT: &str = r#"%a "%r" %s %b %Dms request_id=%{x-request-id}o"#;
@@ -140,6 +141,8 @@ impl Application {
         table.extend(dashboard::route_table());
         let gate = web::Data::new(Gate::new(auth, &table, serving.dashboard));
         let stats = web::Data::from(stats);
+        let (signals, stopping) = shutdown::channel();
+        let stopping = web::Data::new(stopping);
         let rules = web::Data::new(rules);
         let seeds = web::Data::new(seeds);
         // The access log is one info line per request; when info is filtered out
@@ -159,6 +162,7 @@ impl Application {
                 .app_data(rules.clone())
                 .app_data(seeds.clone())
                 .app_data(stats.clone())
+                .app_data(stopping.clone())
                 .app_data(web::Data::new(client))
                 .app_data(json)
                 .app_data(web::PayloadConfig::new(limit))
@@ -182,11 +186,15 @@ impl Application {
         // On SIGTERM/SIGINT actix-web stops accepting and lets requests in flight
         // finish (each write is answered only after its commit); pending
         // notifications stay in the outbox for the next start.
-        server = server.shutdown_timeout(settings.server.shutdown_timeout_secs());
+        // The signals are ours (see `shutdown`): live streams end first.
+        server = server
+            .shutdown_timeout(settings.server.shutdown_timeout_secs())
+            .disable_signals();
         let server = server
             .listen(listener)
             .map_err(|e| StartupError(format!("server.port: {e}")))?
             .run();
+        signals.arm(server.handle());
         let workers = if workers > 0 {
             workers
         } else {

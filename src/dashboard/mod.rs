@@ -35,6 +35,7 @@ use crate::delivery::EngineStats;
 use crate::domain::event_payload::sample;
 use crate::domain::time::now_seconds;
 use crate::domain::{EventCode, NotificationId, NotificationStatus, PmCode, ProductId, WebhookId};
+use crate::shutdown::Stopping;
 use crate::store::{LogFilter, Store, StoreError};
 
 pub fn routes(r: &mut Routes) {
@@ -283,6 +284,7 @@ where
     Fut: std::future::Future<Output = Vec<(&'static str, String)>>,
 {
     let (events, receiver) = mpsc::channel::<sse::Event>(4);
+    let stopping = req.app_data::<web::Data<Stopping>>().cloned();
     actix_rt::spawn(async move {
         let mut shown: HashMap<&'static str, String> = HashMap::new();
         loop {
@@ -296,7 +298,18 @@ where
                 }
                 shown.insert(name, html);
             }
-            actix_rt::time::sleep(LIVE_LOOK).await;
+            let stopped = async {
+                match &stopping {
+                    Some(stopping) => stopping.wait().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = actix_rt::time::sleep(LIVE_LOOK) => {}
+                // The service stops: the stream ends (the browser reconnects
+                // to whatever answers next).
+                () = stopped => return,
+            }
             if events.is_closed() {
                 return;
             }

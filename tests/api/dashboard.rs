@@ -703,3 +703,33 @@ async fn the_inbox_streams_new_requests() {
     assert!(seen.contains("event: requests"), "{seen}");
     assert!(seen.contains("m-8731"), "the request arrived live: {seen}");
 }
+
+/// An open live stream does not hold up a stop: on SIGTERM the service ends
+/// its streams first, so it exits long before `server.shutdown_timeout_ms`
+/// (two minutes here; `terminate` gives it 15 s).
+#[actix_rt::test]
+async fn a_live_stream_ends_when_the_service_stops() {
+    let mut app = TestApp::spawn_with(&[("WHM_SERVER__SHUTDOWN_TIMEOUT_MS", "120000")]).await;
+    let address = app.url("").trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET /dashboard/stream HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .expect("request");
+    let mut seen = String::new();
+    let mut buffer = [0u8; 16 * 1024];
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !seen.contains("event: rows") && std::time::Instant::now() < deadline {
+        if let Ok(n) = stream.read(&mut buffer) {
+            seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+        }
+    }
+    assert!(seen.contains("event: rows"), "the stream is open: {seen}");
+    let status = app.terminate();
+    assert!(status.success(), "{status:?}");
+    assert!(app.log().contains("ending live streams"), "{}", app.log());
+}
