@@ -11,7 +11,8 @@
 //! (bench/load.rs), which measures each request from when it was due.
 //!
 //! `bash bench/run backlog` runs only the backlog scenario (see `backlog`);
-//! `bash bench/run deliver` only B0, deliver and B0, printing the figures.
+//! `bash bench/run deliver` only B0, deliver and B0, printing the figures;
+//! `bash bench/run dashboard` only the dashboard scenario (see `dashboard`).
 //!
 //! Environment: BENCH_DURATION (seconds per run, default 10), BENCH_CONNECTIONS
 //! (default 64), BENCH_SERVER_CPU / BENCH_LOAD_CPU (defaults 0 and 1).
@@ -66,6 +67,9 @@ fn main() -> Result<(), Error> {
     fs::create_dir_all(&settings.work)?;
     if std::env::args().nth(1).as_deref() == Some("backlog") {
         return backlog(&settings);
+    }
+    if std::env::args().nth(1).as_deref() == Some("dashboard") {
+        return dashboard(&settings);
     }
 
     let cpu = fs::read_to_string("/proc/cpuinfo")?
@@ -1078,5 +1082,212 @@ fn backlog(settings: &Settings) -> Result<(), Error> {
     if distinct < expected {
         return Err(format!("only {distinct} of {expected} notifications delivered").into());
     }
+    Ok(())
+}
+
+/// What rendering one dashboard page cost.
+struct PageCost {
+    cpu_ms: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    bytes: usize,
+}
+
+/// GETs `path` `n` times, one after another, and measures the server's CPU
+/// per page and each answer's time. Every answer must be a 200.
+fn page_cost(service: &Service, path: &str, n: usize) -> Result<PageCost, Error> {
+    let url = format!("{}{path}", service.url);
+    let body = http_get(&url).ok_or_else(|| format!("GET {path}: not a 200"))?;
+    let ticks = cpu_ticks(service.pid())?;
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let started = Instant::now();
+        http_get(&url).ok_or_else(|| format!("GET {path}: not a 200"))?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let cpu_s = (cpu_ticks(service.pid())? - ticks) as f64 / clock_ticks_per_second();
+    times.sort_by(f64::total_cmp);
+    let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
+    Ok(PageCost {
+        cpu_ms: cpu_s * 1000.0 / n as f64,
+        p50_ms: at(0.50),
+        p99_ms: at(0.99),
+        bytes: body.len(),
+    })
+}
+
+/// The live log's stream as a browser holds it: counts its events and bytes
+/// until `stop` is set.
+fn watch_stream(
+    url: &str,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> Result<thread::JoinHandle<(u64, u64, u64)>, Error> {
+    use std::io::Read;
+    use std::sync::atomic::Ordering;
+    let rest = url.strip_prefix("http://").ok_or("not http")?;
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = std::net::TcpStream::connect(host)?;
+    stream.set_read_timeout(Some(Duration::from_millis(100)))?;
+    stream.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n")
+            .as_bytes(),
+    )?;
+    Ok(thread::spawn(move || {
+        let (mut rows, mut strips, mut bytes) = (0u64, 0u64, 0u64);
+        let mut buffer = vec![0u8; 1 << 16];
+        let mut tail = String::new();
+        while !stop.load(Ordering::Relaxed) {
+            if let Ok(n) = stream.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                bytes += n as u64;
+                tail.push_str(&String::from_utf8_lossy(&buffer[..n]));
+                rows += tail.matches("event: rows").count() as u64;
+                strips += tail.matches("event: strip").count() as u64;
+                // Keep only what could be the start of a split event name.
+                let keep = tail.len().saturating_sub(16);
+                let cut = (keep..=tail.len())
+                    .find(|i| tail.is_char_boundary(*i))
+                    .unwrap_or(tail.len());
+                tail.drain(..cut);
+            }
+        }
+        (rows, strips, bytes)
+    }))
+}
+
+/// The dashboard scenario (`bash bench/run dashboard`): 100,000 notifications
+/// stored (BENCH_NOTIFICATIONS), pending for a receiver that refuses
+/// connections. Measures each page's server CPU and time (one request after
+/// another), the worst being a filter that matches nothing and so reads the
+/// whole table; then triggers at 1,000 events/s (open loop) with no browser
+/// and with one live log open, and counts what the stream sent. Writes
+/// bench/results/dashboard.md.
+fn dashboard(settings: &Settings) -> Result<(), Error> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stored: u64 = env_or("BENCH_NOTIFICATIONS", "100000").parse()?;
+    let port = free_port()?;
+    let db = settings.work.join("dashboard.db");
+    progress(&format!("dashboard: storing {stored} notifications"));
+    seed_backlog(&db, port, stored)?;
+    settle();
+    let mut service = start_service_on(settings, &db, "full", None)?;
+    // Past the first failed attempts: the queue backs off and only probes.
+    thread::sleep(Duration::from_secs(3));
+    let one = http_get(&format!("{}/?pm=B000", service.url))
+        .and_then(|page| {
+            page.split("data-notification=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .map(str::to_owned)
+        })
+        .ok_or("no notification on the first page")?;
+    let pages = [
+        ("delivery log, newest 50".to_owned(), "/".to_owned()),
+        (
+            "filtered by program manager and event".to_owned(),
+            "/?pm=B000&event=103".to_owned(),
+        ),
+        ("last hour".to_owned(), "/?range=1h".to_owned()),
+        (
+            "a filter nothing matches (reads every row)".to_owned(),
+            "/?status=Delivered".to_owned(),
+        ),
+        ("one notification by id".to_owned(), format!("/?id={one}")),
+        (
+            "notification detail".to_owned(),
+            format!("/dashboard/webhooks/{}/notifications/{one}", seeded_id(0)),
+        ),
+        (
+            "webhooks".to_owned(),
+            "/dashboard/webhooks?pm=B000".to_owned(),
+        ),
+        ("send an event".to_owned(), "/dashboard/send".to_owned()),
+    ];
+    let mut md = String::new();
+    md += &format!(
+        "# Dashboard benchmark\n\nRun {} by `bash bench/run dashboard`: {stored} notifications stored (pending for a receiver that refuses connections), service pinned to CPU {}, 1 worker, built-in defaults. Each page is asked for 200 times, one request after another; CPU is the server's (user + system) per page.\n\n",
+        OffsetDateTime::now_utc(),
+        settings.server_cpu
+    );
+    md += "| page | server CPU per page | p50 / p99 | size |\n|---|---:|---:|---:|\n";
+    for (name, path) in &pages {
+        let n = if path.contains("status=Delivered") {
+            20
+        } else {
+            200
+        };
+        let cost = page_cost(&service, path, n)?;
+        progress(&format!(
+            "dashboard: {name}: {:.2} ms CPU, p50 {:.2} / p99 {:.2} ms, {} bytes",
+            cost.cpu_ms, cost.p50_ms, cost.p99_ms, cost.bytes
+        ));
+        md += &format!(
+            "| {name} (`{}`) | {:.2} ms | {:.2} / {:.2} ms | {:.1} KiB |\n",
+            if path.len() > 40 { &path[..40] } else { path },
+            cost.cpu_ms,
+            cost.p50_ms,
+            cost.p99_ms,
+            cost.bytes as f64 / 1024.0
+        );
+    }
+
+    let rate = 1000.0;
+    // An open-loop run, its server CPU per event, and what the stream sent.
+    type Watched = (OpenLoop, f64, Option<(u64, u64, u64)>);
+    let run = |with_stream: bool| -> Result<Watched, Error> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let watcher = if with_stream {
+            Some(watch_stream(
+                &format!("{}/dashboard/stream", service.url),
+                Arc::clone(&stop),
+            )?)
+        } else {
+            None
+        };
+        let ticks = cpu_ticks(service.pid())?;
+        let started = Instant::now();
+        let run = open_loop(settings, &service, "trigger", rate)?;
+        let cpu_s = (cpu_ticks(service.pid())? - ticks) as f64 / clock_ticks_per_second();
+        let seconds = started.elapsed().as_secs_f64();
+        stop.store(true, Ordering::Relaxed);
+        let seen = watcher
+            .map(|w| w.join())
+            .transpose()
+            .map_err(|_| "stream watcher")?;
+        let per_event = cpu_s * 1e6 / (run.sent_rps * seconds).max(1.0);
+        Ok((run, per_event, seen))
+    };
+    let (quiet, quiet_cpu, _) = run(false)?;
+    let (watched, watched_cpu, seen) = run(true)?;
+    let (rows, strips, bytes) = seen.unwrap_or_default();
+    let seconds: f64 = OPEN_LOOP_SECONDS.parse()?;
+    progress(&format!(
+        "dashboard: trigger {rate:.0}/s, no browser: p99 {:.2} ms, {quiet_cpu:.0} CPU us/event; one live log open: p99 {:.2} ms, {watched_cpu:.0} CPU us/event; the stream sent {rows} rows and {strips} strip events, {:.0} KiB",
+        quiet.p99_us / 1000.0,
+        watched.p99_us / 1000.0,
+        bytes as f64 / 1024.0
+    ));
+    service.stop();
+    md += &format!(
+        "\nLive log under load: triggers at {rate:.0} events/s (open loop, {seconds:.0} s) to the same webhook.\n\n| | trigger p50 / p99 | server CPU per event | what the stream sent |\n|---|---:|---:|---|\n"
+    );
+    md += &format!(
+        "| no browser open | {:.2} / {:.2} ms | {quiet_cpu:.0} us | |\n",
+        quiet.p50_us / 1000.0,
+        quiet.p99_us / 1000.0
+    );
+    md += &format!(
+        "| one live log open | {:.2} / {:.2} ms | {watched_cpu:.0} us | {rows} `rows` + {strips} `strip` events ({:.1} per second), {:.0} KiB |\n",
+        watched.p50_us / 1000.0,
+        watched.p99_us / 1000.0,
+        (rows + strips) as f64 / seconds,
+        bytes as f64 / 1024.0
+    );
+    println!("\n{md}");
+    let out = settings.root.join("bench/results/dashboard.md");
+    fs::write(&out, md)?;
+    progress(&format!("written to {}", out.display()));
     Ok(())
 }

@@ -334,15 +334,6 @@ impl Worker {
             AttemptOutcome::Undelivered => "undelivered",
             AttemptOutcome::Gone => "gone",
         });
-        engine.stats.activity.record(
-            time,
-            match outcome {
-                AttemptOutcome::Delivered => Landed::Delivered,
-                AttemptOutcome::RetryAt(_) => Landed::Failed,
-                AttemptOutcome::Undelivered | AttemptOutcome::Gone => Landed::Undelivered,
-            },
-            latency_ms,
-        );
         self.log_attempt(&n, &sent, outcome);
         let record = Attempt {
             time,
@@ -371,6 +362,16 @@ impl Worker {
             .await;
         match recorded {
             Ok((recorded, mut claims)) => {
+                // Counted once recorded, so the strip never runs ahead of the log.
+                engine.stats.activity.record(
+                    time,
+                    match outcome {
+                        AttemptOutcome::Delivered => Landed::Delivered,
+                        AttemptOutcome::RetryAt(_) => Landed::Failed,
+                        AttemptOutcome::Undelivered | AttemptOutcome::Gone => Landed::Undelivered,
+                    },
+                    latency_ms,
+                );
                 self.log_queue(&recorded, outcome);
                 let now = engine.clock.now();
                 if suspends(outcome, &recorded.recent_final, rules.recent)

@@ -245,7 +245,13 @@ pub fn log(frame: &Frame, filters: &Filters, rows: &[Row], next: Option<u64>) ->
                     "An older page: " a href="/" { "jump to the newest" }
                 }
             }
-            p.muted data-test="empty" hidden[!rows.is_empty()] { "No notification matches." }
+            p.muted data-test="empty" hidden[!rows.is_empty()] {
+                @if next.is_some() {
+                    "None of the " (super::WINDOW) " notifications looked through matches; older ones are below."
+                } @else {
+                    "No notification matches."
+                }
+            }
             table data-test="log" data-stream=[live.then(|| stream_url(filters))] {
                 thead {
                     tr {

@@ -12,8 +12,9 @@ use tokio::sync::Notify;
 
 use super::sqlite::{SqliteOptions, Synchronous};
 use super::{
-    ClaimLimits, ClaimRequest, Claimed, Claims, Cleared, Inboxes, LogFilter, LogPage, MemoryStore,
-    Outbox, RecordRules, Recorded, Repository, SqliteStore, Store, StoreError, StoreFuture,
+    ClaimLimits, ClaimRequest, Claimed, Claims, Cleared, Inboxes, LogFilter, LogPage, LogScan,
+    MemoryStore, Outbox, RecordRules, Recorded, Repository, SqliteStore, Store, StoreError,
+    StoreFuture,
 };
 use std::collections::BTreeMap;
 
@@ -1059,15 +1060,23 @@ fn recent_lists_newest_first_in_pages_with_filters(store: &dyn Store) {
         .expect("record");
     let ids = |page: &LogPage| page.entries.iter().map(|(n, _)| n.id).collect::<Vec<_>>();
     let all = LogFilter::default();
-    let page1 = store.recent(all.clone(), None, 2).wait().expect("recent");
+    let scan = |before: Option<u64>, limit: u32| LogScan {
+        before,
+        limit,
+        window: 100,
+    };
+    let page1 = store
+        .recent(all.clone(), scan(None, 2))
+        .wait()
+        .expect("recent");
     assert_eq!(ids(&page1), [ns[4].id, ns[3].id], "newest first");
     let page2 = store
-        .recent(all.clone(), page1.next, 2)
+        .recent(all.clone(), scan(page1.next, 2))
         .wait()
         .expect("recent");
     assert_eq!(ids(&page2), [ns[2].id, ns[1].id]);
     let page3 = store
-        .recent(all.clone(), page2.next, 2)
+        .recent(all.clone(), scan(page2.next, 2))
         .wait()
         .expect("recent");
     assert_eq!(ids(&page3), [ns[0].id]);
@@ -1080,7 +1089,7 @@ fn recent_lists_newest_first_in_pages_with_filters(store: &dyn Store) {
     );
     assert!(page1.entries.iter().all(|(_, last)| last.is_none()));
 
-    let only = |filter: LogFilter| store.recent(filter, None, 10).wait().expect("recent");
+    let only = |filter: LogFilter| store.recent(filter, scan(None, 10)).wait().expect("recent");
     assert_eq!(
         ids(&only(LogFilter {
             pm: Some(pm("ABC")),
@@ -1119,6 +1128,51 @@ fn recent_lists_newest_first_in_pages_with_filters(store: &dyn Store) {
         [ns[2].id, ns[1].id],
         "created in [since, until)"
     );
+
+    // A window of 2: a filter that matches only the oldest is found page by
+    // page, each page reading 2 notifications at most.
+    let delivered = LogFilter {
+        status: Some(NotificationStatus::Delivered),
+        ..LogFilter::default()
+    };
+    let mut before = None;
+    let mut pages = Vec::new();
+    loop {
+        let page = store
+            .recent(
+                delivered.clone(),
+                LogScan {
+                    before,
+                    limit: 10,
+                    window: 2,
+                },
+            )
+            .wait()
+            .expect("recent");
+        pages.push(ids(&page));
+        match page.next {
+            Some(next) => before = Some(next),
+            None => break,
+        }
+        assert!(pages.len() < 10, "the pages end");
+    }
+    assert_eq!(pages, [vec![], vec![], vec![ns[0].id]]);
+    // By id: found by key, outside any window.
+    let by_id = store
+        .recent(
+            LogFilter {
+                id: Some(ns[0].id),
+                ..LogFilter::default()
+            },
+            LogScan {
+                before: None,
+                limit: 10,
+                window: 1,
+            },
+        )
+        .wait()
+        .expect("recent");
+    assert_eq!(ids(&by_id), [ns[0].id]);
 }
 
 /// Backoff: after `after` failed attempts in a row a webhook's queue yields

@@ -12,7 +12,7 @@ use super::index::Index;
 use super::wake::Wake;
 use super::{
     Backlog, Change, ClaimLimits, ClaimRequest, Claimed, Claims, Cleared, Inboxes, LogFilter,
-    LogPage, Outbox, RecordRules, Recorded, Repository, StoreError, StoreFuture,
+    LogPage, LogScan, Outbox, RecordRules, Recorded, Repository, StoreError, StoreFuture,
 };
 use crate::domain::inbox::{Captured, InboxLimits, Keep};
 use crate::domain::{
@@ -483,35 +483,41 @@ impl Outbox for MemoryStore {
         })
     }
 
-    fn recent(&self, filter: LogFilter, before: Option<u64>, limit: u32) -> StoreFuture<LogPage> {
+    fn recent(&self, filter: LogFilter, scan: LogScan) -> StoreFuture<LogPage> {
         self.with(|state| {
-            let end = before.map_or(state.notifications.len(), |b| {
-                usize::try_from(b)
-                    .unwrap_or(usize::MAX)
-                    .min(state.notifications.len())
+            let all = &state.notifications;
+            if let Some(id) = filter.id {
+                let entries = state
+                    .by_id
+                    .get(&id)
+                    .map(|at| &all[*at])
+                    .filter(|s| filter.matches(&s.notification))
+                    .map(|s| (s.notification.clone(), s.attempts.last().cloned()))
+                    .into_iter()
+                    .collect();
+                return Ok(LogPage {
+                    entries,
+                    next: None,
+                });
+            }
+            let end = scan.before.map_or(all.len(), |b| {
+                usize::try_from(b).unwrap_or(usize::MAX).min(all.len())
             });
-            let matches = |n: &Notification| {
-                filter.pm.as_ref().is_none_or(|pm| *pm == n.pm_code)
-                    && filter.webhook.is_none_or(|w| w == n.webhook_id)
-                    && filter.event.is_none_or(|e| e == n.event_code)
-                    && filter.status.is_none_or(|s| s == n.status)
-                    && filter.id.is_none_or(|id| id == n.id)
-                    && filter
-                        .since
-                        .is_none_or(|t| n.created_time.unix_timestamp() >= t.unix_timestamp())
-                    && filter
-                        .until
-                        .is_none_or(|t| n.created_time.unix_timestamp() < t.unix_timestamp())
-            };
-            let mut found = state.notifications[..end]
+            let window = usize::try_from(scan.window).unwrap_or(usize::MAX);
+            let start = end.saturating_sub(window);
+            let mut found = all[start..end]
                 .iter()
                 .enumerate()
                 .rev()
-                .filter(|(_, s)| matches(&s.notification));
-            let entries: Vec<(usize, &Stored)> = found.by_ref().take(limit as usize).collect();
-            let more = found.next().is_some();
+                .filter(|(_, s)| filter.matches(&s.notification));
+            let entries: Vec<(usize, &Stored)> = found.by_ref().take(scan.limit as usize).collect();
+            let next = if found.next().is_some() {
+                entries.last().map(|(at, _)| (start + at) as u64)
+            } else {
+                (start > 0).then_some(start as u64)
+            };
             Ok(LogPage {
-                next: entries.last().filter(|_| more).map(|(at, _)| *at as u64),
+                next,
                 entries: entries
                     .into_iter()
                     .map(|(_, s)| (s.notification.clone(), s.attempts.last().cloned()))

@@ -132,12 +132,40 @@ pub struct LogFilter {
     pub until: Option<OffsetDateTime>,
 }
 
+impl LogFilter {
+    /// Whether `n` passes every filter that is set.
+    pub fn matches(&self, n: &Notification) -> bool {
+        let created = n.created_time.unix_timestamp();
+        self.pm.as_ref().is_none_or(|pm| *pm == n.pm_code)
+            && self.webhook.is_none_or(|w| w == n.webhook_id)
+            && self.event.is_none_or(|e| e == n.event_code)
+            && self.status.is_none_or(|s| s == n.status)
+            && self.id.is_none_or(|id| id == n.id)
+            && self.since.is_none_or(|t| created >= t.unix_timestamp())
+            && self.until.is_none_or(|t| created < t.unix_timestamp())
+    }
+}
+
+/// How far one call of [`Outbox::recent`] looks: at most `limit`
+/// notifications, older than `before` (a previous page's `next`; `None`: the
+/// newest), among at most `window` notifications in storage order, so that a
+/// filter that matches little costs a bounded read instead of the whole
+/// table; the page's `next` then continues below the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogScan {
+    pub before: Option<u64>,
+    pub limit: u32,
+    pub window: u64,
+}
+
 /// A page of [`Outbox::recent`]: notifications newest first, each with its
 /// last attempt, and where the next page starts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogPage {
     pub entries: Vec<(Notification, Option<Attempt>)>,
     /// Pass as `before` for the next (older) page; `None` on the last page.
+    /// A page may hold fewer than `limit` (even none) and still have a next:
+    /// its window ended before the oldest notification.
     pub next: Option<u64>,
 }
 
@@ -373,10 +401,11 @@ pub trait Outbox: Send + Sync {
         next: ClaimRequest,
     ) -> StoreFuture<(Recorded, Claims)>;
 
-    /// The notifications that match `filter`, newest first, at most `limit`,
-    /// starting after the position `before` (a previous page's `next`), each
-    /// with its last attempt: the dashboard's delivery log.
-    fn recent(&self, filter: LogFilter, before: Option<u64>, limit: u32) -> StoreFuture<LogPage>;
+    /// The notifications that match `filter`, newest first, as `scan` says
+    /// (at most `limit`, before a previous page's `next`, among at most
+    /// `window` notifications), each with its last attempt: the dashboard's
+    /// delivery log. A filter by id is a lookup by key, whatever the window.
+    fn recent(&self, filter: LogFilter, scan: LogScan) -> StoreFuture<LogPage>;
 
     /// Every pending notification, oldest first (for tests and tools: the
     /// engine claims pages instead).

@@ -41,7 +41,7 @@ use super::index::Index;
 use super::wake::Wake;
 use super::{
     Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, Inboxes, LogFilter, LogPage,
-    Outbox, RecordRules, Recorded, Repository, StoreError, StoreFuture,
+    LogScan, Outbox, RecordRules, Recorded, Repository, StoreError, StoreFuture,
 };
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
@@ -364,9 +364,9 @@ impl Outbox for SqliteStore {
         })
     }
 
-    fn recent(&self, filter: LogFilter, before: Option<u64>, limit: u32) -> StoreFuture<LogPage> {
+    fn recent(&self, filter: LogFilter, scan: LogScan) -> StoreFuture<LogPage> {
         self.readers
-            .read(move |conn| notifications::recent(conn, &filter, before, limit))
+            .read(move |conn| notifications::recent(conn, &filter, scan))
     }
 
     fn pending(&self) -> StoreFuture<Vec<Notification>> {

@@ -13,7 +13,7 @@ use crate::domain::{
     Attempt, ClaimToken, EventCode, Notification, NotificationId, NotificationStatus, PmCode,
     ReceiverReply, WebhookId,
 };
-use crate::store::{ClaimLimits, Claimed, Claims, LogFilter, LogPage};
+use crate::store::{ClaimLimits, Claimed, Claims, LogFilter, LogPage, LogScan};
 
 const COLUMNS: &str = "id, webhook_id, pm_code, event_code, body, status, created_time, \
                        last_sent_time, attempts, cycle_start, next_attempt_ms";
@@ -321,24 +321,38 @@ pub fn find_for(
     Ok(find(conn, id)?.filter(|n| n.webhook_id == webhook_id))
 }
 
-/// The notifications that match `filter`, newest first (by row), before row
-/// `before`, at most `limit`, each with its last attempt. Without a filter it
-/// reads the newest rows only; a filter on a rare value may read far back
-/// (the filters use no index: a page is for people, a few per second at most).
-pub fn recent(
-    conn: &Connection,
-    filter: &LogFilter,
-    before: Option<u64>,
-    limit: u32,
-) -> rusqlite::Result<LogPage> {
-    let before = before.and_then(|b| i64::try_from(b).ok());
+/// The notifications that match `filter`, newest first (by row), as `scan`
+/// says, each with its last attempt. A filter by id reads by key; otherwise
+/// one page reads at most `scan.window` rows back from `scan.before` (by
+/// rowid), so a filter that matches little costs a bounded read however big
+/// the table is, and `next` continues below the window.
+pub fn recent(conn: &Connection, filter: &LogFilter, scan: LogScan) -> rusqlite::Result<LogPage> {
+    if let Some(id) = filter.id {
+        let mut entries = Vec::with_capacity(1);
+        if let Some(n) = find(conn, id)?.filter(|n| filter.matches(n)) {
+            let attempt = last_attempt(conn, n.id)?;
+            entries.push((n, attempt));
+        }
+        return Ok(LogPage {
+            entries,
+            next: None,
+        });
+    }
+    let top = match scan.before {
+        Some(before) => i64::try_from(before).unwrap_or(i64::MAX).saturating_sub(1),
+        None => conn
+            .prepare_cached("SELECT ifnull(max(rowid), 0) FROM notifications")?
+            .query_row([], |r| r.get(0))?,
+    };
+    let window = i64::try_from(scan.window).unwrap_or(i64::MAX).max(1);
+    let bottom = top.saturating_sub(window - 1).max(1);
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT rowid, {COLUMNS} FROM notifications \
-         WHERE (?1 IS NULL OR pm_code = ?1) AND (?2 IS NULL OR webhook_id = ?2) \
+         WHERE rowid BETWEEN ?6 AND ?7 \
+           AND (?1 IS NULL OR pm_code = ?1) AND (?2 IS NULL OR webhook_id = ?2) \
            AND (?3 IS NULL OR event_code = ?3) AND (?4 IS NULL OR status = ?4) \
-           AND (?5 IS NULL OR id = ?5) AND (?6 IS NULL OR rowid < ?6) \
            AND (?8 IS NULL OR created_time >= ?8) AND (?9 IS NULL OR created_time < ?9) \
-         ORDER BY rowid DESC LIMIT ?7"
+         ORDER BY rowid DESC LIMIT ?5"
     ))?;
     let rows = stmt
         .query_map(
@@ -347,38 +361,46 @@ pub fn recent(
                 filter.webhook.map(|w| w.to_string()),
                 filter.event.map(EventCode::value),
                 filter.status.map(NotificationStatus::as_str),
-                filter.id.map(|n| n.to_string()),
-                before,
-                limit.saturating_add(1),
+                scan.limit.saturating_add(1),
+                bottom,
+                top,
                 filter.since.map(OffsetDateTime::unix_timestamp),
                 filter.until.map(OffsetDateTime::unix_timestamp),
             ],
             |row| Ok((row.get::<_, i64>(0)?, read_from(row, 1)?)),
         )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let more = rows.len() > limit as usize;
-    let mut entries = Vec::with_capacity(rows.len().min(limit as usize));
+    let more = rows.len() > scan.limit as usize;
+    let mut entries = Vec::with_capacity(rows.len().min(scan.limit as usize));
     let mut last_row = None;
-    for (row, n) in rows.into_iter().take(limit as usize) {
-        let attempt = conn
-            .prepare_cached(
-                "SELECT time_ms, http_status, error, latency_ms, request_headers, \
-                 response_headers, response_body, response_body_truncated FROM attempts \
-                 WHERE notification_id = ?1 ORDER BY attempt DESC LIMIT 1",
-            )?
-            .query_row([n.id.to_string()], read_attempt)
-            .optional()?;
+    for (row, n) in rows.into_iter().take(scan.limit as usize) {
+        let attempt = last_attempt(conn, n.id)?;
         last_row = Some(row);
         entries.push((n, attempt));
     }
+    let next = if more {
+        last_row
+    } else {
+        // The window ended: go on below it if anything is there.
+        conn.prepare_cached("SELECT 1 FROM notifications WHERE rowid < ?1 LIMIT 1")?
+            .query_row([bottom], |_| Ok(()))
+            .optional()?
+            .map(|()| bottom)
+    };
     Ok(LogPage {
         entries,
-        next: if more {
-            last_row.and_then(|r| u64::try_from(r).ok())
-        } else {
-            None
-        },
+        next: next.and_then(|r| u64::try_from(r).ok()),
     })
+}
+
+fn last_attempt(conn: &Connection, id: NotificationId) -> rusqlite::Result<Option<Attempt>> {
+    conn.prepare_cached(
+        "SELECT time_ms, http_status, error, latency_ms, request_headers, \
+         response_headers, response_body, response_body_truncated FROM attempts \
+         WHERE notification_id = ?1 ORDER BY attempt DESC LIMIT 1",
+    )?
+    .query_row([id.to_string()], read_attempt)
+    .optional()
 }
 
 /// Every pending notification, oldest first.
