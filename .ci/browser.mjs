@@ -162,6 +162,7 @@ try {
   // The detail: attempt 1 with HTTP 200, and the payload's markup as text.
   await page.locator(`tr[data-notification="${good}"] a`).first().click();
   await page.locator("[data-test=attempt]").first().waitFor();
+  const detailPath = new URL(page.url()).pathname;
   const attempt = await page.locator("[data-test=attempt]").first().innerText();
   if (!attempt.includes("HTTP 200")) fail(`attempt 1: ${attempt}`);
   const envelope = await page.locator("[data-test=envelope]").innerText();
@@ -187,6 +188,17 @@ try {
   await fetch(base + "/sandbox/v1/inbox/browser", { method: "PUT", body: "live-marker" });
   await page.locator("[data-test=inbox-request]").filter({ hasText: "live-marker" }).waitFor({ timeout: 10000 });
   if (!(await page.locator("[data-test=inbox-request]").first().innerText()).startsWith("PUT")) fail("the newest is not first");
+
+  // A phone's width: every page fits (no sideways scrolling of the page).
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  for (const path of ["/", "/dashboard/webhooks?pm=TRD", "/dashboard/send", "/dashboard/inbox?name=browser", detailPath]) {
+    await phone.goto(base + path);
+    const [scroll, width] = await phone.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    if (scroll > width + 1) fail(`${path} is ${scroll}px wide on a ${width}px phone`);
+  }
+  await phone.goto(base + "/");
+  await phone.screenshot({ path: "docs/dashboard-log-phone.png" });
+  await phone.close();
 
   // With auth on: nothing without signing in, then the sign-in form, a
   // change through the dashboard's own form, and sign out.

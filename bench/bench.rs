@@ -1191,7 +1191,7 @@ fn dashboard(settings: &Settings) -> Result<(), Error> {
         ),
         ("last hour".to_owned(), "/?range=1h".to_owned()),
         (
-            "a filter nothing matches (reads every row)".to_owned(),
+            "a filter nothing matches (reads one window of 10,000 rows)".to_owned(),
             "/?status=Delivered".to_owned(),
         ),
         ("one notification by id".to_owned(), format!("/?id={one}")),
