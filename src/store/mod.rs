@@ -5,6 +5,7 @@
 
 mod index;
 pub mod memory;
+pub mod postgres;
 pub mod sqlite;
 mod wake;
 
@@ -27,6 +28,7 @@ use crate::domain::{
 };
 
 pub use memory::MemoryStore;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 type BoxError = Box<dyn StdError + Send + Sync>;

@@ -1,0 +1,626 @@
+//! The PostgreSQL backend (`[database] url = "postgres://..."`): the same
+//! contract as SQLite's (the contract suite runs on both), for several nodes
+//! sharing one database.
+//!
+//! The driver is `tokio-postgres` with `deadpool-postgres`'s pool, run on the
+//! store's own thread, `postgres` (a Tokio runtime that owns the pool's
+//! connections): every call is a task there, answered through a
+//! [`StoreFuture`], so no HTTP worker ever waits on the database, and calls
+//! from the engine's and the workers' runtimes share one pool. There is no
+//! local index: every read asks the database, so a write answered on one node
+//! is read on every node. Claims lock ready queues with `FOR UPDATE SKIP
+//! LOCKED`, so nodes claiming at once take different notifications; a claim
+//! has a lease, and a node that dies loses its claims when their leases lapse.
+//! The schema is applied under an advisory lock (`schema.rs`).
+
+mod inboxes;
+mod notifications;
+mod schema;
+mod sql;
+pub mod throwaway;
+mod webhooks;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use time::OffsetDateTime;
+use tokio::runtime::Handle;
+use tokio::sync::{oneshot, Notify};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::NoTls;
+
+use super::wake::Wake;
+use super::{
+    Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, Inboxes, LogFilter, LogPage,
+    LogScan, Outbox, RecordRules, Recorded, Repository, StoreError, StoreFuture,
+};
+use crate::domain::inbox::{Captured, InboxLimits};
+use crate::domain::{
+    Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
+    NotificationStatus, PmCode, QueueHealth, Resend, Webhook, WebhookId, WebhookStatus,
+};
+
+pub use self::schema::SCHEMA_VERSION;
+
+/// How the store uses the database.
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    /// Connections in the pool.
+    pub pool_size: usize,
+    /// How long a call waits for a connection (or for one to be made) before
+    /// it is answered `Unavailable`.
+    pub wait: Duration,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        Self {
+            pool_size: 16,
+            wait: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The PostgreSQL store.
+pub struct PgStore {
+    pool: Pool,
+    runtime: Handle,
+    wake: Arc<Wake>,
+    /// Ends the `postgres` thread's runtime when the store is dropped.
+    _stop: oneshot::Sender<()>,
+    threads: Vec<String>,
+}
+
+/// A URL for messages: the password, if any, replaced by `***`.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl PgStore {
+    /// Connects to `url`, applies the schema, and starts the `postgres`
+    /// thread. The error never holds the password.
+    pub fn open(url: &str, options: &PgOptions) -> Result<Self, String> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| format!("{}: not a PostgreSQL URL: {e}", redact(url)))?;
+        let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = oneshot::channel::<()>();
+        thread::Builder::new()
+            .name("postgres".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = handle_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let _ = handle_tx.send(Ok(runtime.handle().clone()));
+                let _ = runtime.block_on(stopped);
+            })
+            .map_err(|e| format!("starting thread postgres: {e}"))?;
+        let runtime = handle_rx
+            .recv()
+            .map_err(|e| e.to_string())
+            .and_then(|r| r)?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(options.wait))
+            .create_timeout(Some(options.wait))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let migrating = pool.clone();
+        runtime
+            .block_on(async move {
+                let mut client = migrating
+                    .get()
+                    .await
+                    .map_err(|e| format!("connecting: {e}"))?;
+                schema::migrate(&mut client).await
+            })
+            .map_err(|e| format!("{}: {e}", redact(url)))?;
+        Ok(Self {
+            pool,
+            runtime,
+            wake: Arc::default(),
+            _stop: stop,
+            threads: vec!["postgres".into()],
+        })
+    }
+
+    /// The threads this store started.
+    pub fn threads(&self) -> &[String] {
+        &self.threads
+    }
+
+    /// Runs `work` on the `postgres` thread with the pool.
+    fn run<T, F, Fut>(&self, work: F) -> StoreFuture<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Pool, Arc<Wake>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
+    {
+        let (answer, future) = StoreFuture::channel();
+        let (pool, wake) = (self.pool.clone(), Arc::clone(&self.wake));
+        self.runtime.spawn(async move {
+            let _ = answer.send(work(pool, wake).await);
+        });
+        future
+    }
+}
+
+/// A pooled connection, or `Unavailable` when none comes in time.
+async fn connect(pool: &Pool) -> Result<deadpool_postgres::Client, StoreError> {
+    pool.get()
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("no database connection: {e}").into()))
+}
+
+/// Runs `$body` in a transaction on a pooled connection and commits it.
+macro_rules! transaction {
+    ($pool:expr, |$tx:ident| $body:expr) => {{
+        let mut client = connect(&$pool).await?;
+        let $tx = client.transaction().await.map_err(classify)?;
+        let answer = $body;
+        $tx.commit().await.map_err(classify)?;
+        Ok::<_, StoreError>(answer)
+    }};
+}
+
+/// What a driver error means for the caller: a taken key is a `Duplicate`;
+/// a lost connection, a database shutting down or starting, a deadlock or a
+/// serialization failure is `Unavailable` (the same call may work later);
+/// anything else is `Internal`.
+pub fn classify(e: tokio_postgres::Error) -> StoreError {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code();
+        if *code == SqlState::UNIQUE_VIOLATION {
+            return StoreError::Duplicate;
+        }
+        let retry = [
+            SqlState::T_R_DEADLOCK_DETECTED,
+            SqlState::T_R_SERIALIZATION_FAILURE,
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+            SqlState::TOO_MANY_CONNECTIONS,
+            SqlState::LOCK_NOT_AVAILABLE,
+            SqlState::QUERY_CANCELED,
+        ];
+        if retry.contains(code) || code.code().starts_with("08") {
+            return StoreError::Unavailable(Box::new(e));
+        }
+        return StoreError::Internal(Box::new(e));
+    }
+    if e.is_closed() || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()) {
+        return StoreError::Unavailable(Box::new(e));
+    }
+    StoreError::Internal(Box::new(e))
+}
+
+/// A stored value that does not parse: the row is corrupt.
+pub fn corrupt(why: String) -> StoreError {
+    StoreError::Internal(why.into())
+}
+
+fn seconds(s: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp(s).map_err(|e| corrupt(e.to_string()))
+}
+
+fn millis(ms: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_err(|e| corrupt(e.to_string()))
+}
+
+impl Repository for PgStore {
+    fn create(&self, webhook: Webhook) -> StoreFuture<Webhook> {
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            webhooks::insert(&client, &webhook).await?;
+            Ok(webhook)
+        })
+    }
+
+    fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> StoreFuture<Arc<Webhook>> {
+        let scope = scope.cloned();
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            webhooks::find(&client, id, scope.as_ref(), false)
+                .await?
+                .map(Arc::new)
+                .ok_or(StoreError::NotFound)
+        })
+    }
+
+    fn list(&self, pm: &PmCode) -> StoreFuture<Vec<Arc<Webhook>>> {
+        let pm = pm.clone();
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            Ok(webhooks::list(&client, &pm)
+                .await?
+                .into_iter()
+                .map(Arc::new)
+                .collect())
+        })
+    }
+
+    fn modify(
+        &self,
+        id: WebhookId,
+        scope: Option<&PmCode>,
+        change: Change,
+    ) -> StoreFuture<Webhook> {
+        let scope = scope.cloned();
+        self.run(move |pool, wake| async move {
+            let (webhook, woke): (Webhook, bool) = transaction!(pool, |tx| {
+                let mut webhook = webhooks::find(&tx, id, scope.as_ref(), true)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                let was = webhook.status;
+                change(&mut webhook)?;
+                webhooks::update(&tx, &webhook).await?;
+                // Set active again: its parked notifications are due now.
+                let woke = was != WebhookStatus::Active && webhook.status == WebhookStatus::Active;
+                if woke {
+                    notifications::unpark(&tx, id, webhook.last_modified_time).await?;
+                    notifications::save_health(&tx, id, &QueueHealth::default()).await?;
+                }
+                (webhook, woke)
+            })?;
+            if woke {
+                wake.wake();
+            }
+            Ok(webhook)
+        })
+    }
+
+    fn ready(&self) -> StoreFuture<()> {
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            client.simple_query("SELECT 1").await.map_err(classify)?;
+            Ok(())
+        })
+    }
+
+    fn reset(&self) -> StoreFuture<Cleared> {
+        self.run(move |pool, _| async move {
+            transaction!(pool, |tx| {
+                let notifications = notifications::delete_all(&tx).await?;
+                let webhooks = sql::exec(&tx, "DELETE FROM webhooks", &[])
+                    .await
+                    .map_err(classify)?;
+                let inbox_requests = inboxes::clear_all(&tx).await?;
+                Cleared {
+                    webhooks,
+                    notifications,
+                    inbox_requests,
+                }
+            })
+        })
+    }
+}
+
+impl Inboxes for PgStore {
+    fn capture(&self, name: String, request: Captured, limits: InboxLimits) -> StoreFuture<bool> {
+        self.run(move |pool, _| async move {
+            transaction!(pool, |tx| {
+                inboxes::capture(&tx, &name, &request, limits).await?
+            })
+        })
+    }
+
+    fn inboxes(&self) -> StoreFuture<Vec<(String, usize)>> {
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            inboxes::names(&client).await
+        })
+    }
+
+    fn captured(&self, name: String) -> StoreFuture<Vec<Captured>> {
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            inboxes::requests(&client, &name).await
+        })
+    }
+
+    fn clear_inbox(&self, name: String) -> StoreFuture<usize> {
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            inboxes::clear(&client, &name).await
+        })
+    }
+}
+
+/// Records an attempt under `token`, inside the transaction `tx`.
+async fn record<C: deadpool_postgres::GenericClient>(
+    tx: &C,
+    id: NotificationId,
+    token: ClaimToken,
+    attempt: &Attempt,
+    outcome: AttemptOutcome,
+    rules: RecordRules,
+) -> Result<Recorded, StoreError> {
+    let (mut n, claim) = notifications::find_locked(tx, id)
+        .await?
+        .filter(|(n, _)| n.status == NotificationStatus::Pending)
+        .ok_or(StoreError::NotFound)?;
+    if claim != Some(token) {
+        return Err(StoreError::ClaimLost);
+    }
+    let became_final = n.record(attempt, outcome);
+    notifications::insert_attempt(tx, id, n.attempts, attempt).await?;
+    notifications::save_progress(tx, &n, NotificationStatus::Pending).await?;
+    let mut queue = notifications::health(tx, n.webhook_id).await?;
+    match outcome {
+        AttemptOutcome::Delivered => queue.delivered(),
+        _ => queue.failed(&rules.backoff, attempt.time),
+    }
+    notifications::save_health(tx, n.webhook_id, &queue).await?;
+    let recent_final = if became_final {
+        notifications::recent_final(tx, n.webhook_id, rules.recent).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Recorded {
+        webhook_id: n.webhook_id,
+        recent_final,
+        queue,
+    })
+}
+
+impl Outbox for PgStore {
+    fn waker(&self) -> Arc<Notify> {
+        self.wake.waker()
+    }
+
+    fn claim_due(
+        &self,
+        engine: &str,
+        now: OffsetDateTime,
+        lease: time::Duration,
+        limits: ClaimLimits,
+    ) -> StoreFuture<Claims> {
+        let engine = engine.to_owned();
+        self.run(move |pool, _| async move {
+            transaction!(pool, |tx| {
+                notifications::claim_due(&tx, &engine, now, now + lease, limits).await?
+            })
+        })
+    }
+
+    fn park(&self, id: NotificationId, token: ClaimToken) -> StoreFuture<()> {
+        self.run(move |pool, _| async move {
+            transaction!(pool, |tx| {
+                let claim = notifications::find_locked(&tx, id)
+                    .await?
+                    .and_then(|(_, c)| c);
+                if claim != Some(token) {
+                    return Err(StoreError::ClaimLost);
+                }
+                notifications::park(&tx, id).await?
+            })
+        })
+    }
+
+    fn backlog(&self) -> StoreFuture<Backlog> {
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            let (pending, oldest_due, backing_off) = notifications::summary(&client).await?;
+            Ok(Backlog {
+                pending,
+                oldest_due,
+                backing_off,
+            })
+        })
+    }
+
+    fn enqueue(&self, batch: Vec<Notification>) -> StoreFuture<()> {
+        self.run(move |pool, wake| async move {
+            transaction!(pool, |tx| {
+                for n in &batch {
+                    notifications::insert(&tx, n).await?;
+                }
+            })?;
+            wake.wake();
+            Ok(())
+        })
+    }
+
+    fn record_attempt(
+        &self,
+        id: NotificationId,
+        token: &ClaimToken,
+        attempt: Attempt,
+        outcome: AttemptOutcome,
+        rules: RecordRules,
+    ) -> StoreFuture<Recorded> {
+        let token = token.clone();
+        self.run(move |pool, _| async move {
+            transaction!(pool, |tx| {
+                record(&tx, id, token, &attempt, outcome, rules).await?
+            })
+        })
+    }
+
+    fn record_and_claim(
+        &self,
+        id: NotificationId,
+        token: &ClaimToken,
+        attempt: Attempt,
+        outcome: AttemptOutcome,
+        rules: RecordRules,
+        next: ClaimRequest,
+    ) -> StoreFuture<(Recorded, Claims)> {
+        let token = token.clone();
+        self.run(move |pool, _| async move {
+            transaction!(pool, |tx| {
+                let recorded = record(&tx, id, token, &attempt, outcome, rules).await?;
+                let mut claimed = Vec::new();
+                notifications::claim_ready(
+                    &tx,
+                    &next.engine,
+                    next.now,
+                    next.now + next.lease,
+                    next.limits,
+                    &mut claimed,
+                )
+                .await?;
+                (
+                    recorded,
+                    Claims {
+                        claimed,
+                        next: None,
+                    },
+                )
+            })
+        })
+    }
+
+    fn recent(&self, filter: LogFilter, scan: LogScan) -> StoreFuture<LogPage> {
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            notifications::recent(&client, &filter, scan).await
+        })
+    }
+
+    fn pending(&self) -> StoreFuture<Vec<Notification>> {
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            notifications::pending(&client).await
+        })
+    }
+
+    fn by_event(
+        &self,
+        webhook: WebhookId,
+        code: EventCode,
+        since: OffsetDateTime,
+        count: u32,
+    ) -> StoreFuture<Vec<Notification>> {
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            notifications::by_event(&client, webhook, code, since, count).await
+        })
+    }
+
+    fn details(
+        &self,
+        webhook: WebhookId,
+        ids: Vec<NotificationId>,
+    ) -> StoreFuture<Vec<(Notification, Vec<Attempt>)>> {
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            notifications::details(&client, webhook, &ids).await
+        })
+    }
+
+    fn undelivered(&self, webhook: WebhookId) -> StoreFuture<Vec<(EventCode, NotificationId)>> {
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            notifications::undelivered(&client, webhook).await
+        })
+    }
+
+    fn purge(&self, before: OffsetDateTime, limit: u32) -> StoreFuture<u64> {
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            notifications::purge(&client, before, limit).await
+        })
+    }
+
+    fn deliver_now(
+        &self,
+        webhook: WebhookId,
+        scope: Option<&PmCode>,
+        id: NotificationId,
+        now: OffsetDateTime,
+    ) -> StoreFuture<Notification> {
+        let scope = scope.cloned();
+        self.run(move |pool, wake| async move {
+            let (n, woke): (Notification, bool) = transaction!(pool, |tx| {
+                webhooks::find(&tx, webhook, scope.as_ref(), true)
+                    .await?
+                    .ok_or(StoreError::NotFound)?
+                    .accepts_resend()?;
+                let (mut n, claim) = notifications::find_locked(&tx, id)
+                    .await?
+                    .filter(|(n, _)| n.webhook_id == webhook)
+                    .ok_or(StoreError::NotFound)?;
+                if claim.is_some() {
+                    // Being attempted right now.
+                    (n, false)
+                } else {
+                    n.deliver_now(now)?;
+                    notifications::set_next_attempt(&tx, &n).await?;
+                    let mut queue = notifications::health(&tx, webhook).await?;
+                    queue.probe_now(now);
+                    notifications::save_health(&tx, webhook, &queue).await?;
+                    (n, true)
+                }
+            })?;
+            if woke {
+                wake.wake();
+            }
+            Ok(n)
+        })
+    }
+
+    fn resend(
+        &self,
+        webhook: WebhookId,
+        scope: Option<&PmCode>,
+        ids: Vec<NotificationId>,
+        now: OffsetDateTime,
+    ) -> StoreFuture<Vec<(NotificationId, Resend)>> {
+        let scope = scope.cloned();
+        self.run(move |pool, wake| async move {
+            let each: Vec<(NotificationId, Resend)> = transaction!(pool, |tx| {
+                webhooks::find(&tx, webhook, scope.as_ref(), true)
+                    .await?
+                    .ok_or(StoreError::NotFound)?
+                    .accepts_resend()?;
+                let mut each = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let found = notifications::find_locked(&tx, id)
+                        .await?
+                        .filter(|(n, _)| n.webhook_id == webhook);
+                    let resend = match found {
+                        None => Resend::Invalid,
+                        Some((mut n, _)) => {
+                            let was = n.status;
+                            let resend = n.resend(now);
+                            if let Resend::Initiated(n) = &resend {
+                                notifications::save_progress(&tx, n, was).await?;
+                            }
+                            resend
+                        }
+                    };
+                    each.push((id, resend));
+                }
+                each
+            })?;
+            wake.wake();
+            Ok(each)
+        })
+    }
+}
