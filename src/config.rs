@@ -11,6 +11,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Backoff;
+use crate::store::postgres::{redact, PgOptions};
 use crate::store::sqlite::{SqliteOptions, Synchronous};
 
 /// The file read when `--config` is not given; if it is missing, the built-in
@@ -103,6 +104,13 @@ impl ServerSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseSettings {
+    /// A PostgreSQL URL (`postgres://user:password@host:port/database`):
+    /// the store several nodes share. None: SQLite at `path`. Best given
+    /// through `WHM_DATABASE__URL`; `check-config` never shows its password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// PostgreSQL: connections in this node's pool.
+    pub pool_size: usize,
     /// The SQLite file; created, with its schema, on first start.
     pub path: PathBuf,
     /// `full`: an acknowledged write survives power loss; `normal`: it survives a
@@ -122,6 +130,8 @@ impl Default for DatabaseSettings {
     fn default() -> Self {
         let store = SqliteOptions::default();
         Self {
+            url: None,
+            pool_size: PgOptions::default().pool_size,
             path: "webhook-manager.db".into(),
             synchronous: store.synchronous,
             busy_timeout_ms: u64::try_from(store.busy_timeout.as_millis()).unwrap_or(u64::MAX),
@@ -137,6 +147,17 @@ impl DatabaseSettings {
         if self.path.as_os_str().is_empty() {
             return Err(ConfigError::new("database.path", "must not be empty"));
         }
+        if let Some(url) = &self.url {
+            // The message never repeats the URL: it may hold a password.
+            let scheme = url.starts_with("postgres://") || url.starts_with("postgresql://");
+            if !scheme || url.parse::<tokio_postgres::Config>().is_err() {
+                return Err(ConfigError::new(
+                    "database.url",
+                    "must be a PostgreSQL URL: postgres://user:password@host:port/database",
+                ));
+            }
+        }
+        in_range("database.pool_size", self.pool_size, 1..=1000)?;
         in_range(
             "database.busy_timeout_ms",
             self.busy_timeout_ms,
@@ -149,6 +170,13 @@ impl DatabaseSettings {
             self.queue_capacity,
             1..=1_000_000,
         )
+    }
+
+    pub fn postgres_options(&self) -> PgOptions {
+        PgOptions {
+            pool_size: self.pool_size,
+            wait: Duration::from_millis(self.busy_timeout_ms),
+        }
     }
 
     pub fn sqlite_options(&self) -> SqliteOptions {
@@ -561,6 +589,9 @@ impl Settings {
         }
         if let Some(key) = &mut shown.auth.signing_key {
             *key = MASK.into();
+        }
+        if let Some(url) = &mut shown.database.url {
+            *url = redact(url);
         }
         shown
     }

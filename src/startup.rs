@@ -1,7 +1,8 @@
 //! Building the application, in the order the process starts its parts:
 //!
 //! 1. the store: `SqliteStore::open` starts `sqlite-writer`, `sqlite-checkpoint`
-//!    and `sqlite-reader-{n}`;
+//!    and `sqlite-reader-{n}`; or, with `database.url`, `PgStore::open` starts
+//!    `postgres`;
 //! 2. the fixtures (`[[seed.webhooks]]`), through the store;
 //! 3. the delivery engine: `Engine::start` starts `delivery`, which claims from the outbox;
 //! 4. the retention purge: `Retention::start` starts `retention`;
@@ -30,7 +31,8 @@ use crate::heartbeat::HeartbeatClient;
 use crate::retention::Retention;
 use crate::runtime::Runtime;
 use crate::shutdown;
-use crate::store::{SqliteStore, Store};
+use crate::store::postgres::redact;
+use crate::store::{PgStore, SqliteStore, Store};
 
 const ACCESS_LOG_FORMAT: &str = r#"%a "%r" %s %b %Dms request_id=%{x-request-id}o"#;
 
@@ -49,6 +51,13 @@ impl Application {
     /// that are absent, starts delivery and binds the listener.
     pub async fn build(runtime: Runtime) -> Result<Self, StartupError> {
         let database = &runtime.settings.database;
+        if let Some(url) = &database.url {
+            let store = PgStore::open(url, &database.postgres_options())
+                .map_err(|e| StartupError(format!("database.url: {e}")))?;
+            log::info!("database: PostgreSQL at {}", redact(url));
+            let threads = store.threads().to_vec();
+            return Self::build_with(runtime, Arc::new(store), threads).await;
+        }
         let store = SqliteStore::open(&database.path, &database.sqlite_options())
             .map_err(|e| StartupError(format!("database.path: {e}")))?;
         log::info!(

@@ -283,6 +283,29 @@ fn check_config_prints_the_effective_configuration_with_secrets_masked() {
     assert!(stdout.contains("signing_secret = \"***\""), "{stdout}");
     assert!(!stdout.contains("c2VjcmV0LWtleQ"), "secret shown: {stdout}");
 
+    // A PostgreSQL URL is shown without its password; a bad one is named,
+    // not repeated.
+    let (ok, stdout, stderr) = check_config(
+        &["--config", shipped],
+        &[(
+            "WHM_DATABASE__URL",
+            "postgres://whm:pg-secret-77@db.internal:5432/webhooks",
+        )],
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("postgres://whm:***@db.internal:5432/webhooks"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("pg-secret-77"), "{stdout}");
+    let (ok, _, stderr) = check_config(
+        &["--config", shipped],
+        &[("WHM_DATABASE__URL", "mysql://whm:pg-secret-77@db/webhooks")],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("database.url"), "{stderr}");
+    assert!(!stderr.contains("pg-secret-77"), "{stderr}");
+
     let dir = tempfile::tempdir().expect("temp dir");
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[delivery]\nconcurrency = 0\n").expect("write");

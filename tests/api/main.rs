@@ -19,6 +19,7 @@ mod heartbeat;
 mod lifecycle;
 mod metrics;
 mod notifications;
+mod postgres;
 mod scoping;
 mod subscriptions;
 mod token;

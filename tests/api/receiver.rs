@@ -9,7 +9,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde_json::Value;
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub enum Behaviour {
     /// Answers at once with this status.
     Status(u16),
@@ -23,6 +23,14 @@ pub enum Behaviour {
     /// Holds the first request this long, then answers 200; answers the others
     /// 200 at once.
     HoldFirst(Duration),
+    /// Holds every request until the gate opens (see [`gate`]), then answers 200.
+    Held(tokio::sync::watch::Receiver<bool>),
+}
+
+/// A closed gate for [`Behaviour::Held`], and the sender that opens it.
+pub fn gate() -> (tokio::sync::watch::Sender<bool>, Behaviour) {
+    let (open, gate) = tokio::sync::watch::channel(false);
+    (open, Behaviour::Held(gate))
 }
 
 #[derive(Debug, Clone)]
@@ -81,6 +89,11 @@ impl Receiver {
         self.received.lock().expect("receiver lock").clone()
     }
 
+    /// How many requests have arrived.
+    pub fn count(&self) -> usize {
+        self.received.lock().expect("receiver lock").len()
+    }
+
     /// Waits (up to `within`) until at least `n` requests have arrived; returns them.
     pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<Received> {
         crate::helpers::eventually(within, || async { self.received() }, |r| r.len() >= n).await
@@ -115,23 +128,28 @@ async fn answer(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> 
         });
         received.len()
     };
-    match state.behaviour {
-        Behaviour::Status(code) => status(code),
+    match &state.behaviour {
+        Behaviour::Status(code) => status(*code),
         Behaviour::Slow(delay) => {
-            actix_rt::time::sleep(delay).await;
+            actix_rt::time::sleep(*delay).await;
             HttpResponse::Ok().finish()
         }
         Behaviour::Sequence(codes) => status(codes[(count - 1).min(codes.len() - 1)]),
         Behaviour::HoldFirst(delay) => {
             if count == 1 {
-                actix_rt::time::sleep(delay).await;
+                actix_rt::time::sleep(*delay).await;
             }
             HttpResponse::Ok().finish()
         }
+        Behaviour::Held(gate) => {
+            let mut gate = gate.clone();
+            let _ = gate.wait_for(|open| *open).await;
+            HttpResponse::Ok().finish()
+        }
         Behaviour::Body(code, len) => {
-            HttpResponse::build(actix_web::http::StatusCode::from_u16(code).expect("status"))
+            HttpResponse::build(actix_web::http::StatusCode::from_u16(*code).expect("status"))
                 .insert_header(("X-Receiver", "yes"))
-                .body("b".repeat(len))
+                .body("b".repeat(*len))
         }
     }
 }

@@ -129,15 +129,21 @@ impl PgStore {
             .create_timeout(Some(options.wait))
             .build()
             .map_err(|e| e.to_string())?;
+        // Run on the store's thread and waited for here (also when the caller
+        // is itself inside an async runtime, as startup is).
         let migrating = pool.clone();
-        runtime
-            .block_on(async move {
-                let mut client = migrating
-                    .get()
-                    .await
-                    .map_err(|e| format!("connecting: {e}"))?;
-                schema::migrate(&mut client).await
-            })
+        let (migrated_tx, migrated) = std::sync::mpsc::channel();
+        runtime.spawn(async move {
+            let done = match migrating.get().await {
+                Ok(mut client) => schema::migrate(&mut client).await,
+                Err(e) => Err(format!("connecting: {e}")),
+            };
+            let _ = migrated_tx.send(done);
+        });
+        migrated
+            .recv()
+            .map_err(|e| e.to_string())
+            .and_then(|done| done)
             .map_err(|e| format!("{}: {e}", redact(url)))?;
         Ok(Self {
             pool,

@@ -61,7 +61,21 @@ fn with_database(server: &str, name: &str) -> String {
     }
 }
 
+/// Runs `work` on a thread of its own: the callers may be inside an async
+/// runtime (an async test), where blocking on another one is refused.
+fn aside<T: Send>(work: impl FnOnce() -> Result<T, String> + Send) -> Result<T, String> {
+    std::thread::scope(|s| {
+        s.spawn(work)
+            .join()
+            .unwrap_or_else(|_| Err("the PostgreSQL helper thread panicked".into()))
+    })
+}
+
 fn create_database(server: &str, name: &str) -> Result<(), String> {
+    aside(|| create_database_now(server, name))
+}
+
+fn create_database_now(server: &str, name: &str) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -222,6 +236,10 @@ fn start_cluster() -> Result<String, String> {
 
 /// Whether the server accepts a connection and a statement yet.
 fn create_probe(server: &str) -> Result<(), String> {
+    aside(|| probe_now(server))
+}
+
+fn probe_now(server: &str) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
