@@ -2041,3 +2041,44 @@ fn sqlite_reset_orders_within_a_batch() {
         SqliteStore::open(&dir.path().join("reset.db"), &SqliteOptions::default()).expect("open");
     assert!(reopened.is_empty(), "the reset is durable");
 }
+
+/// Nodes on one PostgreSQL database wake each other: a commit on one that
+/// makes notifications due reaches the other's engine through LISTEN/NOTIFY,
+/// not only at its next look. (The waker is notified once when the listener
+/// connects; the test waits for that first.)
+#[test]
+fn postgres_wakes_every_node_when_notifications_are_due() {
+    let url = match crate::store::postgres::throwaway::database() {
+        Ok(url) => url,
+        Err(why) => {
+            eprintln!("SKIPPED (postgres wake-up): {why}");
+            return;
+        }
+    };
+    let options = crate::store::postgres::PgOptions::default();
+    let a = crate::store::PgStore::open(&url, &options).expect("node a");
+    let b = crate::store::PgStore::open(&url, &options).expect("node b");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let waker = a.waker();
+    let woken = |within: u64| {
+        runtime.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(within), waker.notified())
+                .await
+                .is_ok()
+        })
+    };
+    assert!(woken(10), "a's listener connected");
+    assert!(!woken(1), "nothing due yet");
+    let w = b
+        .create(webhook("TRD", Some(7)))
+        .wait()
+        .expect("create on b");
+    assert!(!woken(1), "a webhook is not a notification");
+    b.enqueue(vec![notification(&w, 101, t0())])
+        .wait()
+        .expect("enqueue on b");
+    assert!(woken(10), "b's commit woke a's engine");
+}

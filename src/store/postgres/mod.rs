@@ -11,7 +11,11 @@
 //! is read on every node. Claims lock ready queues with `FOR UPDATE SKIP
 //! LOCKED`, so nodes claiming at once take different notifications; a claim
 //! has a lease, and a node that dies loses its claims when their leases lapse.
-//! The schema is applied under an advisory lock (`schema.rs`).
+//! A commit that makes notifications due (new ones, a resend, deliver now, a
+//! webhook set active) sends `NOTIFY whm_due`; every node LISTENs on its own
+//! connection and wakes its engine, which also looks every few seconds (the
+//! backstop when a notification is missed while reconnecting). The schema is
+//! applied under an advisory lock (`schema.rs`).
 
 mod inboxes;
 mod notifications;
@@ -115,6 +119,7 @@ impl PgStore {
             .recv()
             .map_err(|e| e.to_string())
             .and_then(|r| r)?;
+        let listening = config.clone();
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -145,10 +150,12 @@ impl PgStore {
             .map_err(|e| e.to_string())
             .and_then(|done| done)
             .map_err(|e| format!("{}: {e}", redact(url)))?;
+        let wake = Arc::new(Wake::default());
+        runtime.spawn(listen(listening, Arc::clone(&wake)));
         Ok(Self {
             pool,
             runtime,
-            wake: Arc::default(),
+            wake,
             _stop: stop,
             threads: vec!["postgres".into()],
         })
@@ -172,6 +179,47 @@ impl PgStore {
             let _ = answer.send(work(pool, wake).await);
         });
         future
+    }
+}
+
+/// The channel of the wake-ups between nodes.
+const DUE: &str = "whm_due";
+
+/// Tells every node's engine, once the transaction commits, that
+/// notifications may be due now.
+async fn notify_due<C: deadpool_postgres::GenericClient>(tx: &C) -> Result<(), StoreError> {
+    sql::exec(tx, "SELECT pg_notify($1, '')", &[&DUE])
+        .await
+        .map_err(classify)?;
+    Ok(())
+}
+
+/// LISTENs for [`DUE`] on a connection of its own and wakes the engine at
+/// each notification; reconnects (1 s, doubling to 30 s) when the connection
+/// is lost, and wakes the engine once listening again, for what it missed.
+async fn listen(config: tokio_postgres::Config, wake: Arc<Wake>) {
+    let mut delay = Duration::from_secs(1);
+    loop {
+        if let Ok((client, mut connection)) = config.connect(NoTls).await {
+            let heard = Arc::clone(&wake);
+            let driver = tokio::spawn(async move {
+                while let Some(Ok(message)) =
+                    std::future::poll_fn(|cx| connection.poll_message(cx)).await
+                {
+                    if let tokio_postgres::AsyncMessage::Notification(_) = message {
+                        heard.wake();
+                    }
+                }
+            });
+            if client.batch_execute(&format!("LISTEN {DUE}")).await.is_ok() {
+                delay = Duration::from_secs(1);
+                wake.wake();
+                let _ = driver.await;
+            }
+            drop(client);
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(30));
     }
 }
 
@@ -290,6 +338,7 @@ impl Repository for PgStore {
                 if woke {
                     notifications::unpark(&tx, id, webhook.last_modified_time).await?;
                     notifications::save_health(&tx, id, &QueueHealth::default()).await?;
+                    notify_due(&tx).await?;
                 }
                 (webhook, woke)
             })?;
@@ -446,6 +495,7 @@ impl Outbox for PgStore {
                 for n in &batch {
                     notifications::insert(&tx, n).await?;
                 }
+                notify_due(&tx).await?;
             })?;
             wake.wake();
             Ok(())
@@ -581,6 +631,7 @@ impl Outbox for PgStore {
                     let mut queue = notifications::health(&tx, webhook).await?;
                     queue.probe_now(now);
                     notifications::save_health(&tx, webhook, &queue).await?;
+                    notify_due(&tx).await?;
                     (n, true)
                 }
             })?;
@@ -623,6 +674,7 @@ impl Outbox for PgStore {
                     };
                     each.push((id, resend));
                 }
+                notify_due(&tx).await?;
                 each
             })?;
             wake.wake();
