@@ -210,3 +210,70 @@ async fn a_node_killed_in_the_middle_loses_nothing() {
         "only what A had in flight may arrive twice: {twice} > {in_flight}"
     );
 }
+
+/// The database stopped (as in a crash) and started again: calls are
+/// answered `503 UNABLE_TO_GET_RESULTS_FROM_DATABASE` with `Retry-After`
+/// meanwhile, `/readyz` says not ready, and the node recovers without a
+/// restart; a notification stored before the stop is still delivered.
+#[actix_rt::test]
+async fn a_stopped_database_gives_503_and_the_node_recovers() {
+    let cluster = match throwaway::Private::start() {
+        Ok(cluster) => cluster,
+        Err(why) => {
+            assert!(
+                std::env::var("WHM_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "PostgreSQL is required here: {why}"
+            );
+            eprintln!("SKIPPED database restart: {why}");
+            return;
+        }
+    };
+    let app = node(&cluster.url, &[("WHM_DATABASE__BUSY_TIMEOUT_MS", "1000")]).await;
+    let (open, held) = crate::receiver::gate();
+    let receiver = Receiver::start(held).await;
+    let id = app
+        .create_webhook("TRD", hook(Some(7), &[101], &receiver.url))
+        .await;
+    let (_, notification) = crate::delivery::trigger(&app, "TRD", Some(7), 101)
+        .await
+        .remove(0);
+    cluster.stop().expect("stop the database");
+
+    let path = format!("/api/v1/Webhooks/{id}");
+    app.get(&path, Some("TRD")).await.assert_unavailable();
+    app.post(
+        "/api/v1/Webhooks",
+        Some("TRD"),
+        hook(Some(8), &[101], "https://client.example/x"),
+    )
+    .await
+    .assert_unavailable();
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.status, 503, "not ready: {}", ready.body);
+    assert_eq!(app.get("/healthz", None).await.status, 200, "but alive");
+
+    cluster.resume().expect("start the database again");
+    let read = eventually(
+        Duration::from_secs(30),
+        || app.get(&path, Some("TRD")),
+        |r| r.status == 200,
+    )
+    .await;
+    assert_eq!(
+        read.status, 200,
+        "recovered without a restart: {}",
+        read.body
+    );
+    assert_eq!(app.get("/readyz", None).await.status, 200);
+    let _ = open.send(true);
+    let seen = eventually(
+        Duration::from_secs(60),
+        || async { arrivals(&receiver) },
+        |seen| seen.contains_key(&notification),
+    )
+    .await;
+    assert!(
+        seen.contains_key(&notification),
+        "the notification stored before the stop is delivered: {seen:?}"
+    );
+}

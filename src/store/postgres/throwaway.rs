@@ -140,7 +140,15 @@ fn command(user: Option<&str>, program: &Path) -> Command {
     }
 }
 
-fn start_cluster() -> Result<String, String> {
+/// A new cluster's directory (`data` inside it), owned by the user that
+/// runs it (`None`: the caller).
+struct Initialised {
+    bin: PathBuf,
+    user: Option<&'static str>,
+    dir: PathBuf,
+}
+
+fn initialise(name: &str) -> Result<Initialised, String> {
     let bin = binaries().ok_or_else(|| MISSING.to_owned())?;
     // initdb refuses root: the cluster belongs to the postgres user (Debian's
     // package makes it), or to nobody.
@@ -160,7 +168,7 @@ fn start_cluster() -> Result<String, String> {
     } else {
         None
     };
-    let dir = std::env::temp_dir().join(format!("whm-pg-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("whm-pg-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     if let Some(user) = user {
@@ -193,10 +201,123 @@ fn start_cluster() -> Result<String, String> {
             String::from_utf8_lossy(&init.stderr).trim()
         ));
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+    Ok(Initialised { bin, user, dir })
+}
+
+fn free_port() -> Result<u16, String> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| e.to_string())?
-        .port();
+        .port())
+}
+
+/// Waits until the server on `port` answers a statement.
+fn wait_ready(port: u16, dir: &Path) -> Result<String, String> {
+    let server = format!("postgres://postgres@127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && create_probe(&server).is_ok()
+        {
+            return Ok(server);
+        }
+        if Instant::now() > deadline {
+            let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+            return Err(format!("postgres did not start within 30 s: {log}"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A cluster of one test's own, which it may stop and start again on the
+/// same port (the database unavailable, then back). Deleted when dropped, or
+/// when the process that made it exits.
+pub struct Private {
+    cluster: Initialised,
+    port: u16,
+    /// The database's URL.
+    pub url: String,
+}
+
+impl Private {
+    pub fn start() -> Result<Self, String> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let cluster = initialise(&format!("own{}", NEXT.fetch_add(1, Ordering::Relaxed)))?;
+        let port = free_port()?;
+        let mut private = Self {
+            url: String::new(),
+            cluster,
+            port,
+        };
+        private.resume()?;
+        // A watcher stops it (and deletes its files) once this process has gone.
+        let script = r#"
+            while [ -d "/proc/$3" ] && [ -d "$2/data" ]; do sleep 1; done
+            "$1/pg_ctl" -D "$2/data" stop -m immediate >/dev/null 2>&1; rm -rf "$2"
+        "#;
+        command(private.cluster.user, Path::new("/bin/sh"))
+            .args(["-c", script, "sh"])
+            .arg(&private.cluster.bin)
+            .arg(&private.cluster.dir)
+            .arg(std::process::id().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting the watcher: {e}"))?;
+        let server = format!("postgres://postgres@127.0.0.1:{}", private.port);
+        create_database(&server, "whm")?;
+        private.url = with_database(&server, "whm");
+        Ok(private)
+    }
+
+    fn pg_ctl(&self, args: &[&str]) -> Result<(), String> {
+        let c = &self.cluster;
+        let out = command(c.user, &c.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(c.dir.join("data"))
+            .args(args)
+            .stdout(Stdio::null())
+            .output()
+            .map_err(|e| format!("running pg_ctl: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "pg_ctl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    }
+
+    /// Stops the server at once (connections are cut, as in a crash).
+    pub fn stop(&self) -> Result<(), String> {
+        self.pg_ctl(&["stop", "-m", "immediate", "-w"])
+    }
+
+    /// Starts it (again) and waits until it answers.
+    pub fn resume(&self) -> Result<(), String> {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.cluster.dir.display()
+        );
+        let log = self.cluster.dir.join("server.log");
+        self.pg_ctl(&["start", "-w", "-l", &log.to_string_lossy(), "-o", &options])?;
+        wait_ready(self.port, &self.cluster.dir).map(|_| ())
+    }
+}
+
+impl Drop for Private {
+    fn drop(&mut self) {
+        let _ = self.pg_ctl(&["stop", "-m", "immediate"]);
+        let _ = std::fs::remove_dir_all(&self.cluster.dir);
+    }
+}
+
+fn start_cluster() -> Result<String, String> {
+    let Initialised { bin, user, dir } = initialise("shared")?;
+    let port = free_port()?;
     // A watcher stops the server (and deletes its files) once this process
     // has gone, however it ended.
     let script = r#"
@@ -218,20 +339,7 @@ fn start_cluster() -> Result<String, String> {
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("starting postgres: {e}"))?;
-    let server = format!("postgres://postgres@127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-            && create_probe(&server).is_ok()
-        {
-            return Ok(server);
-        }
-        if Instant::now() > deadline {
-            let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
-            return Err(format!("postgres did not start within 30 s: {log}"));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_ready(port, &dir)
 }
 
 /// Whether the server accepts a connection and a statement yet.
