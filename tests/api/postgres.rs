@@ -277,3 +277,94 @@ async fn a_stopped_database_gives_503_and_the_node_recovers() {
         "the notification stored before the stop is delivered: {seen:?}"
     );
 }
+
+/// The PostgreSQL profile as the README installs it: the on-prem file with
+/// `deploy/postgres.env`'s settings, on two nodes; a token from the
+/// environment works on both, and an access token issued by one node is
+/// accepted by the other (one signing key).
+#[actix_rt::test]
+async fn the_on_prem_profile_runs_two_nodes_on_postgres() {
+    let Some(url) = database("on-prem profile") else {
+        return;
+    };
+    let env_file = include_str!("../../deploy/postgres.env");
+    for key in [
+        "WHM_DATABASE__URL",
+        "WHM_DATABASE__POOL_SIZE",
+        "WHM_AUTH__SIGNING_KEY",
+        "WHM_AUTH__TOKENS",
+    ] {
+        assert!(
+            env_file.contains(&format!("\n{key}=")),
+            "{key} in deploy/postgres.env"
+        );
+    }
+    let config = include_str!("../../deploy/config.onprem.toml");
+    let token = "onprem-token-0123456789";
+    let tokens = format!(
+        "[{{program_manager_code=\"TRD\", token_sha256=\"{}\"}}]",
+        crate::auth::sha256_hex(token)
+    );
+    let clients = r#"[{client_id="node-test", client_secret="node-secret-0123456789", program_manager_code="TRD"}]"#;
+    let env = [
+        ("WHM_SERVER__HOST", "127.0.0.1"),
+        ("WHM_SERVER__PORT", "0"),
+        ("WHM_DATABASE__URL", url.as_str()),
+        ("WHM_DATABASE__POOL_SIZE", "4"),
+        (
+            "WHM_AUTH__SIGNING_KEY",
+            "one-key-for-every-node-0123456789abcdef",
+        ),
+        ("WHM_AUTH__TOKENS", tokens.as_str()),
+        ("WHM_AUTH__CLIENTS", clients),
+    ];
+    let a = TestApp::spawn_with_config(config, &env).await;
+    let b = TestApp::spawn_with_config(config, &env).await;
+    assert!(
+        a.log_contains("database: PostgreSQL at").await,
+        "{}",
+        a.log()
+    );
+    assert!(!a.log().contains("webhook-manager.db"), "no SQLite file");
+
+    let client = crate::helpers::client();
+    let mut created = client
+        .post(a.url("/api/v1/Webhooks"))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .send_json(&hook(None, &[101], "https://client.example/onprem"))
+        .await
+        .expect("create on a");
+    assert_eq!(created.status().as_u16(), 201);
+    let body: serde_json::Value = created.json().await.expect("json");
+    let id = body["response"]["webhookId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+
+    let mut issued = client
+        .post(a.url("/connect/token"))
+        .send_form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "node-test"),
+            ("client_secret", "node-secret-0123456789"),
+        ])
+        .await
+        .expect("token from a");
+    assert_eq!(issued.status().as_u16(), 200);
+    let issued: serde_json::Value = issued.json().await.expect("json");
+    let access = issued["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+    let read = client
+        .get(b.url(&format!("/api/v1/Webhooks/{id}")))
+        .insert_header(("Authorization", format!("Bearer {access}")))
+        .send()
+        .await
+        .expect("read on b");
+    assert_eq!(
+        read.status().as_u16(),
+        200,
+        "a's access token works on b, and b reads a's write"
+    );
+}
