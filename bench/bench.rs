@@ -12,7 +12,8 @@
 //!
 //! `bash bench/run backlog` runs only the backlog scenario (see `backlog`);
 //! `bash bench/run deliver` only B0, deliver and B0, printing the figures;
-//! `bash bench/run dashboard` only the dashboard scenario (see `dashboard`).
+//! `bash bench/run dashboard` only the dashboard scenario (see `dashboard`);
+//! `bash bench/run postgres` SQLite against PostgreSQL (see `postgres`).
 //!
 //! Environment: BENCH_DURATION (seconds per run, default 10), BENCH_CONNECTIONS
 //! (default 64), BENCH_SERVER_CPU / BENCH_LOAD_CPU (defaults 0 and 1).
@@ -31,8 +32,9 @@ use webhook_manager::domain::{
     CustomHeaders, EventCode, EventSet, Notification, NotificationId, PmCode, ProductId, Webhook,
     WebhookConfig, WebhookId, WebhookSpec, WebhookUrl,
 };
+use webhook_manager::store::postgres::throwaway::Private;
 use webhook_manager::store::sqlite::{SqliteOptions, Synchronous};
-use webhook_manager::store::{Outbox, Repository, SqliteStore};
+use webhook_manager::store::{Outbox, PgStore, Repository, SqliteStore, Store};
 
 const SEEDED: u64 = 100_000;
 const LIST_SIZE: u64 = 20;
@@ -70,6 +72,9 @@ fn main() -> Result<(), Error> {
     }
     if std::env::args().nth(1).as_deref() == Some("dashboard") {
         return dashboard(&settings);
+    }
+    if std::env::args().nth(1).as_deref() == Some("postgres") {
+        return postgres(&settings);
     }
 
     let cpu = fs::read_to_string("/proc/cpuinfo")?
@@ -114,7 +119,8 @@ fn main() -> Result<(), Error> {
         // Only B0, deliver and B0 again (to try a change); nothing is written.
         let receiver_base = receiver_url.trim_end_matches("/hook").to_owned();
         let mut service = start_service(&settings, &seed, "full")?;
-        let d = deliver(&settings, &service, &receiver_base)?;
+        let pid = service.pid();
+        let d = deliver(&settings, &[&service], &receiver_base, &|| vec![pid])?;
         service.stop();
         let b0 = (b0_before.rps + run_baseline(&settings)?.rps) / 2.0;
         progress(&format!(
@@ -167,7 +173,8 @@ fn main() -> Result<(), Error> {
     settle();
     let mut service = start_service(&settings, &seed, "full")?;
     let receiver_base = receiver_url.trim_end_matches("/hook").to_owned();
-    let delivered = deliver(&settings, &service, &receiver_base)?;
+    let pid = service.pid();
+    let delivered = deliver(&settings, &[&service], &receiver_base, &|| vec![pid])?;
     progress(&format!(
         "deliver: {} of {} triggered delivered, {:.0} events/s, {:.1} CPU us/event, drained {:.1} s after the triggers; open loop {:.0}/s trigger to receipt p99 {:.2} ms",
         delivered.delivered, delivered.triggered, delivered.events_per_s, delivered.cpu_us, delivered.drain_s, delivered.open_rate, delivered.receipt_ms[1]
@@ -415,13 +422,27 @@ fn start_service_on(
     synchronous: &str,
     log: Option<&Path>,
 ) -> Result<Service, Error> {
-    let env = [
+    start_service_with(settings, db, synchronous, log, None)
+}
+
+/// The same, on PostgreSQL at `postgres` when given.
+fn start_service_with(
+    settings: &Settings,
+    db: &Path,
+    synchronous: &str,
+    log: Option<&Path>,
+    postgres: Option<&str>,
+) -> Result<Service, Error> {
+    let mut env = vec![
         ("WHM_SERVER__PORT", "0".to_owned()),
         ("WHM_SERVER__WORKERS", "1".to_owned()),
         ("WHM_DATABASE__PATH", db.display().to_string()),
         ("WHM_DATABASE__SYNCHRONOUS", synchronous.to_owned()),
         ("WHM_SECURITY__ALLOW_HTTP", "true".to_owned()),
     ];
+    if let Some(url) = postgres {
+        env.push(("WHM_DATABASE__URL", url.to_owned()));
+    }
     // Built-in defaults plus the overrides above; no config file from the repository.
     let config = settings.work.join("empty.toml");
     fs::write(&config, "")?;
@@ -488,17 +509,28 @@ struct Delivered {
 /// notification each, to the bench receiver), then waits until every triggered
 /// notification is delivered (or none more is for 10 s), reading the service's
 /// own counters at /metrics.
-fn deliver(settings: &Settings, service: &Service, receiver: &str) -> Result<Delivered, Error> {
-    let ticks_before = cpu_ticks(service.pid())?;
+/// With several nodes (`services`), the triggers go to the first, every
+/// node's counters are summed, and `cpu_pids` (all the nodes, and the
+/// database's processes when it shares the server CPU) are counted.
+fn deliver(
+    settings: &Settings,
+    services: &[&Service],
+    receiver: &str,
+    cpu_pids: &dyn Fn() -> Vec<u32>,
+) -> Result<Delivered, Error> {
+    let service = services[0];
+    let ticks_before = ticks_of(&cpu_pids());
     let started = Instant::now();
     measure(settings, service, "deliver", settings.connections)?;
     let triggers_done = Instant::now();
-    let metrics_url = format!("{}/metrics", service.url);
     let counts = || -> Result<(u64, u64), Error> {
-        Ok((
-            metric(&metrics_url, TRIGGERED)?,
-            metric(&metrics_url, DELIVERED)?,
-        ))
+        let mut sums = (0, 0);
+        for s in services {
+            let metrics_url = format!("{}/metrics", s.url);
+            sums.0 += metric(&metrics_url, TRIGGERED)?;
+            sums.1 += metric(&metrics_url, DELIVERED)?;
+        }
+        Ok(sums)
     };
     let (mut triggered, mut delivered) = counts()?;
     let mut last_change = Instant::now();
@@ -513,7 +545,8 @@ fn deliver(settings: &Settings, service: &Service, receiver: &str) -> Result<Del
         (triggered, delivered) = (t, d);
     }
     let elapsed = last_delivery.duration_since(started).as_secs_f64();
-    let cpu_s = (cpu_ticks(service.pid())? - ticks_before) as f64 / clock_ticks_per_second();
+    let cpu_s =
+        ticks_of(&cpu_pids()).saturating_sub(ticks_before) as f64 / clock_ticks_per_second();
     let events_per_s = delivered as f64 / elapsed;
     // Trigger to receipt, open loop at half that rate.
     receiver_stats(receiver, true)?;
@@ -737,6 +770,27 @@ fn cpu_ticks(pid: u32) -> Result<u64, Error> {
     Ok(fields[11].parse::<u64>()? + fields[12].parse::<u64>()?)
 }
 
+/// CPU ticks (user + system) of these processes, those gone counting 0.
+fn ticks_of(pids: &[u32]) -> u64 {
+    pids.iter().filter_map(|pid| cpu_ticks(*pid).ok()).sum()
+}
+
+/// A process and its children (PostgreSQL's postmaster and its backends).
+fn with_children(pid: u32) -> Vec<u32> {
+    let mut pids = vec![pid];
+    if let Ok(out) = Command::new("pgrep")
+        .args(["-P", &pid.to_string()])
+        .output()
+    {
+        pids.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok()),
+        );
+    }
+    pids
+}
+
 fn clock_ticks_per_second() -> f64 {
     Command::new("getconf")
         .arg("CLK_TCK")
@@ -770,7 +824,17 @@ fn seed_database(path: &Path, receiver_url: &str) -> Result<(), Error> {
         synchronous: Synchronous::Normal,
         ..SqliteOptions::default()
     };
-    let store = Arc::new(SqliteStore::open(path, &options)?);
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(path, &options)?);
+    seed_webhooks(store, receiver_url)?;
+    // Fold the WAL into the main file, so that copying the file copies everything.
+    let conn = rusqlite::Connection::open(path)?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
+}
+
+/// The seeded webhooks (`SEEDED` over 1,000 program managers, and `LIST_SIZE`
+/// for the list scenario), through any store.
+fn seed_webhooks(store: Arc<dyn Store>, receiver_url: &str) -> Result<(), Error> {
     let url = WebhookUrl::parse(receiver_url, true).map_err(|p| p.message)?;
     let headers = CustomHeaders::from_json(&json!({"ApiKey": "bench"})).map_err(|_| "headers")?;
     let events: EventSet = [101, 102, 103]
@@ -823,10 +887,6 @@ fn seed_database(path: &Path, receiver_url: &str) -> Result<(), Error> {
             )?)
             .wait()?;
     }
-    drop(store);
-    // Fold the WAL into the main file, so that copying the file copies everything.
-    let conn = rusqlite::Connection::open(path)?;
-    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     Ok(())
 }
 
@@ -1287,6 +1347,227 @@ fn dashboard(settings: &Settings) -> Result<(), Error> {
     );
     println!("\n{md}");
     let out = settings.root.join("bench/results/dashboard.md");
+    fs::write(&out, md)?;
+    progress(&format!("written to {}", out.display()));
+    Ok(())
+}
+
+/// One row of the PostgreSQL comparison.
+struct Compared {
+    name: String,
+    rps: f64,
+    cpu_us: f64,
+    errors: u64,
+    open: Option<OpenLoop>,
+}
+
+/// `bash bench/run postgres`: GET, durable create, full update and deliver
+/// on SQLite and on PostgreSQL in the same run, each as a ratio to B0, and
+/// deliver with two nodes on one PostgreSQL database. PostgreSQL is a
+/// cluster of the bench's own (the installed binaries), seeded with the same
+/// 100,020 webhooks without fsync, then restarted with every commit synced
+/// and pinned to the server's CPU, which the service, the second node and the
+/// database share, as the SQLite runs have the service alone on it. CPU per
+/// request counts the service (or both nodes) and the database's processes.
+/// Writes bench/results/postgres.md.
+fn postgres(settings: &Settings) -> Result<(), Error> {
+    let mut receiver = spawn(
+        &settings.load_cpu,
+        &settings.root.join("target/release/examples/bench-receiver"),
+        &["0"],
+        &[],
+    )?;
+    let receiver_url = format!("{}/hook", listening(&mut receiver.child)?);
+    let receiver_base = receiver_url.trim_end_matches("/hook").to_owned();
+    progress("postgres: seeding SQLite");
+    let seed = settings.work.join("seed.db");
+    seed_database(&seed, &receiver_url)?;
+    progress("postgres: a cluster of the bench's own, seeded without fsync");
+    let cluster = Private::start()?;
+    {
+        let store = PgStore::open(
+            &cluster.url,
+            &webhook_manager::store::postgres::PgOptions::default(),
+        )?;
+        let store: Arc<dyn Store> = Arc::new(store);
+        seed_webhooks(store, &receiver_url)?;
+    }
+    cluster.stop()?;
+    cluster.resume_durable()?;
+    let postmaster = cluster.pid().ok_or("no postmaster pid")?;
+    let pinned = Command::new("taskset")
+        .args([
+            "-a",
+            "-p",
+            "-c",
+            &settings.server_cpu,
+            &postmaster.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .status()?;
+    if !pinned.success() {
+        return Err("pinning PostgreSQL to the server CPU".into());
+    }
+    progress(&format!(
+        "postgres: restarted with fsync on, pinned to CPU {}",
+        settings.server_cpu
+    ));
+    let unused = settings.work.join("unused.db");
+    let b0_before = run_baseline(settings)?;
+    let mut rows: Vec<Compared> = Vec::new();
+    // Deliver first: the update runs change the seeded webhooks' URLs on
+    // PostgreSQL, whose database is not copied afresh for each run as
+    // SQLite's file is.
+    let mut delivered_rows = Vec::new();
+    for (name, nodes) in [
+        ("deliver, SQLite", 0),
+        ("deliver, PostgreSQL, one node", 1),
+        ("deliver, PostgreSQL, two nodes", 2),
+    ] {
+        settle();
+        let mut services = Vec::new();
+        if nodes == 0 {
+            services.push(start_service(settings, &seed, "full")?);
+        }
+        for node in 0..nodes {
+            let log = settings.work.join(format!("deliver-{nodes}-{node}.log"));
+            services.push(start_service_with(
+                settings,
+                &unused,
+                "full",
+                Some(&log),
+                Some(&cluster.url),
+            )?);
+        }
+        let node_pids: Vec<u32> = services.iter().map(Service::pid).collect();
+        let pids = || {
+            let mut pids = node_pids.clone();
+            if nodes > 0 {
+                pids.extend(with_children(postmaster));
+            }
+            pids
+        };
+        let refs: Vec<&Service> = services.iter().collect();
+        let d = deliver(settings, &refs, &receiver_base, &pids)?;
+        progress(&format!(
+            "{name}: {:.0} events/s, {:.1} CPU us/event, {} of {} delivered; trigger to receipt p99 {:.2} ms",
+            d.events_per_s, d.cpu_us, d.delivered, d.triggered, d.receipt_ms[1]
+        ));
+        for mut s in services {
+            s.stop();
+        }
+        delivered_rows.push((name, d));
+    }
+    // BENCH_PG_DELIVER_ONLY=1 runs only the deliver runs (to try a change).
+    let api = if env_or("BENCH_PG_DELIVER_ONLY", "0") == "1" {
+        &[][..]
+    } else {
+        &[
+            ("GET by id", "get"),
+            ("create (durable)", "create"),
+            ("full update", "update"),
+        ][..]
+    };
+    for &(name, scenario) in api {
+        for backend in ["SQLite", "PostgreSQL"] {
+            settle();
+            let mut service = if backend == "SQLite" {
+                start_service(settings, &seed, "full")?
+            } else {
+                start_service_with(settings, &unused, "full", None, Some(&cluster.url))?
+            };
+            let pid = service.pid();
+            let pids = || {
+                let mut pids = vec![pid];
+                if backend == "PostgreSQL" {
+                    pids.extend(with_children(postmaster));
+                }
+                pids
+            };
+            let ticks = ticks_of(&pids());
+            let result = measure(settings, &service, scenario, settings.connections)?;
+            let cpu_s = ticks_of(&pids()).saturating_sub(ticks) as f64 / clock_ticks_per_second();
+            let requests = result.rps * settings.duration as f64;
+            let open = open_loop(settings, &service, scenario, result.rps / 2.0)?;
+            progress(&format!(
+                "{name} on {backend}: {:.0} req/s, {:.1} CPU us/req (service and database); open loop p99 {:.2} ms",
+                result.rps,
+                cpu_s * 1e6 / requests.max(1.0),
+                open.p99_us / 1000.0
+            ));
+            rows.push(Compared {
+                name: format!("{name}, {backend}"),
+                rps: result.rps,
+                cpu_us: cpu_s * 1e6 / requests.max(1.0),
+                errors: result.errors + open.errors,
+                open: Some(open),
+            });
+            service.stop();
+        }
+    }
+    let b0_after = run_baseline(settings)?;
+    receiver.stop();
+    let drift = (b0_after.rps - b0_before.rps).abs() / b0_before.rps;
+    let b0 = (b0_before.rps + b0_after.rps) / 2.0;
+
+    let mut md = String::new();
+    md += &format!(
+        "# SQLite and PostgreSQL\n\nRun {} by `bash bench/run postgres`. Service (and the second node) and PostgreSQL pinned to CPU {}, load to CPU {}; 1 worker per node; {} s per run, {} connections; both databases hold the same 100,020 webhooks; every commit synced (SQLite `synchronous=full`, PostgreSQL `fsync=on`, `synchronous_commit=on`). CPU per request counts the service and, on PostgreSQL, the database's processes.\n\n",
+        OffsetDateTime::now_utc(),
+        settings.server_cpu,
+        settings.load_cpu,
+        settings.duration,
+        settings.connections
+    );
+    md += &format!(
+        "B0: {:.0} req/s before, {:.0} after ({:.1}% apart; more than 10% is rejected).\n\n",
+        b0_before.rps,
+        b0_after.rps,
+        drift * 100.0
+    );
+    md += "| scenario | req/s | x B0 | CPU us/req (service + database) | open loop p50 / p99 / p99.9 (ms) | errors |\n|---|---:|---:|---:|---|---:|\n";
+    for r in &rows {
+        let open = r.open.as_ref().map_or(String::new(), |o| {
+            format!(
+                "{:.2} / {:.2} / {:.2} at {:.0}/s",
+                o.p50_us / 1000.0,
+                o.p99_us / 1000.0,
+                o.p999_us / 1000.0,
+                o.sent_rps
+            )
+        });
+        md += &format!(
+            "| {} | {:.0} | {:.3} | {:.1} | {open} | {} |\n",
+            r.name,
+            r.rps,
+            r.rps / b0,
+            r.cpu_us,
+            r.errors
+        );
+    }
+    md += "\n| deliver | events/s | x B0 | CPU us/event (nodes + database) | delivered | trigger to receipt p50 / p99 (ms) |\n|---|---:|---:|---:|---|---|\n";
+    for (name, d) in &delivered_rows {
+        md += &format!(
+            "| {name} | {:.0} | {:.3} | {:.1} | {} of {} | {:.2} / {:.2} at {:.0}/s |\n",
+            d.events_per_s,
+            d.events_per_s / b0,
+            d.cpu_us,
+            d.delivered,
+            d.triggered,
+            d.receipt_ms[0],
+            d.receipt_ms[1],
+            d.open_rate
+        );
+    }
+    println!("\n{md}");
+    if drift > 0.10 {
+        return Err(format!(
+            "rejected: B0 moved {:.1}% between the start and the end of the run",
+            drift * 100.0
+        )
+        .into());
+    }
+    let out = settings.root.join("bench/results/postgres.md");
     fs::write(&out, md)?;
     progress(&format!("written to {}", out.display()));
     Ok(())

@@ -47,6 +47,8 @@ CREATE TABLE notifications (
 CREATE INDEX notifications_by_webhook ON notifications (webhook_id, event_code, created_time);
 CREATE INDEX notifications_final ON notifications (webhook_id, final_seq) WHERE final_seq IS NOT NULL;
 CREATE INDEX notifications_claimed ON notifications (lease_until_ms) WHERE claim IS NOT NULL;
+-- The claims each webhook holds (its room in flight).
+CREATE INDEX notifications_claimed_by_webhook ON notifications (webhook_id) WHERE claim IS NOT NULL;
 CREATE INDEX notifications_queue ON notifications (webhook_id, next_attempt_ms) WHERE status = 'Pending';
 CREATE INDEX notifications_final_time ON notifications (last_sent_time) WHERE status <> 'Pending';
 

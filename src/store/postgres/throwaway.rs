@@ -295,10 +295,32 @@ impl Private {
         self.pg_ctl(&["stop", "-m", "immediate", "-w"])
     }
 
-    /// Starts it (again) and waits until it answers.
+    /// Starts it (again) and waits until it answers; without syncing to disk
+    /// (a test's data need not survive the machine).
     pub fn resume(&self) -> Result<(), String> {
+        self.start_with("-c fsync=off")
+    }
+
+    /// Starts it (again) as a production server would run: every commit
+    /// synced to disk (for the benchmarks' durable writes).
+    pub fn resume_durable(&self) -> Result<(), String> {
+        self.start_with("-c fsync=on -c synchronous_commit=on")
+    }
+
+    /// The postmaster's process id (its backends are its children).
+    pub fn pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.cluster.dir.join("data/postmaster.pid"))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    fn start_with(&self, settings: &str) -> Result<(), String> {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 {settings}",
             self.port,
             self.cluster.dir.display()
         );
