@@ -1505,6 +1505,22 @@ fn postgres(settings: &Settings) -> Result<(), Error> {
             service.stop();
         }
     }
+    if env_or("BENCH_PG_STATEMENTS", "0") == "1" {
+        // With TEST_POSTGRES_OPTIONS="-c shared_preload_libraries=pg_stat_statements":
+        // the statements that took the database's time.
+        let top = Command::new(
+            PathBuf::from(
+                String::from_utf8_lossy(&Command::new("pg_config").arg("--bindir").output()?.stdout)
+                    .trim(),
+            )
+            .join("psql"),
+        )
+        .arg(&cluster.url)
+        .args(["-c", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements", "-c",
+            "SELECT calls, round(total_exec_time) AS ms, round(mean_exec_time::numeric, 3) AS mean_ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25"])
+        .output()?;
+        println!("{}", String::from_utf8_lossy(&top.stdout));
+    }
     let b0_after = run_baseline(settings)?;
     receiver.stop();
     let drift = (b0_after.rps - b0_before.rps).abs() / b0_before.rps;

@@ -3,7 +3,7 @@
 //! delivered once with deliveries spread over the nodes, and a node killed
 //! in the middle losing nothing. Each test gets a database of its own on the
 //! throwaway cluster (`store::postgres::throwaway`); without PostgreSQL they
-//! say SKIPPED (and fail under `WHM_REQUIRE_POSTGRES=1`, as in `.ci/run`).
+//! say SKIPPED (and fail under `TEST_POSTGRES_REQUIRED=1`, as in `.ci/run`).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -221,7 +221,7 @@ async fn a_stopped_database_gives_503_and_the_node_recovers() {
         Ok(cluster) => cluster,
         Err(why) => {
             assert!(
-                std::env::var("WHM_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                std::env::var("TEST_POSTGRES_REQUIRED").as_deref() != Ok("1"),
                 "PostgreSQL is required here: {why}"
             );
             eprintln!("SKIPPED database restart: {why}");

@@ -2,11 +2,11 @@
 //! with the installed binaries (`initdb` in a temporary directory, run as an
 //! unprivileged user when the caller is root, since initdb refuses root), on
 //! a free port, trusting local connections, stopped and deleted when the
-//! process that started it exits; or the server at `WHM_TEST_POSTGRES_URL`.
+//! process that started it exits; or the server at `TEST_POSTGRES_URL`.
 //! Each caller gets a database of its own.
 //!
 //! Without either, [`database`] answers why (naming the package to install),
-//! so a test can say SKIPPED; with `WHM_REQUIRE_POSTGRES=1` (as `.ci/run`
+//! so a test can say SKIPPED; with `TEST_POSTGRES_REQUIRED=1` (as `.ci/run`
 //! sets) that is a failure instead.
 
 use std::path::{Path, PathBuf};
@@ -17,14 +17,14 @@ use std::time::{Duration, Instant};
 
 /// Why there is no PostgreSQL to test against.
 pub const MISSING: &str =
-    "no PostgreSQL: install Debian's postgresql package (apt-get install postgresql) or set WHM_TEST_POSTGRES_URL";
+    "no PostgreSQL: install Debian's postgresql package (apt-get install postgresql) or set TEST_POSTGRES_URL";
 
 /// The server every database of this process lives on: its URL without a
 /// database name, e.g. `postgres://postgres@127.0.0.1:5433`.
 fn server() -> Result<&'static str, String> {
     static SERVER: OnceLock<Result<String, String>> = OnceLock::new();
     SERVER
-        .get_or_init(|| match std::env::var("WHM_TEST_POSTGRES_URL") {
+        .get_or_init(|| match std::env::var("TEST_POSTGRES_URL") {
             Ok(url) if !url.trim().is_empty() => Ok(url.trim().trim_end_matches('/').to_owned()),
             _ => start_cluster(),
         })
@@ -33,7 +33,7 @@ fn server() -> Result<&'static str, String> {
 }
 
 /// A new, empty database: its URL. `Err` says why there is none; with
-/// `WHM_REQUIRE_POSTGRES=1` that panics instead.
+/// `TEST_POSTGRES_REQUIRED=1` that panics instead.
 pub fn database() -> Result<String, String> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let made = server().and_then(|server| {
@@ -46,8 +46,8 @@ pub fn database() -> Result<String, String> {
         Ok(with_database(server, &name))
     });
     if let Err(why) = &made {
-        if std::env::var("WHM_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
-            panic!("PostgreSQL is required here (WHM_REQUIRE_POSTGRES=1): {why}");
+        if std::env::var("TEST_POSTGRES_REQUIRED").is_ok_and(|v| v == "1") {
+            panic!("PostgreSQL is required here (TEST_POSTGRES_REQUIRED=1): {why}");
         }
     }
     made
@@ -304,7 +304,10 @@ impl Private {
     /// Starts it (again) as a production server would run: every commit
     /// synced to disk (for the benchmarks' durable writes).
     pub fn resume_durable(&self) -> Result<(), String> {
-        self.start_with("-c fsync=on -c synchronous_commit=on")
+        self.start_with(&format!(
+            "-c fsync=on -c synchronous_commit=on {}",
+            std::env::var("TEST_POSTGRES_OPTIONS").unwrap_or_default()
+        ))
     }
 
     /// The postmaster's process id (its backends are its children).
