@@ -2082,3 +2082,30 @@ fn postgres_wakes_every_node_when_notifications_are_due() {
         .expect("enqueue on b");
     assert!(woken(10), "b's commit woke a's engine");
 }
+
+/// Nodes starting together on a new database apply the schema once (under
+/// the advisory lock): none fails on tables another has just made.
+#[test]
+fn postgres_nodes_starting_together_apply_the_schema_once() {
+    let url = match crate::store::postgres::throwaway::database() {
+        Ok(url) => url,
+        Err(why) => {
+            eprintln!("SKIPPED (postgres schema): {why}");
+            return;
+        }
+    };
+    let barrier = Arc::new(Barrier::new(4));
+    let nodes: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, barrier) = (url.clone(), Arc::clone(&barrier));
+            thread::spawn(move || {
+                barrier.wait();
+                crate::store::PgStore::open(&url, &crate::store::postgres::PgOptions::default())
+                    .map(|_| ())
+            })
+        })
+        .collect();
+    for node in nodes {
+        node.join().expect("thread").expect("every node starts");
+    }
+}
