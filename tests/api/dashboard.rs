@@ -43,6 +43,46 @@ async fn fetch(app: &TestApp, path: &str) -> Page {
     }
 }
 
+/// A live stream read as a browser's EventSource reads it, over a plain socket.
+struct EventStream {
+    socket: std::net::TcpStream,
+    seen: String,
+}
+
+impl EventStream {
+    fn open(app: &TestApp, path: &str) -> Self {
+        let address = app.url("").trim_start_matches("http://").to_owned();
+        let mut socket = std::net::TcpStream::connect(&address).expect("connect");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
+        write!(
+            socket,
+            "GET {path} HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n"
+        )
+        .expect("request");
+        Self {
+            socket,
+            seen: String::new(),
+        }
+    }
+
+    /// Reads (up to 10 s) until what arrived contains `needle`; answers all
+    /// that arrived so far.
+    async fn until(&mut self, needle: &str) -> &str {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let mut buffer = [0u8; 16 * 1024];
+        while std::time::Instant::now() < deadline && !self.seen.contains(needle) {
+            match self.socket.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => self.seen.push_str(&String::from_utf8_lossy(&buffer[..n])),
+                Err(_) => actix_rt::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        &self.seen
+    }
+}
+
 fn rows(page: &Page) -> usize {
     page.body.matches(r#"data-test="row""#).count()
 }
@@ -517,27 +557,9 @@ async fn the_live_log_streams_a_new_notification() {
     let receiver = Receiver::start(Behaviour::Status(200)).await;
     app.create_webhook("TRD", hook(Some(7), &[101], &receiver.url))
         .await;
-    let address = app.url("").trim_start_matches("http://").to_owned();
-    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .expect("timeout");
-    write!(
-        stream,
-        "GET /dashboard/stream?pm=TRD HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n"
-    )
-    .expect("request");
+    let mut stream = EventStream::open(&app, "/dashboard/stream?pm=TRD");
     let (_, id) = trigger(&app, "TRD", Some(7), 101).await.remove(0);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let mut seen = String::new();
-    let mut buffer = [0u8; 16 * 1024];
-    while std::time::Instant::now() < deadline && !seen.contains(&id) {
-        match stream.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buffer[..n])),
-            Err(_) => actix_rt::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
+    let seen = stream.until(&id).await;
     assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
     assert!(seen.contains("text/event-stream"), "{seen}");
     assert!(seen.contains("event: rows"), "{seen}");
@@ -676,30 +698,12 @@ async fn the_log_filters_by_time_and_the_strip_counts_the_last_hour() {
 #[actix_rt::test]
 async fn the_inbox_streams_new_requests() {
     let app = TestApp::spawn().await;
-    let address = app.url("").trim_start_matches("http://").to_owned();
-    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .expect("timeout");
-    write!(
-        stream,
-        "GET /dashboard/inbox/stream?name=live HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n"
-    )
-    .expect("request");
+    let mut stream = EventStream::open(&app, "/dashboard/inbox/stream?name=live");
     let reply = app
         .post("/sandbox/v1/inbox/live", None, json!({"marker": "m-8731"}))
         .await;
     assert_eq!(reply.status, 200);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let mut seen = String::new();
-    let mut buffer = [0u8; 16 * 1024];
-    while std::time::Instant::now() < deadline && !seen.contains("m-8731") {
-        match stream.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buffer[..n])),
-            Err(_) => actix_rt::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
+    let seen = stream.until("m-8731").await;
     assert!(seen.contains("event: requests"), "{seen}");
     assert!(seen.contains("m-8731"), "the request arrived live: {seen}");
 }
@@ -710,24 +714,8 @@ async fn the_inbox_streams_new_requests() {
 #[actix_rt::test]
 async fn a_live_stream_ends_when_the_service_stops() {
     let mut app = TestApp::spawn_with(&[("WHM_SERVER__SHUTDOWN_TIMEOUT_MS", "120000")]).await;
-    let address = app.url("").trim_start_matches("http://").to_owned();
-    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .expect("timeout");
-    write!(
-        stream,
-        "GET /dashboard/stream HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n"
-    )
-    .expect("request");
-    let mut seen = String::new();
-    let mut buffer = [0u8; 16 * 1024];
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !seen.contains("event: rows") && std::time::Instant::now() < deadline {
-        if let Ok(n) = stream.read(&mut buffer) {
-            seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
-        }
-    }
+    let mut stream = EventStream::open(&app, "/dashboard/stream");
+    let seen = stream.until("event: rows").await.to_owned();
     assert!(seen.contains("event: rows"), "the stream is open: {seen}");
     let status = app.terminate();
     assert!(status.success(), "{status:?}");
