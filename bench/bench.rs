@@ -114,6 +114,7 @@ fn main() -> Result<(), Error> {
     let naive = naive_commits_per_second(&settings.work.join("naive.db"))?;
     progress(&format!("naive loop: {naive:.0} commits/s"));
 
+    let overflows_before = listen_overflows();
     let b0_before = run_baseline(&settings)?;
     if std::env::args().nth(1).as_deref() == Some("deliver") {
         // Only B0, deliver and B0 again (to try a change); nothing is written.
@@ -189,6 +190,7 @@ fn main() -> Result<(), Error> {
     receiver.stop();
 
     let drift = (b0_after.rps - b0_before.rps).abs() / b0_before.rps;
+    let overflows = listen_overflows().saturating_sub(overflows_before);
     let binary = fs::metadata(settings.root.join("target/release/webhook-manager"))?.len();
     let create_full = rows
         .iter()
@@ -256,6 +258,9 @@ fn main() -> Result<(), Error> {
     md += &format!(
         "| start-up to first 200 (100k rows) | {:.0} ms | <= 50 ms |\n",
         startup_ms.unwrap_or(0.0)
+    );
+    md += &format!(
+        "| connections dropped at a full listen queue during the run (TcpExt ListenOverflows; each costs its client a 1 s SYN retransmit) | {overflows} | 0 |\n"
     );
     md += &format!(
         "| stripped release binary | {:.2} MiB | <= 10 MiB |\n",
@@ -789,6 +794,24 @@ fn with_children(pid: u32) -> Vec<u32> {
         );
     }
     pids
+}
+
+/// The machine's count of connections dropped because a listen queue was
+/// full (`TcpExt ListenOverflows` in /proc/net/netstat).
+fn listen_overflows() -> u64 {
+    let Ok(text) = fs::read_to_string("/proc/net/netstat") else {
+        return 0;
+    };
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("TcpExt:")).collect();
+    let [names, values] = lines[..] else {
+        return 0;
+    };
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .find(|(name, _)| *name == "ListenOverflows")
+        .and_then(|(_, value)| value.parse().ok())
+        .unwrap_or(0)
 }
 
 fn clock_ticks_per_second() -> f64 {

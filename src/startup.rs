@@ -12,7 +12,6 @@
 //! The log line "threads started" names them all, in that order.
 
 use std::io;
-use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
@@ -33,6 +32,13 @@ use crate::runtime::Runtime;
 use crate::shutdown;
 use crate::store::postgres::redact;
 use crate::store::{PgStore, SqliteStore, Store};
+
+/// Connections the kernel may hold for the server before it accepts them
+/// (capped by `net.core.somaxconn`). Rust's `TcpListener::bind` asks for
+/// 128: a burst of new connections beyond that had its SYNs dropped, and
+/// each such client waited for its SYN's one-second retransmission (the
+/// "one-second stall" of issue 15).
+const LISTEN_BACKLOG: u32 = 4096;
 
 const ACCESS_LOG_FORMAT: &str = r#"%a "%r" %s %b %Dms request_id=%{x-request-id}o"#;
 
@@ -125,17 +131,7 @@ impl Application {
             .map_err(|e| StartupError(format!("retention: starting its thread: {e}")))?;
         threads.push(retention.to_owned());
 
-        let address = (settings.server.host.as_str(), settings.server.port);
-        let listener = TcpListener::bind(address).map_err(|e| {
-            StartupError(format!(
-                "server.host/server.port: cannot listen on {}:{}: {e}",
-                address.0, address.1
-            ))
-        })?;
-        let port = listener
-            .local_addr()
-            .map_err(|e| StartupError(format!("server.port: {e}")))?
-            .port();
+        let address = (settings.server.host.clone(), settings.server.port);
 
         let serving = Serving {
             sandbox: settings.sandbox.enabled,
@@ -198,11 +194,20 @@ impl Application {
         // The signals are ours (see `shutdown`): live streams end first.
         server = server
             .shutdown_timeout(settings.server.shutdown_timeout_secs())
-            .disable_signals();
-        let server = server
-            .listen(listener)
-            .map_err(|e| StartupError(format!("server.port: {e}")))?
-            .run();
+            .disable_signals()
+            .backlog(LISTEN_BACKLOG);
+        let server = server.bind(&address).map_err(|e| {
+            StartupError(format!(
+                "server.host/server.port: cannot listen on {}:{}: {e}",
+                address.0, address.1
+            ))
+        })?;
+        let port = server
+            .addrs()
+            .first()
+            .map(std::net::SocketAddr::port)
+            .ok_or_else(|| StartupError("server.port: bound to no address".into()))?;
+        let server = server.run();
         signals.arm(server.handle());
         let workers = if workers > 0 {
             workers
