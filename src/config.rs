@@ -39,7 +39,7 @@ pub struct Settings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DashboardSettings {
-    /// Serve it (only while auth is off: it has no sign-in yet).
+    /// Serve it; with auth on, its pages ask for a sign-in (see `auth::session`).
     pub enabled: bool,
 }
 
