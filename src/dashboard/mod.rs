@@ -273,10 +273,20 @@ async fn rows(
         )
         .await?;
     let mut rows = Vec::with_capacity(log.entries.len());
+    // Each webhook read once per page (on PostgreSQL a read is a round trip).
+    let mut urls: HashMap<WebhookId, Option<String>> = HashMap::new();
     for (notification, last) in log.entries {
-        let url = match store.get(notification.webhook_id, None).await {
-            Ok(webhook) => Some(webhook.config.url.as_str().to_owned()),
-            Err(_) => None,
+        let url = match urls.get(&notification.webhook_id) {
+            Some(url) => url.clone(),
+            None => {
+                let url = store
+                    .get(notification.webhook_id, None)
+                    .await
+                    .ok()
+                    .map(|webhook| webhook.config.url.as_str().to_owned());
+                urls.insert(notification.webhook_id, url.clone());
+                url
+            }
         };
         rows.push(pages::Row {
             notification,
