@@ -266,18 +266,7 @@ fn main() -> Result<(), Error> {
         "| stripped release binary | {:.2} MiB | <= 10 MiB |\n",
         binary as f64 / 1024.0 / 1024.0
     );
-    println!("\n{md}");
-    if drift > 0.10 {
-        return Err(format!(
-            "rejected: B0 moved {:.1}% between the start and the end of the run",
-            drift * 100.0
-        )
-        .into());
-    }
-    let out = settings.root.join("bench/results/latest.md");
-    fs::write(&out, md)?;
-    progress(&format!("written to {}", out.display()));
-    Ok(())
+    accept(&settings, drift, &md, "latest.md")
 }
 
 fn progress(line: &str) {
@@ -1375,6 +1364,23 @@ fn dashboard(settings: &Settings) -> Result<(), Error> {
     Ok(())
 }
 
+/// Prints a run's results and, when B0 stayed within 10% from start to end,
+/// writes them to bench/results/`file`; otherwise the run is rejected.
+fn accept(settings: &Settings, drift: f64, md: &str, file: &str) -> Result<(), Error> {
+    println!("\n{md}");
+    if drift > 0.10 {
+        return Err(format!(
+            "rejected: B0 moved {:.1}% between the start and the end of the run",
+            drift * 100.0
+        )
+        .into());
+    }
+    let out = settings.root.join("bench/results").join(file);
+    fs::write(&out, md)?;
+    progress(&format!("written to {}", out.display()));
+    Ok(())
+}
+
 /// One row of the PostgreSQL comparison.
 struct Compared {
     name: String,
@@ -1598,16 +1604,5 @@ fn postgres(settings: &Settings) -> Result<(), Error> {
             d.open_rate
         );
     }
-    println!("\n{md}");
-    if drift > 0.10 {
-        return Err(format!(
-            "rejected: B0 moved {:.1}% between the start and the end of the run",
-            drift * 100.0
-        )
-        .into());
-    }
-    let out = settings.root.join("bench/results/postgres.md");
-    fs::write(&out, md)?;
-    progress(&format!("written to {}", out.display()));
-    Ok(())
+    accept(settings, drift, &md, "postgres.md")
 }
