@@ -6,37 +6,14 @@ use serde::Serialize;
 
 use super::routes::Routes;
 use super::{find_webhook, success, Caller};
-use crate::domain::time::rfc3339_seconds;
-use crate::domain::{Heartbeat, Webhook};
+use crate::domain::webhook_document::HeartbeatView;
+use crate::domain::Webhook;
 use crate::error::ApiError;
 use crate::heartbeat::HeartbeatClient;
 use crate::store::Store;
 
 pub fn routes(r: &mut Routes) {
     r.resource("/api/v1/webhooks/{id}/heartbeat").get(heartbeat);
-}
-
-/// A heartbeat verdict on the wire: Thredd's `healthStatus` plus what was seen.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HeartbeatView {
-    health_status: &'static str,
-    http_status: Option<u16>,
-    latency_ms: u64,
-    error: Option<String>,
-    checked_time: String,
-}
-
-impl From<&Heartbeat> for HeartbeatView {
-    fn from(h: &Heartbeat) -> Self {
-        Self {
-            health_status: h.health_status.as_str(),
-            http_status: h.http_status,
-            latency_ms: h.latency_ms,
-            error: h.error.clone(),
-            checked_time: rfc3339_seconds(h.checked_time),
-        }
-    }
 }
 
 #[derive(Serialize)]

@@ -21,6 +21,7 @@ use std::future::{ready, Ready};
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
+use actix_web::http::header::ContentType;
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -160,6 +161,23 @@ pub fn success(status: StatusCode, body: impl Serialize) -> HttpResponse {
         status: "success",
         response: body,
     })
+}
+
+/// The same envelope around a response rendered already, as JSON text in
+/// pieces (a webhook's document; a list's documents and the commas between
+/// them): the pieces are copied, not serialised again.
+pub fn success_rendered<'a>(
+    status: StatusCode,
+    response: impl IntoIterator<Item = &'a str>,
+) -> HttpResponse {
+    let mut body = String::from(r#"{"status":"success","response":"#);
+    for piece in response {
+        body.push_str(piece);
+    }
+    body.push('}');
+    HttpResponse::build(status)
+        .insert_header(ContentType::json())
+        .body(body)
 }
 
 /// Reads a JSON body that must be an object into `T`.

@@ -1,19 +1,14 @@
 //! The webhook resource: create, list, details, full replace and status change.
 
-use std::collections::BTreeMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
-use super::heartbeat::HeartbeatView;
 use super::routes::Routes;
-use super::{find_webhook, object_body, parse_id, success, Caller};
-use crate::domain::time::{now_seconds, rfc3339_seconds};
-use crate::domain::{
-    EventCode, ProductId, UrlRules, Webhook, WebhookBody, WebhookId, WebhookStatus,
-};
+use super::{object_body, parse_id, success_rendered, Caller};
+use crate::domain::time::now_seconds;
+use crate::domain::{UrlRules, Webhook, WebhookBody, WebhookDocument, WebhookId, WebhookStatus};
 use crate::error::ApiError;
 use crate::store::Store;
 
@@ -27,47 +22,9 @@ pub fn routes(r: &mut Routes) {
         .put(set_status);
 }
 
-/// A webhook on the wire. It borrows from the stored webhook, so answering a
-/// read copies nothing but the id and the two formatted times.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WebhookView<'a> {
-    webhook_id: String,
-    program_manager_code: &'a str,
-    product_id: Option<u64>,
-    events: Vec<u16>,
-    webhook_status: &'static str,
-    config: ConfigView<'a>,
-    created_time: String,
-    last_modified_time: String,
-    /// The last heartbeat verdict, `null` before the first.
-    last_heartbeat: Option<HeartbeatView>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ConfigView<'a> {
-    url: &'a str,
-    custom_headers: &'a BTreeMap<String, String>,
-}
-
-impl<'a> From<&'a Webhook> for WebhookView<'a> {
-    fn from(w: &'a Webhook) -> Self {
-        Self {
-            webhook_id: w.id.to_string(),
-            program_manager_code: w.pm_code.as_str(),
-            product_id: w.product_id.map(ProductId::value),
-            events: w.events.iter().map(EventCode::value).collect(),
-            webhook_status: w.status.as_str(),
-            config: ConfigView {
-                url: w.config.url.as_str(),
-                custom_headers: w.config.custom_headers.as_map(),
-            },
-            created_time: rfc3339_seconds(w.created_time),
-            last_modified_time: rfc3339_seconds(w.last_modified_time),
-            last_heartbeat: w.last_heartbeat.as_ref().map(HeartbeatView::from),
-        }
-    }
+/// A webhook as the API answers it: its document in the success envelope.
+fn answer(status: StatusCode, document: &WebhookDocument) -> HttpResponse {
+    success_rendered(status, [document.as_str()])
 }
 
 /// `POST /api/v1/Webhooks`
@@ -89,19 +46,23 @@ async fn create(
         webhook.id,
         webhook.pm_code
     );
-    Ok(success(StatusCode::CREATED, WebhookView::from(&webhook)))
+    Ok(answer(
+        StatusCode::CREATED,
+        &WebhookDocument::render(&webhook),
+    ))
 }
 
-#[derive(Serialize)]
-struct WebhookList<'a> {
-    content: Vec<WebhookView<'a>>,
-}
-
-/// `GET /api/v1/Webhooks`
+/// `GET /api/v1/Webhooks`: `{"content": [...]}`, the documents joined as they are.
 async fn list(caller: Caller, store: web::Data<dyn Store>) -> Result<HttpResponse, ApiError> {
-    let webhooks = store.list(caller.required()?).await?;
-    let content = webhooks.iter().map(|w| WebhookView::from(&**w)).collect();
-    Ok(success(StatusCode::OK, WebhookList { content }))
+    let documents = store.documents(caller.required()?).await?;
+    let separators = std::iter::once("").chain(std::iter::repeat(","));
+    let content = separators
+        .zip(&documents)
+        .flat_map(|(comma, document)| [comma, document.as_str()]);
+    let rendered = std::iter::once(r#"{"content":["#)
+        .chain(content)
+        .chain(std::iter::once("]}"));
+    Ok(success_rendered(StatusCode::OK, rendered))
 }
 
 /// `GET /api/v1/Webhooks/{id}`
@@ -110,8 +71,8 @@ async fn details(
     path: web::Path<String>,
     store: web::Data<dyn Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let webhook = find_webhook(&caller, &path, &store).await?;
-    Ok(success(StatusCode::OK, WebhookView::from(&*webhook)))
+    let document = store.document(parse_id(&path)?, caller.scope()).await?;
+    Ok(answer(StatusCode::OK, &document))
 }
 
 /// `PUT /api/v1/Webhooks/{id}`: a full replace; the program manager cannot
@@ -130,7 +91,7 @@ async fn replace(
     let now = now_seconds();
     let change = Box::new(move |w: &mut Webhook| w.replace(named.as_ref(), spec, now));
     let webhook = store.modify(id, caller.scope(), change).await?;
-    Ok(success(StatusCode::OK, WebhookView::from(&webhook)))
+    Ok(answer(StatusCode::OK, &WebhookDocument::render(&webhook)))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -152,5 +113,5 @@ async fn set_status(
     let now = now_seconds();
     let change = Box::new(move |w: &mut Webhook| w.set_status(status, now));
     let webhook = store.modify(id, caller.scope(), change).await?;
-    Ok(success(StatusCode::OK, WebhookView::from(&webhook)))
+    Ok(answer(StatusCode::OK, &WebhookDocument::render(&webhook)))
 }

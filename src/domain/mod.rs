@@ -15,6 +15,7 @@ pub mod queue;
 pub mod time;
 pub mod webhook;
 pub mod webhook_body;
+pub mod webhook_document;
 pub mod webhook_url;
 
 pub use self::time::{Clock, SystemClock, TestClock};
@@ -34,4 +35,5 @@ pub use webhook::{
     WebhookStatus,
 };
 pub use webhook_body::WebhookBody;
+pub use webhook_document::WebhookDocument;
 pub use webhook_url::{UrlRules, WebhookUrl};

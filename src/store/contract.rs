@@ -22,8 +22,8 @@ use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
     Attempt, AttemptOutcome, Backoff, ClaimToken, CustomHeaders, EventCode, EventSet, HealthStatus,
     Heartbeat, Notification, NotificationId, NotificationStatus, PmCode, ProductId, QueueHealth,
-    ReceiverReply, Refusal, Resend, Webhook, WebhookConfig, WebhookId, WebhookSpec, WebhookStatus,
-    WebhookUrl,
+    ReceiverReply, Refusal, Resend, Webhook, WebhookConfig, WebhookDocument, WebhookId,
+    WebhookSpec, WebhookStatus, WebhookUrl,
 };
 
 // The domain's rules, applied through the store as the handlers apply them.
@@ -213,6 +213,56 @@ fn list_is_in_creation_order(repo: &dyn Store) {
     let ids: Vec<WebhookId> = listed.iter().map(|w| w.id).collect();
     let expected: Vec<WebhookId> = created.iter().map(|w| w.id).collect();
     assert_eq!(ids, expected);
+}
+
+/// Documents: each is the webhook as stored, rendered (after a change too),
+/// scoped like `get`, listed in creation order.
+fn documents_are_the_stored_webhooks_rendered(repo: &dyn Store) {
+    let rendered = |w: &Webhook| -> serde_json::Value {
+        serde_json::from_str(WebhookDocument::render(w).as_str()).expect("rendered")
+    };
+    let read = |d: &WebhookDocument| -> serde_json::Value {
+        serde_json::from_str(d.as_str()).expect("stored document is JSON")
+    };
+    let a = repo.create(webhook("TRD", Some(1))).wait().expect("a");
+    let b = repo.create(webhook("TRD", None)).wait().expect("b");
+    repo.create(webhook("ABC", Some(1)))
+        .wait()
+        .expect("other pm");
+    assert_eq!(
+        read(&repo.document(a.id, None).wait().expect("a")),
+        rendered(&a)
+    );
+    let later = t0() + Duration::seconds(60);
+    let b = set_status(repo, b.id, None, WebhookStatus::Inactive, later)
+        .wait()
+        .expect("set inactive");
+    let beat = Heartbeat {
+        health_status: HealthStatus::Healthy,
+        http_status: Some(200),
+        latency_ms: 3,
+        error: None,
+        checked_time: later,
+    };
+    let b = record_heartbeat(repo, b.id, beat)
+        .wait()
+        .expect("heartbeat");
+    let doc = repo.document(b.id, Some(&pm("TRD"))).wait().expect("b");
+    assert_eq!(read(&doc), rendered(&b), "the document follows each change");
+    assert_eq!(doc.webhook().expect("reads back"), b);
+    assert!(matches!(
+        repo.document(b.id, Some(&pm("ABC"))).wait(),
+        Err(StoreError::NotFound)
+    ));
+    let listed: Vec<_> = repo
+        .documents(&pm("TRD"))
+        .wait()
+        .expect("documents")
+        .iter()
+        .map(read)
+        .collect();
+    assert_eq!(listed, vec![rendered(&a), rendered(&b)]);
+    assert!(repo.documents(&pm("NONE")).wait().expect("none").is_empty());
 }
 
 fn replace_clears_what_is_left_out_and_keeps_created_time(repo: &dyn Store) {
@@ -441,6 +491,10 @@ macro_rules! contract_suite {
             #[test]
             fn replace() {
                 with_repo(|r| replace_clears_what_is_left_out_and_keeps_created_time(&*r));
+            }
+            #[test]
+            fn documents() {
+                with_repo(|r| documents_are_the_stored_webhooks_rendered(&*r));
             }
             #[test]
             fn status() {
@@ -1845,6 +1899,81 @@ fn sqlite_upgrades_a_version_1_file_in_place() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
     assert_eq!(version, super::sqlite::SCHEMA_VERSION);
+}
+
+/// A version-5 file (a column per field) gets each webhook's document rendered
+/// by the migration: the webhook reads back whole, heartbeat included, and the
+/// document is the one the service renders.
+#[test]
+fn sqlite_upgrades_a_version_5_file_to_documents() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("v5.db");
+    let schema = include_str!("../../schema.sql");
+    let v5 = &schema[..schema.find("-- Version 6:").expect("version-6 section")];
+    let conn = rusqlite::Connection::open(&path).expect("open raw");
+    conn.execute_batch(&format!("{v5}\nPRAGMA user_version = 5;"))
+        .expect("v5 schema");
+    conn.execute(
+        "INSERT INTO webhooks (id, pm_code, product_id, events, status, url, custom_headers, \
+         created_time, last_modified_time, hb_health_status, hb_http_status, hb_latency_ms, \
+         hb_error, hb_checked_time) VALUES \
+         ('af2d48de-2ad7-42f8-a252-8422cd9e6078', 'TRD', 5, '[101,103]', 'inactive', \
+         'https://client.example/hook?a=%22b%22', '{\"X-Key\":\"é \\\"q\\\"\"}', \
+         1706138428, 1706138500, 'unhealthy', 503, 12, 'HTTP 503', 1706138600), \
+         ('af2d48de-2ad7-42f8-a252-8422cd9e6079', 'TRD', NULL, '[]', 'active', \
+         'https://client.example/other', '{}', 0, 0, NULL, NULL, NULL, NULL, NULL)",
+        [],
+    )
+    .expect("v5 rows");
+    drop(conn);
+    let repo = SqliteStore::open(&path, &SqliteOptions::default()).expect("upgrade");
+    let at = |s| OffsetDateTime::from_unix_timestamp(s).expect("time");
+    let expected = Webhook {
+        id: WebhookId::parse("af2d48de-2ad7-42f8-a252-8422cd9e6078").expect("id"),
+        pm_code: pm("TRD"),
+        product_id: Some(ProductId::from_stored(5)),
+        events: [code(101), code(103)].into_iter().collect(),
+        status: WebhookStatus::Inactive,
+        config: WebhookConfig {
+            url: WebhookUrl::from_stored("https://client.example/hook?a=%22b%22".into()),
+            custom_headers: CustomHeaders::from_json(&json!({"X-Key": "é \"q\""}))
+                .expect("headers"),
+        },
+        created_time: at(1706138428),
+        last_modified_time: at(1706138500),
+        last_heartbeat: Some(Heartbeat {
+            health_status: HealthStatus::Unhealthy,
+            http_status: Some(503),
+            latency_ms: 12,
+            error: Some("HTTP 503".into()),
+            checked_time: at(1706138600),
+        }),
+    };
+    assert_eq!(*repo.get(expected.id, None).wait().expect("get"), expected);
+    let document = repo.document(expected.id, None).wait().expect("document");
+    let as_json = |s: &str| serde_json::from_str::<serde_json::Value>(s).expect("JSON");
+    assert_eq!(
+        as_json(document.as_str()),
+        as_json(WebhookDocument::render(&expected).as_str())
+    );
+    let listed = repo.list(&pm("TRD")).wait().expect("list");
+    assert_eq!(listed.len(), 2, "rows kept, in order");
+    assert!(listed[1].events.is_empty() && listed[1].last_heartbeat.is_none());
+    // The new shape takes writes: a change is stored and survives a reopen.
+    set_status(
+        &repo,
+        expected.id,
+        None,
+        WebhookStatus::Active,
+        at(1706139000),
+    )
+    .wait()
+    .expect("set active");
+    drop(repo);
+    let repo = SqliteStore::open(&path, &SqliteOptions::default()).expect("reopen");
+    let reread = repo.get(expected.id, None).wait().expect("get");
+    assert_eq!(reread.status, WebhookStatus::Active);
+    assert_eq!(reread.last_heartbeat, expected.last_heartbeat);
 }
 
 /// A version-2 file keeps its notifications and attempts; an attempt recorded

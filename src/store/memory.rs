@@ -17,7 +17,8 @@ use super::{
 use crate::domain::inbox::{Captured, InboxLimits, Keep};
 use crate::domain::{
     Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
-    NotificationStatus, PmCode, QueueHealth, Resend, Webhook, WebhookId, WebhookStatus,
+    NotificationStatus, PmCode, QueueHealth, Resend, Webhook, WebhookDocument, WebhookId,
+    WebhookStatus,
 };
 
 #[derive(Default)]
@@ -81,6 +82,14 @@ impl MemoryStore {
 }
 
 impl State {
+    /// One webhook, read back from its document in the index.
+    fn webhook(&self, id: WebhookId, scope: Option<&PmCode>) -> Result<Webhook, StoreError> {
+        self.index
+            .webhook(id, scope)
+            .map_err(corrupt)?
+            .ok_or(StoreError::NotFound)
+    }
+
     /// `Outbox::record_attempt`, under the caller's lock.
     fn record(
         &mut self,
@@ -199,9 +208,7 @@ impl State {
             if at > now || claimed.len() >= total {
                 break;
             }
-            let active = index
-                .get(webhook, None)
-                .is_some_and(|w| w.status == WebhookStatus::Active);
+            let active = index.status(webhook) == Some(WebhookStatus::Active);
             let mut theirs: Vec<&mut Stored> = notifications
                 .iter_mut()
                 .filter(|s| {
@@ -261,23 +268,34 @@ impl Repository for MemoryStore {
             {
                 return Err(StoreError::Duplicate);
             }
-            state.index.put(webhook.clone());
+            state.index.put(&webhook, WebhookDocument::render(&webhook));
             Ok(webhook)
         })
     }
 
     fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> StoreFuture<Arc<Webhook>> {
+        self.with(|state| state.webhook(id, scope).map(Arc::new))
+    }
+
+    fn list(&self, pm: &PmCode) -> StoreFuture<Vec<Arc<Webhook>>> {
+        self.with(|state| {
+            let webhooks = state.index.webhooks(pm).map_err(corrupt)?;
+            Ok(webhooks.into_iter().map(Arc::new).collect())
+        })
+    }
+
+    fn document(&self, id: WebhookId, scope: Option<&PmCode>) -> StoreFuture<WebhookDocument> {
         self.with(|state| {
             state
                 .index
-                .shared(id, scope)
+                .document(id, scope)
                 .cloned()
                 .ok_or(StoreError::NotFound)
         })
     }
 
-    fn list(&self, pm: &PmCode) -> StoreFuture<Vec<Arc<Webhook>>> {
-        self.with(|state| Ok(state.index.list(pm)))
+    fn documents(&self, pm: &PmCode) -> StoreFuture<Vec<WebhookDocument>> {
+        self.with(|state| Ok(state.index.documents(pm)))
     }
 
     fn modify(
@@ -287,11 +305,7 @@ impl Repository for MemoryStore {
         change: Change,
     ) -> StoreFuture<Webhook> {
         self.with_wake(|state| {
-            let mut updated = state
-                .index
-                .get(id, scope)
-                .cloned()
-                .ok_or(StoreError::NotFound)?;
+            let mut updated = state.webhook(id, scope)?;
             let was = updated.status;
             change(&mut updated)?;
             if state
@@ -314,7 +328,7 @@ impl Repository for MemoryStore {
                     }
                 }
             }
-            state.index.put(updated.clone());
+            state.index.put(&updated, WebhookDocument::render(&updated));
             Ok((updated, unparked))
         })
     }
@@ -618,11 +632,7 @@ impl Outbox for MemoryStore {
         now: OffsetDateTime,
     ) -> StoreFuture<Notification> {
         self.with_wake(|state| {
-            state
-                .index
-                .get(webhook, scope)
-                .ok_or(StoreError::NotFound)?
-                .accepts_resend()?;
+            state.webhook(webhook, scope)?.accepts_resend()?;
             let stored = state.find_mut(webhook, id).ok_or(StoreError::NotFound)?;
             if stored.claim.is_some() {
                 return Ok((stored.notification.clone(), false));
@@ -643,11 +653,7 @@ impl Outbox for MemoryStore {
         now: OffsetDateTime,
     ) -> StoreFuture<Vec<(NotificationId, Resend)>> {
         self.with_wake(|state| {
-            state
-                .index
-                .get(webhook, scope)
-                .ok_or(StoreError::NotFound)?
-                .accepts_resend()?;
+            state.webhook(webhook, scope)?.accepts_resend()?;
             let each = ids
                 .into_iter()
                 .map(|id| {
@@ -667,4 +673,9 @@ impl Outbox for MemoryStore {
             Ok((each, true))
         })
     }
+}
+
+/// A document the index cannot read back: a bug, since this store rendered it.
+fn corrupt(why: String) -> StoreError {
+    StoreError::Internal(why.into())
 }

@@ -24,7 +24,7 @@ use tokio::sync::{oneshot, Notify};
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
     Attempt, AttemptOutcome, Backoff, ClaimToken, EventCode, Notification, NotificationId,
-    NotificationStatus, PmCode, QueueHealth, Refusal, Resend, Webhook, WebhookId,
+    NotificationStatus, PmCode, QueueHealth, Refusal, Resend, Webhook, WebhookDocument, WebhookId,
 };
 
 pub use memory::MemoryStore;
@@ -301,6 +301,14 @@ pub trait Repository: Send + Sync {
 
     /// Every webhook of one program manager, oldest first.
     fn list(&self, pm: &PmCode) -> StoreFuture<Vec<Arc<Webhook>>>;
+
+    /// One webhook's document (the JSON the API answers with), within `scope`.
+    /// A backend with a local index answers the document it rendered when the
+    /// webhook was written.
+    fn document(&self, id: WebhookId, scope: Option<&PmCode>) -> StoreFuture<WebhookDocument>;
+
+    /// The documents of every webhook of one program manager, oldest first.
+    fn documents(&self, pm: &PmCode) -> StoreFuture<Vec<WebhookDocument>>;
 
     /// Reads the webhook, applies `change` and writes the result, all in one
     /// transaction. Answers the webhook as stored.

@@ -44,7 +44,8 @@ use super::{
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
     Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
-    NotificationStatus, PmCode, QueueHealth, Resend, Webhook, WebhookId, WebhookStatus,
+    NotificationStatus, PmCode, QueueHealth, Resend, Webhook, WebhookDocument, WebhookId,
+    WebhookStatus,
 };
 
 pub use self::schema::SCHEMA_VERSION;
@@ -314,6 +315,31 @@ impl Repository for PgStore {
                 .await?
                 .into_iter()
                 .map(Arc::new)
+                .collect())
+        })
+    }
+
+    /// Rendered here from the row: several nodes share the database, so no
+    /// node keeps documents of its own.
+    fn document(&self, id: WebhookId, scope: Option<&PmCode>) -> StoreFuture<WebhookDocument> {
+        let scope = scope.cloned();
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            webhooks::find(&client, id, scope.as_ref(), false)
+                .await?
+                .map(|w| WebhookDocument::render(&w))
+                .ok_or(StoreError::NotFound)
+        })
+    }
+
+    fn documents(&self, pm: &PmCode) -> StoreFuture<Vec<WebhookDocument>> {
+        let pm = pm.clone();
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            Ok(webhooks::list(&client, &pm)
+                .await?
+                .iter()
+                .map(WebhookDocument::render)
                 .collect())
         })
     }

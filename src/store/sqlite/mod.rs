@@ -46,7 +46,8 @@ use super::{
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
     Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
-    NotificationStatus, PmCode, QueueHealth, Resend, Webhook, WebhookId, WebhookStatus,
+    NotificationStatus, PmCode, QueueHealth, Resend, Webhook, WebhookDocument, WebhookId,
+    WebhookStatus,
 };
 
 pub use self::schema::{Synchronous, SCHEMA_VERSION};
@@ -177,21 +178,44 @@ impl SqliteStore {
 
 impl Repository for SqliteStore {
     fn create(&self, webhook: Webhook) -> StoreFuture<Webhook> {
+        // Rendered on the caller's thread, so the writer only stores it.
+        let document = WebhookDocument::render(&webhook);
         self.writer.submit(move |tx| {
-            webhooks::insert(tx.conn, &webhook)?;
-            Ok((webhook.clone(), Effect::Put(webhook)))
+            webhooks::insert(tx.conn, &webhook, &document)?;
+            Ok((webhook.clone(), Effect::Put(webhook, document)))
         })
     }
 
     fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> StoreFuture<Arc<Webhook>> {
-        StoreFuture::ready(
-            read_index(&self.index)
-                .and_then(|index| index.shared(id, scope).cloned().ok_or(StoreError::NotFound)),
-        )
+        StoreFuture::ready(read_index(&self.index).and_then(|index| {
+            index
+                .webhook(id, scope)
+                .map_err(|e| StoreError::Internal(e.into()))?
+                .map(Arc::new)
+                .ok_or(StoreError::NotFound)
+        }))
     }
 
     fn list(&self, pm: &PmCode) -> StoreFuture<Vec<Arc<Webhook>>> {
-        StoreFuture::ready(read_index(&self.index).map(|index| index.list(pm)))
+        StoreFuture::ready(read_index(&self.index).and_then(|index| {
+            let webhooks = index
+                .webhooks(pm)
+                .map_err(|e| StoreError::Internal(e.into()))?;
+            Ok(webhooks.into_iter().map(Arc::new).collect())
+        }))
+    }
+
+    fn document(&self, id: WebhookId, scope: Option<&PmCode>) -> StoreFuture<WebhookDocument> {
+        StoreFuture::ready(read_index(&self.index).and_then(|index| {
+            index
+                .document(id, scope)
+                .cloned()
+                .ok_or(StoreError::NotFound)
+        }))
+    }
+
+    fn documents(&self, pm: &PmCode) -> StoreFuture<Vec<WebhookDocument>> {
+        StoreFuture::ready(read_index(&self.index).map(|index| index.documents(pm)))
     }
 
     fn modify(
@@ -207,16 +231,17 @@ impl Repository for SqliteStore {
                 .ok_or(StoreError::NotFound)?;
             let was = webhook.status;
             change(&mut webhook)?;
-            webhooks::update(tx.conn, &webhook)?;
+            let document = WebhookDocument::render(&webhook);
+            webhooks::update(tx.conn, &webhook, &document)?;
             // Set active again: its parked notifications are due now.
             let effect = if was != WebhookStatus::Active && webhook.status == WebhookStatus::Active
             {
                 notifications::unpark(tx.conn, id, webhook.last_modified_time)
                     .and_then(|_| queues::save_health(tx.conn, id, &QueueHealth::default()))
                     .map_err(classify)?;
-                Effect::PutAndWake(webhook.clone())
+                Effect::PutAndWake(webhook.clone(), document)
             } else {
-                Effect::Put(webhook.clone())
+                Effect::Put(webhook.clone(), document)
             };
             Ok((webhook, effect))
         })

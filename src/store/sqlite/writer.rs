@@ -12,7 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::checkpoint::Checkpoints;
 use super::rows::classify;
-use crate::domain::{PmCode, Webhook, WebhookId};
+use crate::domain::{PmCode, Webhook, WebhookDocument, WebhookId};
 use crate::metrics::METRICS;
 use crate::store::index::Index;
 use crate::store::wake::Wake;
@@ -21,14 +21,14 @@ use crate::store::{Answer, StoreError, StoreFuture};
 /// What the index and the delivery engine learn from a write once its batch commits.
 pub enum Effect {
     None,
-    /// A webhook as now stored.
-    Put(Webhook),
+    /// A webhook as now stored, with its document.
+    Put(Webhook, WebhookDocument),
     /// Every webhook deleted.
     Clear,
     /// Notifications may be due now: wake the delivery engine.
     Wake,
     /// A webhook as now stored, and the engine should wake (it was set active).
-    PutAndWake(Webhook),
+    PutAndWake(Webhook, WebhookDocument),
 }
 
 /// What a write job sees: the open transaction (inside the job's savepoint) and
@@ -68,13 +68,15 @@ impl BatchView<'_> {
         Ok(match self.written.get(&id) {
             Some(webhook) => Some(webhook.clone()).filter(|w| w.visible_to(scope)),
             None if self.cleared => None,
-            None => read_index(self.index)?.get(id, scope).cloned(),
+            None => read_index(self.index)?
+                .webhook(id, scope)
+                .map_err(|e| StoreError::Internal(e.into()))?,
         })
     }
 
     fn learn(&mut self, effect: &Effect) {
         match effect {
-            Effect::Put(webhook) | Effect::PutAndWake(webhook) => {
+            Effect::Put(webhook, _) | Effect::PutAndWake(webhook, _) => {
                 self.written.insert(webhook.id, webhook.clone());
             }
             Effect::Clear => {
@@ -275,9 +277,9 @@ fn commit_batch(conn: &mut Connection, index: &RwLock<Index>, wake: &Wake, batch
             // not what came after.
             for effect in applied.iter_mut().filter_map(|done| done.effect.take()) {
                 match effect {
-                    Effect::Put(webhook) => index.put(webhook),
-                    Effect::PutAndWake(webhook) => {
-                        index.put(webhook);
+                    Effect::Put(webhook, document) => index.put(&webhook, document),
+                    Effect::PutAndWake(webhook, document) => {
+                        index.put(&webhook, document);
                         woken = true;
                     }
                     Effect::Clear => {
