@@ -66,11 +66,7 @@ impl Application {
         }
         let store = SqliteStore::open(&database.path, &database.sqlite_options())
             .map_err(|e| StartupError(format!("database.path: {e}")))?;
-        log::info!(
-            "{} webhooks loaded from {}",
-            store.len(),
-            database.path.display()
-        );
+        log::info!("database: SQLite at {}", database.path.display());
         let threads = store.threads().to_vec();
         Self::build_with(runtime, Arc::new(store), threads).await
     }

@@ -36,7 +36,7 @@ impl WebhookDocument {
 
     /// A document read back from storage, where [`WebhookDocument::render`]
     /// (or schema version 6's migration) wrote it.
-    pub fn from_stored(json: String) -> Self {
+    pub fn from_stored(json: &str) -> Self {
         Self(json.into())
     }
 
@@ -248,12 +248,12 @@ mod tests {
 
     #[test]
     fn a_corrupt_document_is_an_error_not_a_webhook() {
-        let bad = WebhookDocument::from_stored(r#"{"webhookId":"x"}"#.into());
+        let bad = WebhookDocument::from_stored(r#"{"webhookId":"x"}"#);
         assert!(bad.webhook().is_err());
         let mut doc: Value =
             serde_json::from_str(WebhookDocument::render(&webhook()).as_str()).unwrap();
         doc["webhookStatus"] = json!("gone");
-        assert!(WebhookDocument::from_stored(doc.to_string())
+        assert!(WebhookDocument::from_stored(&doc.to_string())
             .webhook()
             .is_err());
     }

@@ -1901,6 +1901,66 @@ fn sqlite_upgrades_a_version_1_file_in_place() {
     assert_eq!(version, super::sqlite::SCHEMA_VERSION);
 }
 
+/// Until the writer has loaded the index, reads come from the rows (the
+/// service answers at once after a start with many webhooks): the same
+/// answers, scoping included; writes wait for the load and land in the index.
+#[test]
+fn sqlite_answers_reads_from_the_rows_until_the_index_is_loaded() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("lazy.db");
+    let (a, b) = {
+        let repo = SqliteStore::open(&path, &SqliteOptions::default()).expect("open");
+        let a = repo.create(webhook("TRD", Some(1))).wait().expect("a");
+        let b = repo.create(webhook("TRD", None)).wait().expect("b");
+        repo.create(webhook("ABC", None)).wait().expect("other pm");
+        (a, b)
+    };
+    let (open_gate, gate) = std::sync::mpsc::channel::<()>();
+    let repo = SqliteStore::open_gated(&path, &SqliteOptions::default(), move || {
+        let _ = gate.recv();
+    })
+    .expect("reopen");
+    // The gate is shut: none of these can come from the index.
+    assert_eq!(*repo.get(a.id, Some(&pm("TRD"))).wait().expect("get"), a);
+    assert!(matches!(
+        repo.get(a.id, Some(&pm("ABC"))).wait(),
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        repo.document(WebhookId::new_random(), None).wait(),
+        Err(StoreError::NotFound)
+    ));
+    let rendered = |w: &Webhook| WebhookDocument::render(w).as_str().to_owned();
+    assert_eq!(
+        repo.document(b.id, None).wait().expect("document").as_str(),
+        rendered(&b)
+    );
+    let listed: Vec<String> = repo
+        .documents(&pm("TRD"))
+        .wait()
+        .expect("documents")
+        .iter()
+        .map(|d| d.as_str().to_owned())
+        .collect();
+    assert_eq!(listed, vec![rendered(&a), rendered(&b)]);
+    let ids: Vec<WebhookId> = repo
+        .list(&pm("TRD"))
+        .wait()
+        .expect("list")
+        .iter()
+        .map(|w| w.id)
+        .collect();
+    assert_eq!(ids, vec![a.id, b.id]);
+    let change = set_status(&repo, a.id, None, WebhookStatus::Inactive, t0());
+    open_gate.send(()).expect("open the gate");
+    let changed = change.wait().expect("the write runs once loaded");
+    assert_eq!(*repo.get(a.id, None).wait().expect("get"), changed);
+    assert_eq!(
+        repo.documents(&pm("TRD")).wait().expect("documents").len(),
+        2
+    );
+}
+
 /// A version-5 file (a column per field) gets each webhook's document rendered
 /// by the migration: the webhook reads back whole, heartbeat included, and the
 /// document is the one the service renders.
@@ -2168,7 +2228,14 @@ fn sqlite_reset_orders_within_a_batch() {
     drop(store);
     let reopened =
         SqliteStore::open(&dir.path().join("reset.db"), &SqliteOptions::default()).expect("open");
-    assert!(reopened.is_empty(), "the reset is durable");
+    assert!(
+        reopened
+            .documents(&pm("TRD"))
+            .wait()
+            .expect("list")
+            .is_empty(),
+        "the reset is durable"
+    );
 }
 
 /// Nodes on one PostgreSQL database wake each other: a commit on one that

@@ -49,6 +49,14 @@ struct Owner {
 }
 
 impl Index {
+    /// An empty index with room for `webhooks` without growing.
+    pub fn with_capacity(webhooks: usize) -> Self {
+        Self {
+            by_id: HashMap::with_capacity(webhooks),
+            ..Self::default()
+        }
+    }
+
     /// One webhook's document, within `scope`.
     pub fn document(&self, id: WebhookId, scope: Option<&PmCode>) -> Option<&WebhookDocument> {
         self.entry(id, scope).map(|e| &e.document)

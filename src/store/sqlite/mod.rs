@@ -1,7 +1,8 @@
 //! The SQLite store: one database file in WAL mode, one writer thread that
 //! commits requests in groups (`writer.rs`), every webhook read served from an
-//! in-memory index that the writer updates after each commit, reader threads for
-//! the outbox's queries (`readers.rs`), and a checkpoint thread (`checkpoint.rs`).
+//! in-memory index that the writer loads first and updates after each commit,
+//! reader threads for the outbox's queries (and webhook reads until the index
+//! is loaded; `readers.rs`), and a checkpoint thread (`checkpoint.rs`).
 //!
 //! Why this shape: a durable commit costs an fsync, from 0.1 ms to several ms
 //! depending on the disk. Committing each request alone caps writes at one fsync
@@ -25,6 +26,7 @@ mod webhooks;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
 use std::thread;
 use std::time::Duration;
@@ -89,6 +91,7 @@ pub struct OpenError {
 
 pub struct SqliteStore {
     index: Arc<RwLock<Index>>,
+    loading: Arc<Loading>,
     writer: Writer,
     readers: Readers,
     wake: Arc<Wake>,
@@ -97,10 +100,20 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, brings its schema up to
-    /// date, loads every webhook into the index and starts the store's threads:
-    /// the writer, the checkpoint thread and the readers ([`SqliteStore::threads`]
-    /// names them). Every failure names the path.
+    /// date and starts the store's threads: the writer (which first loads every
+    /// webhook into the index, see [`Loading`]), the checkpoint thread and the
+    /// readers ([`SqliteStore::threads`] names them). Every failure names the path.
     pub fn open(path: &Path, options: &SqliteOptions) -> Result<Self, OpenError> {
+        Self::open_gated(path, options, || ())
+    }
+
+    /// [`SqliteStore::open`], with `before_load` run on the writer thread
+    /// before it loads the index (a test holds the load back with it).
+    pub(crate) fn open_gated(
+        path: &Path,
+        options: &SqliteOptions,
+        before_load: impl FnOnce() + Send + 'static,
+    ) -> Result<Self, OpenError> {
         let fail = |reason: String| OpenError {
             path: path.to_path_buf(),
             reason,
@@ -114,7 +127,6 @@ impl SqliteStore {
         schema::configure(&conn, options.busy_timeout, options.synchronous)
             .map_err(|e| fail(e.to_string()))?;
         schema::migrate(&mut conn).map_err(&fail)?;
-        let index = webhooks::load(&conn).map_err(|e| fail(format!("reading webhooks: {e}")))?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(|e| fail(e.to_string()))?;
         let checkpoint_conn = open(OpenFlags::SQLITE_OPEN_READ_WRITE)?;
@@ -131,7 +143,8 @@ impl SqliteStore {
             threads.push(name);
             Ok::<(), OpenError>(())
         };
-        let index = Arc::new(RwLock::new(index));
+        let index = Arc::new(RwLock::new(Index::default()));
+        let loading = Arc::new(Loading::default());
         let wake = Arc::new(Wake::default());
         let (checkpoints, run_checkpoints) = Checkpoints::new();
         let (writer, run_writer) = Writer::new(
@@ -141,7 +154,18 @@ impl SqliteStore {
             Arc::clone(&wake),
             checkpoints,
         );
-        spawn("sqlite-writer".into(), Box::new(move || run_writer(conn)))?;
+        let (into, loaded, shown) = (
+            Arc::clone(&index),
+            Arc::clone(&loading),
+            path.display().to_string(),
+        );
+        let write = move || {
+            before_load();
+            if loaded.load(&conn, &into, &shown) {
+                run_writer(conn);
+            }
+        };
+        spawn("sqlite-writer".into(), Box::new(write))?;
         spawn(
             "sqlite-checkpoint".into(),
             Box::new(move || run_checkpoints(checkpoint_conn)),
@@ -152,6 +176,7 @@ impl SqliteStore {
         }
         Ok(Self {
             index,
+            loading,
             writer,
             readers,
             wake,
@@ -163,16 +188,56 @@ impl SqliteStore {
     pub fn threads(&self) -> &[String] {
         &self.threads
     }
+}
 
-    /// How many webhooks are stored.
-    pub fn len(&self) -> usize {
-        read_index(&self.index)
-            .map(|index| index.len())
-            .unwrap_or(0)
+/// Whether the index holds every webhook yet. The writer thread loads it before
+/// its first write (so no write can slip between the load and the index), and
+/// until it is loaded reads go to SQLite through the readers: the service
+/// answers within milliseconds of start whatever the number of webhooks.
+#[derive(Default)]
+struct Loading(AtomicU8); // 0 while loading, then LOADED or FAILED
+
+const LOADED: u8 = 1;
+const FAILED: u8 = 2;
+
+impl Loading {
+    /// Loads the index; answers whether the writer may start. A row that cannot
+    /// be read stops the writer (writes fail, readiness fails, reads keep
+    /// coming from SQLite) and is logged with the path.
+    fn load(&self, conn: &Connection, index: &RwLock<Index>, path: &str) -> bool {
+        let started = std::time::Instant::now();
+        match webhooks::load(conn) {
+            Ok(loaded) => {
+                let count = loaded.len();
+                match index.write() {
+                    Ok(mut index) => *index = loaded,
+                    Err(_) => {
+                        self.0.store(FAILED, Ordering::Release);
+                        log::error!("webhook index lock poisoned while loading {path}");
+                        return false;
+                    }
+                }
+                self.0.store(LOADED, Ordering::Release);
+                log::info!(
+                    "{count} webhooks loaded from {path} in {} ms",
+                    started.elapsed().as_millis()
+                );
+                true
+            }
+            Err(e) => {
+                self.0.store(FAILED, Ordering::Release);
+                log::error!("cannot read the webhooks of {path}: {e}; the store takes no writes");
+                false
+            }
+        }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    fn loaded(&self) -> bool {
+        self.0.load(Ordering::Acquire) == LOADED
+    }
+
+    fn failed(&self) -> bool {
+        self.0.load(Ordering::Acquire) == FAILED
     }
 }
 
@@ -187,25 +252,46 @@ impl Repository for SqliteStore {
     }
 
     fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> StoreFuture<Arc<Webhook>> {
+        if !self.loading.loaded() {
+            let scope = scope.cloned();
+            return self.readers.answer(move |conn| {
+                let document = webhooks::find(conn, id, scope.as_ref())?;
+                document.webhook().map(Arc::new).map_err(corrupt)
+            });
+        }
         StoreFuture::ready(read_index(&self.index).and_then(|index| {
             index
                 .webhook(id, scope)
-                .map_err(|e| StoreError::Internal(e.into()))?
+                .map_err(corrupt)?
                 .map(Arc::new)
                 .ok_or(StoreError::NotFound)
         }))
     }
 
     fn list(&self, pm: &PmCode) -> StoreFuture<Vec<Arc<Webhook>>> {
+        if !self.loading.loaded() {
+            let pm = pm.clone();
+            return self.readers.answer(move |conn| {
+                let documents = webhooks::documents(conn, &pm).map_err(classify)?;
+                documents
+                    .iter()
+                    .map(|d| d.webhook().map(Arc::new).map_err(corrupt))
+                    .collect()
+            });
+        }
         StoreFuture::ready(read_index(&self.index).and_then(|index| {
-            let webhooks = index
-                .webhooks(pm)
-                .map_err(|e| StoreError::Internal(e.into()))?;
+            let webhooks = index.webhooks(pm).map_err(corrupt)?;
             Ok(webhooks.into_iter().map(Arc::new).collect())
         }))
     }
 
     fn document(&self, id: WebhookId, scope: Option<&PmCode>) -> StoreFuture<WebhookDocument> {
+        if !self.loading.loaded() {
+            let scope = scope.cloned();
+            return self
+                .readers
+                .answer(move |conn| webhooks::find(conn, id, scope.as_ref()));
+        }
         StoreFuture::ready(read_index(&self.index).and_then(|index| {
             index
                 .document(id, scope)
@@ -215,6 +301,12 @@ impl Repository for SqliteStore {
     }
 
     fn documents(&self, pm: &PmCode) -> StoreFuture<Vec<WebhookDocument>> {
+        if !self.loading.loaded() {
+            let pm = pm.clone();
+            return self
+                .readers
+                .read(move |conn| webhooks::documents(conn, &pm));
+        }
         StoreFuture::ready(read_index(&self.index).map(|index| index.documents(pm)))
     }
 
@@ -248,6 +340,11 @@ impl Repository for SqliteStore {
     }
 
     fn ready(&self) -> StoreFuture<()> {
+        if self.loading.failed() {
+            return StoreFuture::ready(Err(corrupt(
+                "the webhooks could not be loaded (see the log)".into(),
+            )));
+        }
         self.readers
             .read(|conn| conn.query_row("SELECT EXISTS (SELECT 1 FROM webhooks)", [], |_| Ok(())))
     }
@@ -536,4 +633,9 @@ fn record(
         })
     };
     run().map_err(classify)
+}
+
+/// A stored document that does not read back: corrupt data.
+fn corrupt(why: String) -> StoreError {
+    StoreError::Internal(why.into())
 }

@@ -38,9 +38,19 @@ impl Readers {
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
+        self.answer(move |conn| query(conn).map_err(classify))
+    }
+
+    /// The same for a read whose answer may be a store error of its own
+    /// (`NotFound`, a corrupt row).
+    pub fn answer<T, F>(&self, query: F) -> StoreFuture<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
         let (answer, future) = StoreFuture::channel();
         let read: Read = Box::new(move |conn| {
-            let _ = answer.send(query(conn).map_err(classify));
+            let _ = answer.send(query(conn));
         });
         match self.reads.try_send(read) {
             Ok(()) => future,

@@ -1,7 +1,8 @@
 //! Webhook rows: one row per webhook, holding its document (schema version 6),
-//! read into the index at start and written by the writer.
+//! read into the index by the writer thread before its first write, read one
+//! by one until then, and written by the writer.
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::rows::{classify, corrupt};
 use crate::domain::{PmCode, ProductId, Webhook, WebhookDocument, WebhookId};
@@ -16,9 +17,21 @@ const UPDATE: &str = "UPDATE webhooks SET (pm_code, product_id, status, document
                       (?2, ?3, ?4, ?5) WHERE id = ?1";
 
 /// Every stored webhook, in creation order. The documents go into the index as
-/// they are; only the keys are parsed.
+/// they are; only the keys are parsed. The table is read through a memory map
+/// (no read call and copy per page) into an index sized for it up front.
 pub fn load(conn: &Connection) -> rusqlite::Result<Index> {
-    let mut index = Index::default();
+    let count: usize = conn.query_row("SELECT count(*) FROM webhooks", [], |r| r.get(0))?;
+    let mut index = Index::with_capacity(count);
+    conn.pragma_update(None, "mmap_size", LOAD_MMAP_BYTES)?;
+    let loaded = read_all(conn, &mut index);
+    conn.pragma_update(None, "mmap_size", 0)?;
+    loaded.map(|()| index)
+}
+
+/// Enough for a few million webhooks; only address space, released after the load.
+const LOAD_MMAP_BYTES: i64 = 4 << 30;
+
+fn read_all(conn: &Connection, index: &mut Index) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare(SELECT_ALL)?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
@@ -30,15 +43,46 @@ pub fn load(conn: &Connection) -> rusqlite::Result<Index> {
         let pm = PmCode::parse(text(1)?).map_err(|p| corrupt(p.message))?;
         let product_id = row.get::<_, Option<u64>>(2)?.map(ProductId::from_stored);
         let status = text(3)?.parse().map_err(corrupt)?;
-        let document = WebhookDocument::from_stored(row.get(4)?);
         let keys = Keys {
             pm: &pm,
             product_id,
             status,
         };
-        index.put_stored(id, keys, document);
+        index.put_stored(id, keys, WebhookDocument::from_stored(text(4)?));
     }
-    Ok(index)
+    Ok(())
+}
+
+/// One webhook's document from its row, within `scope`.
+pub fn find(
+    conn: &Connection,
+    id: WebhookId,
+    scope: Option<&PmCode>,
+) -> Result<WebhookDocument, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT pm_code, document FROM webhooks WHERE id = ?1")
+        .map_err(classify)?;
+    let row = stmt
+        .query_row([id.to_string()], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })
+        .optional()
+        .map_err(classify)?;
+    row.filter(|(pm, _)| scope.is_none_or(|scope| scope.as_str() == pm))
+        .map(|(_, document)| WebhookDocument::from_stored(&document))
+        .ok_or(StoreError::NotFound)
+}
+
+/// The documents of one program manager's webhooks, oldest first, from their rows.
+pub fn documents(conn: &Connection, pm: &PmCode) -> rusqlite::Result<Vec<WebhookDocument>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT document FROM webhooks WHERE pm_code = ?1 ORDER BY rowid")?;
+    let rows = stmt.query_map([pm.as_str()], |row| {
+        row.get_ref(0)
+            .and_then(|v| v.as_str().map_err(|e| corrupt(e.to_string())))
+            .map(WebhookDocument::from_stored)
+    })?;
+    rows.collect()
 }
 
 /// Stores a new webhook row.
