@@ -691,7 +691,7 @@ mod tests {
     /// minute with the count; a delivery starts over.
     #[test]
     fn failures_are_summarised_at_most_once_a_minute_per_webhook() {
-        let (a, b) = (WebhookId::new_random(), WebhookId::new_random());
+        let (a, b) = (WebhookId::generate(), WebhookId::generate());
         let mut log = FailureLog::default();
         let at = |secs: i64| T0 + time::Duration::seconds(secs);
         let mut lines = Vec::new();
@@ -747,7 +747,7 @@ mod tests {
             },
         };
         let pm = PmCode::parse("TRD").expect("pm");
-        let webhook = Webhook::create(WebhookId::new_random(), pm, spec, T0);
+        let webhook = Webhook::create(WebhookId::generate(), pm, spec, T0);
         let webhook = store.create(webhook).wait().expect("create").id;
         let engine = Engine {
             settings,
@@ -1008,7 +1008,7 @@ mod tests {
 
         let healthy = {
             let mut w = (*s.store.get(s.webhook, None).wait().expect("get")).clone();
-            w.id = WebhookId::new_random();
+            w.id = WebhookId::generate();
             w.product_id = ProductId::from_json(&json!(7)).expect("product");
             w.config.url = WebhookUrl::parse(&receiver(200), true).expect("url");
             s.store.create(w).wait().expect("create")

@@ -83,7 +83,7 @@ mod tests {
             },
         };
         let pm = PmCode::parse("TRD").expect("pm");
-        let webhook = Webhook::create(WebhookId::new_random(), pm.clone(), spec, T0);
+        let webhook = Webhook::create(WebhookId::generate(), pm.clone(), spec, T0);
         let webhook = store.create(webhook).wait().expect("create").id;
         let code = EventCode::from_number(101, "eventCode").expect("code");
         let made: Vec<Notification> = (0..11)

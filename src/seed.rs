@@ -76,7 +76,7 @@ impl Seeds {
         let mut seeded = Seeded::default();
         for (pm, spec) in &self.0 {
             let webhook = Webhook::create(
-                WebhookId::new_random(),
+                WebhookId::generate(),
                 pm.clone(),
                 spec.clone(),
                 now_seconds(),

@@ -39,7 +39,7 @@ async fn create(
     let (pm, spec) = body
         .parse_new(caller.scope(), &rules)
         .map_err(ApiError::BadRequest)?;
-    let webhook = Webhook::create(WebhookId::new_random(), pm, spec, now_seconds());
+    let webhook = Webhook::create(WebhookId::generate(), pm, spec, now_seconds());
     let webhook = store.create(webhook).await?;
     log::info!(
         "webhook {} created for program manager {}",

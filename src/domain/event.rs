@@ -88,7 +88,7 @@ mod tests {
         };
         let at = datetime!(2024-01-24 00:00 UTC);
         Webhook::create(
-            WebhookId::new_random(),
+            WebhookId::generate(),
             PmCode::parse(pm).expect("pm"),
             spec,
             at,

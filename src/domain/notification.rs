@@ -315,7 +315,7 @@ mod tests {
         let pm = PmCode::parse("TRD").expect("valid");
         let at = datetime!(2024-01-24 23:20:28 UTC);
         Notification::new(
-            WebhookId::new_random(),
+            WebhookId::generate(),
             pm,
             code,
             NotificationId::generate(),

@@ -204,7 +204,7 @@ mod tests {
         };
         let at = OffsetDateTime::from_unix_timestamp(1_706_138_428).unwrap();
         Webhook::create(
-            WebhookId::new_random(),
+            WebhookId::generate(),
             PmCode::parse("TRD").unwrap(),
             spec,
             at,

@@ -103,7 +103,7 @@ fn spec(product: Option<u64>) -> WebhookSpec {
 }
 
 fn webhook(pm_code: &str, product: Option<u64>) -> Webhook {
-    Webhook::create(WebhookId::new_random(), pm(pm_code), spec(product), t0())
+    Webhook::create(WebhookId::generate(), pm(pm_code), spec(product), t0())
 }
 
 fn code(n: i64) -> EventCode {
@@ -142,7 +142,7 @@ fn another_pm_sees_nothing(repo: &dyn Store) {
 }
 
 fn missing_webhook_is_not_found(repo: &dyn Store) {
-    let id = WebhookId::new_random();
+    let id = WebhookId::generate();
     assert!(
         matches!(repo.get(id, None).wait(), Err(StoreError::NotFound)),
         "get"
@@ -1927,7 +1927,7 @@ fn sqlite_answers_reads_from_the_rows_until_the_index_is_loaded() {
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        repo.document(WebhookId::new_random(), None).wait(),
+        repo.document(WebhookId::generate(), None).wait(),
         Err(StoreError::NotFound)
     ));
     let rendered = |w: &Webhook| WebhookDocument::render(w).as_str().to_owned();
