@@ -6,6 +6,10 @@ use webhook_manager::config::Settings;
 use webhook_manager::runtime::Runtime;
 use webhook_manager::startup::Application;
 
+/// See `mimalloc` in Cargo.toml for why.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A self-hosted implementation of Thredd's Webhook Management API.
 #[derive(Parser)]
 #[command(name = "webhook-manager", version, about)]
