@@ -923,6 +923,9 @@ fn seed_webhooks(store: Arc<dyn Store>, receiver_url: &str) -> Result<(), Error>
     Ok(())
 }
 
+/// A webhook's document of the seeded size, for the naive loop's rows.
+const NAIVE_DOCUMENT: &str = r#"{"webhookId":"00000000-0000-4000-8000-000000000001","programManagerCode":"NAIV","productId":1,"events":[101],"webhookStatus":"active","config":{"url":"https://client.example/hook","customHeaders":{"ApiKey":"bench"}},"createdTime":"2026-11-30T00:00:00Z","lastModifiedTime":"2026-11-30T00:00:00Z","lastHeartbeat":null}"#;
+
 /// What a store without group commit manages: one INSERT per durable commit.
 fn naive_commits_per_second(path: &Path) -> Result<f64, Error> {
     let conn = rusqlite::Connection::open(path)?;
@@ -932,9 +935,9 @@ fn naive_commits_per_second(path: &Path) -> Result<f64, Error> {
     let mut n = 0u64;
     while started.elapsed() < Duration::from_secs(3) {
         conn.execute(
-            "INSERT INTO webhooks (id, pm_code, product_id, events, status, url, custom_headers, created_time, last_modified_time) \
-             VALUES (?1, 'NAIV', ?2, '[101]', 'active', 'https://client.example/hook', '{}', 0, 0)",
-            rusqlite::params![seeded_id(n), n],
+            "INSERT INTO webhooks (id, pm_code, product_id, status, document) \
+             VALUES (?1, 'NAIV', ?2, 'active', ?3)",
+            rusqlite::params![seeded_id(n), n, NAIVE_DOCUMENT],
         )?;
         n += 1;
     }
