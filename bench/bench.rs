@@ -457,6 +457,9 @@ fn start_service_with(
     let config = settings.work.join("empty.toml");
     fs::write(&config, "")?;
     let config = config.display().to_string();
+    // A seeded webhook's read answers readiness; on an empty file (before the
+    // service writes its schema into it), the health check does.
+    let empty = postgres.is_none() && fs::metadata(db).map_or(0, |m| m.len()) == 0;
     let started = Instant::now();
     let mut process = spawn_logged(
         &settings.server_cpu,
@@ -466,8 +469,7 @@ fn start_service_with(
         log,
     )?;
     let url = listening(&mut process.child)?;
-    // A seeded webhook's read; on a database without one, the health check.
-    let probe = if postgres.is_none() && fs::metadata(db).map_or(0, |m| m.len()) == 0 {
+    let probe = if empty {
         format!("{url}/healthz")
     } else {
         format!("{url}/api/v1/webhooks/{}", seeded_id(0))
