@@ -89,7 +89,7 @@ async fn trigger(
 ) -> Result<HttpResponse, ApiError> {
     caller.check_body(&body)?;
     let event = object_body::<TriggerBody>(body.into_inner())?.parse(&caller)?;
-    let webhooks = store.list(&event.pm).await?;
+    let webhooks = store.active_for(&event.pm, event.product).await?;
     let notifications = event.fan_out(webhooks.iter().map(|w| &**w), now_seconds());
     let created = notifications
         .iter()

@@ -215,6 +215,36 @@ fn list_is_in_creation_order(repo: &dyn Store) {
     assert_eq!(ids, expected);
 }
 
+/// An event's candidates: active, of its program manager, for its product or
+/// for none, oldest first.
+fn active_for_selects_an_events_candidates(repo: &dyn Store) {
+    let a = repo.create(webhook("TRD", None)).wait().expect("a");
+    let b = repo.create(webhook("TRD", Some(1))).wait().expect("b");
+    let c = repo.create(webhook("TRD", Some(2))).wait().expect("c");
+    let d = repo.create(webhook("ABC", Some(1))).wait().expect("d");
+    set_status(repo, c.id, None, WebhookStatus::Inactive, t0())
+        .wait()
+        .expect("c inactive");
+    let ids = |code: &str, product: Option<u64>| -> Vec<WebhookId> {
+        repo.active_for(&pm(code), product.map(ProductId::from_stored))
+            .wait()
+            .expect("active_for")
+            .iter()
+            .map(|w| w.id)
+            .collect()
+    };
+    assert_eq!(ids("TRD", Some(1)), vec![a.id, b.id]);
+    assert_eq!(
+        ids("TRD", Some(2)),
+        vec![a.id],
+        "an inactive webhook is no candidate"
+    );
+    assert_eq!(ids("TRD", None), vec![a.id]);
+    assert_eq!(ids("ABC", Some(1)), vec![d.id]);
+    assert!(ids("ABC", None).is_empty());
+    assert!(ids("NONE", Some(1)).is_empty());
+}
+
 /// Documents: each is the webhook as stored, rendered (after a change too),
 /// scoped like `get`, listed in creation order.
 fn documents_are_the_stored_webhooks_rendered(repo: &dyn Store) {
@@ -495,6 +525,10 @@ macro_rules! contract_suite {
             #[test]
             fn documents() {
                 with_repo(|r| documents_are_the_stored_webhooks_rendered(&*r));
+            }
+            #[test]
+            fn active_for() {
+                with_repo(|r| active_for_selects_an_events_candidates(&*r));
             }
             #[test]
             fn status() {

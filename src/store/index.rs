@@ -104,6 +104,22 @@ impl Index {
             .collect()
     }
 
+    /// The active webhooks of one program manager for `product` or for no
+    /// product, oldest first, read back from their documents.
+    pub fn active_for(
+        &self,
+        pm: &PmCode,
+        product: Option<ProductId>,
+    ) -> Result<Vec<Webhook>, String> {
+        self.ids(pm)
+            .iter()
+            .filter_map(|id| self.by_id.get(id))
+            .filter(|e| e.status == WebhookStatus::Active)
+            .filter(|e| e.product_id.is_none() || e.product_id == product)
+            .map(|e| e.document.webhook())
+            .collect()
+    }
+
     fn ids(&self, pm: &PmCode) -> &[WebhookId] {
         self.slots
             .get(pm)

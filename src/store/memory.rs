@@ -17,8 +17,8 @@ use super::{
 use crate::domain::inbox::{Captured, InboxLimits, Keep};
 use crate::domain::{
     Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
-    NotificationStatus, PmCode, QueueHealth, Resend, Webhook, WebhookDocument, WebhookId,
-    WebhookStatus,
+    NotificationStatus, PmCode, ProductId, QueueHealth, Resend, Webhook, WebhookDocument,
+    WebhookId, WebhookStatus,
 };
 
 #[derive(Default)]
@@ -280,6 +280,17 @@ impl Repository for MemoryStore {
     fn list(&self, pm: &PmCode) -> StoreFuture<Vec<Arc<Webhook>>> {
         self.with(|state| {
             let webhooks = state.index.webhooks(pm).map_err(corrupt)?;
+            Ok(webhooks.into_iter().map(Arc::new).collect())
+        })
+    }
+
+    fn active_for(
+        &self,
+        pm: &PmCode,
+        product: Option<ProductId>,
+    ) -> StoreFuture<Vec<Arc<Webhook>>> {
+        self.with(|state| {
+            let webhooks = state.index.active_for(pm, product).map_err(corrupt)?;
             Ok(webhooks.into_iter().map(Arc::new).collect())
         })
     }

@@ -24,7 +24,8 @@ use tokio::sync::{oneshot, Notify};
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
     Attempt, AttemptOutcome, Backoff, ClaimToken, EventCode, Notification, NotificationId,
-    NotificationStatus, PmCode, QueueHealth, Refusal, Resend, Webhook, WebhookDocument, WebhookId,
+    NotificationStatus, PmCode, ProductId, QueueHealth, Refusal, Resend, Webhook, WebhookDocument,
+    WebhookId,
 };
 
 pub use memory::MemoryStore;
@@ -301,6 +302,13 @@ pub trait Repository: Send + Sync {
 
     /// Every webhook of one program manager, oldest first.
     fn list(&self, pm: &PmCode) -> StoreFuture<Vec<Arc<Webhook>>>;
+
+    /// The active webhooks of one program manager for `product` or for no
+    /// product, oldest first: the candidates for an event (`Webhook::receives`
+    /// decides). A selection by the keys every backend keeps, so a trigger
+    /// does not read the program manager's every webhook.
+    fn active_for(&self, pm: &PmCode, product: Option<ProductId>)
+        -> StoreFuture<Vec<Arc<Webhook>>>;
 
     /// One webhook's document (the JSON the API answers with), within `scope`.
     /// A backend with a local index answers the document it rendered when the

@@ -44,8 +44,8 @@ use super::{
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
     Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
-    NotificationStatus, PmCode, QueueHealth, Resend, Webhook, WebhookDocument, WebhookId,
-    WebhookStatus,
+    NotificationStatus, PmCode, ProductId, QueueHealth, Resend, Webhook, WebhookDocument,
+    WebhookId, WebhookStatus,
 };
 
 pub use self::schema::SCHEMA_VERSION;
@@ -312,6 +312,22 @@ impl Repository for PgStore {
         self.run(move |pool, _| async move {
             let client = connect(&pool).await?;
             Ok(webhooks::list(&client, &pm)
+                .await?
+                .into_iter()
+                .map(Arc::new)
+                .collect())
+        })
+    }
+
+    fn active_for(
+        &self,
+        pm: &PmCode,
+        product: Option<ProductId>,
+    ) -> StoreFuture<Vec<Arc<Webhook>>> {
+        let pm = pm.clone();
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            Ok(webhooks::active_for(&client, &pm, product)
                 .await?
                 .into_iter()
                 .map(Arc::new)

@@ -49,6 +49,26 @@ pub async fn list<C: GenericClient>(c: &C, pm: &PmCode) -> Result<Vec<Webhook>, 
         .collect()
 }
 
+/// A program manager's active webhooks for `product` or for no product, in
+/// creation order.
+pub async fn active_for<C: GenericClient>(
+    c: &C,
+    pm: &PmCode,
+    product: Option<ProductId>,
+) -> Result<Vec<Webhook>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM webhooks WHERE pm_code = $1 AND status = 'active' \
+         AND (product_id IS NULL OR product_id = $2) ORDER BY seq"
+    );
+    let product = product.map(|p| p.value() as i64);
+    query(c, &sql, &[&pm.as_str(), &product])
+        .await
+        .map_err(classify)?
+        .iter()
+        .map(read)
+        .collect()
+}
+
 /// Whether the webhook exists and is active.
 pub async fn is_active<C: GenericClient>(c: &C, id: &str) -> Result<bool, StoreError> {
     Ok(opt(

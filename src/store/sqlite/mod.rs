@@ -48,8 +48,8 @@ use super::{
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
     Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
-    NotificationStatus, PmCode, QueueHealth, Resend, Webhook, WebhookDocument, WebhookId,
-    WebhookStatus,
+    NotificationStatus, PmCode, ProductId, QueueHealth, Resend, Webhook, WebhookDocument,
+    WebhookId, WebhookStatus,
 };
 
 pub use self::schema::{Synchronous, SCHEMA_VERSION};
@@ -281,6 +281,27 @@ impl Repository for SqliteStore {
         }
         StoreFuture::ready(read_index(&self.index).and_then(|index| {
             let webhooks = index.webhooks(pm).map_err(corrupt)?;
+            Ok(webhooks.into_iter().map(Arc::new).collect())
+        }))
+    }
+
+    fn active_for(
+        &self,
+        pm: &PmCode,
+        product: Option<ProductId>,
+    ) -> StoreFuture<Vec<Arc<Webhook>>> {
+        if !self.loading.loaded() {
+            let pm = pm.clone();
+            return self.readers.answer(move |conn| {
+                let documents = webhooks::active_for(conn, &pm, product).map_err(classify)?;
+                documents
+                    .iter()
+                    .map(|d| d.webhook().map(Arc::new).map_err(corrupt))
+                    .collect()
+            });
+        }
+        StoreFuture::ready(read_index(&self.index).and_then(|index| {
+            let webhooks = index.active_for(pm, product).map_err(corrupt)?;
             Ok(webhooks.into_iter().map(Arc::new).collect())
         }))
     }

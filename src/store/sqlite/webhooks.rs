@@ -85,6 +85,25 @@ pub fn documents(conn: &Connection, pm: &PmCode) -> rusqlite::Result<Vec<Webhook
     rows.collect()
 }
 
+/// The documents of one program manager's active webhooks for `product` or
+/// for no product, oldest first, from their rows.
+pub fn active_for(
+    conn: &Connection,
+    pm: &PmCode,
+    product: Option<ProductId>,
+) -> rusqlite::Result<Vec<WebhookDocument>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT document FROM webhooks WHERE pm_code = ?1 AND status = 'active' \
+         AND (product_id IS NULL OR product_id = ?2) ORDER BY rowid",
+    )?;
+    let rows = stmt.query_map(params![pm.as_str(), product.map(ProductId::value)], |row| {
+        row.get_ref(0)
+            .and_then(|v| v.as_str().map_err(|e| corrupt(e.to_string())))
+            .map(WebhookDocument::from_stored)
+    })?;
+    rows.collect()
+}
+
 /// Stores a new webhook row.
 pub fn insert(
     conn: &Connection,
