@@ -11,7 +11,9 @@
 //! document. About 450 bytes per webhook with a 300-byte document.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use super::StoreError;
 use crate::domain::{PmCode, ProductId, Webhook, WebhookDocument, WebhookId, WebhookStatus};
 
 #[derive(Debug, Default)]
@@ -62,15 +64,14 @@ impl Index {
         self.entry(id, scope).map(|e| &e.document)
     }
 
-    /// One webhook, read back from its document, within `scope`. `Err` means
-    /// a corrupt document.
+    /// One webhook, read back from its document, within `scope`.
     pub fn webhook(
         &self,
         id: WebhookId,
         scope: Option<&PmCode>,
-    ) -> Result<Option<Webhook>, String> {
+    ) -> Result<Option<Webhook>, StoreError> {
         self.document(id, scope)
-            .map(WebhookDocument::webhook)
+            .map(|d| d.webhook().map_err(corrupt))
             .transpose()
     }
 
@@ -95,28 +96,15 @@ impl Index {
             .collect()
     }
 
-    /// Every webhook of one program manager, oldest first, read back from
-    /// their documents.
-    pub fn webhooks(&self, pm: &PmCode) -> Result<Vec<Webhook>, String> {
-        self.documents(pm)
-            .iter()
-            .map(WebhookDocument::webhook)
-            .collect()
-    }
-
-    /// The active webhooks of one program manager for `product` or for no
-    /// product, oldest first, read back from their documents.
-    pub fn active_for(
-        &self,
-        pm: &PmCode,
-        product: Option<ProductId>,
-    ) -> Result<Vec<Webhook>, String> {
+    /// The documents of one program manager's active webhooks for `product`
+    /// or for no product, oldest first.
+    pub fn active_for(&self, pm: &PmCode, product: Option<ProductId>) -> Vec<WebhookDocument> {
         self.ids(pm)
             .iter()
             .filter_map(|id| self.by_id.get(id))
             .filter(|e| e.status == WebhookStatus::Active)
             .filter(|e| e.product_id.is_none() || e.product_id == product)
-            .map(|e| e.document.webhook())
+            .map(|e| e.document.clone())
             .collect()
     }
 
@@ -199,4 +187,18 @@ impl Index {
         self.slots.clear();
         count
     }
+}
+
+/// Webhooks read back from their documents (a backend's answer to `list` and
+/// `active_for`).
+pub fn read_back(documents: &[WebhookDocument]) -> Result<Vec<Arc<Webhook>>, StoreError> {
+    documents
+        .iter()
+        .map(|d| d.webhook().map(Arc::new).map_err(corrupt))
+        .collect()
+}
+
+/// A stored document that does not read back: corrupt data.
+pub fn corrupt(why: String) -> StoreError {
+    StoreError::Internal(why.into())
 }

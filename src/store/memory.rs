@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
-use super::index::Index;
+use super::index::{read_back, Index};
 use super::wake::Wake;
 use super::{
     Backlog, Change, ClaimLimits, ClaimRequest, Claimed, Claims, Cleared, Inboxes, LogFilter,
@@ -84,10 +84,7 @@ impl MemoryStore {
 impl State {
     /// One webhook, read back from its document in the index.
     fn webhook(&self, id: WebhookId, scope: Option<&PmCode>) -> Result<Webhook, StoreError> {
-        self.index
-            .webhook(id, scope)
-            .map_err(corrupt)?
-            .ok_or(StoreError::NotFound)
+        self.index.webhook(id, scope)?.ok_or(StoreError::NotFound)
     }
 
     /// `Outbox::record_attempt`, under the caller's lock.
@@ -278,10 +275,7 @@ impl Repository for MemoryStore {
     }
 
     fn list(&self, pm: &PmCode) -> StoreFuture<Vec<Arc<Webhook>>> {
-        self.with(|state| {
-            let webhooks = state.index.webhooks(pm).map_err(corrupt)?;
-            Ok(webhooks.into_iter().map(Arc::new).collect())
-        })
+        self.with(|state| read_back(&state.index.documents(pm)))
     }
 
     fn active_for(
@@ -289,10 +283,7 @@ impl Repository for MemoryStore {
         pm: &PmCode,
         product: Option<ProductId>,
     ) -> StoreFuture<Vec<Arc<Webhook>>> {
-        self.with(|state| {
-            let webhooks = state.index.active_for(pm, product).map_err(corrupt)?;
-            Ok(webhooks.into_iter().map(Arc::new).collect())
-        })
+        self.with(|state| read_back(&state.index.active_for(pm, product)))
     }
 
     fn document(&self, id: WebhookId, scope: Option<&PmCode>) -> StoreFuture<WebhookDocument> {
@@ -684,9 +675,4 @@ impl Outbox for MemoryStore {
             Ok((each, true))
         })
     }
-}
-
-/// A document the index cannot read back: a bug, since this store rendered it.
-fn corrupt(why: String) -> StoreError {
-    StoreError::Internal(why.into())
 }

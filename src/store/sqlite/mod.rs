@@ -39,7 +39,7 @@ use self::checkpoint::Checkpoints;
 use self::readers::Readers;
 use self::rows::classify;
 use self::writer::{read_index, Effect, Writer};
-use super::index::Index;
+use super::index::{corrupt, read_back, Index};
 use super::wake::Wake;
 use super::{
     Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, Inboxes, LogFilter, LogPage,
@@ -188,6 +188,20 @@ impl SqliteStore {
     pub fn threads(&self) -> &[String] {
         &self.threads
     }
+
+    /// A webhook read: from the index once it is loaded, else from the rows on
+    /// a reader thread ([`Loading`]).
+    fn read_webhooks<T: Send + 'static>(
+        &self,
+        index: impl FnOnce(&Index) -> Result<T, StoreError>,
+        rows: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> StoreFuture<T> {
+        if self.loading.loaded() {
+            StoreFuture::ready(read_index(&self.index).and_then(|loaded| index(&loaded)))
+        } else {
+            self.readers.answer(rows)
+        }
+    }
 }
 
 /// Whether the index holds every webhook yet. The writer thread loads it before
@@ -252,37 +266,27 @@ impl Repository for SqliteStore {
     }
 
     fn get(&self, id: WebhookId, scope: Option<&PmCode>) -> StoreFuture<Arc<Webhook>> {
-        if !self.loading.loaded() {
-            let scope = scope.cloned();
-            return self.readers.answer(move |conn| {
-                let document = webhooks::find(conn, id, scope.as_ref())?;
+        let owner = scope.cloned();
+        self.read_webhooks(
+            |index| {
+                index
+                    .webhook(id, scope)?
+                    .map(Arc::new)
+                    .ok_or(StoreError::NotFound)
+            },
+            move |conn| {
+                let document = webhooks::find(conn, id, owner.as_ref())?;
                 document.webhook().map(Arc::new).map_err(corrupt)
-            });
-        }
-        StoreFuture::ready(read_index(&self.index).and_then(|index| {
-            index
-                .webhook(id, scope)
-                .map_err(corrupt)?
-                .map(Arc::new)
-                .ok_or(StoreError::NotFound)
-        }))
+            },
+        )
     }
 
     fn list(&self, pm: &PmCode) -> StoreFuture<Vec<Arc<Webhook>>> {
-        if !self.loading.loaded() {
-            let pm = pm.clone();
-            return self.readers.answer(move |conn| {
-                let documents = webhooks::documents(conn, &pm).map_err(classify)?;
-                documents
-                    .iter()
-                    .map(|d| d.webhook().map(Arc::new).map_err(corrupt))
-                    .collect()
-            });
-        }
-        StoreFuture::ready(read_index(&self.index).and_then(|index| {
-            let webhooks = index.webhooks(pm).map_err(corrupt)?;
-            Ok(webhooks.into_iter().map(Arc::new).collect())
-        }))
+        let owner = pm.clone();
+        self.read_webhooks(
+            |index| read_back(&index.documents(pm)),
+            move |conn| read_back(&webhooks::documents(conn, &owner).map_err(classify)?),
+        )
     }
 
     fn active_for(
@@ -290,45 +294,32 @@ impl Repository for SqliteStore {
         pm: &PmCode,
         product: Option<ProductId>,
     ) -> StoreFuture<Vec<Arc<Webhook>>> {
-        if !self.loading.loaded() {
-            let pm = pm.clone();
-            return self.readers.answer(move |conn| {
-                let documents = webhooks::active_for(conn, &pm, product).map_err(classify)?;
-                documents
-                    .iter()
-                    .map(|d| d.webhook().map(Arc::new).map_err(corrupt))
-                    .collect()
-            });
-        }
-        StoreFuture::ready(read_index(&self.index).and_then(|index| {
-            let webhooks = index.active_for(pm, product).map_err(corrupt)?;
-            Ok(webhooks.into_iter().map(Arc::new).collect())
-        }))
+        let owner = pm.clone();
+        self.read_webhooks(
+            |index| read_back(&index.active_for(pm, product)),
+            move |conn| read_back(&webhooks::active_for(conn, &owner, product).map_err(classify)?),
+        )
     }
 
     fn document(&self, id: WebhookId, scope: Option<&PmCode>) -> StoreFuture<WebhookDocument> {
-        if !self.loading.loaded() {
-            let scope = scope.cloned();
-            return self
-                .readers
-                .answer(move |conn| webhooks::find(conn, id, scope.as_ref()));
-        }
-        StoreFuture::ready(read_index(&self.index).and_then(|index| {
-            index
-                .document(id, scope)
-                .cloned()
-                .ok_or(StoreError::NotFound)
-        }))
+        let owner = scope.cloned();
+        self.read_webhooks(
+            |index| {
+                index
+                    .document(id, scope)
+                    .cloned()
+                    .ok_or(StoreError::NotFound)
+            },
+            move |conn| webhooks::find(conn, id, owner.as_ref()),
+        )
     }
 
     fn documents(&self, pm: &PmCode) -> StoreFuture<Vec<WebhookDocument>> {
-        if !self.loading.loaded() {
-            let pm = pm.clone();
-            return self
-                .readers
-                .read(move |conn| webhooks::documents(conn, &pm));
-        }
-        StoreFuture::ready(read_index(&self.index).map(|index| index.documents(pm)))
+        let owner = pm.clone();
+        self.read_webhooks(
+            |index| Ok(index.documents(pm)),
+            move |conn| webhooks::documents(conn, &owner).map_err(classify),
+        )
     }
 
     fn modify(
@@ -654,9 +645,4 @@ fn record(
         })
     };
     run().map_err(classify)
-}
-
-/// A stored document that does not read back: corrupt data.
-fn corrupt(why: String) -> StoreError {
-    StoreError::Internal(why.into())
 }

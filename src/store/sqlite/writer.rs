@@ -68,9 +68,7 @@ impl BatchView<'_> {
         Ok(match self.written.get(&id) {
             Some(webhook) => Some(webhook.clone()).filter(|w| w.visible_to(scope)),
             None if self.cleared => None,
-            None => read_index(self.index)?
-                .webhook(id, scope)
-                .map_err(|e| StoreError::Internal(e.into()))?,
+            None => read_index(self.index)?.webhook(id, scope)?,
         })
     }
 
