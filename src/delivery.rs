@@ -383,7 +383,7 @@ impl Worker {
             }
             // No longer pending (the sandbox was reset), or another engine took
             // the claim over after its lease: that engine's attempt counts.
-            Err(StoreError::NotFound | StoreError::ClaimLost) => {
+            Err(StoreError::NotificationNotFound | StoreError::ClaimLost) => {
                 log::debug!(
                     "notification {}: outcome not recorded: no longer ours",
                     n.id
@@ -800,7 +800,7 @@ mod tests {
         fn stored(&self, n: &Notification) -> (Notification, Vec<Attempt>) {
             let mut found = self
                 .store
-                .details(self.webhook, vec![n.id])
+                .details(self.webhook, None, vec![n.id])
                 .wait()
                 .expect("details");
             found.pop().expect("stored")
@@ -1032,7 +1032,7 @@ mod tests {
         assert!((5..=7).contains(&first), "first round: {first} attempts");
         let delivered = s
             .store
-            .details(healthy.id, vec![n.id])
+            .details(healthy.id, None, vec![n.id])
             .wait()
             .expect("details");
         assert_eq!(delivered[0].0.status, NotificationStatus::Delivered);

@@ -200,6 +200,10 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => Self::webhook_not_registered(),
+            StoreError::NotificationNotFound => Self::NotFound(Problem::new(
+                ErrorCode::NotificationNotFound,
+                "No notifications found.",
+            )),
             StoreError::Duplicate => Self::Conflict(Problem::new(
                 ErrorCode::DuplicateWebhook,
                 "A webhook for this program manager and productId is already registered.",

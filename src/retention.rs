@@ -141,7 +141,7 @@ mod tests {
         assert_eq!(retention.purge().expect("purge"), 3);
         assert_eq!(retention.purge().expect("purge"), 0, "nothing more is old");
         let left: Vec<NotificationId> = store
-            .details(webhook, made.iter().map(|n| n.id).collect())
+            .details(webhook, None, made.iter().map(|n| n.id).collect())
             .wait()
             .expect("details")
             .into_iter()

@@ -40,12 +40,11 @@ async fn deliver_now(
     let webhook = parse_id(&webhook)?;
     let id = NotificationId::parse(&notification).map_err(ApiError::bad_request)?;
     // An unknown webhook is WEBHOOK_NOT_REGISTERED, as on every call by id.
-    store.get(webhook, caller.scope()).await?;
     let n = store
         .deliver_now(webhook, caller.scope(), id, now())
         .await
         .map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound(Problem::at(
+            StoreError::NotificationNotFound => ApiError::NotFound(Problem::at(
                 ErrorCode::NotificationNotFound,
                 "notificationId",
                 format!("No notification {id} for this webhook."),

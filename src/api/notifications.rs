@@ -13,7 +13,7 @@ use time::macros::format_description;
 use time::{Date, OffsetDateTime, Time};
 
 use super::routes::Routes;
-use super::{find_webhook, object_body, parse_event_path, parse_id, success, Caller};
+use super::{object_body, parse_event_path, parse_id, success, Caller};
 use crate::domain::time::{now, rfc3339_millis};
 use crate::domain::{
     quote, Attempt, ErrorCode, EventCode, Notification, NotificationId, Problem, Problems,
@@ -133,12 +133,10 @@ async fn by_event(
     let id = parse_id(&id)?;
     let code = parse_event_path(&code)?;
     let (since, count) = parse_query(req.query_string(), now().date())?;
-    let webhook = store.get(id, caller.scope()).await?.id;
-    let found = store.by_event(webhook, code, since, count).await?;
-    listed(
-        webhook,
-        found.iter().map(|n| NotificationView::new(n, None)),
-    )
+    let found = store
+        .by_event(id, caller.scope(), code, since, count)
+        .await?;
+    listed(id, found.iter().map(|n| NotificationView::new(n, None)))
 }
 
 /// `from` (a date, not after `today`; the start of that day in UTC) and `count`
@@ -277,10 +275,9 @@ async fn details(
         DETAILS_LIMIT,
         ErrorCode::NotificationBulkGetLimitExceeded,
     )?;
-    let webhook = store.get(id, caller.scope()).await?.id;
-    let found = store.details(webhook, ids).await?;
+    let found = store.details(id, caller.scope(), ids).await?;
     listed(
-        webhook,
+        id,
         found
             .iter()
             .map(|(n, attempts)| NotificationView::new(n, Some(attempts))),
@@ -331,8 +328,8 @@ async fn undelivered(
     path: web::Path<String>,
     store: web::Data<dyn Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let webhook = find_webhook(&caller, &path, &store).await?.id;
-    let found = store.undelivered(webhook).await?;
+    let webhook = parse_id(&path)?;
+    let found = store.undelivered(webhook, caller.scope()).await?;
     if found.is_empty() {
         return Err(ApiError::NotFound(Problem::new(
             ErrorCode::UndeliveredNotificationsNotFound,

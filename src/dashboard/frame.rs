@@ -35,11 +35,6 @@ impl Viewer {
             csrf: extensions.get::<Session>().map(|s| s.csrf.clone()),
         }
     }
-
-    /// Whether `pm`'s data is for these eyes.
-    pub fn may_see(&self, pm: &PmCode) -> bool {
-        self.pm.as_ref().is_none_or(|mine| mine == pm)
-    }
 }
 
 /// The status strip: the last hour of attempts, and what is pending now.

@@ -251,7 +251,7 @@ async fn log(
         Ok(filters) => filters,
         Err(why) => return page(StatusCode::BAD_REQUEST, pages::problem(&frame, &why)),
     };
-    match rows(&**store, &filters).await {
+    match rows(&**store, frame.viewer.pm.as_ref(), &filters).await {
         Ok((rows, next)) => page(StatusCode::OK, pages::log(&frame, &filters, &rows, next)),
         Err(e) => unavailable(&frame, &e),
     }
@@ -260,10 +260,12 @@ async fn log(
 /// A page of the log's rows, and where the next page starts.
 async fn rows(
     store: &dyn Store,
+    scope: Option<&PmCode>,
     filters: &Filters,
 ) -> Result<(Vec<pages::Row>, Option<u64>), StoreError> {
     let log = store
         .recent(
+            scope,
             filters.filter.clone(),
             LogScan {
                 before: filters.before,
@@ -365,11 +367,13 @@ async fn stream(
     filters.before = None;
     let with_strip = frame.strip.is_some();
     let filters = std::rc::Rc::new(filters);
+    let scope = frame.viewer.pm.clone();
     live(&req, move || {
         let (store, stats, filters) = (store.clone(), stats.clone(), filters.clone());
+        let scope = scope.clone();
         async move {
             let mut parts = Vec::with_capacity(2);
-            if let Ok((rows, _)) = rows(&**store, &filters).await {
+            if let Ok((rows, _)) = rows(&**store, scope.as_ref(), &filters).await {
                 parts.push(("rows", pages::rows(&rows).into_string()));
             }
             if with_strip {
@@ -508,12 +512,15 @@ async fn detail(
     let (Ok(webhook), Ok(id)) = (WebhookId::parse(&webhook), NotificationId::parse(&id)) else {
         return not_found(&frame);
     };
-    let found = match store.details(webhook, vec![id]).await {
+    let found = match store
+        .details(webhook, frame.viewer.pm.as_ref(), vec![id])
+        .await
+    {
         Ok(mut found) => found.pop(),
+        Err(StoreError::NotFound) => None,
         Err(e) => return unavailable(&frame, &e),
     };
-    let Some((notification, attempts)) = found.filter(|(n, _)| frame.viewer.may_see(&n.pm_code))
-    else {
+    let Some((notification, attempts)) = found else {
         return not_found(&frame);
     };
     let hook = store.get(webhook, None).await.ok();

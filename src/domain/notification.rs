@@ -18,6 +18,9 @@ use super::webhook::{Refusal, WebhookId};
 pub struct NotificationId(Uuid);
 
 impl NotificationId {
+    /// The greatest id: an upper bound for ordered keys that end in an id.
+    pub const LAST: Self = Self(Uuid::max());
+
     /// A new id: a time-ordered UUID (version 7: the time in milliseconds,
     /// then 74 random bits). Ids made later sort after earlier ones, so a new
     /// notification is appended at the end of the store's id index instead of

@@ -18,6 +18,9 @@ use super::webhook_url::WebhookUrl;
 pub struct WebhookId(Uuid);
 
 impl WebhookId {
+    /// The greatest id: an upper bound for ordered keys that end in an id.
+    pub const LAST: Self = Self(Uuid::max());
+
     /// A new id: time-ordered (UUID version 7), like notification ids, so a
     /// new webhook's row is appended to the end of the id index instead of
     /// dirtying a random page of it (the id carries nothing the resource's

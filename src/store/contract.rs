@@ -491,6 +491,10 @@ macro_rules! contract_suite {
             }
 
             #[test]
+            fn notification_scoping() {
+                with_repo(|r| another_pm_sees_no_notifications(&*r));
+            }
+            #[test]
             fn reset() {
                 with_repo(|r| reset_forgets_every_webhook(&*r));
             }
@@ -773,10 +777,8 @@ fn recorded_attempts_answer_the_recent_final_statuses(store: &dyn Store) {
     );
     assert_eq!(
         record(&ns[1], AttemptOutcome::Delivered).recent_final,
-        [
-            NotificationStatus::Delivered,
-            NotificationStatus::Undelivered
-        ]
+        [],
+        "only an undelivered notification needs the history (domain::suspends)"
     );
     record(&ns[2], AttemptOutcome::Undelivered);
     assert_eq!(
@@ -802,11 +804,14 @@ fn recorded_attempts_answer_the_recent_final_statuses(store: &dyn Store) {
                     },
                 )
                 .wait(),
-            Err(StoreError::NotFound)
+            Err(StoreError::NotificationNotFound)
         ),
         "a final notification takes no more attempts"
     );
-    let (_, attempts) = &store.details(w.id, vec![ns[0].id]).wait().expect("details")[0];
+    let (_, attempts) = &store
+        .details(w.id, None, vec![ns[0].id])
+        .wait()
+        .expect("details")[0];
     assert_eq!(attempts.len(), 2, "every attempt is kept");
 
     store
@@ -814,9 +819,9 @@ fn recorded_attempts_answer_the_recent_final_statuses(store: &dyn Store) {
         .wait()
         .expect("resend");
     assert_eq!(
-        record(&ns[2], AttemptOutcome::Delivered).recent_final,
+        record(&ns[2], AttemptOutcome::Undelivered).recent_final,
         [
-            NotificationStatus::Delivered,
+            NotificationStatus::Undelivered,
             NotificationStatus::Delivered,
             NotificationStatus::Undelivered
         ],
@@ -1027,7 +1032,10 @@ fn recording_claims_the_next_in_the_same_write(store: &dyn Store) {
         [b.id],
         "the next due, and only one: the refused call claimed nothing"
     );
-    let (a_stored, _) = &store.details(w.id, vec![a.id]).wait().expect("details")[0];
+    let (a_stored, _) = &store
+        .details(w.id, None, vec![a.id])
+        .wait()
+        .expect("details")[0];
     assert_eq!(a_stored.status, NotificationStatus::Delivered);
     let last = store
         .claim_due("e", at(7), lease, ClaimLimits::upto(10))
@@ -1095,11 +1103,14 @@ fn deliver_now_makes_a_waiting_notification_due(store: &dyn Store) {
     let missing = store
         .deliver_now(w.id, None, NotificationId::generate(), at(3))
         .wait();
-    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+    assert!(
+        matches!(missing, Err(StoreError::NotificationNotFound)),
+        "{missing:?}"
+    );
     let elsewhere = store.deliver_now(other.id, None, n.id, at(3)).wait();
     assert!(
-        matches!(elsewhere, Err(StoreError::NotFound)),
-        "{elsewhere:?}"
+        matches!(elsewhere, Err(StoreError::NotificationNotFound)),
+        "another webhook's notification: {elsewhere:?}"
     );
 
     let (_, done) = undelivered_one(store);
@@ -1167,17 +1178,17 @@ fn recent_lists_newest_first_in_pages_with_filters(store: &dyn Store) {
         window: 100,
     };
     let page1 = store
-        .recent(all.clone(), scan(None, 2))
+        .recent(None, all.clone(), scan(None, 2))
         .wait()
         .expect("recent");
     assert_eq!(ids(&page1), [ns[4].id, ns[3].id], "newest first");
     let page2 = store
-        .recent(all.clone(), scan(page1.next, 2))
+        .recent(None, all.clone(), scan(page1.next, 2))
         .wait()
         .expect("recent");
     assert_eq!(ids(&page2), [ns[2].id, ns[1].id]);
     let page3 = store
-        .recent(all.clone(), scan(page2.next, 2))
+        .recent(None, all.clone(), scan(page2.next, 2))
         .wait()
         .expect("recent");
     assert_eq!(ids(&page3), [ns[0].id]);
@@ -1190,7 +1201,12 @@ fn recent_lists_newest_first_in_pages_with_filters(store: &dyn Store) {
     );
     assert!(page1.entries.iter().all(|(_, last)| last.is_none()));
 
-    let only = |filter: LogFilter| store.recent(filter, scan(None, 10)).wait().expect("recent");
+    let only = |filter: LogFilter| {
+        store
+            .recent(None, filter, scan(None, 10))
+            .wait()
+            .expect("recent")
+    };
     assert_eq!(
         ids(&only(LogFilter {
             pm: Some(pm("ABC")),
@@ -1241,6 +1257,7 @@ fn recent_lists_newest_first_in_pages_with_filters(store: &dyn Store) {
     loop {
         let page = store
             .recent(
+                None,
                 delivered.clone(),
                 LogScan {
                     before,
@@ -1261,6 +1278,7 @@ fn recent_lists_newest_first_in_pages_with_filters(store: &dyn Store) {
     // By id: found by key, outside any window.
     let by_id = store
         .recent(
+            None,
             LogFilter {
                 id: Some(ns[0].id),
                 ..LogFilter::default()
@@ -1495,7 +1513,11 @@ fn resend_needs_an_active_webhook_in_scope(store: &dyn Store) {
         "got {refused:?}"
     );
     assert_eq!(
-        store.undelivered(w.id).wait().expect("undelivered").len(),
+        store
+            .undelivered(w.id, None)
+            .wait()
+            .expect("undelivered")
+            .len(),
         1,
         "nothing resent"
     );
@@ -1552,7 +1574,7 @@ fn purge_deletes_old_final_notifications_only(store: &dyn Store) {
     );
     let kept = |id: NotificationId| {
         !store
-            .details(w.id, vec![id])
+            .details(w.id, None, vec![id])
             .wait()
             .expect("details")
             .is_empty()
@@ -1642,6 +1664,93 @@ fn inboxes_keep_their_newest_within_limits(store: &dyn Store) {
     assert!(keep("c", "now there is room"));
 }
 
+/// Scoping lives in the store: program manager B never reads, resends or
+/// delivers A's notifications; to B, A's webhook is not there.
+fn another_pm_sees_no_notifications(store: &dyn Store) {
+    let (w, n) = undelivered_one(store);
+    let (a, b) = (w.pm_code.clone(), pm("ABC"));
+    let since = t0() - Duration::days(1);
+    let not_found = |what: &str, answer: Result<(), StoreError>| {
+        assert!(
+            matches!(answer, Err(StoreError::NotFound)),
+            "{what} for another program manager: {answer:?}"
+        );
+    };
+    let code = n.event_code;
+    not_found(
+        "by_event",
+        store
+            .by_event(w.id, Some(&b), code, since, 10)
+            .wait()
+            .map(drop),
+    );
+    not_found(
+        "details",
+        store.details(w.id, Some(&b), vec![n.id]).wait().map(drop),
+    );
+    not_found(
+        "undelivered",
+        store.undelivered(w.id, Some(&b)).wait().map(drop),
+    );
+    not_found(
+        "resend",
+        store
+            .resend(w.id, Some(&b), vec![n.id], t0())
+            .wait()
+            .map(drop),
+    );
+    not_found(
+        "deliver now",
+        store
+            .deliver_now(w.id, Some(&b), n.id, t0())
+            .wait()
+            .map(drop),
+    );
+    let scan = LogScan {
+        before: None,
+        limit: 10,
+        window: 1000,
+    };
+    let listed = |scope: &PmCode, filter: LogFilter| {
+        ids_of_log(
+            &store
+                .recent(Some(scope), filter, scan)
+                .wait()
+                .expect("recent"),
+        )
+    };
+    assert_eq!(listed(&b, LogFilter::default()), [], "B's log is empty");
+    let asking_for_a = LogFilter {
+        pm: Some(a.clone()),
+        ..LogFilter::default()
+    };
+    assert_eq!(listed(&b, asking_for_a.clone()), [], "B asking for A's");
+    let by_id = LogFilter {
+        id: Some(n.id),
+        ..LogFilter::default()
+    };
+    assert_eq!(listed(&b, by_id.clone()), [], "B asking for A's by id");
+    assert_eq!(listed(&a, by_id), [n.id], "A sees its own");
+    assert_eq!(listed(&a, asking_for_a), [n.id]);
+    assert_eq!(
+        store
+            .details(w.id, Some(&a), vec![n.id])
+            .wait()
+            .expect("A's details")
+            .len(),
+        1
+    );
+    let (again, _) = &store
+        .resend(w.id, Some(&a), vec![n.id], t0())
+        .wait()
+        .expect("A resends")[0];
+    assert_eq!(*again, n.id);
+}
+
+fn ids_of_log(page: &LogPage) -> Vec<NotificationId> {
+    page.entries.iter().map(|(n, _)| n.id).collect()
+}
+
 /// A reset deletes notifications and attempts too.
 fn reset_deletes_notifications(store: &dyn Store) {
     let (w, n) = undelivered_one(store);
@@ -1660,16 +1769,17 @@ fn reset_deletes_notifications(store: &dyn Store) {
     );
     assert!(store.inboxes().wait().expect("inboxes").is_empty());
     assert!(store.pending().wait().expect("pending").is_empty());
-    assert!(store
-        .details(w.id, vec![n.id])
-        .wait()
-        .expect("details")
-        .is_empty());
-    assert!(store
-        .undelivered(w.id)
-        .wait()
-        .expect("undelivered")
-        .is_empty());
+    assert!(
+        matches!(
+            store.details(w.id, None, vec![n.id]).wait(),
+            Err(StoreError::NotFound)
+        ),
+        "the webhook is gone with its notifications"
+    );
+    assert!(matches!(
+        store.undelivered(w.id, None).wait(),
+        Err(StoreError::NotFound)
+    ));
 }
 
 /// The outbox's reads and its resend, on one webhook with three notifications:
@@ -1737,7 +1847,7 @@ fn outbox_reads_and_resend(store: &dyn Store) {
     let ids = |found: Vec<Notification>| found.into_iter().map(|n| n.id).collect::<Vec<_>>();
     assert_eq!(
         ids(store
-            .by_event(w.id, code(101), t0(), 10)
+            .by_event(w.id, None, code(101), t0(), 10)
             .wait()
             .expect("by event")),
         [delivered.id, undelivered.id],
@@ -1745,7 +1855,7 @@ fn outbox_reads_and_resend(store: &dyn Store) {
     );
     assert_eq!(
         ids(store
-            .by_event(w.id, code(101), t0() + day, 10)
+            .by_event(w.id, None, code(101), t0() + day, 10)
             .wait()
             .expect("by event")),
         [undelivered.id],
@@ -1753,7 +1863,7 @@ fn outbox_reads_and_resend(store: &dyn Store) {
     );
     assert_eq!(
         ids(store
-            .by_event(w.id, code(101), t0(), 1)
+            .by_event(w.id, None, code(101), t0(), 1)
             .wait()
             .expect("by event")),
         [delivered.id],
@@ -1761,7 +1871,7 @@ fn outbox_reads_and_resend(store: &dyn Store) {
     );
 
     let details = store
-        .details(w.id, vec![undelivered.id, elsewhere.id, delivered.id])
+        .details(w.id, None, vec![undelivered.id, elsewhere.id, delivered.id])
         .wait()
         .expect("details");
     let seen: Vec<_> = details
@@ -1785,7 +1895,7 @@ fn outbox_reads_and_resend(store: &dyn Store) {
         "asked order, another webhook's left out, attempts kept"
     );
     assert_eq!(
-        store.undelivered(w.id).wait().expect("undelivered"),
+        store.undelivered(w.id, None).wait().expect("undelivered"),
         [(code(101), undelivered.id)]
     );
 
@@ -1819,7 +1929,7 @@ fn outbox_reads_and_resend(store: &dyn Store) {
     assert_eq!(again.next_attempt, Some(now), "due at once");
     assert!(
         store
-            .undelivered(w.id)
+            .undelivered(w.id, None)
             .wait()
             .expect("undelivered")
             .is_empty(),
@@ -2105,7 +2215,10 @@ fn sqlite_upgrades_a_version_2_file_with_attempts() {
         body_truncated: false,
     });
     record(&store, id, answer.clone(), AttemptOutcome::Delivered, 5).expect("a new attempt");
-    let found = store.details(webhook, vec![id]).wait().expect("details");
+    let found = store
+        .details(webhook, None, vec![id])
+        .wait()
+        .expect("details");
     let attempts = &found[0].1;
     assert_eq!(attempts.len(), 2, "the old attempt is kept");
     assert_eq!(
@@ -2144,8 +2257,8 @@ fn sqlite_upgrades_a_version_3_file_to_queues() {
     let backlog = store.backlog().wait().expect("backlog");
     assert_eq!(
         (backlog.pending, backlog.oldest_due),
-        (2, Some(OffsetDateTime::UNIX_EPOCH + Duration::seconds(5))),
-        "counted per queue; the claimed one is not due"
+        (2, Some(OffsetDateTime::UNIX_EPOCH + Duration::seconds(1))),
+        "counted per queue; a claim in the file was its last process's, gone with it"
     );
     let claims = store
         .claim_due("a", t0(), Duration::minutes(1), ClaimLimits::upto(10))
@@ -2159,9 +2272,10 @@ fn sqlite_upgrades_a_version_3_file_to_queues() {
     assert_eq!(
         got,
         [
-            ("8c4f5cae-9b63-4d2f-8e5a-4a2d3c9bae02".to_owned(), true),
+            ("8c4f5cae-9b63-4d2f-8e5a-4a2d3c9bae02".to_owned(), false),
             ("7b3e4b9e-8a52-4c1e-9d4f-3f1c2b8a9e01".to_owned(), false)
-        ]
+        ],
+        "both due again, in due order"
     );
 }
 

@@ -8,11 +8,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
+use super::flows::{self, at_once, OutboxTx};
 use super::index::{read_back, Index};
+use super::local::LocalQueues;
 use super::wake::Wake;
 use super::{
-    Backlog, Change, ClaimLimits, ClaimRequest, Claimed, Claims, Cleared, Inboxes, LogFilter,
-    LogPage, LogScan, Outbox, RecordRules, Recorded, Repository, StoreError, StoreFuture,
+    Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, Inboxes, LogFilter, LogPage,
+    LogScan, Outbox, RecordRules, Recorded, Repository, StoreError, StoreFuture,
 };
 use crate::domain::inbox::{Captured, InboxLimits, Keep};
 use crate::domain::{
@@ -35,8 +37,8 @@ struct State {
     by_id: HashMap<NotificationId, usize>,
     /// Counts notifications becoming final, to order them for the suspension rule.
     final_seq: u64,
-    /// Each webhook's queue health; none is a healthy queue.
-    queues: HashMap<WebhookId, QueueHealth>,
+    /// Each webhook's queue: due time, health and claims.
+    local: LocalQueues,
     /// The capture inboxes: each one's requests, oldest first.
     inboxes: BTreeMap<String, VecDeque<Captured>>,
 }
@@ -46,8 +48,6 @@ struct Stored {
     attempts: Vec<Attempt>,
     /// When it became final (by `State::final_seq`); `None` while pending.
     final_seq: Option<u64>,
-    /// The claim holding it, and when that claim's lease ends.
-    claim: Option<(ClaimToken, OffsetDateTime)>,
 }
 
 impl MemoryStore {
@@ -64,14 +64,65 @@ impl MemoryStore {
     fn with<T>(&self, f: impl FnOnce(&mut State) -> Result<T, StoreError>) -> StoreFuture<T> {
         StoreFuture::ready(self.lock().and_then(|mut state| f(&mut state)))
     }
+}
 
-    /// Like `with`, for a write that may make notifications due now: `f` also
-    /// answers whether to wake the delivery engine, done once the lock is free.
-    fn with_wake<T>(
+impl State {
+    /// One webhook, read back from its document in the index.
+    fn webhook(&self, id: WebhookId, scope: Option<&PmCode>) -> Result<Webhook, StoreError> {
+        self.index.webhook(id, scope)?.ok_or(StoreError::NotFound)
+    }
+
+    fn webhooks_notifications(&self, webhook: WebhookId) -> impl Iterator<Item = &Stored> {
+        self.notifications
+            .iter()
+            .filter(move |s| s.notification.webhook_id == webhook)
+    }
+
+    fn stored(&self, id: NotificationId) -> Option<&Stored> {
+        self.by_id.get(&id).map(|at| &self.notifications[*at])
+    }
+
+    fn stored_mut(&mut self, id: NotificationId) -> Option<&mut Stored> {
+        let at = *self.by_id.get(&id)?;
+        Some(&mut self.notifications[at])
+    }
+
+    /// The webhook's unclaimed pending notifications with a next attempt,
+    /// soonest first (equal times in the order stored).
+    fn unclaimed(&self, webhook: WebhookId) -> Vec<&Notification> {
+        let mut found: Vec<&Notification> = self
+            .webhooks_notifications(webhook)
+            .map(|s| &s.notification)
+            .filter(|n| n.status == NotificationStatus::Pending && n.next_attempt.is_some())
+            .filter(|n| !self.local.is_claimed(n.id))
+            .collect();
+        found.sort_by_key(|n| n.next_attempt);
+        found
+    }
+}
+
+/// The outbox's primitives (`flows::OutboxTx`) on the locked state; each
+/// answers at once. A flow checks before it changes anything, so a refused
+/// call has changed nothing without a rollback.
+struct MemoryTx<'a> {
+    state: &'a mut State,
+    wake: bool,
+}
+
+impl MemoryStore {
+    /// Runs a flow under the lock; wakes the engine afterwards if it asked.
+    fn flow<T>(
         &self,
-        f: impl FnOnce(&mut State) -> Result<(T, bool), StoreError>,
+        run: impl AsyncFnOnce(&mut MemoryTx<'_>) -> Result<T, StoreError>,
     ) -> StoreFuture<T> {
-        let done = self.lock().and_then(|mut state| f(&mut state));
+        let done = self.lock().and_then(|mut state| {
+            let mut tx = MemoryTx {
+                state: &mut state,
+                wake: false,
+            };
+            let value = at_once(run(&mut tx))?;
+            Ok((value, tx.wake))
+        });
         StoreFuture::ready(done.map(|(value, wake)| {
             if wake {
                 self.wake.wake();
@@ -81,177 +132,199 @@ impl MemoryStore {
     }
 }
 
-impl State {
-    /// One webhook, read back from its document in the index.
-    fn webhook(&self, id: WebhookId, scope: Option<&PmCode>) -> Result<Webhook, StoreError> {
-        self.index.webhook(id, scope)?.ok_or(StoreError::NotFound)
-    }
-
-    /// `Outbox::record_attempt`, under the caller's lock.
-    fn record(
+impl OutboxTx for MemoryTx<'_> {
+    async fn notification(
         &mut self,
         id: NotificationId,
-        token: &ClaimToken,
-        attempt: Attempt,
-        outcome: AttemptOutcome,
-        rules: RecordRules,
-    ) -> Result<Recorded, StoreError> {
-        let RecordRules { recent, backoff } = rules;
-        let at = *self.by_id.get(&id).ok_or(StoreError::NotFound)?;
-        let stored = &mut self.notifications[at];
-        if stored.notification.status != NotificationStatus::Pending {
-            return Err(StoreError::NotFound);
+    ) -> Result<Option<(Notification, Option<ClaimToken>)>, StoreError> {
+        let claim = self.state.local.claim(id).map(|(token, _)| token.clone());
+        Ok(self
+            .state
+            .stored(id)
+            .map(|s| (s.notification.clone(), claim)))
+    }
+
+    async fn webhook(
+        &mut self,
+        id: WebhookId,
+        scope: Option<&PmCode>,
+    ) -> Result<Option<Webhook>, StoreError> {
+        self.state.index.webhook(id, scope)
+    }
+
+    async fn active(&mut self, id: WebhookId) -> Result<bool, StoreError> {
+        Ok(self.state.index.status(id) == Some(WebhookStatus::Active))
+    }
+
+    async fn insert(&mut self, n: &Notification) -> Result<(), StoreError> {
+        let state = &mut *self.state;
+        if state.by_id.contains_key(&n.id) {
+            return Err(StoreError::Duplicate);
         }
-        if stored.claim.as_ref().map(|(t, _)| t) != Some(token) {
-            return Err(StoreError::ClaimLost);
-        }
-        stored.claim = None;
-        let became_final = stored.notification.record(&attempt, outcome);
-        let time = attempt.time;
-        stored.attempts.push(attempt);
-        let webhook_id = stored.notification.webhook_id;
-        let queue = self.queues.entry(webhook_id).or_default();
-        match outcome {
-            AttemptOutcome::Delivered => queue.delivered(),
-            _ => queue.failed(&backoff, time),
-        }
-        let queue = *queue;
-        if !became_final {
-            return Ok(Recorded {
-                webhook_id,
-                recent_final: Vec::new(),
-                queue,
-            });
-        }
-        self.final_seq += 1;
-        stored.final_seq = Some(self.final_seq);
+        state.by_id.insert(n.id, state.notifications.len());
+        state.notifications.push(Stored {
+            notification: n.clone(),
+            attempts: Vec::new(),
+            final_seq: None,
+        });
+        state.local.saved(n, None);
+        Ok(())
+    }
+
+    async fn save(&mut self, n: &Notification, was: NotificationStatus) -> Result<(), StoreError> {
+        let state = &mut *self.state;
+        state.final_seq += 1;
+        let seq = state.final_seq;
+        let stored = state
+            .stored_mut(n.id)
+            .ok_or(StoreError::NotificationNotFound)?;
+        stored.notification = n.clone();
+        stored.final_seq = (n.status != NotificationStatus::Pending).then_some(seq);
+        state.local.saved(n, Some(was));
+        Ok(())
+    }
+
+    async fn insert_attempt(
+        &mut self,
+        n: &Notification,
+        attempt: &Attempt,
+    ) -> Result<(), StoreError> {
+        let stored = self
+            .state
+            .stored_mut(n.id)
+            .ok_or(StoreError::NotificationNotFound)?;
+        stored.attempts.push(attempt.clone());
+        Ok(())
+    }
+
+    async fn recent_final(
+        &mut self,
+        webhook: WebhookId,
+        count: u32,
+    ) -> Result<Vec<NotificationStatus>, StoreError> {
         let mut finals: Vec<(u64, NotificationStatus)> = self
-            .webhooks_notifications(webhook_id)
+            .state
+            .webhooks_notifications(webhook)
             .filter_map(|s| s.final_seq.map(|seq| (seq, s.notification.status)))
             .collect();
         finals.sort_unstable_by_key(|(seq, _)| std::cmp::Reverse(*seq));
-        Ok(Recorded {
-            webhook_id,
-            recent_final: finals
-                .into_iter()
-                .take(recent as usize)
-                .map(|(_, status)| status)
-                .collect(),
-            queue,
-        })
+        Ok(finals
+            .into_iter()
+            .take(count as usize)
+            .map(|(_, status)| status)
+            .collect())
     }
 
-    /// `Outbox::claim_due`; without the lapsed claims when `take_lapsed` is false.
-    fn claim(
+    async fn health(&mut self, webhook: WebhookId) -> Result<QueueHealth, StoreError> {
+        Ok(self.state.local.health(webhook))
+    }
+
+    async fn save_health(
         &mut self,
-        engine: &str,
+        webhook: WebhookId,
+        health: &QueueHealth,
+    ) -> Result<(), StoreError> {
+        self.state.local.set_health(webhook, *health);
+        Ok(())
+    }
+
+    async fn lapsed(
+        &mut self,
         now: OffsetDateTime,
-        lease: time::Duration,
-        limits: ClaimLimits,
-        take_lapsed: bool,
-    ) -> Claims {
-        let State {
-            index,
-            notifications,
-            queues,
-            ..
-        } = self;
-        let total = limits.total as usize;
-        let mut claimed = Vec::new();
-        let claim = |stored: &mut Stored, taken_over: bool| {
-            let token = ClaimToken::new(engine);
-            stored.claim = Some((token.clone(), now + lease));
-            Claimed {
-                notification: stored.notification.clone(),
-                token,
-                taken_over,
-            }
-        };
-        // Lapsed claims first, soonest lapsed first.
-        let mut lapsed: Vec<&mut Stored> = notifications
-            .iter_mut()
-            .filter(|s| s.claim.as_ref().is_some_and(|(_, until)| *until <= now))
-            .filter(|_| take_lapsed)
-            .collect();
-        lapsed.sort_by_key(|s| {
-            let until = s.claim.as_ref().map(|(_, until)| *until);
-            (until, s.notification.next_attempt)
-        });
-        for stored in lapsed.into_iter().take(total) {
-            claimed.push(claim(stored, true));
-        }
-        // Then the queues: each webhook's due time, claims and readiness.
-        let mut due: HashMap<WebhookId, OffsetDateTime> = HashMap::new();
-        let mut in_flight: HashMap<WebhookId, u32> = HashMap::new();
-        for s in notifications.iter() {
-            let n = &s.notification;
-            if s.claim.is_some() {
-                *in_flight.entry(n.webhook_id).or_default() += 1;
-            } else if let (NotificationStatus::Pending, Some(at)) = (n.status, n.next_attempt) {
-                let soonest = due.entry(n.webhook_id).or_insert(at);
-                *soonest = (*soonest).min(at);
-            }
-        }
-        let mut ready: Vec<(OffsetDateTime, WebhookId)> = due
-            .iter()
-            .map(|(webhook, at)| {
-                let health = queues.get(webhook).copied().unwrap_or_default();
-                (health.ready(*at), *webhook)
-            })
-            .collect();
-        ready.sort_unstable();
-        let next_ready = ready.iter().map(|(at, _)| *at).find(|at| *at > now);
-        for (at, webhook) in ready {
-            if at > now || claimed.len() >= total {
-                break;
-            }
-            let active = index.status(webhook) == Some(WebhookStatus::Active);
-            let mut theirs: Vec<&mut Stored> = notifications
-                .iter_mut()
-                .filter(|s| {
-                    let n = &s.notification;
-                    n.webhook_id == webhook
-                        && n.status == NotificationStatus::Pending
-                        && s.claim.is_none()
-                        && n.next_attempt.is_some_and(|at| at <= now)
-                })
-                .collect();
-            if !active {
-                for stored in theirs {
-                    stored.notification.next_attempt = None;
-                }
-                continue;
-            }
-            let health = queues.entry(webhook).or_default();
-            let out = in_flight.get(&webhook).copied().unwrap_or(0);
-            let room = health
-                .room(limits.per_webhook, out)
-                .min(u32::try_from(total - claimed.len()).unwrap_or(u32::MAX));
-            // Stable: equal due times keep the order they were stored in.
-            theirs.sort_by_key(|s| s.notification.next_attempt);
-            for stored in theirs.into_iter().take(room as usize) {
-                health.claimed(now + lease);
-                claimed.push(claim(stored, false));
-            }
-        }
-        let lease_ends = notifications
-            .iter()
-            .filter_map(|s| s.claim.as_ref().map(|(_, until)| *until))
-            .filter(|until| *until > now)
-            .min();
-        let next = next_ready.into_iter().chain(lease_ends).min();
-        Claims { claimed, next }
+        limit: u32,
+    ) -> Result<Vec<Notification>, StoreError> {
+        Ok(self.state.local.lapsed(now, limit))
     }
 
-    fn webhooks_notifications(&self, webhook: WebhookId) -> impl Iterator<Item = &Stored> {
-        self.notifications
-            .iter()
-            .filter(move |s| s.notification.webhook_id == webhook)
+    async fn ready(
+        &mut self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<WebhookId>, StoreError> {
+        Ok(self.state.local.ready(now, limit))
     }
 
-    fn find_mut(&mut self, webhook: WebhookId, id: NotificationId) -> Option<&mut Stored> {
-        let at = *self.by_id.get(&id)?;
-        Some(&mut self.notifications[at]).filter(|s| s.notification.webhook_id == webhook)
+    async fn in_flight(&mut self, webhook: WebhookId) -> Result<u32, StoreError> {
+        Ok(self.state.local.queue(webhook).in_flight)
+    }
+
+    async fn due(
+        &mut self,
+        webhook: WebhookId,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StoreError> {
+        Ok(self
+            .state
+            .unclaimed(webhook)
+            .into_iter()
+            .take_while(|n| n.next_attempt.is_some_and(|at| at <= now))
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn take(
+        &mut self,
+        n: &Notification,
+        token: &ClaimToken,
+        until: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.state.local.take(n, token, until);
+        Ok(())
+    }
+
+    async fn park_due(
+        &mut self,
+        webhook: WebhookId,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let state = &mut *self.state;
+        for stored in &mut state.notifications {
+            let n = &mut stored.notification;
+            if n.webhook_id == webhook
+                && n.status == NotificationStatus::Pending
+                && n.next_attempt.is_some_and(|at| at <= now)
+                && !state.local.is_claimed(n.id)
+            {
+                n.next_attempt = None;
+            }
+        }
+        Ok(())
+    }
+
+    async fn unpark(&mut self, webhook: WebhookId, at: OffsetDateTime) -> Result<(), StoreError> {
+        for stored in &mut self.state.notifications {
+            let n = &mut stored.notification;
+            if n.webhook_id == webhook
+                && n.status == NotificationStatus::Pending
+                && n.next_attempt.is_none()
+            {
+                n.next_attempt = Some(at);
+            }
+        }
+        self.taken_from(webhook).await
+    }
+
+    async fn taken_from(&mut self, webhook: WebhookId) -> Result<(), StoreError> {
+        let due = self
+            .state
+            .unclaimed(webhook)
+            .first()
+            .and_then(|n| n.next_attempt);
+        self.state.local.set_due(webhook, due);
+        Ok(())
+    }
+
+    async fn next_look(
+        &mut self,
+        now: OffsetDateTime,
+    ) -> Result<Option<OffsetDateTime>, StoreError> {
+        Ok(self.state.local.next_look(now))
+    }
+
+    fn wake(&mut self) {
+        self.wake = true;
     }
 }
 
@@ -306,7 +379,8 @@ impl Repository for MemoryStore {
         scope: Option<&PmCode>,
         change: Change,
     ) -> StoreFuture<Webhook> {
-        self.with_wake(|state| {
+        self.flow(async |tx| {
+            let state = &mut *tx.state;
             let mut updated = state.webhook(id, scope)?;
             let was = updated.status;
             change(&mut updated)?;
@@ -316,22 +390,11 @@ impl Repository for MemoryStore {
             {
                 return Err(StoreError::Duplicate);
             }
-            // Set active again: its parked notifications are due now.
-            let unparked = was != WebhookStatus::Active && updated.status == WebhookStatus::Active;
-            if unparked {
-                state.queues.remove(&id);
-                for stored in &mut state.notifications {
-                    let n = &mut stored.notification;
-                    if n.webhook_id == id
-                        && n.status == NotificationStatus::Pending
-                        && n.next_attempt.is_none()
-                    {
-                        n.next_attempt = Some(updated.last_modified_time);
-                    }
-                }
-            }
             state.index.put(&updated, WebhookDocument::render(&updated));
-            Ok((updated, unparked))
+            if was != WebhookStatus::Active && updated.status == WebhookStatus::Active {
+                flows::activated(tx, id, updated.last_modified_time).await?;
+            }
+            Ok(updated)
         })
     }
 
@@ -407,59 +470,34 @@ impl Outbox for MemoryStore {
         lease: time::Duration,
         limits: ClaimLimits,
     ) -> StoreFuture<Claims> {
-        self.with(|state| Ok(state.claim(engine, now, lease, limits, true)))
+        self.flow(async |tx| flows::claim_due(tx, engine, now, lease, limits).await)
     }
 
     fn park(&self, id: NotificationId, token: ClaimToken) -> StoreFuture<()> {
-        self.with(|state| {
-            let at = *state.by_id.get(&id).ok_or(StoreError::NotFound)?;
-            let stored = &mut state.notifications[at];
-            if stored.claim.as_ref().map(|(t, _)| t) != Some(&token) {
-                return Err(StoreError::ClaimLost);
-            }
-            stored.claim = None;
-            stored.notification.next_attempt = None;
-            Ok(())
-        })
+        self.flow(async |tx| flows::park(tx, id, &token).await)
     }
 
     fn backlog(&self) -> StoreFuture<Backlog> {
         self.with(|state| {
-            let pending = state
-                .notifications
-                .iter()
-                .map(|s| &s.notification)
-                .filter(|n| n.status == NotificationStatus::Pending);
+            let (pending, oldest_due, backing_off) = state.local.backlog();
             Ok(Backlog {
-                pending: pending.clone().count() as u64,
-                oldest_due: pending.filter_map(|n| n.next_attempt).min(),
-                backing_off: state
-                    .queues
-                    .values()
-                    .filter(|q| q.backoff.is_some())
-                    .count() as u64,
+                pending,
+                oldest_due,
+                backing_off,
             })
         })
     }
 
     fn enqueue(&self, notifications: Vec<Notification>) -> StoreFuture<()> {
-        self.with_wake(|state| {
+        self.flow(async |tx| {
+            // All or none: memory has no rollback, so a taken id is found first.
             if notifications
                 .iter()
-                .any(|n| state.by_id.contains_key(&n.id))
+                .any(|n| tx.state.by_id.contains_key(&n.id))
             {
                 return Err(StoreError::Duplicate);
             }
-            for n in &notifications {
-                state.by_id.insert(n.id, state.notifications.len());
-                state.notifications.push(Stored {
-                    notification: n.clone(),
-                    attempts: Vec::new(),
-                    final_seq: None,
-                    claim: None,
-                });
-            }
-            Ok(((), true))
+            flows::enqueue(tx, &notifications).await
         })
     }
 
@@ -471,10 +509,9 @@ impl Outbox for MemoryStore {
         outcome: AttemptOutcome,
         rules: RecordRules,
     ) -> StoreFuture<Recorded> {
-        self.with(|state| state.record(id, token, attempt, outcome, rules))
+        self.flow(async |tx| flows::record(tx, id, token, &attempt, outcome, rules).await)
     }
 
-    /// Both under one lock: as atomic as the SQLite backend's one transaction.
     fn record_and_claim(
         &self,
         id: NotificationId,
@@ -484,29 +521,25 @@ impl Outbox for MemoryStore {
         rules: RecordRules,
         next: ClaimRequest,
     ) -> StoreFuture<(Recorded, Claims)> {
-        self.with(|state| {
-            let recorded = state.record(id, token, attempt, outcome, rules)?;
-            let claimed = state
-                .claim(&next.engine, next.now, next.lease, next.limits, false)
-                .claimed;
-            Ok((
-                recorded,
-                Claims {
-                    claimed,
-                    next: None,
-                },
-            ))
+        self.flow(async |tx| {
+            flows::record_and_claim(tx, id, token, &attempt, outcome, rules, &next).await
         })
     }
 
-    fn recent(&self, filter: LogFilter, scan: LogScan) -> StoreFuture<LogPage> {
+    fn recent(
+        &self,
+        scope: Option<&PmCode>,
+        filter: LogFilter,
+        scan: LogScan,
+    ) -> StoreFuture<LogPage> {
+        let Some(filter) = filter.within(scope) else {
+            return StoreFuture::ready(Ok(LogPage::default()));
+        };
         self.with(|state| {
             let all = &state.notifications;
             if let Some(id) = filter.id {
                 let entries = state
-                    .by_id
-                    .get(&id)
-                    .map(|at| &all[*at])
+                    .stored(id)
                     .filter(|s| filter.matches(&s.notification))
                     .map(|s| (s.notification.clone(), s.attempts.last().cloned()))
                     .into_iter()
@@ -556,11 +589,13 @@ impl Outbox for MemoryStore {
     fn by_event(
         &self,
         webhook: WebhookId,
+        scope: Option<&PmCode>,
         code: EventCode,
         since: OffsetDateTime,
         count: u32,
     ) -> StoreFuture<Vec<Notification>> {
         self.with(|state| {
+            state.webhook(webhook, scope)?;
             let mut found: Vec<&Notification> = state
                 .webhooks_notifications(webhook)
                 .map(|s| &s.notification)
@@ -575,21 +610,27 @@ impl Outbox for MemoryStore {
     fn details(
         &self,
         webhook: WebhookId,
+        scope: Option<&PmCode>,
         ids: Vec<NotificationId>,
     ) -> StoreFuture<Vec<(Notification, Vec<Attempt>)>> {
         self.with(|state| {
+            state.webhook(webhook, scope)?;
             Ok(ids
                 .iter()
-                .filter_map(|id| state.by_id.get(id))
-                .map(|at| &state.notifications[*at])
+                .filter_map(|id| state.stored(*id))
                 .filter(|s| s.notification.webhook_id == webhook)
                 .map(|s| (s.notification.clone(), s.attempts.clone()))
                 .collect())
         })
     }
 
-    fn undelivered(&self, webhook: WebhookId) -> StoreFuture<Vec<(EventCode, NotificationId)>> {
+    fn undelivered(
+        &self,
+        webhook: WebhookId,
+        scope: Option<&PmCode>,
+    ) -> StoreFuture<Vec<(EventCode, NotificationId)>> {
         self.with(|state| {
+            state.webhook(webhook, scope)?;
             let mut found: Vec<&Notification> = state
                 .webhooks_notifications(webhook)
                 .map(|s| &s.notification)
@@ -633,18 +674,7 @@ impl Outbox for MemoryStore {
         id: NotificationId,
         now: OffsetDateTime,
     ) -> StoreFuture<Notification> {
-        self.with_wake(|state| {
-            state.webhook(webhook, scope)?.accepts_resend()?;
-            let stored = state.find_mut(webhook, id).ok_or(StoreError::NotFound)?;
-            if stored.claim.is_some() {
-                return Ok((stored.notification.clone(), false));
-            }
-            let mut n = stored.notification.clone();
-            n.deliver_now(now)?;
-            stored.notification = n.clone();
-            state.queues.entry(webhook).or_default().probe_now(now);
-            Ok((n, true))
-        })
+        self.flow(async |tx| flows::deliver_now(tx, webhook, scope, id, now).await)
     }
 
     fn resend(
@@ -654,25 +684,6 @@ impl Outbox for MemoryStore {
         ids: Vec<NotificationId>,
         now: OffsetDateTime,
     ) -> StoreFuture<Vec<(NotificationId, Resend)>> {
-        self.with_wake(|state| {
-            state.webhook(webhook, scope)?.accepts_resend()?;
-            let each = ids
-                .into_iter()
-                .map(|id| {
-                    let resend = match state.find_mut(webhook, id) {
-                        None => Resend::Invalid,
-                        Some(stored) => {
-                            let resend = stored.notification.resend(now);
-                            if matches!(resend, Resend::Initiated(_)) {
-                                stored.final_seq = None;
-                            }
-                            resend
-                        }
-                    };
-                    (id, resend)
-                })
-                .collect();
-            Ok((each, true))
-        })
+        self.flow(async |tx| flows::resend(tx, webhook, scope, ids, now).await)
     }
 }

@@ -3,7 +3,9 @@
 //! its guarantees; the rules of what may change live in `domain`. All SQL lives
 //! under this module.
 
+mod flows;
 mod index;
+mod local;
 pub mod memory;
 pub mod postgres;
 pub mod sqlite;
@@ -38,8 +40,13 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 /// a client can cause; the last two are faults of the storage itself.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The webhook is not there, or not for this caller.
     #[error("webhook not found")]
     NotFound,
+    /// The webhook is there for this caller, the notification is not: unknown,
+    /// another webhook's, or (when recording an attempt) no longer pending.
+    #[error("notification not found")]
+    NotificationNotFound,
     /// A UNIQUE or PRIMARY KEY constraint: for webhooks, the (program manager,
     /// product) key is taken.
     #[error("a webhook for this program manager and product already exists")]
@@ -136,6 +143,19 @@ pub struct LogFilter {
 }
 
 impl LogFilter {
+    /// The filter narrowed to what a caller in `scope` may see; `None` when
+    /// it asks for another program manager's notifications (nothing matches).
+    pub fn within(mut self, scope: Option<&PmCode>) -> Option<Self> {
+        match (scope, &self.pm) {
+            (None, _) => Some(self),
+            (Some(own), Some(asked)) if own != asked => None,
+            (Some(own), _) => {
+                self.pm = Some(own.clone());
+                Some(self)
+            }
+        }
+    }
+
     /// Whether `n` passes every filter that is set.
     pub fn matches(&self, n: &Notification) -> bool {
         let created = n.created_time.unix_timestamp();
@@ -360,6 +380,16 @@ pub trait Repository: Send + Sync {
 /// **The wake-up.** After every commit that may make a notification due now
 /// (new ones, a resend, a webhook set active), the store notifies
 /// [`Outbox::waker`], so the engine claims without waiting for a timer.
+///
+/// **Scoping.** Every call about a webhook's notifications takes the caller's
+/// `scope` (`None`: the service itself) and answers [`StoreError::NotFound`]
+/// for a webhook of another program manager, exactly as for a missing one;
+/// [`Outbox::recent`] lists only the scope's notifications.
+///
+/// **One protocol.** The writes (enqueue, claim, record, park, deliver now,
+/// resend, and the unparking of [`Repository::modify`]) are written once, in
+/// `store::flows`, over the primitives of `flows::OutboxTx`; a backend
+/// implements those primitives and runs each flow in one transaction.
 pub trait Outbox: Send + Sync {
     /// Notified after each commit that may make a notification due now.
     fn waker(&self) -> Arc<Notify>;
@@ -391,10 +421,11 @@ pub trait Outbox: Send + Sync {
     /// `outcome` (`Notification::record`), releasing the claim, and updates its
     /// webhook's queue health per `rules.backoff` (`QueueHealth::delivered` or
     /// `failed` at the attempt's time). When the attempt makes the notification
-    /// final, answers the statuses of the webhook's last `rules.recent`
+    /// `Undelivered`, answers the statuses of the webhook's last `rules.recent`
     /// notifications to become final, for the suspension rule
-    /// (`domain::suspends`). A notification that is not pending (or unknown) is
-    /// `NotFound`; one whose claim `token` no longer holds is `ClaimLost`.
+    /// (`domain::suspends`, which no other outcome needs). A notification that
+    /// is not pending (or unknown) is `NotificationNotFound`; one whose claim
+    /// `token` no longer holds is `ClaimLost`.
     fn record_attempt(
         &self,
         id: NotificationId,
@@ -423,7 +454,12 @@ pub trait Outbox: Send + Sync {
     /// (at most `limit`, before a previous page's `next`, among at most
     /// `window` notifications), each with its last attempt: the dashboard's
     /// delivery log. A filter by id is a lookup by key, whatever the window.
-    fn recent(&self, filter: LogFilter, scan: LogScan) -> StoreFuture<LogPage>;
+    fn recent(
+        &self,
+        scope: Option<&PmCode>,
+        filter: LogFilter,
+        scan: LogScan,
+    ) -> StoreFuture<LogPage>;
 
     /// Every pending notification, oldest first (for tests and tools: the
     /// engine claims pages instead).
@@ -434,6 +470,7 @@ pub trait Outbox: Send + Sync {
     fn by_event(
         &self,
         webhook: WebhookId,
+        scope: Option<&PmCode>,
         code: EventCode,
         since: OffsetDateTime,
         count: u32,
@@ -444,11 +481,16 @@ pub trait Outbox: Send + Sync {
     fn details(
         &self,
         webhook: WebhookId,
+        scope: Option<&PmCode>,
         ids: Vec<NotificationId>,
     ) -> StoreFuture<Vec<(Notification, Vec<Attempt>)>>;
 
     /// The webhook's `Undelivered` notifications, by event code, oldest first.
-    fn undelivered(&self, webhook: WebhookId) -> StoreFuture<Vec<(EventCode, NotificationId)>>;
+    fn undelivered(
+        &self,
+        webhook: WebhookId,
+        scope: Option<&PmCode>,
+    ) -> StoreFuture<Vec<(EventCode, NotificationId)>>;
 
     /// Deletes at most `limit` final notifications (`Delivered` or
     /// `Undelivered`) whose last attempt was before `before`, oldest first, with
@@ -459,7 +501,7 @@ pub trait Outbox: Send + Sync {
     /// notification `id`, if the webhook (within `scope`) is active
     /// (`Webhook::accepts_resend`): it is due at `now`, and when its queue backs
     /// off, the next probe may go at `now` too. Wakes the engine. Answers the
-    /// notification as stored. `NotFound` for an unknown id or another
+    /// notification as stored. `NotificationNotFound` for an unknown id or another
     /// webhook's.
     fn deliver_now(
         &self,

@@ -19,6 +19,7 @@
 
 mod inboxes;
 mod notifications;
+mod outbox;
 mod schema;
 mod sql;
 pub mod throwaway;
@@ -36,6 +37,8 @@ use tokio::sync::{oneshot, Notify};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
+use self::outbox::PgTx;
+use super::flows;
 use super::wake::Wake;
 use super::{
     Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, Inboxes, LogFilter, LogPage,
@@ -43,9 +46,8 @@ use super::{
 };
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
-    Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
-    NotificationStatus, PmCode, ProductId, QueueHealth, Resend, Webhook, WebhookDocument,
-    WebhookId, WebhookStatus,
+    Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId, PmCode,
+    ProductId, Resend, Webhook, WebhookDocument, WebhookId, WebhookStatus,
 };
 
 pub use self::schema::SCHEMA_VERSION;
@@ -378,8 +380,8 @@ impl Repository for PgStore {
                 // Set active again: its parked notifications are due now.
                 let woke = was != WebhookStatus::Active && webhook.status == WebhookStatus::Active;
                 if woke {
-                    notifications::unpark(&tx, id, webhook.last_modified_time).await?;
-                    notifications::save_health(&tx, id, &QueueHealth::default()).await?;
+                    let mut flow = PgTx::new(&tx);
+                    flows::activated(&mut flow, id, webhook.last_modified_time).await?;
                     notify_due(&tx).await?;
                 }
                 (webhook, woke)
@@ -448,41 +450,29 @@ impl Inboxes for PgStore {
     }
 }
 
-/// Records an attempt under `token`, inside the transaction `tx`.
-async fn record<C: deadpool_postgres::GenericClient>(
-    tx: &C,
-    id: NotificationId,
-    token: ClaimToken,
-    attempt: &Attempt,
-    outcome: AttemptOutcome,
-    rules: RecordRules,
-) -> Result<Recorded, StoreError> {
-    let (mut n, claim) = notifications::find_locked(tx, id)
-        .await?
-        .filter(|(n, _)| n.status == NotificationStatus::Pending)
-        .ok_or(StoreError::NotFound)?;
-    if claim != Some(token) {
-        return Err(StoreError::ClaimLost);
-    }
-    let became_final = n.record(attempt, outcome);
-    notifications::insert_attempt(tx, id, n.attempts, attempt).await?;
-    notifications::save_progress(tx, &n, NotificationStatus::Pending).await?;
-    let mut queue = notifications::health(tx, n.webhook_id).await?;
-    match outcome {
-        AttemptOutcome::Delivered => queue.delivered(),
-        _ => queue.failed(&rules.backoff, attempt.time),
-    }
-    notifications::save_health(tx, n.webhook_id, &queue).await?;
-    let recent_final = if became_final {
-        notifications::recent_final(tx, n.webhook_id, rules.recent).await?
-    } else {
-        Vec::new()
+/// Runs a flow of the delivery protocol (`store::flows`) in one
+/// transaction on the `postgres` thread: `|flow| body` sees the transaction's
+/// primitives as `flow`; when the flow asks to wake the engines, every node is
+/// notified at the commit and this node's engine after it.
+macro_rules! flow {
+    ($store:expr, |$flow:ident| $body:expr) => {
+        $store.run(move |pool, wake| async move {
+            let (answer, woke) = transaction!(pool, |tx| {
+                let mut primitives = PgTx::new(&tx);
+                let $flow = &mut primitives;
+                let answer = $body.await?;
+                let woke = primitives.wake;
+                if woke {
+                    notify_due(&tx).await?;
+                }
+                (answer, woke)
+            })?;
+            if woke {
+                wake.wake();
+            }
+            Ok(answer)
+        })
     };
-    Ok(Recorded {
-        webhook_id: n.webhook_id,
-        recent_final,
-        queue,
-    })
 }
 
 impl Outbox for PgStore {
@@ -498,25 +488,11 @@ impl Outbox for PgStore {
         limits: ClaimLimits,
     ) -> StoreFuture<Claims> {
         let engine = engine.to_owned();
-        self.run(move |pool, _| async move {
-            transaction!(pool, |tx| {
-                notifications::claim_due(&tx, &engine, now, now + lease, limits).await?
-            })
-        })
+        flow!(self, |tx| flows::claim_due(tx, &engine, now, lease, limits))
     }
 
     fn park(&self, id: NotificationId, token: ClaimToken) -> StoreFuture<()> {
-        self.run(move |pool, _| async move {
-            transaction!(pool, |tx| {
-                let claim = notifications::find_locked(&tx, id)
-                    .await?
-                    .and_then(|(_, c)| c);
-                if claim != Some(token) {
-                    return Err(StoreError::ClaimLost);
-                }
-                notifications::park(&tx, id).await?
-            })
-        })
+        flow!(self, |tx| flows::park(tx, id, &token))
     }
 
     fn backlog(&self) -> StoreFuture<Backlog> {
@@ -532,16 +508,7 @@ impl Outbox for PgStore {
     }
 
     fn enqueue(&self, batch: Vec<Notification>) -> StoreFuture<()> {
-        self.run(move |pool, wake| async move {
-            transaction!(pool, |tx| {
-                for n in &batch {
-                    notifications::insert(&tx, n).await?;
-                }
-                notify_due(&tx).await?;
-            })?;
-            wake.wake();
-            Ok(())
-        })
+        flow!(self, |tx| flows::enqueue(tx, &batch))
     }
 
     fn record_attempt(
@@ -553,11 +520,9 @@ impl Outbox for PgStore {
         rules: RecordRules,
     ) -> StoreFuture<Recorded> {
         let token = token.clone();
-        self.run(move |pool, _| async move {
-            transaction!(pool, |tx| {
-                record(&tx, id, token, &attempt, outcome, rules).await?
-            })
-        })
+        flow!(self, |tx| flows::record(
+            tx, id, &token, &attempt, outcome, rules
+        ))
     }
 
     fn record_and_claim(
@@ -570,31 +535,20 @@ impl Outbox for PgStore {
         next: ClaimRequest,
     ) -> StoreFuture<(Recorded, Claims)> {
         let token = token.clone();
-        self.run(move |pool, _| async move {
-            transaction!(pool, |tx| {
-                let recorded = record(&tx, id, token, &attempt, outcome, rules).await?;
-                let mut claimed = Vec::new();
-                notifications::claim_ready(
-                    &tx,
-                    &next.engine,
-                    next.now,
-                    next.now + next.lease,
-                    next.limits,
-                    &mut claimed,
-                )
-                .await?;
-                (
-                    recorded,
-                    Claims {
-                        claimed,
-                        next: None,
-                    },
-                )
-            })
-        })
+        flow!(self, |tx| flows::record_and_claim(
+            tx, id, &token, &attempt, outcome, rules, &next
+        ))
     }
 
-    fn recent(&self, filter: LogFilter, scan: LogScan) -> StoreFuture<LogPage> {
+    fn recent(
+        &self,
+        scope: Option<&PmCode>,
+        filter: LogFilter,
+        scan: LogScan,
+    ) -> StoreFuture<LogPage> {
+        let Some(filter) = filter.within(scope) else {
+            return StoreFuture::ready(Ok(LogPage::default()));
+        };
         self.run(move |pool, _| async move {
             let client = connect(&pool).await?;
             notifications::recent(&client, &filter, scan).await
@@ -611,12 +565,17 @@ impl Outbox for PgStore {
     fn by_event(
         &self,
         webhook: WebhookId,
+        scope: Option<&PmCode>,
         code: EventCode,
         since: OffsetDateTime,
         count: u32,
     ) -> StoreFuture<Vec<Notification>> {
+        let scope = scope.cloned();
         self.run(move |pool, _| async move {
             let client = connect(&pool).await?;
+            webhooks::find(&client, webhook, scope.as_ref(), false)
+                .await?
+                .ok_or(StoreError::NotFound)?;
             notifications::by_event(&client, webhook, code, since, count).await
         })
     }
@@ -624,17 +583,30 @@ impl Outbox for PgStore {
     fn details(
         &self,
         webhook: WebhookId,
+        scope: Option<&PmCode>,
         ids: Vec<NotificationId>,
     ) -> StoreFuture<Vec<(Notification, Vec<Attempt>)>> {
+        let scope = scope.cloned();
         self.run(move |pool, _| async move {
             let client = connect(&pool).await?;
+            webhooks::find(&client, webhook, scope.as_ref(), false)
+                .await?
+                .ok_or(StoreError::NotFound)?;
             notifications::details(&client, webhook, &ids).await
         })
     }
 
-    fn undelivered(&self, webhook: WebhookId) -> StoreFuture<Vec<(EventCode, NotificationId)>> {
+    fn undelivered(
+        &self,
+        webhook: WebhookId,
+        scope: Option<&PmCode>,
+    ) -> StoreFuture<Vec<(EventCode, NotificationId)>> {
+        let scope = scope.cloned();
         self.run(move |pool, _| async move {
             let client = connect(&pool).await?;
+            webhooks::find(&client, webhook, scope.as_ref(), false)
+                .await?
+                .ok_or(StoreError::NotFound)?;
             notifications::undelivered(&client, webhook).await
         })
     }
@@ -654,34 +626,13 @@ impl Outbox for PgStore {
         now: OffsetDateTime,
     ) -> StoreFuture<Notification> {
         let scope = scope.cloned();
-        self.run(move |pool, wake| async move {
-            let (n, woke): (Notification, bool) = transaction!(pool, |tx| {
-                webhooks::find(&tx, webhook, scope.as_ref(), true)
-                    .await?
-                    .ok_or(StoreError::NotFound)?
-                    .accepts_resend()?;
-                let (mut n, claim) = notifications::find_locked(&tx, id)
-                    .await?
-                    .filter(|(n, _)| n.webhook_id == webhook)
-                    .ok_or(StoreError::NotFound)?;
-                if claim.is_some() {
-                    // Being attempted right now.
-                    (n, false)
-                } else {
-                    n.deliver_now(now)?;
-                    notifications::set_next_attempt(&tx, &n).await?;
-                    let mut queue = notifications::health(&tx, webhook).await?;
-                    queue.probe_now(now);
-                    notifications::save_health(&tx, webhook, &queue).await?;
-                    notify_due(&tx).await?;
-                    (n, true)
-                }
-            })?;
-            if woke {
-                wake.wake();
-            }
-            Ok(n)
-        })
+        flow!(self, |tx| flows::deliver_now(
+            tx,
+            webhook,
+            scope.as_ref(),
+            id,
+            now
+        ))
     }
 
     fn resend(
@@ -692,35 +643,12 @@ impl Outbox for PgStore {
         now: OffsetDateTime,
     ) -> StoreFuture<Vec<(NotificationId, Resend)>> {
         let scope = scope.cloned();
-        self.run(move |pool, wake| async move {
-            let each: Vec<(NotificationId, Resend)> = transaction!(pool, |tx| {
-                webhooks::find(&tx, webhook, scope.as_ref(), true)
-                    .await?
-                    .ok_or(StoreError::NotFound)?
-                    .accepts_resend()?;
-                let mut each = Vec::with_capacity(ids.len());
-                for id in ids {
-                    let found = notifications::find_locked(&tx, id)
-                        .await?
-                        .filter(|(n, _)| n.webhook_id == webhook);
-                    let resend = match found {
-                        None => Resend::Invalid,
-                        Some((mut n, _)) => {
-                            let was = n.status;
-                            let resend = n.resend(now);
-                            if let Resend::Initiated(n) = &resend {
-                                notifications::save_progress(&tx, n, was).await?;
-                            }
-                            resend
-                        }
-                    };
-                    each.push((id, resend));
-                }
-                notify_due(&tx).await?;
-                each
-            })?;
-            wake.wake();
-            Ok(each)
-        })
+        flow!(self, |tx| flows::resend(
+            tx,
+            webhook,
+            scope.as_ref(),
+            ids,
+            now
+        ))
     }
 }

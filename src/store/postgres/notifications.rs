@@ -17,7 +17,7 @@ use crate::domain::{
     Attempt, BackingOff, ClaimToken, EventCode, Notification, NotificationId, NotificationStatus,
     PmCode, QueueHealth, ReceiverReply, WebhookId,
 };
-use crate::store::{ClaimLimits, Claimed, Claims, LogFilter, LogPage, LogScan, StoreError};
+use crate::store::{LogFilter, LogPage, LogScan, StoreError};
 
 const COLUMNS: &str = "id, webhook_id, pm_code, event_code, body, status, created_time, \
                        last_sent_time, attempts, cycle_start, next_attempt_ms";
@@ -163,18 +163,6 @@ pub async fn save_progress<C: GenericClient>(
     keep_queue(c, n, was == NotificationStatus::Pending).await
 }
 
-/// Writes a pending, unclaimed notification's next attempt time.
-pub async fn set_next_attempt<C: GenericClient>(c: &C, n: &Notification) -> Result<()> {
-    exec(
-        c,
-        "UPDATE notifications SET next_attempt_ms = $2 WHERE id = $1",
-        &[&n.id.to_string(), &n.next_attempt.map(unix_ms)],
-    )
-    .await
-    .map_err(classify)?;
-    keep_queue(c, n, true).await
-}
-
 pub async fn insert_attempt<C: GenericClient>(
     c: &C,
     id: NotificationId,
@@ -295,7 +283,7 @@ pub async fn save_health<C: GenericClient>(
 }
 
 /// Sets the queue's due time from its notifications.
-async fn refresh_due<C: GenericClient>(c: &C, webhook: &str) -> Result<()> {
+pub async fn refresh_due<C: GenericClient>(c: &C, webhook: &str) -> Result<()> {
     exec(
         c,
         "INSERT INTO webhook_queues (webhook_id, due_ms) VALUES ($1, ( \
@@ -310,176 +298,137 @@ async fn refresh_due<C: GenericClient>(c: &C, webhook: &str) -> Result<()> {
     Ok(())
 }
 
-/// Claims due notifications within `limits`: lapsed claims first, then ready
-/// queues soonest first, each within its room. Rows another transaction
-/// holds are skipped, not waited for.
-pub async fn claim_due<C: GenericClient>(
+/// Claims whose lease ended by `now`, soonest ended first; rows another
+/// transaction holds are skipped, not waited for.
+pub async fn lapsed<C: GenericClient>(
     c: &C,
-    engine: &str,
     now: OffsetDateTime,
-    lease_until: OffsetDateTime,
-    limits: ClaimLimits,
-) -> Result<Claims> {
-    let now_ms = unix_ms(now);
-    let mut claimed = Vec::new();
-    let lapsed = query(
+    limit: u32,
+) -> Result<Vec<Notification>> {
+    query(
         c,
         &format!(
             "SELECT {COLUMNS} FROM notifications WHERE claim IS NOT NULL AND lease_until_ms <= $1 \
              ORDER BY lease_until_ms, next_attempt_ms LIMIT $2 FOR UPDATE SKIP LOCKED"
         ),
-        &[&now_ms, &i64::from(limits.total)],
-    )
-    .await
-    .map_err(classify)?;
-    for row in &lapsed {
-        let n = read(row)?;
-        let token = take(c, &n, engine, lease_until).await?;
-        claimed.push(Claimed {
-            notification: n,
-            token,
-            taken_over: true,
-        });
-    }
-    claim_ready(c, engine, now, lease_until, limits, &mut claimed).await?;
-    let lease_ends: Option<i64> = one(
-        c,
-        "SELECT min(lease_until_ms) FROM notifications WHERE claim IS NOT NULL AND lease_until_ms > $1",
-        &[&now_ms],
+        &[&unix_ms(now), &i64::from(limit)],
     )
     .await
     .map_err(classify)?
-    .try_get(0)
-    .map_err(classify)?;
-    let next_ready: Option<i64> = one(
-        c,
-        "SELECT min(ready_ms) FROM webhook_queues WHERE ready_ms > $1",
-        &[&now_ms],
-    )
-    .await
-    .map_err(classify)?
-    .try_get(0)
-    .map_err(classify)?;
-    let next = [next_ready, lease_ends]
-        .into_iter()
-        .flatten()
-        .min()
-        .map(millis)
-        .transpose()?;
-    Ok(Claims { claimed, next })
+    .iter()
+    .map(read)
+    .collect()
 }
 
-/// Claims from the ready queues, soonest ready first, each within its room,
-/// until `claimed` holds `limits.total`.
-pub async fn claim_ready<C: GenericClient>(
+/// Webhooks whose queue is ready at `now`, soonest first; a queue another
+/// node is claiming from is skipped, so nodes take different webhooks.
+pub async fn ready<C: GenericClient>(
     c: &C,
-    engine: &str,
     now: OffsetDateTime,
-    lease_until: OffsetDateTime,
-    limits: ClaimLimits,
-    claimed: &mut Vec<Claimed>,
-) -> Result<()> {
-    let now_ms = unix_ms(now);
-    let total = limits.total as usize;
-    let page = i64::from(limits.total.saturating_add(64));
-    let ready = query(
+    limit: u32,
+) -> Result<Vec<WebhookId>> {
+    query(
         c,
         "SELECT webhook_id FROM webhook_queues WHERE ready_ms <= $1 ORDER BY ready_ms LIMIT $2 \
          FOR UPDATE SKIP LOCKED",
-        &[&now_ms, &page],
+        &[&unix_ms(now), &i64::from(limit)],
+    )
+    .await
+    .map_err(classify)?
+    .iter()
+    .map(|row| {
+        let id: String = row.try_get(0).map_err(classify)?;
+        WebhookId::parse(&id).map_err(|p| corrupt(p.message))
+    })
+    .collect()
+}
+
+/// How many claims the webhook's queue holds.
+pub async fn in_flight<C: GenericClient>(c: &C, webhook: WebhookId) -> Result<u32> {
+    let count: i64 = one(
+        c,
+        "SELECT count(*) FROM notifications WHERE webhook_id = $1 AND claim IS NOT NULL",
+        &[&webhook.to_string()],
+    )
+    .await
+    .map_err(classify)?
+    .try_get(0)
+    .map_err(classify)?;
+    Ok(u32::try_from(count).unwrap_or(u32::MAX))
+}
+
+/// The webhook's unclaimed notifications due at `now`, soonest first.
+pub async fn due<C: GenericClient>(
+    c: &C,
+    webhook: WebhookId,
+    now: OffsetDateTime,
+    limit: u32,
+) -> Result<Vec<Notification>> {
+    query(
+        c,
+        &format!(
+            "SELECT {COLUMNS} FROM notifications \
+             WHERE webhook_id = $1 AND status = 'Pending' AND next_attempt_ms <= $2 \
+               AND claim IS NULL ORDER BY next_attempt_ms LIMIT $3 FOR UPDATE SKIP LOCKED"
+        ),
+        &[&webhook.to_string(), &unix_ms(now), &i64::from(limit)],
+    )
+    .await
+    .map_err(classify)?
+    .iter()
+    .map(read)
+    .collect()
+}
+
+/// Parks the webhook's unclaimed notifications due at `now`.
+pub async fn park_due<C: GenericClient>(
+    c: &C,
+    webhook: WebhookId,
+    now: OffsetDateTime,
+) -> Result<()> {
+    exec(
+        c,
+        "UPDATE notifications SET next_attempt_ms = NULL \
+         WHERE webhook_id = $1 AND status = 'Pending' AND next_attempt_ms <= $2 \
+           AND claim IS NULL",
+        &[&webhook.to_string(), &unix_ms(now)],
     )
     .await
     .map_err(classify)?;
-    for row in &ready {
-        if claimed.len() >= total {
-            break;
-        }
-        let webhook: String = row.try_get(0).map_err(classify)?;
-        if !super::webhooks::is_active(c, &webhook).await? {
-            exec(
-                c,
-                "UPDATE notifications SET next_attempt_ms = NULL \
-                 WHERE webhook_id = $1 AND status = 'Pending' AND next_attempt_ms <= $2 \
-                   AND claim IS NULL",
-                &[&webhook, &now_ms],
-            )
-            .await
-            .map_err(classify)?;
-            refresh_due(c, &webhook).await?;
-            continue;
-        }
-        let id = WebhookId::parse(&webhook).map_err(|p| corrupt(p.message))?;
-        let mut health = health(c, id).await?;
-        let in_flight: i64 = one(
-            c,
-            "SELECT count(*) FROM notifications WHERE webhook_id = $1 AND claim IS NOT NULL",
-            &[&webhook],
-        )
-        .await
-        .map_err(classify)?
-        .try_get(0)
-        .map_err(classify)?;
-        let room = health
-            .room(
-                limits.per_webhook,
-                u32::try_from(in_flight).unwrap_or(u32::MAX),
-            )
-            .min(u32::try_from(total - claimed.len()).unwrap_or(u32::MAX));
-        if room == 0 {
-            continue;
-        }
-        let due = query(
-            c,
-            &format!(
-                "SELECT {COLUMNS} FROM notifications \
-                 WHERE webhook_id = $1 AND status = 'Pending' AND next_attempt_ms <= $2 \
-                   AND claim IS NULL ORDER BY next_attempt_ms LIMIT $3 FOR UPDATE SKIP LOCKED"
-            ),
-            &[&webhook, &now_ms, &i64::from(room)],
-        )
-        .await
-        .map_err(classify)?;
-        for row in &due {
-            let n = read(row)?;
-            let token = take(c, &n, engine, lease_until).await?;
-            health.claimed(lease_until);
-            claimed.push(Claimed {
-                notification: n,
-                token,
-                taken_over: false,
-            });
-        }
-        if health.backoff.is_some() {
-            save_health(c, id, &health).await?;
-        }
-        refresh_due(c, &webhook).await?;
-    }
     Ok(())
 }
 
-async fn take<C: GenericClient>(
+/// The soonest a queue that is not ready at `now` will be, or a lease ends.
+pub async fn next_look<C: GenericClient>(
     c: &C,
-    n: &Notification,
-    engine: &str,
-    lease_until: OffsetDateTime,
-) -> Result<ClaimToken> {
-    let token = ClaimToken::new(engine);
-    exec(
+    now: OffsetDateTime,
+) -> Result<Option<OffsetDateTime>> {
+    let now_ms = unix_ms(now);
+    let row = one(
         c,
-        "UPDATE notifications SET claim = $2, lease_until_ms = $3 WHERE id = $1",
-        &[&n.id.to_string(), &token.as_str(), &unix_ms(lease_until)],
+        "SELECT (SELECT min(lease_until_ms) FROM notifications \
+                 WHERE claim IS NOT NULL AND lease_until_ms > $1), \
+                (SELECT min(ready_ms) FROM webhook_queues WHERE ready_ms > $1)",
+        &[&now_ms],
     )
     .await
     .map_err(classify)?;
-    Ok(token)
+    let lease: Option<i64> = row.try_get(0).map_err(classify)?;
+    let ready: Option<i64> = row.try_get(1).map_err(classify)?;
+    lease.into_iter().chain(ready).min().map(millis).transpose()
 }
 
-pub async fn park<C: GenericClient>(c: &C, id: NotificationId) -> Result<()> {
+/// Claims `n` under `token` until `until`.
+pub async fn take<C: GenericClient>(
+    c: &C,
+    n: &Notification,
+    token: &ClaimToken,
+    until: OffsetDateTime,
+) -> Result<()> {
     exec(
         c,
-        "UPDATE notifications SET next_attempt_ms = NULL, claim = NULL, lease_until_ms = NULL \
-         WHERE id = $1",
-        &[&id.to_string()],
+        "UPDATE notifications SET claim = $2, lease_until_ms = $3 WHERE id = $1",
+        &[&n.id.to_string(), &token.as_str(), &unix_ms(until)],
     )
     .await
     .map_err(classify)?;

@@ -18,6 +18,7 @@
 mod checkpoint;
 mod inboxes;
 mod notifications;
+mod outbox;
 mod queues;
 mod readers;
 mod rows;
@@ -27,7 +28,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread;
 use std::time::Duration;
 
@@ -36,10 +37,13 @@ use time::OffsetDateTime;
 use tokio::sync::Notify;
 
 use self::checkpoint::Checkpoints;
+use self::outbox::SqliteTx;
 use self::readers::Readers;
 use self::rows::classify;
 use self::writer::{read_index, Effect, Writer};
+use super::flows::{self, at_once};
 use super::index::{corrupt, read_back, Index};
+use super::local::LocalQueues;
 use super::wake::Wake;
 use super::{
     Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, Inboxes, LogFilter, LogPage,
@@ -47,9 +51,8 @@ use super::{
 };
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
-    Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
-    NotificationStatus, PmCode, ProductId, QueueHealth, Resend, Webhook, WebhookDocument,
-    WebhookId, WebhookStatus,
+    Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId, PmCode,
+    ProductId, Resend, Webhook, WebhookDocument, WebhookId, WebhookStatus,
 };
 
 pub use self::schema::{Synchronous, SCHEMA_VERSION};
@@ -144,6 +147,7 @@ impl SqliteStore {
             Ok::<(), OpenError>(())
         };
         let index = Arc::new(RwLock::new(Index::default()));
+        let queues = Arc::new(Mutex::new(LocalQueues::default()));
         let loading = Arc::new(Loading::default());
         let wake = Arc::new(Wake::default());
         let (checkpoints, run_checkpoints) = Checkpoints::new();
@@ -151,6 +155,7 @@ impl SqliteStore {
             options.queue_capacity,
             options.max_batch,
             Arc::clone(&index),
+            queues,
             Arc::clone(&wake),
             checkpoints,
         );
@@ -181,6 +186,41 @@ impl SqliteStore {
             readers,
             wake,
             threads,
+        })
+    }
+
+    /// Runs a flow of the delivery protocol (`store::flows`) as one write on
+    /// the writer thread. A flow that fails after it may have changed the
+    /// queues in memory has them read again from the rows.
+    fn flow<T: Send + 'static>(
+        &self,
+        run: impl AsyncFnOnce(&mut SqliteTx<'_>) -> Result<T, StoreError> + Send + 'static,
+    ) -> StoreFuture<T> {
+        self.writer.submit(move |tx| {
+            let mut queues = tx.queues()?;
+            let mut flow = SqliteTx::new(tx, &mut queues);
+            match at_once(run(&mut flow)) {
+                Ok(value) => Ok((
+                    value,
+                    if flow.wake {
+                        Effect::Wake
+                    } else {
+                        Effect::None
+                    },
+                )),
+                Err(e) => {
+                    if !matches!(
+                        e,
+                        StoreError::NotFound
+                            | StoreError::NotificationNotFound
+                            | StoreError::ClaimLost
+                            | StoreError::Refused(_)
+                    ) {
+                        tx.queues_stale();
+                    }
+                    Err(e)
+                }
+            }
         })
     }
 
@@ -340,9 +380,16 @@ impl Repository for SqliteStore {
             // Set active again: its parked notifications are due now.
             let effect = if was != WebhookStatus::Active && webhook.status == WebhookStatus::Active
             {
-                notifications::unpark(tx.conn, id, webhook.last_modified_time)
-                    .and_then(|_| queues::save_health(tx.conn, id, &QueueHealth::default()))
-                    .map_err(classify)?;
+                let mut queues = tx.queues()?;
+                let activated = at_once(flows::activated(
+                    &mut SqliteTx::new(tx, &mut queues),
+                    id,
+                    webhook.last_modified_time,
+                ));
+                if activated.is_err() {
+                    tx.queues_stale();
+                }
+                activated?;
                 Effect::PutAndWake(webhook.clone(), document)
             } else {
                 Effect::Put(webhook.clone(), document)
@@ -369,6 +416,9 @@ impl Repository for SqliteStore {
                 .execute("DELETE FROM webhooks", [])
                 .map_err(classify)? as u64;
             let inbox_requests = inboxes::clear_all(tx.conn).map_err(classify)?;
+            // Claims out are forgotten with their notifications: recording
+            // them finds nothing.
+            tx.queues()?.clear();
             let cleared = Cleared {
                 webhooks,
                 notifications,
@@ -417,41 +467,29 @@ impl Outbox for SqliteStore {
         limits: ClaimLimits,
     ) -> StoreFuture<Claims> {
         let engine = engine.to_owned();
-        self.writer.submit(move |tx| {
-            let claims = notifications::claim_due(tx.conn, &engine, now, now + lease, limits)
-                .map_err(classify)?;
-            Ok((claims, Effect::None))
-        })
+        self.flow(async move |tx| flows::claim_due(tx, &engine, now, lease, limits).await)
     }
 
     fn park(&self, id: NotificationId, token: ClaimToken) -> StoreFuture<()> {
-        self.writer.submit(move |tx| {
-            if notifications::claim_of(tx.conn, id).map_err(classify)? != Some(token) {
-                return Err(StoreError::ClaimLost);
-            }
-            notifications::park(tx.conn, id).map_err(classify)?;
-            Ok(((), Effect::None))
-        })
+        self.flow(async move |tx| flows::park(tx, id, &token).await)
     }
 
+    /// Read on the writer thread, in order with the writes (and after the
+    /// queues are read at start); the batch it joins writes nothing for it.
     fn backlog(&self) -> StoreFuture<Backlog> {
-        self.readers.read(|conn| {
-            let (pending, oldest_due, backing_off) = queues::summary(conn)?;
-            Ok(Backlog {
+        self.writer.submit(|tx| {
+            let (pending, oldest_due, backing_off) = tx.queues()?.backlog();
+            let backlog = Backlog {
                 pending,
                 oldest_due,
                 backing_off,
-            })
+            };
+            Ok((backlog, Effect::None))
         })
     }
 
     fn enqueue(&self, notifications: Vec<Notification>) -> StoreFuture<()> {
-        self.writer.submit(move |tx| {
-            for notification in &notifications {
-                notifications::insert(tx.conn, notification).map_err(classify)?;
-            }
-            Ok(((), Effect::Wake))
-        })
+        self.flow(async move |tx| flows::enqueue(tx, &notifications).await)
     }
 
     fn record_attempt(
@@ -463,10 +501,7 @@ impl Outbox for SqliteStore {
         rules: RecordRules,
     ) -> StoreFuture<Recorded> {
         let token = token.clone();
-        self.writer.submit(move |tx| {
-            let recorded = record(tx.conn, id, token, &attempt, outcome, rules)?;
-            Ok((recorded, Effect::None))
-        })
+        self.flow(async move |tx| flows::record(tx, id, &token, &attempt, outcome, rules).await)
     }
 
     fn record_and_claim(
@@ -479,26 +514,20 @@ impl Outbox for SqliteStore {
         next: ClaimRequest,
     ) -> StoreFuture<(Recorded, Claims)> {
         let token = token.clone();
-        self.writer.submit(move |tx| {
-            let recorded = record(tx.conn, id, token, &attempt, outcome, rules)?;
-            let ClaimRequest {
-                engine,
-                now,
-                lease,
-                limits,
-            } = next;
-            let mut claimed = Vec::new();
-            notifications::claim_ready(tx.conn, &engine, now, now + lease, limits, &mut claimed)
-                .map_err(classify)?;
-            let claims = Claims {
-                claimed,
-                next: None,
-            };
-            Ok(((recorded, claims), Effect::None))
+        self.flow(async move |tx| {
+            flows::record_and_claim(tx, id, &token, &attempt, outcome, rules, &next).await
         })
     }
 
-    fn recent(&self, filter: LogFilter, scan: LogScan) -> StoreFuture<LogPage> {
+    fn recent(
+        &self,
+        scope: Option<&PmCode>,
+        filter: LogFilter,
+        scan: LogScan,
+    ) -> StoreFuture<LogPage> {
+        let Some(filter) = filter.within(scope) else {
+            return StoreFuture::ready(Ok(LogPage::default()));
+        };
         self.readers
             .read(move |conn| notifications::recent(conn, &filter, scan))
     }
@@ -510,26 +539,41 @@ impl Outbox for SqliteStore {
     fn by_event(
         &self,
         webhook: WebhookId,
+        scope: Option<&PmCode>,
         code: EventCode,
         since: OffsetDateTime,
         count: u32,
     ) -> StoreFuture<Vec<Notification>> {
-        self.readers
-            .read(move |conn| notifications::by_event(conn, webhook, code, since, count))
+        let scope = scope.cloned();
+        self.readers.answer(move |conn| {
+            webhooks::find(conn, webhook, scope.as_ref())?;
+            notifications::by_event(conn, webhook, code, since, count).map_err(classify)
+        })
     }
 
     fn details(
         &self,
         webhook: WebhookId,
+        scope: Option<&PmCode>,
         ids: Vec<NotificationId>,
     ) -> StoreFuture<Vec<(Notification, Vec<Attempt>)>> {
-        self.readers
-            .read(move |conn| notifications::details(conn, webhook, &ids))
+        let scope = scope.cloned();
+        self.readers.answer(move |conn| {
+            webhooks::find(conn, webhook, scope.as_ref())?;
+            notifications::details(conn, webhook, &ids).map_err(classify)
+        })
     }
 
-    fn undelivered(&self, webhook: WebhookId) -> StoreFuture<Vec<(EventCode, NotificationId)>> {
-        self.readers
-            .read(move |conn| notifications::undelivered(conn, webhook))
+    fn undelivered(
+        &self,
+        webhook: WebhookId,
+        scope: Option<&PmCode>,
+    ) -> StoreFuture<Vec<(EventCode, NotificationId)>> {
+        let scope = scope.cloned();
+        self.readers.answer(move |conn| {
+            webhooks::find(conn, webhook, scope.as_ref())?;
+            notifications::undelivered(conn, webhook).map_err(classify)
+        })
     }
 
     fn purge(&self, before: OffsetDateTime, limit: u32) -> StoreFuture<u64> {
@@ -547,30 +591,7 @@ impl Outbox for SqliteStore {
         now: OffsetDateTime,
     ) -> StoreFuture<Notification> {
         let scope = scope.cloned();
-        self.writer.submit(move |tx| {
-            tx.webhook(webhook, scope.as_ref())?
-                .ok_or(StoreError::NotFound)?
-                .accepts_resend()?;
-            let mut n = notifications::find_for(tx.conn, webhook, id)
-                .map_err(classify)?
-                .ok_or(StoreError::NotFound)?;
-            if notifications::claim_of(tx.conn, id)
-                .map_err(classify)?
-                .is_some()
-            {
-                // Being attempted right now.
-                return Ok((n, Effect::None));
-            }
-            n.deliver_now(now)?;
-            let run = || -> rusqlite::Result<()> {
-                notifications::set_next_attempt(tx.conn, &n)?;
-                let mut queue = queues::health(tx.conn, webhook)?;
-                queue.probe_now(now);
-                queues::save_health(tx.conn, webhook, &queue)
-            };
-            run().map_err(classify)?;
-            Ok((n, Effect::Wake))
-        })
+        self.flow(async move |tx| flows::deliver_now(tx, webhook, scope.as_ref(), id, now).await)
     }
 
     fn resend(
@@ -581,68 +602,6 @@ impl Outbox for SqliteStore {
         now: OffsetDateTime,
     ) -> StoreFuture<Vec<(NotificationId, Resend)>> {
         let scope = scope.cloned();
-        self.writer.submit(move |tx| {
-            tx.webhook(webhook, scope.as_ref())?
-                .ok_or(StoreError::NotFound)?
-                .accepts_resend()?;
-            let mut each = Vec::with_capacity(ids.len());
-            for id in ids {
-                let resend =
-                    match notifications::find_for(tx.conn, webhook, id).map_err(classify)? {
-                        None => Resend::Invalid,
-                        Some(mut n) => {
-                            let was = n.status;
-                            let resend = n.resend(now);
-                            if let Resend::Initiated(n) = &resend {
-                                notifications::save_progress(tx.conn, n, was).map_err(classify)?;
-                            }
-                            resend
-                        }
-                    };
-                each.push((id, resend));
-            }
-            Ok((each, Effect::Wake))
-        })
+        self.flow(async move |tx| flows::resend(tx, webhook, scope.as_ref(), ids, now).await)
     }
-}
-
-/// Records an attempt under `token` (see `Outbox::record_attempt`), inside the
-/// writer's transaction.
-fn record(
-    conn: &Connection,
-    id: NotificationId,
-    token: ClaimToken,
-    attempt: &Attempt,
-    outcome: AttemptOutcome,
-    rules: RecordRules,
-) -> Result<Recorded, StoreError> {
-    let mut n = notifications::find(conn, id)
-        .map_err(classify)?
-        .filter(|n| n.status == NotificationStatus::Pending)
-        .ok_or(StoreError::NotFound)?;
-    if notifications::claim_of(conn, id).map_err(classify)? != Some(token) {
-        return Err(StoreError::ClaimLost);
-    }
-    let became_final = n.record(attempt, outcome);
-    let run = || -> rusqlite::Result<Recorded> {
-        notifications::insert_attempt(conn, id, n.attempts, attempt)?;
-        notifications::save_progress(conn, &n, NotificationStatus::Pending)?;
-        let mut queue = queues::health(conn, n.webhook_id)?;
-        match outcome {
-            AttemptOutcome::Delivered => queue.delivered(),
-            _ => queue.failed(&rules.backoff, attempt.time),
-        }
-        queues::save_health(conn, n.webhook_id, &queue)?;
-        let recent_final = if became_final {
-            notifications::recent_final(conn, n.webhook_id, rules.recent)?
-        } else {
-            Vec::new()
-        };
-        Ok(Recorded {
-            webhook_id: n.webhook_id,
-            recent_final,
-            queue,
-        })
-    };
-    run().map_err(classify)
 }

@@ -6,16 +6,16 @@ use std::collections::BTreeMap;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use time::OffsetDateTime;
 
-use super::queues;
 use super::rows::{corrupt, from_unix_ms, from_unix_seconds};
 use crate::domain::time::unix_ms;
 use crate::domain::{
-    Attempt, ClaimToken, EventCode, Notification, NotificationId, NotificationStatus, PmCode,
-    ReceiverReply, WebhookId,
+    Attempt, EventCode, Notification, NotificationId, NotificationStatus, PmCode, ReceiverReply,
+    WebhookId,
 };
-use crate::store::{ClaimLimits, Claimed, Claims, LogFilter, LogPage, LogScan};
+use crate::store::{LogFilter, LogPage, LogScan};
 
-const COLUMNS: &str = "id, webhook_id, pm_code, event_code, body, status, created_time, \
+pub(super) const COLUMNS: &str =
+    "id, webhook_id, pm_code, event_code, body, status, created_time, \
                        last_sent_time, attempts, cycle_start, next_attempt_ms";
 
 pub fn insert(conn: &Connection, n: &Notification) -> rusqlite::Result<()> {
@@ -37,35 +37,16 @@ pub fn insert(conn: &Connection, n: &Notification) -> rusqlite::Result<()> {
         n.cycle_start,
         n.next_attempt.map(unix_ms),
     ])?;
-    keep_queue(conn, n, false)
+    Ok(())
 }
 
-/// Keeps `n`'s queue in step: its due time when `n` is pending and unclaimed
-/// with a next attempt, and its count of pending notifications (`n` was
-/// pending before, or not).
-fn keep_queue(conn: &Connection, n: &Notification, was_pending: bool) -> rusqlite::Result<()> {
-    let pending = n.status == NotificationStatus::Pending;
-    let due = n.next_attempt.filter(|_| pending).map(unix_ms);
-    let delta = i64::from(pending) - i64::from(was_pending);
-    if due.is_none() && delta == 0 {
-        return Ok(());
-    }
-    queues::changed(conn, &n.webhook_id.to_string(), due, delta)
-}
-
-/// Writes where a notification stands (status, attempts, cycle, next attempt)
-/// and releases its claim.
+/// Writes where a notification stands (status, attempts, cycle, next attempt).
 /// One that is now final is numbered after the webhook's last final one, for
-/// [`recent_final`]; one pending again (resent) loses its number. `was` is
-/// its status before.
-pub fn save_progress(
-    conn: &Connection,
-    n: &Notification,
-    was: NotificationStatus,
-) -> rusqlite::Result<()> {
+/// [`recent_final`]; one pending again (resent) loses its number.
+pub fn save_progress(conn: &Connection, n: &Notification) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "UPDATE notifications SET status = ?2, last_sent_time = ?3, attempts = ?4, \
-         cycle_start = ?5, next_attempt_ms = ?6, claim = NULL, lease_until_ms = NULL, \
+         cycle_start = ?5, next_attempt_ms = ?6, \
          final_seq = CASE WHEN ?2 = 'Pending' THEN NULL ELSE \
            (SELECT ifnull(max(final_seq), 0) + 1 FROM notifications \
             WHERE webhook_id = ?7 AND final_seq IS NOT NULL) END \
@@ -80,14 +61,7 @@ pub fn save_progress(
         n.next_attempt.map(unix_ms),
         n.webhook_id.to_string(),
     ])?;
-    keep_queue(conn, n, was == NotificationStatus::Pending)
-}
-
-/// Writes a pending, unclaimed notification's next attempt time.
-pub fn set_next_attempt(conn: &Connection, n: &Notification) -> rusqlite::Result<()> {
-    conn.prepare_cached("UPDATE notifications SET next_attempt_ms = ?2 WHERE id = ?1")?
-        .execute(params![n.id.to_string(), n.next_attempt.map(unix_ms)])?;
-    keep_queue(conn, n, true)
+    Ok(())
 }
 
 /// Stores attempt number `number` of a notification.
@@ -118,159 +92,6 @@ pub fn insert_attempt(
     Ok(())
 }
 
-/// The token of the claim holding a notification, if any.
-pub fn claim_of(conn: &Connection, id: NotificationId) -> rusqlite::Result<Option<ClaimToken>> {
-    let claim: Option<Option<String>> = conn
-        .prepare_cached("SELECT claim FROM notifications WHERE id = ?1")?
-        .query_row([id.to_string()], |row| row.get(0))
-        .optional()?;
-    Ok(claim.flatten().map(ClaimToken::from_stored))
-}
-
-/// Claims due notifications within `limits` (see `store::Outbox`): lapsed
-/// claims first, then ready queues soonest first, each within its room. Parks
-/// the due notifications of a webhook that is not active (or missing) on the
-/// way. Answers the claims (each with whether it was taken over) and when to
-/// look again.
-pub fn claim_due(
-    conn: &Connection,
-    engine: &str,
-    now: OffsetDateTime,
-    lease_until: OffsetDateTime,
-    limits: ClaimLimits,
-) -> rusqlite::Result<Claims> {
-    let now_ms = unix_ms(now);
-    let mut claimed = Vec::new();
-    let lapsed = conn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM notifications WHERE claim IS NOT NULL AND lease_until_ms <= ?1 \
-             ORDER BY lease_until_ms, next_attempt_ms LIMIT ?2"
-        ))?
-        .query_map(params![now_ms, limits.total], read)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    for n in lapsed {
-        let token = take(conn, &n, engine, lease_until)?;
-        claimed.push(Claimed {
-            notification: n,
-            token,
-            taken_over: true,
-        });
-    }
-    claim_ready(conn, engine, now, lease_until, limits, &mut claimed)?;
-    let lease_ends: Option<i64> = conn
-        .prepare_cached(
-            "SELECT min(lease_until_ms) FROM notifications \
-             WHERE claim IS NOT NULL AND lease_until_ms > ?1",
-        )?
-        .query_row([now_ms], |row| row.get(0))?;
-    let next = [
-        queues::next_ready(conn, now_ms)?,
-        lease_ends.map(from_unix_ms).transpose()?,
-    ]
-    .into_iter()
-    .flatten()
-    .min();
-    Ok(Claims { claimed, next })
-}
-
-/// The second half of [`claim_due`]: claims from the ready queues, soonest
-/// ready first, each within its room, until `claimed` holds `limits.total`.
-pub fn claim_ready(
-    conn: &Connection,
-    engine: &str,
-    now: OffsetDateTime,
-    lease_until: OffsetDateTime,
-    limits: ClaimLimits,
-    claimed: &mut Vec<Claimed>,
-) -> rusqlite::Result<()> {
-    let now_ms = unix_ms(now);
-    let total = limits.total as usize;
-    // Queues with no room stay ready; there are few (the claims out divided by
-    // the room of each), and a few more rows are read to step over them.
-    let page = limits.total.saturating_add(64);
-    for webhook in queues::ready(conn, now_ms, page)? {
-        if claimed.len() >= total {
-            break;
-        }
-        let active: Option<bool> = conn
-            .prepare_cached("SELECT status = 'active' FROM webhooks WHERE id = ?1")?
-            .query_row([&webhook], |row| row.get(0))
-            .optional()?;
-        if active != Some(true) {
-            conn.prepare_cached(
-                "UPDATE notifications SET next_attempt_ms = NULL \
-                 WHERE webhook_id = ?1 AND status = 'Pending' AND next_attempt_ms <= ?2 \
-                   AND claim IS NULL",
-            )?
-            .execute(params![webhook, now_ms])?;
-            queues::refresh_due(conn, &webhook)?;
-            continue;
-        }
-        let id = WebhookId::parse(&webhook).map_err(|p| corrupt(p.message))?;
-        let mut health = queues::health(conn, id)?;
-        let in_flight: u32 = conn
-            .prepare_cached(
-                "SELECT count(*) FROM notifications WHERE webhook_id = ?1 AND claim IS NOT NULL",
-            )?
-            .query_row([&webhook], |row| row.get(0))?;
-        let room = health
-            .room(limits.per_webhook, in_flight)
-            .min(u32::try_from(total - claimed.len()).unwrap_or(u32::MAX));
-        if room == 0 {
-            continue;
-        }
-        let due = conn
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM notifications \
-                 WHERE webhook_id = ?1 AND status = 'Pending' AND next_attempt_ms <= ?2 \
-                   AND claim IS NULL ORDER BY next_attempt_ms LIMIT ?3"
-            ))?
-            .query_map(params![webhook, now_ms, room], read)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        for n in due {
-            let token = take(conn, &n, engine, lease_until)?;
-            health.claimed(lease_until);
-            claimed.push(Claimed {
-                notification: n,
-                token,
-                taken_over: false,
-            });
-        }
-        if health.backoff.is_some() {
-            queues::save_health(conn, id, &health)?;
-        }
-        queues::refresh_due(conn, &webhook)?;
-    }
-    Ok(())
-}
-
-/// Claims one notification for `engine` until `lease_until`, with a new token.
-fn take(
-    conn: &Connection,
-    n: &Notification,
-    engine: &str,
-    lease_until: OffsetDateTime,
-) -> rusqlite::Result<ClaimToken> {
-    let token = ClaimToken::new(engine);
-    conn.prepare_cached("UPDATE notifications SET claim = ?2, lease_until_ms = ?3 WHERE id = ?1")?
-        .execute(params![
-            n.id.to_string(),
-            token.as_str(),
-            unix_ms(lease_until)
-        ])?;
-    Ok(token)
-}
-
-/// Parks a notification: pending with no next attempt, unclaimed.
-pub fn park(conn: &Connection, id: NotificationId) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "UPDATE notifications SET next_attempt_ms = NULL, claim = NULL, lease_until_ms = NULL \
-         WHERE id = ?1",
-    )?
-    .execute([id.to_string()])?;
-    Ok(())
-}
-
 /// Makes the webhook's parked notifications due at `now`; answers how many.
 pub fn unpark(
     conn: &Connection,
@@ -283,8 +104,22 @@ pub fn unpark(
              WHERE webhook_id = ?1 AND status = 'Pending' AND next_attempt_ms IS NULL",
         )?
         .execute(params![webhook_id.to_string(), unix_ms(now)])?;
-    queues::refresh_due(conn, &webhook_id.to_string())?;
     Ok(changed as u64)
+}
+
+/// Parks the webhook's notifications due at `now`: pending, with no next
+/// attempt, until it is set active again.
+pub fn park_due(
+    conn: &Connection,
+    webhook_id: WebhookId,
+    now: OffsetDateTime,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE notifications SET next_attempt_ms = NULL \
+         WHERE webhook_id = ?1 AND status = 'Pending' AND next_attempt_ms <= ?2",
+    )?
+    .execute(params![webhook_id.to_string(), unix_ms(now)])?;
+    Ok(())
 }
 
 /// The statuses of the webhook's last `n` notifications to become final, newest first.
@@ -511,7 +346,7 @@ pub fn purge(conn: &Connection, before: OffsetDateTime, limit: u32) -> rusqlite:
 /// Deletes every notification and attempt; answers how many notifications there were.
 pub fn delete_all(conn: &Connection) -> rusqlite::Result<u64> {
     conn.execute("DELETE FROM attempts", [])?;
-    queues::delete_all(conn)?;
+    super::queues::delete_all(conn)?;
     Ok(conn.execute("DELETE FROM notifications", [])? as u64)
 }
 
@@ -546,7 +381,7 @@ fn read_attempt(row: &Row<'_>) -> rusqlite::Result<Attempt> {
     })
 }
 
-fn read(row: &Row<'_>) -> rusqlite::Result<Notification> {
+pub(super) fn read(row: &Row<'_>) -> rusqlite::Result<Notification> {
     read_from(row, 0)
 }
 

@@ -1,13 +1,17 @@
-//! Webhook queue rows (`webhook_queues`): each webhook's soonest due time and
-//! its health, kept in step with its notifications by the writer. A webhook
-//! with no row has an empty, healthy queue; every write here is an upsert.
+//! Webhook queues on SQLite: each webhook's health is a row
+//! (`webhook_queues`), written only when it changes; the rest of a queue (its
+//! due time, pending count and claims) lives in memory (`store::local`) and
+//! is read from the notifications at start. A webhook with no row has a
+//! healthy queue; every write here is an upsert.
 
 use rusqlite::{params, Connection, OptionalExtension};
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
-use super::rows::from_unix_ms;
+use super::notifications::{read, COLUMNS};
+use super::rows::{corrupt, from_unix_ms};
 use crate::domain::time::unix_ms;
-use crate::domain::{BackingOff, QueueHealth, WebhookId};
+use crate::domain::{BackingOff, Notification, QueueHealth, WebhookId};
+use crate::store::local::LocalQueues;
 
 /// The webhook's queue health.
 pub fn health(conn: &Connection, webhook: WebhookId) -> rusqlite::Result<QueueHealth> {
@@ -63,65 +67,60 @@ pub fn save_health(
     Ok(())
 }
 
-/// One of the webhook's notifications is (again) due at `due`, unclaimed,
-/// and its pending notifications grew by `pending` (or shrank).
-pub fn changed(
+/// Reads every webhook's queue into `queues` (at start, and after a write
+/// that failed left the state in memory ahead of the rows): due time and
+/// pending count from the pending notifications, health from its row. The
+/// claims held stay.
+pub fn load(conn: &Connection, queues: &mut LocalQueues) -> rusqlite::Result<()> {
+    queues.forget_queues();
+    let mut pending = conn.prepare_cached(
+        "SELECT webhook_id, min(next_attempt_ms), count(*) FROM notifications \
+         WHERE status = 'Pending' GROUP BY webhook_id",
+    )?;
+    let mut rows = pending.query([])?;
+    while let Some(row) = rows.next()? {
+        let webhook = webhook_id(&row.get::<_, String>(0)?)?;
+        let due = row
+            .get::<_, Option<i64>>(1)?
+            .map(from_unix_ms)
+            .transpose()?;
+        let count: u64 = row.get(2)?;
+        queues.restore(webhook, due, count, QueueHealth::default());
+    }
+    let mut health_rows = conn.prepare_cached(
+        "SELECT webhook_id FROM webhook_queues WHERE failures > 0 OR backoff_since_ms IS NOT NULL",
+    )?;
+    let unhealthy = health_rows
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for webhook in unhealthy {
+        let webhook = webhook_id(&webhook)?;
+        let stored = health(conn, webhook)?;
+        queues.set_health(webhook, stored);
+    }
+    // A claim held across a reload may make its queue's due time early; the
+    // next claim from that queue finds nothing due and sets it right.
+    Ok(())
+}
+
+fn webhook_id(raw: &str) -> rusqlite::Result<WebhookId> {
+    WebhookId::parse(raw).map_err(|p| corrupt(p.message))
+}
+
+/// The webhook's pending notifications with a next attempt, soonest first, at
+/// most `limit`: the claimed ones among them are skipped by the caller.
+pub fn soonest(
     conn: &Connection,
-    webhook: &str,
-    due: Option<i64>,
-    pending: i64,
-) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO webhook_queues (webhook_id, due_ms, pending) VALUES (?1, ?2, max(?3, 0)) \
-         ON CONFLICT (webhook_id) DO UPDATE SET \
-           due_ms = CASE WHEN ?2 IS NULL THEN due_ms ELSE min(ifnull(due_ms, ?2), ?2) END, \
-           pending = max(pending + ?3, 0)",
-    )?
-    .execute(params![webhook, due, pending])?;
-    Ok(())
-}
-
-/// Sets the queue's due time from its notifications, after claims or parking
-/// took some away.
-pub fn refresh_due(conn: &Connection, webhook: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO webhook_queues (webhook_id, due_ms) VALUES (?1, ( \
-           SELECT next_attempt_ms FROM notifications \
-           WHERE webhook_id = ?1 AND status = 'Pending' AND next_attempt_ms IS NOT NULL \
-             AND claim IS NULL ORDER BY next_attempt_ms LIMIT 1)) \
-         ON CONFLICT (webhook_id) DO UPDATE SET due_ms = excluded.due_ms",
-    )?
-    .execute([webhook])?;
-    Ok(())
-}
-
-/// The webhooks whose queue is ready at `now`, soonest ready first, at most `limit`.
-pub fn ready(conn: &Connection, now: i64, limit: u32) -> rusqlite::Result<Vec<String>> {
-    conn.prepare_cached(
-        "SELECT webhook_id FROM webhook_queues WHERE ready_ms <= ?1 ORDER BY ready_ms LIMIT ?2",
-    )?
-    .query_map(params![now, limit], |row| row.get(0))?
-    .collect()
-}
-
-/// The soonest a queue that is not ready at `now` will be.
-pub fn next_ready(conn: &Connection, now: i64) -> rusqlite::Result<Option<OffsetDateTime>> {
-    let at: Option<i64> = conn
-        .prepare_cached("SELECT min(ready_ms) FROM webhook_queues WHERE ready_ms > ?1")?
-        .query_row([now], |row| row.get(0))?;
-    at.map(from_unix_ms).transpose()
-}
-
-/// Pending notifications in all, the soonest due time of a queue, and how
-/// many queues back off: one row per webhook read, not one per notification.
-pub fn summary(conn: &Connection) -> rusqlite::Result<(u64, Option<OffsetDateTime>, u64)> {
-    let (pending, due, backing_off): (u64, Option<i64>, u64) = conn
-        .prepare_cached(
-            "SELECT ifnull(sum(pending), 0), min(due_ms), count(backoff_since_ms) \
-             FROM webhook_queues",
-        )?
-        .query_row([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
-    Ok((pending, due.map(from_unix_ms).transpose()?, backing_off))
+    webhook: WebhookId,
+    limit: u32,
+) -> rusqlite::Result<Vec<Notification>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM notifications \
+         WHERE webhook_id = ?1 AND status = 'Pending' AND next_attempt_ms IS NOT NULL \
+         ORDER BY next_attempt_ms LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![webhook.to_string(), limit], read)?;
+    rows.collect()
 }
 
 pub fn delete_all(conn: &Connection) -> rusqlite::Result<()> {

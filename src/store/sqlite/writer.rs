@@ -3,18 +3,20 @@
 //! transaction, commits once (one fsync for the batch), tells the index and the
 //! engine (a wake-up) what changed, and only then answers the callers.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::checkpoint::Checkpoints;
 use super::rows::classify;
-use crate::domain::{PmCode, Webhook, WebhookDocument, WebhookId};
+use crate::domain::{PmCode, Webhook, WebhookDocument, WebhookId, WebhookStatus};
 use crate::metrics::METRICS;
 use crate::store::index::Index;
+use crate::store::local::LocalQueues;
 use crate::store::wake::Wake;
 use crate::store::{Answer, StoreError, StoreFuture};
 
@@ -31,11 +33,14 @@ pub enum Effect {
     PutAndWake(Webhook, WebhookDocument),
 }
 
-/// What a write job sees: the open transaction (inside the job's savepoint) and
-/// the webhooks as they will be once the batch commits.
+/// What a write job sees: the open transaction (inside the job's savepoint),
+/// the webhooks as they will be once the batch commits, and the queues in
+/// memory (`store::local`).
 pub struct Tx<'a> {
     pub conn: &'a Connection,
     view: &'a BatchView<'a>,
+    queues: &'a Mutex<LocalQueues>,
+    stale: &'a Cell<bool>,
 }
 
 impl Tx<'_> {
@@ -48,6 +53,28 @@ impl Tx<'_> {
     ) -> Result<Option<Webhook>, StoreError> {
         self.view.webhook(id, scope)
     }
+
+    /// The webhook's status, with the batch's earlier writes applied.
+    pub fn status(&self, id: WebhookId) -> Result<Option<WebhookStatus>, StoreError> {
+        self.view.status(id)
+    }
+
+    /// The queues in memory, for this job alone.
+    pub fn queues(&self) -> Result<MutexGuard<'_, LocalQueues>, StoreError> {
+        lock_queues(self.queues)
+    }
+
+    /// The job failed after it may have changed the queues in memory: they
+    /// are read again from the rows once the batch is done.
+    pub fn queues_stale(&self) {
+        self.stale.set(true);
+    }
+}
+
+pub fn lock_queues(queues: &Mutex<LocalQueues>) -> Result<MutexGuard<'_, LocalQueues>, StoreError> {
+    queues
+        .lock()
+        .map_err(|_| StoreError::Internal("queue state lock poisoned".into()))
 }
 
 /// The index as it will be once the batch commits: the jobs of one batch see
@@ -69,6 +96,14 @@ impl BatchView<'_> {
             Some(webhook) => Some(webhook.clone()).filter(|w| w.visible_to(scope)),
             None if self.cleared => None,
             None => read_index(self.index)?.webhook(id, scope)?,
+        })
+    }
+
+    fn status(&self, id: WebhookId) -> Result<Option<WebhookStatus>, StoreError> {
+        Ok(match self.written.get(&id) {
+            Some(webhook) => Some(webhook.status),
+            None if self.cleared => None,
+            None => read_index(self.index)?.status(id),
         })
     }
 
@@ -158,11 +193,19 @@ impl Writer {
         capacity: usize,
         max_batch: usize,
         index: Arc<RwLock<Index>>,
+        queues: Arc<Mutex<LocalQueues>>,
         wake: Arc<Wake>,
         checkpoints: Checkpoints,
     ) -> (Self, impl FnOnce(Connection) + Send) {
         let (jobs, queue) = std::sync::mpsc::sync_channel(capacity.max(1));
-        let run = move |conn| run(conn, &queue, &index, &wake, max_batch.max(1), &checkpoints);
+        let run = move |conn| {
+            let shared = Shared {
+                index: &index,
+                queues: &queues,
+                wake: &wake,
+            };
+            run(conn, &queue, &shared, max_batch.max(1), &checkpoints);
+        };
         (Self { jobs }, run)
     }
 
@@ -192,11 +235,11 @@ impl Writer {
 fn run(
     mut conn: Connection,
     jobs: &Receiver<Boxed>,
-    index: &RwLock<Index>,
-    wake: &Wake,
+    shared: &Shared<'_>,
     max_batch: usize,
     checkpoints: &Checkpoints,
 ) {
+    reload_queues(&conn, shared.queues);
     while let Ok(first) = jobs.recv() {
         let mut batch = Vec::with_capacity(max_batch.min(64));
         batch.push(first);
@@ -206,16 +249,44 @@ fn run(
                 Err(_) => break,
             }
         }
-        commit_batch(&mut conn, index, wake, batch);
+        if !commit_batch(&mut conn, shared, batch) {
+            reload_queues(&conn, shared.queues);
+        }
         checkpoints.after_commit(&conn);
     }
     log::debug!("sqlite writer stopped: every store handle is gone");
 }
 
+/// What the writer shares with the store's handles.
+struct Shared<'a> {
+    index: &'a RwLock<Index>,
+    queues: &'a Mutex<LocalQueues>,
+    wake: &'a Wake,
+}
+
+/// Reads the queues in memory from the rows (at start, and after a batch
+/// that failed may have left them ahead of what was committed).
+fn reload_queues(conn: &Connection, queues: &Mutex<LocalQueues>) {
+    let started = Instant::now();
+    let loaded = lock_queues(queues)
+        .map_err(|e| e.to_string())
+        .and_then(|mut queues| super::queues::load(conn, &mut queues).map_err(|e| e.to_string()));
+    match loaded {
+        Ok(()) => log::debug!("delivery queues read in {:?}", started.elapsed()),
+        Err(e) => log::error!("reading the delivery queues: {e}; claims may wait for a restart"),
+    }
+}
+
 /// Runs each job inside its own savepoint, so a failing job is rolled back alone,
 /// then commits the batch, updates the index, wakes the engine if need be, and only then
-/// answers the callers.
-fn commit_batch(conn: &mut Connection, index: &RwLock<Index>, wake: &Wake, batch: Vec<Boxed>) {
+/// answers the callers. Answers whether the queues in memory still match the rows.
+fn commit_batch(conn: &mut Connection, shared: &Shared<'_>, batch: Vec<Boxed>) -> bool {
+    let Shared {
+        index,
+        queues,
+        wake,
+    } = *shared;
+    let stale = Cell::new(false);
     let started = Instant::now();
     let size = batch.len();
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
@@ -226,7 +297,7 @@ fn commit_batch(conn: &mut Connection, index: &RwLock<Index>, wake: &Wake, batch
             for job in batch {
                 job.fail(same_error(&fault));
             }
-            return;
+            return true;
         }
     };
     let mut view = BatchView {
@@ -246,9 +317,12 @@ fn commit_batch(conn: &mut Connection, index: &RwLock<Index>, wake: &Wake, batch
         let done = job.apply(&Tx {
             conn: &savepoint,
             view: &view,
+            queues,
+            stale: &stale,
         });
         if done.effect.is_some() {
             if let Err(e) = savepoint.commit() {
+                stale.set(true);
                 (done.reply)(Some(classify(e)));
                 continue;
             }
@@ -266,7 +340,7 @@ fn commit_batch(conn: &mut Connection, index: &RwLock<Index>, wake: &Wake, batch
         for done in applied {
             (done.reply)(Some(same_error(&fault)));
         }
-        return;
+        return false;
     }
     let mut woken = false;
     match index.write() {
@@ -298,6 +372,7 @@ fn commit_batch(conn: &mut Connection, index: &RwLock<Index>, wake: &Wake, batch
     }
     METRICS.commit(size, started.elapsed());
     log::trace!("committed {size} writes in {:?}", started.elapsed());
+    !stale.get()
 }
 
 fn log_fault(doing: &str, size: usize, fault: &StoreError) {
