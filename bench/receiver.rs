@@ -1,8 +1,9 @@
 //! The benchmarks' webhook receiver: answers every request 200 at once, and
 //! counts what it received.
 //!
-//! `GET /stats` answers JSON: `received` (requests), `distinct` (different
-//! `context.notificationId`s, so `received - distinct` is the duplicates), and
+//! `GET /stats` answers JSON: `received` (requests), `notifications` (those
+//! with a `context.notificationId`), `distinct` (different ids, so
+//! `notifications - distinct` is the duplicates), and
 //! the trigger-to-receipt latency percentiles (`p50_us`, `p99_us`, `p999_us`)
 //! of the notifications whose payload carries `sentAtUs` (the Unix time in
 //! microseconds when bench-load's trigger was due). `GET /stats?reset` also
@@ -20,6 +21,8 @@ use serde_json::{json, Value};
 #[derive(Default)]
 struct Tally {
     received: u64,
+    /// Requests that carried a notification id (heartbeats carry none).
+    notifications: u64,
     distinct: HashSet<String>,
     latencies_us: Vec<u64>,
 }
@@ -35,6 +38,7 @@ async fn receive(body: web::Bytes, tally: web::Data<Mutex<Tally>>) -> HttpRespon
     if let Ok(mut tally) = tally.lock() {
         tally.received += 1;
         if let Some(id) = envelope["context"]["notificationId"].as_str() {
+            tally.notifications += 1;
             tally.distinct.insert(id.to_owned());
         }
         if let Some(sent) = envelope["payload"]["sentAtUs"].as_u64() {
@@ -61,6 +65,7 @@ async fn stats(request: HttpRequest, tally: web::Data<Mutex<Tally>>) -> HttpResp
     };
     let answer = json!({
         "received": tally.received,
+        "notifications": tally.notifications,
         "distinct": tally.distinct.len(),
         "latencies": sorted.len(),
         "p50_us": at(0.50),

@@ -282,6 +282,9 @@ impl Worker {
                     (self.engine.clock.now() - at).as_seconds_f64().max(0.0)
                 });
                 METRICS.backlog(backlog.pending, overdue, backlog.backing_off);
+                if let Some(dead) = backlog.dead_tuples {
+                    METRICS.dead_tuples(dead);
+                }
             }
             Err(e) => log::debug!("delivery: reading the backlog: {e}"),
         }

@@ -51,6 +51,7 @@ pub struct Metrics {
     backlog_pending: Gauge<i64, AtomicI64>,
     backlog_overdue: Gauge<f64, AtomicU64>,
     backing_off: Gauge<i64, AtomicI64>,
+    dead_tuples: Gauge<i64, AtomicI64>,
     claims_taken_over: Counter,
     batch_size: Histogram,
     commit_seconds: Histogram,
@@ -76,6 +77,7 @@ impl Metrics {
         let backlog_pending = Gauge::<i64, AtomicI64>::default();
         let backlog_overdue = Gauge::<f64, AtomicU64>::default();
         let backing_off = Gauge::<i64, AtomicI64>::default();
+        let dead_tuples = Gauge::<i64, AtomicI64>::default();
         let claims_taken_over = Counter::default();
         let batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 11));
         let commit_seconds = latency_buckets();
@@ -121,6 +123,12 @@ impl Metrics {
             backing_off.clone(),
         );
         registry.register(
+            "store_dead_tuples",
+            "PostgreSQL: dead row versions waiting for vacuum in the outbox's tables \
+             (notifications, webhook_queues, queue_signals; refreshed every 10 s)",
+            dead_tuples.clone(),
+        );
+        registry.register(
             "delivery_claims_taken_over",
             "Notifications claimed after another claim's lease lapsed (its engine stopped)",
             claims_taken_over.clone(),
@@ -145,6 +153,7 @@ impl Metrics {
             backlog_pending,
             backlog_overdue,
             backing_off,
+            dead_tuples,
             claims_taken_over,
             batch_size,
             commit_seconds,
@@ -191,6 +200,11 @@ impl Metrics {
         self.backlog_overdue.set(overdue_seconds);
         self.backing_off
             .set(i64::try_from(backing_off).unwrap_or(i64::MAX));
+    }
+
+    pub fn dead_tuples(&self, dead: u64) {
+        self.dead_tuples
+            .set(i64::try_from(dead).unwrap_or(i64::MAX));
     }
 
     pub fn claim_taken_over(&self) {

@@ -475,6 +475,9 @@ fn reset_forgets_every_webhook(repo: &dyn Store) {
 
 macro_rules! contract_suite {
     ($backend:ident, $make:expr) => {
+        contract_suite!($backend, $make, claims_on_record = true);
+    };
+    ($backend:ident, $make:expr, claims_on_record = $claims_on_record:expr) => {
         mod $backend {
             use super::*;
 
@@ -576,7 +579,7 @@ macro_rules! contract_suite {
             }
             #[test]
             fn record_and_claim() {
-                with_repo(|r| recording_claims_the_next_in_the_same_write(&*r));
+                with_repo(|r| recording_claims_the_next_in_the_same_write(&*r, $claims_on_record));
             }
             #[test]
             fn deliver_now() {
@@ -632,14 +635,18 @@ contract_suite!(sqlite_normal, |dir: &std::path::Path| Ok(Arc::new(
     .expect("open sqlite")
 )
     as Arc<dyn Store>));
-contract_suite!(postgres, |_dir: &std::path::Path| {
-    crate::store::postgres::throwaway::database().map(|url| {
-        Arc::new(
-            crate::store::PgStore::open(&url, &crate::store::postgres::PgOptions::default())
-                .expect("open postgres"),
-        ) as Arc<dyn Store>
-    })
-});
+contract_suite!(
+    postgres,
+    |_dir: &std::path::Path| {
+        crate::store::postgres::throwaway::database().map(|url| {
+            Arc::new(
+                crate::store::PgStore::open(&url, &crate::store::postgres::PgOptions::default())
+                    .expect("open postgres"),
+            ) as Arc<dyn Store>
+        })
+    },
+    claims_on_record = false
+);
 
 /// The backoff rule of the tests that are not about it: it never starts.
 const BACKOFF: Backoff = Backoff {
@@ -983,7 +990,10 @@ fn a_full_queue_does_not_hold_up_another(store: &dyn Store) {
 
 /// `record_and_claim` records like `record_attempt` and claims like
 /// `claim_due`; when the record is refused (a lost claim), nothing is claimed.
-fn recording_claims_the_next_in_the_same_write(store: &dyn Store) {
+/// Where the backend leaves a slot's next claim to the engine's loop
+/// (`claims_on_record` false: PostgreSQL), the record claims nothing and the
+/// loop's claim takes the next due instead.
+fn recording_claims_the_next_in_the_same_write(store: &dyn Store, claims_on_record: bool) {
     let w = store.create(webhook("TRD", None)).wait().expect("create");
     let at = |s: i64| t0() + Duration::seconds(s);
     let [a, b, c] = [0, 1, 2].map(|s| notification(&w, 101, at(s)));
@@ -1027,6 +1037,15 @@ fn recording_claims_the_next_in_the_same_write(store: &dyn Store) {
         .wait()
         .expect("record and claim");
     assert_eq!(recorded.webhook_id, w.id);
+    let next = if claims_on_record {
+        next
+    } else {
+        assert_eq!(ids_of(&next.claimed), [], "the loop claims");
+        store
+            .claim_due("e", at(6), lease, one)
+            .wait()
+            .expect("claim")
+    };
     assert_eq!(
         ids_of(&next.claimed),
         [b.id],
@@ -2429,6 +2448,80 @@ fn postgres_wakes_every_node_when_notifications_are_due() {
 
 /// Nodes starting together on a new database apply the schema once (under
 /// the advisory lock): none fails on tables another has just made.
+/// A version-1 database (queue rows with a pending count, no signals) is
+/// upgraded in place at start: its pending notification is claimed, and new
+/// ones go through the signals.
+#[test]
+fn postgres_upgrades_a_version_1_database() {
+    let url = match crate::store::postgres::throwaway::database() {
+        Ok(url) => url,
+        Err(why) => {
+            eprintln!("SKIPPED (postgres upgrade): {why}");
+            return;
+        }
+    };
+    let schema = include_str!("postgres/schema.sql");
+    let v1 = &schema[..schema.find("-- Version 2:").expect("version-2 section")];
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        let running = tokio::spawn(connection);
+        client
+            .batch_execute(&format!(
+                "{v1}\nCREATE TABLE schema_version (version bigint NOT NULL);\n\
+                 INSERT INTO schema_version VALUES (1);\n\
+                 INSERT INTO webhooks (id, pm_code, product_id, events, status, url, custom_headers, \
+                   created_time, last_modified_time) VALUES ('af2d48de-2ad7-42f8-a252-8422cd9e6078', \
+                   'TRD', NULL, '[103]', 'active', 'https://client.example/hook', '{{}}', 0, 0);\n\
+                 INSERT INTO notifications (id, webhook_id, pm_code, event_code, body, status, \
+                   created_time, attempts, cycle_start, next_attempt_ms) VALUES \
+                   ('7b3e4b9e-8a52-4c1e-9d4f-3f1c2b8a9e01', 'af2d48de-2ad7-42f8-a252-8422cd9e6078', \
+                   'TRD', 103, '{{}}', 'Pending', 0, 0, 0, 5000);\n\
+                 INSERT INTO webhook_queues (webhook_id, due_ms, pending) VALUES \
+                   ('af2d48de-2ad7-42f8-a252-8422cd9e6078', 5000, 1);"
+            ))
+            .await
+            .expect("a version-1 database");
+        drop(client);
+        let _ = running.await;
+    });
+    let store = crate::store::PgStore::open(&url, &crate::store::postgres::PgOptions::default())
+        .expect("upgraded");
+    assert_eq!(store.backlog().wait().expect("backlog").pending, 1);
+    let lease = Duration::minutes(1);
+    let claims = store
+        .claim_due("a", t0(), lease, ClaimLimits::upto(10))
+        .wait()
+        .expect("claim");
+    assert_eq!(
+        claims
+            .claimed
+            .iter()
+            .map(|c| c.notification.id.to_string())
+            .collect::<Vec<_>>(),
+        ["7b3e4b9e-8a52-4c1e-9d4f-3f1c2b8a9e01"]
+    );
+    let w = store
+        .get(
+            WebhookId::parse("af2d48de-2ad7-42f8-a252-8422cd9e6078").expect("id"),
+            None,
+        )
+        .wait()
+        .expect("the webhook");
+    let fresh = notification(&w, 103, t0());
+    store.enqueue(vec![fresh.clone()]).wait().expect("enqueue");
+    let claims = store
+        .claim_due("a", t0(), lease, ClaimLimits::upto(10))
+        .wait()
+        .expect("claim");
+    assert_eq!(ids_of(&claims.claimed), [fresh.id], "through its signal");
+}
+
 #[test]
 fn postgres_nodes_starting_together_apply_the_schema_once() {
     let url = match crate::store::postgres::throwaway::database() {

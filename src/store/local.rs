@@ -227,3 +227,109 @@ impl LocalQueues {
         (pending, due, backing_off)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+    use time::Duration;
+
+    use super::*;
+    use crate::domain::{Backoff, EventCode, PmCode};
+
+    const T0: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
+
+    fn at(s: i64) -> OffsetDateTime {
+        T0 + Duration::seconds(s)
+    }
+
+    fn notification(webhook: WebhookId, due: i64) -> Notification {
+        let pm = PmCode::parse("TRD").expect("pm");
+        let code = EventCode::from_number(101, "events").expect("code");
+        let mut n = Notification::new(
+            webhook,
+            pm,
+            code,
+            NotificationId::generate(),
+            "{}".into(),
+            T0,
+        );
+        n.next_attempt = Some(at(due));
+        n
+    }
+
+    #[test]
+    fn queues_are_ready_soonest_first_and_next_look_is_the_soonest_after_now() {
+        let (a, b) = (WebhookId::generate(), WebhookId::generate());
+        let mut q = LocalQueues::default();
+        q.saved(&notification(a, 20), None);
+        q.saved(&notification(b, 10), None);
+        q.saved(&notification(a, 5), None);
+        assert_eq!(q.ready(at(30), 10), [a, b], "a is due at 5, b at 10");
+        assert_eq!(q.ready(at(7), 10), [a]);
+        assert_eq!(q.ready(at(30), 1), [a], "at most the limit");
+        assert_eq!(q.next_look(at(7)), Some(at(10)));
+        assert_eq!(q.backlog(), (3, Some(at(5)), 0));
+
+        // Backing off holds the queue until its next probe.
+        let mut health = QueueHealth::default();
+        let rule = Backoff {
+            after: 1,
+            first: Duration::seconds(60),
+            max: Duration::seconds(60),
+            suspend_after: Duration::hours(1),
+        };
+        health.failed(&rule, at(0));
+        q.set_health(a, health);
+        assert_eq!(q.ready(at(30), 10), [b]);
+        assert_eq!(q.next_look(at(30)), Some(at(60)));
+        assert_eq!(q.backlog().2, 1, "one queue backs off");
+    }
+
+    #[test]
+    fn claims_count_in_flight_lapse_and_are_taken_over_once() {
+        let w = WebhookId::generate();
+        let mut q = LocalQueues::default();
+        let n = notification(w, 0);
+        q.saved(&n, None);
+        let first = ClaimToken::new("a");
+        q.take(&n, &first, at(30));
+        assert_eq!(q.queue(w).in_flight, 1);
+        assert_eq!(q.claim(n.id).map(|(t, _)| t.clone()), Some(first));
+        assert!(q.lapsed(at(29), 10).is_empty());
+        assert_eq!(q.next_look(at(29)), Some(at(30)), "the lease's end");
+        assert_eq!(q.lapsed(at(30), 10), std::slice::from_ref(&n));
+
+        let second = ClaimToken::new("b");
+        q.take(&n, &second, at(90));
+        assert_eq!(q.queue(w).in_flight, 1, "taken over, not a second claim");
+        assert!(q.lapsed(at(60), 10).is_empty(), "the old lease is gone");
+
+        // Kept across a reload of the queues from storage.
+        q.forget_queues();
+        q.restore(w, None, 1, QueueHealth::default());
+        assert_eq!(q.queue(w).in_flight, 1);
+
+        let mut delivered = n.clone();
+        delivered.status = NotificationStatus::Delivered;
+        delivered.next_attempt = None;
+        q.saved(&delivered, Some(NotificationStatus::Pending));
+        assert!(q.claim(n.id).is_none(), "saving releases the claim");
+        assert_eq!(q.queue(w), Queue::default(), "an idle queue is forgotten");
+        assert_eq!(q.backlog(), (0, None, 0));
+    }
+
+    #[test]
+    fn a_retry_lowers_the_due_time_only_when_sooner() {
+        let w = WebhookId::generate();
+        let mut q = LocalQueues::default();
+        q.saved(&notification(w, 100), None);
+        let retry = notification(w, 50);
+        q.saved(&retry, None);
+        assert_eq!(q.queue(w).due, Some(at(50)));
+        q.saved(&notification(w, 70), None);
+        assert_eq!(q.queue(w).due, Some(at(50)));
+        q.set_due(w, Some(at(70)));
+        assert_eq!(q.ready(at(60), 10), [], "set from storage after a claim");
+        assert_eq!(q.queue(w).pending, 3);
+    }
+}

@@ -484,6 +484,7 @@ impl Outbox for MemoryStore {
                 pending,
                 oldest_due,
                 backing_off,
+                dead_tuples: None,
             })
         })
     }

@@ -1,7 +1,21 @@
 //! Storage: the `Repository` (webhooks) and `Outbox` (notifications and their
 //! attempts) contracts, and their backends. The store only persists and keeps
-//! its guarantees; the rules of what may change live in `domain`. All SQL lives
-//! under this module.
+//! its guarantees (scoping included); the rules of what may change live in
+//! `domain`, and the delivery protocol's order of steps in `flows`, written
+//! once. All SQL lives under this module.
+//!
+//! **A new backend is a checklist:**
+//! 1. Implement `flows::OutboxTx` (about twenty primitives: read a notification
+//!    with its claim, insert, save, insert an attempt, health, ready queues,
+//!    due notifications, take a claim, park, unpark, next look, wake) on one
+//!    transaction of the backend. Where a single process owns the data, keep the
+//!    queue state in `local::LocalQueues` as SQLite and memory do.
+//! 2. Implement `Repository`, `Outbox` and `Inboxes`: each outbox write runs the
+//!    matching `flows` function inside one transaction (see `memory.rs` for the
+//!    shortest example); the reads take the caller's scope.
+//! 3. Add a `contract_suite!` line in `contract.rs`: the whole contract, the
+//!    protocol's included, then runs on it.
+//! 4. Give it a settings table in `config.rs` and a match arm in `startup.rs`.
 
 mod flows;
 mod index;
@@ -222,6 +236,9 @@ pub struct Backlog {
     pub oldest_due: Option<OffsetDateTime>,
     /// Webhooks whose queue backs off.
     pub backing_off: u64,
+    /// Dead row versions waiting for vacuum in the outbox's tables, where
+    /// the backend has such a thing (PostgreSQL).
+    pub dead_tuples: Option<u64>,
 }
 
 /// The answer to every store call: a future that resolves once the call is done
@@ -439,7 +456,9 @@ pub trait Outbox: Send + Sync {
     /// queues as [`Outbox::claim_due`] does, in one transaction: the engine's
     /// attempt slot goes on to the next due notification without another write
     /// and another wait. Lapsed claims are left to `claim_due`, and the answer's
-    /// `next` is `None`. If the record is refused, nothing is claimed.
+    /// `next` is `None`. If the record is refused, nothing is claimed. A
+    /// backend shared by several nodes may claim nothing here and leave the
+    /// next claim to the engine's loop (PostgreSQL: see its implementation).
     fn record_and_claim(
         &self,
         id: NotificationId,

@@ -399,9 +399,9 @@ async fn sandbox_routes_can_be_turned_off() {
 }
 
 /// Delivery is at least once: the service dies (SIGKILL) while an attempt is in
-/// flight, so its claim is never released; after a restart the claim's lease
-/// (twice the 1 s delivery timeout, plus 5 s) lapses, the new engine takes the
-/// notification over, and it is delivered, with the same body and id.
+/// flight, so its outcome is never recorded; on SQLite the claim died with
+/// the process, so after a restart the notification is due again at once and
+/// delivered, with the same body and id.
 #[actix_rt::test]
 async fn a_notification_claimed_when_the_service_dies_is_delivered_after_restart() {
     let app = TestApp::spawn_with(&[("WHM_DELIVERY__TIMEOUT_MS", "1000")]).await;
@@ -497,4 +497,40 @@ async fn deliver_now_attempts_a_waiting_notification_at_once() {
     );
     let reply = app.post(&path, Some("ABC"), json!({})).await;
     assert_eq!(reply.status, 404, "another program manager's webhook");
+}
+
+/// kill -9 on SQLite with attempts in flight: every acknowledged trigger is
+/// delivered after the restart, and only the attempts that were in flight
+/// (held unanswered by the receiver) arrive twice.
+#[actix_rt::test]
+async fn kill_9_with_attempts_in_flight_loses_no_acknowledged_trigger() {
+    let app = TestApp::spawn_with(&[("WHM_DELIVERY__TIMEOUT_MS", "1000")]).await;
+    let (open, held) = crate::receiver::gate();
+    let receiver = Receiver::start(held).await;
+    app.create_webhook("TRD", hook(Some(7), &[101], &receiver.url))
+        .await;
+    let ids = crate::postgres::trigger_across(&[&app], 300).await;
+    eventually(
+        Duration::from_secs(30),
+        || async { receiver.count() },
+        |n| *n >= 16,
+    )
+    .await;
+    let in_flight = receiver.count();
+    let _app = app.restart().await;
+    let _ = open.send(true);
+    eventually(
+        Duration::from_secs(60),
+        || async { crate::postgres::arrivals(&receiver).len() },
+        |n| *n >= ids.len(),
+    )
+    .await;
+    let seen = crate::postgres::arrivals(&receiver);
+    let missing = ids.iter().filter(|id| !seen.contains_key(*id)).count();
+    let twice: usize = seen.values().map(|n| n - 1).sum();
+    assert_eq!(missing, 0, "every acknowledged trigger delivered");
+    assert!(
+        twice <= in_flight,
+        "only what was in flight may arrive twice: {twice} > {in_flight}"
+    );
 }

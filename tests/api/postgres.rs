@@ -34,7 +34,7 @@ async fn node(url: &str, extra: &[(&str, &str)]) -> TestApp {
 
 /// Triggers `n` events for TRD product 7, code 101, spread over `nodes`, 32
 /// at a time; answers the notification ids.
-async fn trigger_across(nodes: &[&TestApp], n: usize) -> Vec<String> {
+pub(crate) async fn trigger_across(nodes: &[&TestApp], n: usize) -> Vec<String> {
     let mut ids = Vec::with_capacity(n);
     let mut sent = 0;
     while sent < n {
@@ -67,7 +67,7 @@ async fn trigger_across(nodes: &[&TestApp], n: usize) -> Vec<String> {
 }
 
 /// How many times each notification arrived.
-fn arrivals(receiver: &Receiver) -> HashMap<String, usize> {
+pub(crate) fn arrivals(receiver: &Receiver) -> HashMap<String, usize> {
     let mut seen = HashMap::new();
     for r in receiver.received() {
         let id = r.body["context"]["notificationId"]

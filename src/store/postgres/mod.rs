@@ -503,6 +503,7 @@ impl Outbox for PgStore {
                 pending,
                 oldest_due,
                 backing_off,
+                dead_tuples: Some(notifications::dead_tuples(&client).await?),
             })
         })
     }
@@ -525,6 +526,10 @@ impl Outbox for PgStore {
         ))
     }
 
+    /// Records only: the slot's next notification is claimed by the engine's
+    /// loop. A claim locks its webhook's queue row, and sixteen slots of one
+    /// node each taking it after every attempt kept the other nodes from that
+    /// webhook altogether (10,000 events on two nodes: all delivered by one).
     fn record_and_claim(
         &self,
         id: NotificationId,
@@ -532,12 +537,13 @@ impl Outbox for PgStore {
         attempt: Attempt,
         outcome: AttemptOutcome,
         rules: RecordRules,
-        next: ClaimRequest,
+        _next: ClaimRequest,
     ) -> StoreFuture<(Recorded, Claims)> {
         let token = token.clone();
-        flow!(self, |tx| flows::record_and_claim(
-            tx, id, &token, &attempt, outcome, rules, &next
-        ))
+        flow!(self, |tx| async {
+            let recorded = flows::record(tx, id, &token, &attempt, outcome, rules).await?;
+            Ok::<_, StoreError>((recorded, Claims::default()))
+        })
     }
 
     fn recent(

@@ -90,11 +90,14 @@ fn read_attempt(row: &Row) -> Result<Attempt> {
 }
 
 pub async fn insert<C: GenericClient>(c: &C, n: &Notification) -> Result<()> {
+    // With its queue's signal, in one statement (see schema.sql, version 2).
     exec(
         c,
-        "INSERT INTO notifications (id, webhook_id, pm_code, event_code, body, status, \
+        "WITH n AS (INSERT INTO notifications (id, webhook_id, pm_code, event_code, body, status, \
          created_time, last_sent_time, attempts, cycle_start, next_attempt_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING webhook_id, next_attempt_ms) \
+         INSERT INTO queue_signals (webhook_id, due_ms) \
+         SELECT webhook_id, next_attempt_ms FROM n WHERE next_attempt_ms IS NOT NULL",
         &[
             &n.id.to_string(),
             &n.webhook_id.to_string(),
@@ -111,44 +114,21 @@ pub async fn insert<C: GenericClient>(c: &C, n: &Notification) -> Result<()> {
     )
     .await
     .map_err(classify)?;
-    keep_queue(c, n, false).await
-}
-
-/// Keeps `n`'s queue in step: its due time when `n` is pending and unclaimed
-/// with a next attempt, and its count of pending notifications.
-async fn keep_queue<C: GenericClient>(c: &C, n: &Notification, was_pending: bool) -> Result<()> {
-    let pending = n.status == NotificationStatus::Pending;
-    let due = n.next_attempt.filter(|_| pending).map(unix_ms);
-    let delta = i64::from(pending) - i64::from(was_pending);
-    if due.is_none() && delta == 0 {
-        return Ok(());
-    }
-    exec(
-        c,
-        "INSERT INTO webhook_queues (webhook_id, due_ms, pending) VALUES ($1, $2::bigint, GREATEST($3::bigint, 0)) \
-         ON CONFLICT (webhook_id) DO UPDATE SET \
-           due_ms = LEAST(webhook_queues.due_ms, $2::bigint), \
-           pending = GREATEST(webhook_queues.pending + $3::bigint, 0)",
-        &[&n.webhook_id.to_string(), &due, &delta],
-    )
-    .await
-    .map_err(classify)?;
     Ok(())
 }
 
 /// Writes where a notification stands and releases its claim; one now final
-/// takes the next number of `final_order`, one pending again loses it.
-pub async fn save_progress<C: GenericClient>(
-    c: &C,
-    n: &Notification,
-    was: NotificationStatus,
-) -> Result<()> {
+/// takes the next number of `final_order`, one pending again loses it. One
+/// due again (a retry, a resend, deliver now) signals its queue.
+pub async fn save_progress<C: GenericClient>(c: &C, n: &Notification) -> Result<()> {
     exec(
         c,
-        "UPDATE notifications SET status = $2, last_sent_time = $3, attempts = $4, \
+        "WITH u AS (UPDATE notifications SET status = $2, last_sent_time = $3, attempts = $4, \
          cycle_start = $5, next_attempt_ms = $6, claim = NULL, lease_until_ms = NULL, \
          final_seq = CASE WHEN $2 = 'Pending' THEN NULL ELSE nextval('final_order') END \
-         WHERE id = $1",
+         WHERE id = $1 RETURNING webhook_id, status, next_attempt_ms) \
+         INSERT INTO queue_signals (webhook_id, due_ms) SELECT webhook_id, next_attempt_ms \
+         FROM u WHERE status = 'Pending' AND next_attempt_ms IS NOT NULL",
         &[
             &n.id.to_string(),
             &n.status.as_str(),
@@ -160,7 +140,7 @@ pub async fn save_progress<C: GenericClient>(
     )
     .await
     .map_err(classify)?;
-    keep_queue(c, n, was == NotificationStatus::Pending).await
+    Ok(())
 }
 
 pub async fn insert_attempt<C: GenericClient>(
@@ -320,6 +300,39 @@ pub async fn lapsed<C: GenericClient>(
     .collect()
 }
 
+/// Folds the queue signals into the queues this transaction can lock now:
+/// each one's due time becomes at most its signals' soonest, and the signals
+/// go. A queue another claim holds is skipped, not waited for (its signals
+/// stay for the next claim); no trigger or record locks a queue row, so
+/// triggers never queue up behind a claim.
+pub async fn fold_signals<C: GenericClient>(c: &C) -> Result<()> {
+    // A webhook's first signal finds no queue row: make one (an existing row
+    // is not locked by DO NOTHING).
+    exec(
+        c,
+        "INSERT INTO webhook_queues (webhook_id) SELECT DISTINCT webhook_id FROM queue_signals \
+         ON CONFLICT (webhook_id) DO NOTHING",
+        &[],
+    )
+    .await
+    .map_err(classify)?;
+    exec(
+        c,
+        "WITH mine AS (SELECT webhook_id FROM webhook_queues \
+           WHERE webhook_id IN (SELECT webhook_id FROM queue_signals) \
+           ORDER BY webhook_id FOR UPDATE SKIP LOCKED), \
+         taken AS (DELETE FROM queue_signals s USING mine WHERE s.webhook_id = mine.webhook_id \
+           RETURNING s.webhook_id, s.due_ms), \
+         folded AS (SELECT webhook_id, min(due_ms) AS due_ms FROM taken GROUP BY webhook_id) \
+         UPDATE webhook_queues q SET due_ms = LEAST(q.due_ms, folded.due_ms) \
+         FROM folded WHERE q.webhook_id = folded.webhook_id",
+        &[],
+    )
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
 /// Webhooks whose queue is ready at `now`, soonest first; a queue another
 /// node is claiming from is skipped, so nodes take different webhooks.
 pub async fn ready<C: GenericClient>(
@@ -477,12 +490,29 @@ pub async fn recent_final<C: GenericClient>(
     .collect()
 }
 
+/// Dead row versions waiting for vacuum in the outbox's tables.
+pub async fn dead_tuples<C: GenericClient>(c: &C) -> Result<u64> {
+    let dead: i64 = one(
+        c,
+        "SELECT COALESCE(sum(n_dead_tup), 0)::bigint FROM pg_stat_user_tables \
+         WHERE relname IN ('notifications', 'webhook_queues', 'queue_signals')",
+        &[],
+    )
+    .await
+    .map_err(classify)?
+    .try_get(0)
+    .map_err(classify)?;
+    Ok(u64::try_from(dead).unwrap_or(0))
+}
+
 /// Pending notifications in all, the soonest due time, queues backing off.
 pub async fn summary<C: GenericClient>(c: &C) -> Result<(u64, Option<OffsetDateTime>, u64)> {
     let row = one(
         c,
-        "SELECT COALESCE(sum(pending), 0)::bigint, min(due_ms), count(backoff_since_ms) \
-         FROM webhook_queues",
+        "SELECT (SELECT count(*) FROM notifications WHERE status = 'Pending'), \
+                (SELECT min(next_attempt_ms) FROM notifications \
+                 WHERE status = 'Pending' AND claim IS NULL), \
+                (SELECT count(*) FROM webhook_queues WHERE backoff_since_ms IS NOT NULL)",
         &[],
     )
     .await
@@ -693,6 +723,9 @@ pub async fn purge<C: GenericClient>(c: &C, before: OffsetDateTime, limit: u32) 
 
 /// Deletes every notification, attempt and queue; answers how many notifications.
 pub async fn delete_all<C: GenericClient>(c: &C) -> Result<u64> {
+    exec(c, "DELETE FROM queue_signals", &[])
+        .await
+        .map_err(classify)?;
     exec(c, "DELETE FROM webhook_queues", &[])
         .await
         .map_err(classify)?;

@@ -1,7 +1,9 @@
 //! The outbox's primitives (`flows::OutboxTx`) on PostgreSQL, inside one
 //! transaction: claims, due times and health are rows, shared by every node;
 //! a claim takes its queue and its notifications `FOR UPDATE SKIP LOCKED`, so
-//! nodes claiming at once take different webhooks' notifications.
+//! nodes claiming at once take different webhooks' notifications. A trigger
+//! or a record locks no queue row: it leaves a signal that the next claim
+//! folds into the queue (schema.sql, version 2).
 
 use deadpool_postgres::Transaction;
 use time::OffsetDateTime;
@@ -48,8 +50,8 @@ impl OutboxTx for PgTx<'_> {
         notifications::insert(self.tx, n).await
     }
 
-    async fn save(&mut self, n: &Notification, was: NotificationStatus) -> Result<()> {
-        notifications::save_progress(self.tx, n, was).await
+    async fn save(&mut self, n: &Notification, _was: NotificationStatus) -> Result<()> {
+        notifications::save_progress(self.tx, n).await
     }
 
     async fn insert_attempt(&mut self, n: &Notification, attempt: &Attempt) -> Result<()> {
@@ -77,6 +79,7 @@ impl OutboxTx for PgTx<'_> {
     }
 
     async fn ready(&mut self, now: OffsetDateTime, limit: u32) -> Result<Vec<WebhookId>> {
+        notifications::fold_signals(self.tx).await?;
         notifications::ready(self.tx, now, limit).await
     }
 

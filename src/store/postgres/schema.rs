@@ -7,7 +7,10 @@ use deadpool_postgres::Client;
 /// The schema for a new database.
 const SCHEMA: &str = include_str!("schema.sql");
 /// The version `SCHEMA` produces.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
+/// Where each version's steps start in `SCHEMA`: a database at version `v`
+/// runs the sections after its own.
+const SECTIONS: [(i64, &str); 1] = [(2, "-- Version 2:")];
 /// The advisory lock's key: "webhook-manager schema".
 const LOCK: i64 = 0x7768_6d5f_7363_6865;
 
@@ -30,6 +33,22 @@ pub async fn migrate(client: &mut Client) -> Result<(), String> {
             tx.batch_execute(SCHEMA)
                 .await
                 .map_err(|e| format!("applying the schema: {e}"))?;
+            tx.execute(
+                "INSERT INTO schema_version (version) VALUES ($1)",
+                &[&SCHEMA_VERSION],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        }
+        v if v < SCHEMA_VERSION => {
+            let from = SECTIONS
+                .iter()
+                .find(|(version, _)| *version == v + 1)
+                .and_then(|(_, marker)| SCHEMA.find(marker))
+                .ok_or_else(|| format!("no upgrade from schema version {v}"))?;
+            tx.batch_execute(&SCHEMA[from..])
+                .await
+                .map_err(|e| format!("upgrading the schema from version {v}: {e}"))?;
             tx.execute(
                 "INSERT INTO schema_version (version) VALUES ($1)",
                 &[&SCHEMA_VERSION],

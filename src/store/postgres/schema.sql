@@ -93,3 +93,24 @@ CREATE TABLE inbox_requests (
     request             text    NOT NULL
 );
 CREATE INDEX inbox_requests_by_inbox ON inbox_requests (inbox, seq);
+
+-- Version 2: no row that every trigger of a webhook must lock. A new or
+-- rescheduled notification leaves a signal (its webhook and due time) in
+-- `queue_signals`, an insert that locks nothing; a claim first folds the
+-- signals into `webhook_queues` (then locked only by claimers, and by a record
+-- whose attempt changes the receiver's health), and reads the ready queues
+-- from there. A signal written by a transaction that commits after the fold
+-- is folded by the next claim, so a notification cannot be left out of its
+-- queue. The pending count per queue is gone: the backlog gauge counts.
+CREATE TABLE queue_signals (
+    webhook_id          text    NOT NULL,
+    due_ms              bigint  NOT NULL
+);
+ALTER TABLE webhook_queues DROP COLUMN pending;
+-- Small tables of short-lived rows, rewritten all day: vacuumed after every
+-- thousand dead rows whatever their size (the default waits for a fifth of
+-- the table), so that a claim never scans a pile of dead versions. The
+-- metric store_dead_tuples shows how many wait.
+ALTER TABLE queue_signals SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
+    autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 1000);
+ALTER TABLE webhook_queues SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);

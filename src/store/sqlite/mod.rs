@@ -483,6 +483,7 @@ impl Outbox for SqliteStore {
                 pending,
                 oldest_due,
                 backing_off,
+                dead_tuples: None,
             };
             Ok((backlog, Effect::None))
         })

@@ -128,14 +128,16 @@ pub fn recent_final(
     webhook_id: WebhookId,
     n: u32,
 ) -> rusqlite::Result<Vec<NotificationStatus>> {
+    // Without `LIMIT ?`, which makes SQLite prepare the statement again at
+    // every run; the index gives the order and reading stops after `n`.
     let mut stmt = conn.prepare_cached(
         "SELECT status FROM notifications WHERE webhook_id = ?1 AND final_seq IS NOT NULL \
-         ORDER BY final_seq DESC LIMIT ?2",
+         ORDER BY final_seq DESC",
     )?;
-    let rows = stmt.query_map(params![webhook_id.to_string(), n], |r| {
+    let rows = stmt.query_map(params![webhook_id.to_string()], |r| {
         r.get::<_, String>(0)?.parse().map_err(corrupt)
     })?;
-    rows.collect()
+    rows.take(n as usize).collect()
 }
 
 /// One notification by id, whichever webhook's.
