@@ -561,10 +561,6 @@ fn deliver(
 ) -> Result<Delivered, Error> {
     let service = services[0];
     let duplicates_before = duplicates_at(receiver)?;
-    let ticks_before = ticks_of(&cpu_pids());
-    let started = Instant::now();
-    measure(settings, service, "deliver", settings.connections)?;
-    let triggers_done = Instant::now();
     let counts = || -> Result<(u64, u64), Error> {
         let mut sums = (0, 0);
         for s in services {
@@ -574,12 +570,24 @@ fn deliver(
         }
         Ok(sums)
     };
-    let (mut triggered, mut delivered) = counts()?;
+    let counts_before = counts()?;
+    let ticks_before = ticks_of(&cpu_pids());
+    let started = Instant::now();
+    measure(settings, service, "deliver", settings.connections)?;
+    let triggers_done = Instant::now();
+    // Counted from what the services had already triggered and delivered
+    // (the backlog scenario measures a service that drained a backlog first).
+    let (t0, d0) = counts_before;
+    let deltas = || -> Result<(u64, u64), Error> {
+        let (t, d) = counts()?;
+        Ok((t.saturating_sub(t0), d.saturating_sub(d0)))
+    };
+    let (mut triggered, mut delivered) = deltas()?;
     let mut last_change = Instant::now();
     let mut last_delivery = Instant::now();
     while delivered < triggered && last_change.elapsed() < Duration::from_secs(10) {
         thread::sleep(Duration::from_millis(20));
-        let (t, d) = counts()?;
+        let (t, d) = deltas()?;
         if d != delivered {
             last_change = Instant::now();
             last_delivery = last_change;
@@ -1018,11 +1026,11 @@ fn fsync_probe(path: &Path) -> Result<(f64, f64), Error> {
 
 /// The webhook of the backlog scenario: `seeded_id(0)`, program manager B000,
 /// product 0 (so bench-load's triggers reach it), its URL at `port`.
-fn backlog_webhook(port: u16) -> Result<Webhook, Error> {
+fn backlog_webhook(port: u16, i: usize) -> Result<Webhook, Error> {
     let url =
         WebhookUrl::parse(&format!("http://127.0.0.1:{port}/hook"), true).map_err(|p| p.message)?;
     let spec = WebhookSpec {
-        product_id: ProductId::from_json(&json!(0)).map_err(|p| p.message)?,
+        product_id: ProductId::from_json(&json!(i)).map_err(|p| p.message)?,
         events: [EventCode::from_number(103, "events").map_err(|p| p.message)?]
             .into_iter()
             .collect(),
@@ -1033,28 +1041,32 @@ fn backlog_webhook(port: u16) -> Result<Webhook, Error> {
         },
     };
     Ok(Webhook::create(
-        WebhookId::parse(&seeded_id(0)).map_err(|p| p.message)?,
+        WebhookId::parse(&seeded_id(i as u64)).map_err(|p| p.message)?,
         PmCode::parse("B000").map_err(|p| p.message)?,
         spec,
         OffsetDateTime::now_utc().replace_nanosecond(0)?,
     ))
 }
 
-/// A database with the backlog webhook and `pending` notifications due now.
-fn seed_backlog(path: &Path, port: u16, pending: u64) -> Result<(), Error> {
+/// A database with `webhooks` backlog webhooks (B000, products 0 to
+/// `webhooks - 1`) and `pending` notifications due now, spread over them.
+fn seed_backlog(path: &Path, port: u16, webhooks: usize, pending: u64) -> Result<(), Error> {
     remove_database(path);
     let options = SqliteOptions {
         synchronous: Synchronous::Normal,
         ..SqliteOptions::default()
     };
     let store = SqliteStore::open(path, &options)?;
-    let webhook = store.create(backlog_webhook(port)?).wait()?;
+    let hooks = (0..webhooks.max(1))
+        .map(|i| Ok(store.create(backlog_webhook(port, i)?).wait()?))
+        .collect::<Result<Vec<Webhook>, Error>>()?;
     let code = EventCode::from_number(103, "events").map_err(|p| p.message)?;
     let now = OffsetDateTime::now_utc();
     let mut made = 0;
     while made < pending {
         let batch: Vec<Notification> = (made..(made + 10_000).min(pending))
-            .map(|_| {
+            .map(|k| {
+                let webhook = &hooks[(k % hooks.len() as u64) as usize];
                 let id = NotificationId::generate();
                 let body = format!(
                     r#"{{"context":{{"notificationId":"{id}","eventCode":103}},"payload":{{}}}}"#
@@ -1091,20 +1103,21 @@ fn free_port() -> Result<u16, Error> {
 /// how many twice. Writes bench/results/backlog.md.
 fn backlog(settings: &Settings) -> Result<(), Error> {
     let pending: u64 = env_or("BENCH_BACKLOG", "1000000").parse()?;
+    let webhooks: usize = env_or("BENCH_BACKLOG_WEBHOOKS", "100").parse()?;
     let outage = Duration::from_secs(env_or("BENCH_OUTAGE", "60").parse()?);
     let trigger_rate = 1000.0;
     let port = free_port()?;
     let db = settings.work.join("backlog.db");
 
     progress("backlog: trigger latency with an empty outbox (receiver down)");
-    seed_backlog(&db, port, 0)?;
+    seed_backlog(&db, port, webhooks, 0)?;
     let mut service = start_service_on(settings, &db, "full", None)?;
     let calm = open_loop(settings, &service, "trigger", trigger_rate)?;
     service.stop();
 
     progress(&format!("backlog: storing {pending} pending notifications"));
     let started = Instant::now();
-    seed_backlog(&db, port, pending)?;
+    seed_backlog(&db, port, webhooks, pending)?;
     progress(&format!(
         "backlog: stored in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -1169,10 +1182,18 @@ fn backlog(settings: &Settings) -> Result<(), Error> {
     let received = stats["received"].as_u64().unwrap_or(0);
     let distinct = stats["distinct"].as_u64().unwrap_or(0);
     let rss_peak_kib = proc_status_kib(service.pid(), "VmHWM")?;
+    progress("backlog: the fresh deliver rate on the same service, for the ratio");
+    let pid = service.pid();
+    let fresh = deliver(settings, &[&service], &receiver_base, &|| vec![pid])?;
     service.stop();
     receiver.stop();
     let first_s = first_at.unwrap_or(f64::NAN);
     let rate = distinct as f64 / (drained_s - first_s).max(0.001);
+    progress(&format!(
+        "backlog: drained at {rate:.0} events/s; fresh deliver {:.0} events/s; ratio {:.2}",
+        fresh.events_per_s,
+        rate / fresh.events_per_s.max(0.001)
+    ));
     progress(&format!(
         "backlog: {distinct} of {expected} delivered ({} duplicates), the first {first_s:.1} s and the last {drained_s:.1} s after the receiver came back",
         received - distinct
@@ -1180,7 +1201,7 @@ fn backlog(settings: &Settings) -> Result<(), Error> {
 
     let mut md = String::new();
     md += &format!(
-        "# Backlog benchmark\n\nRun {} by `bash bench/run backlog`: {pending} notifications pending for one webhook whose receiver refuses connections, service pinned to CPU {}, load to CPU {}, 1 worker, synchronous=full, built-in defaults.\n\n",
+        "# Backlog benchmark\n\nRun {} by `bash bench/run backlog`: {pending} notifications pending, spread over {webhooks} webhooks whose receiver refuses connections, service pinned to CPU {}, load to CPU {}, 1 worker, synchronous=full, built-in defaults.\n\n",
         OffsetDateTime::now_utc(),
         settings.server_cpu,
         settings.load_cpu
@@ -1211,11 +1232,16 @@ fn backlog(settings: &Settings) -> Result<(), Error> {
         loaded.p999_us / 1000.0
     );
     md += &format!(
-        "| delivery log lines during the outage (one webhook) | {delivery_lines} in {outage_s:.0} s = {:.1} per minute | <= 10 per webhook per minute |\n",
-        delivery_lines as f64 * 60.0 / outage_s
+        "| delivery log lines during the outage ({webhooks} webhooks) | {delivery_lines} in {outage_s:.0} s = {:.1} per webhook per minute | <= 10 per webhook per minute |\n",
+        delivery_lines as f64 * 60.0 / outage_s / webhooks.max(1) as f64
     );
     md += &format!(
         "| delivered after the receiver came back | {distinct} of {expected} ({pending} + {triggered} triggered); first after {first_s:.1} s (the next probe), last after {drained_s:.1} s, {rate:.0} events/s | all |\n"
+    );
+    md += &format!(
+        "| backlog drain rate vs the fresh deliver rate of the same service afterwards ({:.0} events/s) | {:.2} x | >= 0.8 x |\n",
+        fresh.events_per_s,
+        rate / fresh.events_per_s.max(0.001)
     );
     md += &format!(
         "| duplicate deliveries | {} | 0 on one node |\n",
@@ -1316,7 +1342,7 @@ fn dashboard(settings: &Settings) -> Result<(), Error> {
     let port = free_port()?;
     let db = settings.work.join("dashboard.db");
     progress(&format!("dashboard: storing {stored} notifications"));
-    seed_backlog(&db, port, stored)?;
+    seed_backlog(&db, port, 1, stored)?;
     settle();
     let mut service = start_service_on(settings, &db, "full", None)?;
     // Past the first failed attempts: the queue backs off and only probes.

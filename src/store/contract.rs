@@ -2298,6 +2298,77 @@ fn sqlite_upgrades_a_version_3_file_to_queues() {
     );
 }
 
+/// A version-6 file (queue rows with due times and claims in the rows) is
+/// upgraded to version 7: a backing-off queue keeps its health, a claim in the
+/// file is gone with the process that held it, and the queue is read from the
+/// notifications.
+#[test]
+fn sqlite_upgrades_a_version_6_file_to_queues_in_memory() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("v6.db");
+    let schema = include_str!("../../schema.sql");
+    let v6 = &schema[..schema.find("-- Version 7:").expect("version-7 section")];
+    let w = webhook("TRD", None);
+    let conn = rusqlite::Connection::open(&path).expect("open raw");
+    conn.execute_batch(&format!(
+        "{v6}\nPRAGMA user_version = 6;\n\
+         INSERT INTO webhooks (id, pm_code, product_id, status, document) VALUES \
+           ('{id}', 'TRD', NULL, 'active', '{document}');\n\
+         INSERT INTO notifications (id, webhook_id, pm_code, event_code, body, status, \
+           created_time, attempts, cycle_start, next_attempt_ms, claim, lease_until_ms) VALUES \
+           ('8c4f5cae-9b63-4d2f-8e5a-4a2d3c9bae02', '{id}', 'TRD', 103, '{{}}', 'Pending', 0, 3, 0, \
+            1000, 'engine-dead/1', 2000);\n\
+         INSERT INTO webhook_queues (webhook_id, due_ms, pending, failures, backoff_since_ms, \
+           backoff_until_ms, backoff_wait_ms) VALUES ('{id}', NULL, 1, 7, 0, 60000, 60000);",
+        id = w.id,
+        document = WebhookDocument::render(&w).as_str().replace('\'', "''"),
+    ))
+    .expect("v6 file");
+    drop(conn);
+    let store = SqliteStore::open(&path, &SqliteOptions::default()).expect("upgrade");
+    let backlog = store.backlog().wait().expect("backlog");
+    assert_eq!(
+        (backlog.pending, backlog.backing_off),
+        (1, 1),
+        "the health row survives"
+    );
+    assert_eq!(
+        backlog.oldest_due,
+        Some(OffsetDateTime::UNIX_EPOCH + Duration::seconds(1))
+    );
+    let early = store
+        .claim_due(
+            "a",
+            OffsetDateTime::UNIX_EPOCH + Duration::seconds(30),
+            Duration::minutes(1),
+            ClaimLimits::upto(10),
+        )
+        .wait()
+        .expect("claim");
+    assert!(
+        early.claimed.is_empty(),
+        "backing off until the probe at 60 s"
+    );
+    let probe = store
+        .claim_due(
+            "a",
+            OffsetDateTime::UNIX_EPOCH + Duration::seconds(61),
+            Duration::minutes(1),
+            ClaimLimits::upto(10),
+        )
+        .wait()
+        .expect("claim");
+    assert_eq!(
+        probe
+            .claimed
+            .iter()
+            .map(|c| (c.notification.id.to_string(), c.taken_over))
+            .collect::<Vec<_>>(),
+        [("8c4f5cae-9b63-4d2f-8e5a-4a2d3c9bae02".to_owned(), false)],
+        "one probe; the old claim died with its process"
+    );
+}
+
 /// The inbox is in the file: it is there after a restart.
 #[test]
 fn sqlite_keeps_the_inbox_across_a_restart() {

@@ -68,7 +68,16 @@ pub(crate) trait OutboxTx {
         count: u32,
     ) -> Result<Vec<NotificationStatus>>;
 
+    /// The webhook's queue health as read (not locked: most attempts leave
+    /// it as it is).
     async fn health(&mut self, webhook: WebhookId) -> Result<QueueHealth>;
+
+    /// The same, held for this transaction, to be changed from what is read:
+    /// two attempts of one webhook recorded at once must not both count from
+    /// the same failures. Where one thread owns the state, [`OutboxTx::health`].
+    async fn health_to_change(&mut self, webhook: WebhookId) -> Result<QueueHealth> {
+        self.health(webhook).await
+    }
 
     async fn save_health(&mut self, webhook: WebhookId, health: &QueueHealth) -> Result<()>;
 
@@ -227,15 +236,23 @@ pub(crate) async fn record(
     tx.insert_attempt(&n, attempt).await?;
     tx.save(&n, NotificationStatus::Pending).await?;
     let webhook = n.webhook_id;
-    let mut queue = tx.health(webhook).await?;
-    let before = queue;
-    match outcome {
-        AttemptOutcome::Delivered => queue.delivered(),
-        _ => queue.failed(&rules.backoff, attempt.time),
-    }
-    // A healthy queue that delivers stays as it was: nothing to write.
-    if queue != before {
-        tx.save_health(webhook, &queue).await?;
+    let follow = |mut queue: QueueHealth| {
+        match outcome {
+            AttemptOutcome::Delivered => queue.delivered(),
+            _ => queue.failed(&rules.backoff, attempt.time),
+        }
+        queue
+    };
+    // A healthy queue that delivers stays as it was: nothing to write, and
+    // nothing to hold. Otherwise the change is made from the health as held.
+    let read = tx.health(webhook).await?;
+    let mut queue = follow(read);
+    if queue != read {
+        let held = tx.health_to_change(webhook).await?;
+        queue = follow(held);
+        if queue != held {
+            tx.save_health(webhook, &queue).await?;
+        }
     }
     // Only an undelivered notification can suspend its webhook (`domain::suspends`).
     let recent_final = if n.status == NotificationStatus::Undelivered {
@@ -327,7 +344,7 @@ pub(crate) async fn deliver_now(
     }
     n.deliver_now(now)?;
     tx.save(&n, n.status).await?;
-    let mut queue = tx.health(webhook).await?;
+    let mut queue = tx.health_to_change(webhook).await?;
     let before = queue;
     queue.probe_now(now);
     if queue != before {

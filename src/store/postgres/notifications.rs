@@ -119,16 +119,20 @@ pub async fn insert<C: GenericClient>(c: &C, n: &Notification) -> Result<()> {
 
 /// Writes where a notification stands and releases its claim; one now final
 /// takes the next number of `final_order`, one pending again loses it. One
-/// due again (a retry, a resend, deliver now) signals its queue.
+/// due again (a retry, a resend, deliver now), or one whose claim this
+/// releases, signals its queue. Its row is locked already (`find_locked`).
 pub async fn save_progress<C: GenericClient>(c: &C, n: &Notification) -> Result<()> {
     exec(
         c,
-        "WITH u AS (UPDATE notifications SET status = $2, last_sent_time = $3, attempts = $4, \
-         cycle_start = $5, next_attempt_ms = $6, claim = NULL, lease_until_ms = NULL, \
-         final_seq = CASE WHEN $2 = 'Pending' THEN NULL ELSE nextval('final_order') END \
-         WHERE id = $1 RETURNING webhook_id, status, next_attempt_ms) \
-         INSERT INTO queue_signals (webhook_id, due_ms) SELECT webhook_id, next_attempt_ms \
-         FROM u WHERE status = 'Pending' AND next_attempt_ms IS NOT NULL",
+        "WITH old AS (SELECT id, claim IS NOT NULL AS held FROM notifications WHERE id = $1), \
+         u AS (UPDATE notifications n SET status = $2, last_sent_time = $3, attempts = $4, \
+           cycle_start = $5, next_attempt_ms = $6, claim = NULL, lease_until_ms = NULL, \
+           final_seq = CASE WHEN $2 = 'Pending' THEN NULL ELSE nextval('final_order') END \
+           FROM old WHERE n.id = old.id \
+           RETURNING n.webhook_id, n.status, n.next_attempt_ms, old.held) \
+         INSERT INTO queue_signals (webhook_id, due_ms, released) \
+         SELECT webhook_id, CASE WHEN status = 'Pending' THEN next_attempt_ms END, held::int \
+         FROM u WHERE held OR (status = 'Pending' AND next_attempt_ms IS NOT NULL)",
         &[
             &n.id.to_string(),
             &n.status.as_str(),
@@ -207,15 +211,23 @@ pub async fn find<C: GenericClient>(c: &C, id: NotificationId) -> Result<Option<
 }
 
 /// The webhook's queue health, its row locked for the transaction.
-pub async fn health<C: GenericClient>(c: &C, webhook: WebhookId) -> Result<QueueHealth> {
-    let row = opt(
-        c,
+/// The webhook's queue health; with `lock`, its row is locked for the
+/// transaction (to change it from what was read).
+pub async fn health<C: GenericClient>(
+    c: &C,
+    webhook: WebhookId,
+    lock: bool,
+) -> Result<QueueHealth> {
+    let sql = if lock {
         "SELECT failures, backoff_since_ms, backoff_until_ms, backoff_wait_ms, probe_until_ms \
-         FROM webhook_queues WHERE webhook_id = $1 FOR UPDATE",
-        &[&webhook.to_string()],
-    )
-    .await
-    .map_err(classify)?;
+         FROM webhook_queues WHERE webhook_id = $1 FOR UPDATE"
+    } else {
+        "SELECT failures, backoff_since_ms, backoff_until_ms, backoff_wait_ms, probe_until_ms \
+         FROM webhook_queues WHERE webhook_id = $1"
+    };
+    let row = opt(c, sql, &[&webhook.to_string()])
+        .await
+        .map_err(classify)?;
     let Some(row) = row else {
         return Ok(QueueHealth::default());
     };
@@ -301,30 +313,22 @@ pub async fn lapsed<C: GenericClient>(
 }
 
 /// Folds the queue signals into the queues this transaction can lock now:
-/// each one's due time becomes at most its signals' soonest, and the signals
-/// go. A queue another claim holds is skipped, not waited for (its signals
-/// stay for the next claim); no trigger or record locks a queue row, so
-/// triggers never queue up behind a claim.
+/// each one's due time becomes at most its signals' soonest, its claims in
+/// flight fewer by those released, and the signals go. A queue another claim
+/// holds is skipped, not waited for (its signals stay for the next claim); no
+/// trigger or record locks a queue row, so none queues up behind a claim.
 pub async fn fold_signals<C: GenericClient>(c: &C) -> Result<()> {
-    // A webhook's first signal finds no queue row: make one (an existing row
-    // is not locked by DO NOTHING).
-    exec(
-        c,
-        "INSERT INTO webhook_queues (webhook_id) SELECT DISTINCT webhook_id FROM queue_signals \
-         ON CONFLICT (webhook_id) DO NOTHING",
-        &[],
-    )
-    .await
-    .map_err(classify)?;
     exec(
         c,
         "WITH mine AS (SELECT webhook_id FROM webhook_queues \
            WHERE webhook_id IN (SELECT webhook_id FROM queue_signals) \
            ORDER BY webhook_id FOR UPDATE SKIP LOCKED), \
          taken AS (DELETE FROM queue_signals s USING mine WHERE s.webhook_id = mine.webhook_id \
-           RETURNING s.webhook_id, s.due_ms), \
-         folded AS (SELECT webhook_id, min(due_ms) AS due_ms FROM taken GROUP BY webhook_id) \
-         UPDATE webhook_queues q SET due_ms = LEAST(q.due_ms, folded.due_ms) \
+           RETURNING s.webhook_id, s.due_ms, s.released), \
+         folded AS (SELECT webhook_id, min(due_ms) AS due_ms, sum(released) AS released \
+           FROM taken GROUP BY webhook_id) \
+         UPDATE webhook_queues q SET due_ms = LEAST(q.due_ms, folded.due_ms), \
+           in_flight = GREATEST(q.in_flight - folded.released, 0) \
          FROM folded WHERE q.webhook_id = folded.webhook_id",
         &[],
     )
@@ -356,18 +360,20 @@ pub async fn ready<C: GenericClient>(
     .collect()
 }
 
-/// How many claims the webhook's queue holds.
+/// How many claims the webhook's queue holds (its row, which the caller
+/// holds and has folded).
 pub async fn in_flight<C: GenericClient>(c: &C, webhook: WebhookId) -> Result<u32> {
-    let count: i64 = one(
+    let count: Option<i64> = opt(
         c,
-        "SELECT count(*) FROM notifications WHERE webhook_id = $1 AND claim IS NOT NULL",
+        "SELECT in_flight FROM webhook_queues WHERE webhook_id = $1",
         &[&webhook.to_string()],
     )
     .await
     .map_err(classify)?
-    .try_get(0)
+    .map(|row| row.try_get(0))
+    .transpose()
     .map_err(classify)?;
-    Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    Ok(u32::try_from(count.unwrap_or(0)).unwrap_or(u32::MAX))
 }
 
 /// The webhook's unclaimed notifications due at `now`, soonest first.
@@ -431,7 +437,8 @@ pub async fn next_look<C: GenericClient>(
     lease.into_iter().chain(ready).min().map(millis).transpose()
 }
 
-/// Claims `n` under `token` until `until`.
+/// Claims `n` under `token` until `until`; a new claim (not one taken over
+/// from a lapsed lease) counts in its queue, whose row the caller holds.
 pub async fn take<C: GenericClient>(
     c: &C,
     n: &Notification,
@@ -440,7 +447,12 @@ pub async fn take<C: GenericClient>(
 ) -> Result<()> {
     exec(
         c,
-        "UPDATE notifications SET claim = $2, lease_until_ms = $3 WHERE id = $1",
+        "WITH old AS (SELECT id, webhook_id, claim IS NULL AS fresh FROM notifications \
+           WHERE id = $1), \
+         u AS (UPDATE notifications n SET claim = $2, lease_until_ms = $3 FROM old \
+           WHERE n.id = old.id RETURNING old.webhook_id, old.fresh) \
+         UPDATE webhook_queues q SET in_flight = q.in_flight + 1 FROM u \
+         WHERE u.fresh AND q.webhook_id = u.webhook_id",
         &[&n.id.to_string(), &token.as_str(), &unix_ms(until)],
     )
     .await

@@ -67,7 +67,11 @@ impl OutboxTx for PgTx<'_> {
     }
 
     async fn health(&mut self, webhook: WebhookId) -> Result<QueueHealth> {
-        notifications::health(self.tx, webhook).await
+        notifications::health(self.tx, webhook, false).await
+    }
+
+    async fn health_to_change(&mut self, webhook: WebhookId) -> Result<QueueHealth> {
+        notifications::health(self.tx, webhook, true).await
     }
 
     async fn save_health(&mut self, webhook: WebhookId, health: &QueueHealth) -> Result<()> {

@@ -136,8 +136,12 @@ fn read(row: &Row) -> Result<Webhook, StoreError> {
 /// Stores a new webhook row; the (program manager, product) constraint makes
 /// a second one for the same key a `Duplicate`.
 pub async fn insert<C: GenericClient>(c: &C, webhook: &Webhook) -> Result<(), StoreError> {
+    // With its (empty) delivery queue's row: a claim folds signals only into
+    // queue rows that exist.
     let sql = format!(
-        "INSERT INTO webhooks ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        "WITH w AS (INSERT INTO webhooks ({COLUMNS}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id) \
+         INSERT INTO webhook_queues (webhook_id) SELECT id FROM w ON CONFLICT DO NOTHING"
     );
     write(c, &sql, webhook).await
 }

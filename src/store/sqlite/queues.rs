@@ -1,8 +1,8 @@
-//! Webhook queues on SQLite: each webhook's health is a row
-//! (`webhook_queues`), written only when it changes; the rest of a queue (its
-//! due time, pending count and claims) lives in memory (`store::local`) and
-//! is read from the notifications at start. A webhook with no row has a
-//! healthy queue; every write here is an upsert.
+//! Webhook queues on SQLite: each webhook's health is a row (`queue_health`)
+//! while it is not healthy, written only when it changes; the rest of a queue
+//! (its due time, pending count and claims) lives in memory (`store::local`)
+//! and is read from the notifications at start. A webhook with no row has a
+//! healthy queue.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use time::Duration;
@@ -19,7 +19,7 @@ pub fn health(conn: &Connection, webhook: WebhookId) -> rusqlite::Result<QueueHe
     let row: Option<Row> = conn
         .prepare_cached(
             "SELECT failures, backoff_since_ms, backoff_until_ms, backoff_wait_ms, probe_until_ms \
-             FROM webhook_queues WHERE webhook_id = ?1",
+             FROM queue_health WHERE webhook_id = ?1",
         )?
         .query_row([webhook.to_string()], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
@@ -43,15 +43,20 @@ pub fn health(conn: &Connection, webhook: WebhookId) -> rusqlite::Result<QueueHe
     })
 }
 
-/// Writes the webhook's queue health.
+/// Writes the webhook's queue health; a healthy queue has no row.
 pub fn save_health(
     conn: &Connection,
     webhook: WebhookId,
     health: &QueueHealth,
 ) -> rusqlite::Result<()> {
+    if *health == QueueHealth::default() {
+        conn.prepare_cached("DELETE FROM queue_health WHERE webhook_id = ?1")?
+            .execute([webhook.to_string()])?;
+        return Ok(());
+    }
     let b = health.backoff.as_ref();
     conn.prepare_cached(
-        "INSERT INTO webhook_queues (webhook_id, failures, backoff_since_ms, backoff_until_ms, \
+        "INSERT INTO queue_health (webhook_id, failures, backoff_since_ms, backoff_until_ms, \
          backoff_wait_ms, probe_until_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
          ON CONFLICT (webhook_id) DO UPDATE SET failures = ?2, backoff_since_ms = ?3, \
          backoff_until_ms = ?4, backoff_wait_ms = ?5, probe_until_ms = ?6",
@@ -87,9 +92,7 @@ pub fn load(conn: &Connection, queues: &mut LocalQueues) -> rusqlite::Result<()>
         let count: u64 = row.get(2)?;
         queues.restore(webhook, due, count, QueueHealth::default());
     }
-    let mut health_rows = conn.prepare_cached(
-        "SELECT webhook_id FROM webhook_queues WHERE failures > 0 OR backoff_since_ms IS NOT NULL",
-    )?;
+    let mut health_rows = conn.prepare_cached("SELECT webhook_id FROM queue_health")?;
     let unhealthy = health_rows
         .query_map([], |r| r.get::<_, String>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -127,6 +130,6 @@ pub fn soonest(
 }
 
 pub fn delete_all(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM webhook_queues", [])?;
+    conn.execute("DELETE FROM queue_health", [])?;
     Ok(())
 }
