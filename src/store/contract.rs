@@ -2336,28 +2336,22 @@ fn sqlite_upgrades_a_version_6_file_to_queues_in_memory() {
         backlog.oldest_due,
         Some(OffsetDateTime::UNIX_EPOCH + Duration::seconds(1))
     );
-    let early = store
-        .claim_due(
-            "a",
-            OffsetDateTime::UNIX_EPOCH + Duration::seconds(30),
-            Duration::minutes(1),
-            ClaimLimits::upto(10),
-        )
-        .wait()
-        .expect("claim");
+    let claim_at = |secs: i64| {
+        store
+            .claim_due(
+                "a",
+                OffsetDateTime::UNIX_EPOCH + Duration::seconds(secs),
+                Duration::minutes(1),
+                ClaimLimits::upto(10),
+            )
+            .wait()
+            .expect("claim")
+    };
     assert!(
-        early.claimed.is_empty(),
+        claim_at(30).claimed.is_empty(),
         "backing off until the probe at 60 s"
     );
-    let probe = store
-        .claim_due(
-            "a",
-            OffsetDateTime::UNIX_EPOCH + Duration::seconds(61),
-            Duration::minutes(1),
-            ClaimLimits::upto(10),
-        )
-        .wait()
-        .expect("claim");
+    let probe = claim_at(61);
     assert_eq!(
         probe
             .claimed

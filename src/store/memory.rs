@@ -527,15 +527,7 @@ impl Outbox for MemoryStore {
         })
     }
 
-    fn recent(
-        &self,
-        scope: Option<&PmCode>,
-        filter: LogFilter,
-        scan: LogScan,
-    ) -> StoreFuture<LogPage> {
-        let Some(filter) = filter.within(scope) else {
-            return StoreFuture::ready(Ok(LogPage::default()));
-        };
+    fn log(&self, filter: LogFilter, scan: LogScan) -> StoreFuture<LogPage> {
         self.with(|state| {
             let all = &state.notifications;
             if let Some(id) = filter.id {

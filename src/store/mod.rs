@@ -469,16 +469,26 @@ pub trait Outbox: Send + Sync {
         next: ClaimRequest,
     ) -> StoreFuture<(Recorded, Claims)>;
 
-    /// The notifications that match `filter`, newest first, as `scan` says
-    /// (at most `limit`, before a previous page's `next`, among at most
-    /// `window` notifications), each with its last attempt: the dashboard's
-    /// delivery log. A filter by id is a lookup by key, whatever the window.
+    /// The notifications that match `filter` and that a caller in `scope`
+    /// may see, newest first, as `scan` says (at most `limit`, before a
+    /// previous page's `next`, among at most `window` notifications), each
+    /// with its last attempt: the dashboard's delivery log. A filter by id is
+    /// a lookup by key, whatever the window.
     fn recent(
         &self,
         scope: Option<&PmCode>,
         filter: LogFilter,
         scan: LogScan,
-    ) -> StoreFuture<LogPage>;
+    ) -> StoreFuture<LogPage> {
+        match filter.within(scope) {
+            Some(filter) => self.log(filter, scan),
+            None => StoreFuture::ready(Ok(LogPage::default())),
+        }
+    }
+
+    /// [`Outbox::recent`] for a filter already narrowed to the caller's scope
+    /// (a backend implements this; callers use `recent`).
+    fn log(&self, filter: LogFilter, scan: LogScan) -> StoreFuture<LogPage>;
 
     /// Every pending notification, oldest first (for tests and tools: the
     /// engine claims pages instead).

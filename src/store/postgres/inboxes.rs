@@ -4,8 +4,8 @@
 
 use deadpool_postgres::GenericClient;
 
+use super::rows::{classify, corrupt};
 use super::sql::{exec, one, opt, query};
-use super::{classify, corrupt};
 use crate::domain::inbox::{Captured, InboxLimits, Keep};
 use crate::store::StoreError;
 

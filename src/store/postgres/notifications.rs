@@ -10,8 +10,8 @@ use deadpool_postgres::GenericClient;
 use time::{Duration, OffsetDateTime};
 use tokio_postgres::Row;
 
+use super::rows::{classify, corrupt, millis, seconds};
 use super::sql::{exec, one, opt, query};
-use super::{classify, corrupt, millis, seconds};
 use crate::domain::time::unix_ms;
 use crate::domain::{
     Attempt, BackingOff, ClaimToken, EventCode, Notification, NotificationId, NotificationStatus,

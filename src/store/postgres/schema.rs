@@ -28,40 +28,33 @@ pub async fn migrate(client: &mut Client) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?
         .and_then(|row| row.get(0));
-    match version.unwrap_or(0) {
-        0 => {
-            tx.batch_execute(SCHEMA)
-                .await
-                .map_err(|e| format!("applying the schema: {e}"))?;
-            tx.execute(
-                "INSERT INTO schema_version (version) VALUES ($1)",
-                &[&SCHEMA_VERSION],
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        }
-        v if v < SCHEMA_VERSION => {
-            let from = SECTIONS
+    let version = version.unwrap_or(0);
+    if version > SCHEMA_VERSION {
+        return Err(format!(
+            "its schema version {version} is newer than this binary supports ({SCHEMA_VERSION}); use a newer webhook-manager"
+        ));
+    }
+    if version < SCHEMA_VERSION {
+        // A new database takes the whole file; an older one, the sections
+        // after its version.
+        let from = if version == 0 {
+            0
+        } else {
+            SECTIONS
                 .iter()
-                .find(|(version, _)| *version == v + 1)
+                .find(|(v, _)| *v == version + 1)
                 .and_then(|(_, marker)| SCHEMA.find(marker))
-                .ok_or_else(|| format!("no upgrade from schema version {v}"))?;
-            tx.batch_execute(&SCHEMA[from..])
-                .await
-                .map_err(|e| format!("upgrading the schema from version {v}: {e}"))?;
-            tx.execute(
-                "INSERT INTO schema_version (version) VALUES ($1)",
-                &[&SCHEMA_VERSION],
-            )
+                .ok_or_else(|| format!("no upgrade from schema version {version}"))?
+        };
+        tx.batch_execute(&SCHEMA[from..])
             .await
-            .map_err(|e| e.to_string())?;
-        }
-        v if v > SCHEMA_VERSION => {
-            return Err(format!(
-                "its schema version {v} is newer than this binary supports ({SCHEMA_VERSION}); use a newer webhook-manager"
-            ))
-        }
-        _ => {}
+            .map_err(|e| format!("bringing the schema from version {version}: {e}"))?;
+        tx.execute(
+            "INSERT INTO schema_version (version) VALUES ($1)",
+            &[&SCHEMA_VERSION],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
     }
     tx.commit().await.map_err(|e| e.to_string())
 }

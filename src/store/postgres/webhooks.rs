@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
+use super::rows::{classify, corrupt, seconds};
 use super::sql::{exec, opt, query};
-use super::{classify, corrupt, seconds};
 use crate::domain::{
     CustomHeaders, EventCode, EventSet, Heartbeat, PmCode, ProductId, Webhook, WebhookConfig,
     WebhookId, WebhookUrl,

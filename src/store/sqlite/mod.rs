@@ -520,15 +520,7 @@ impl Outbox for SqliteStore {
         })
     }
 
-    fn recent(
-        &self,
-        scope: Option<&PmCode>,
-        filter: LogFilter,
-        scan: LogScan,
-    ) -> StoreFuture<LogPage> {
-        let Some(filter) = filter.within(scope) else {
-            return StoreFuture::ready(Ok(LogPage::default()));
-        };
+    fn log(&self, filter: LogFilter, scan: LogScan) -> StoreFuture<LogPage> {
         self.readers
             .read(move |conn| notifications::recent(conn, &filter, scan))
     }

@@ -14,8 +14,7 @@ use crate::domain::{
 };
 use crate::store::{LogFilter, LogPage, LogScan};
 
-pub(super) const COLUMNS: &str =
-    "id, webhook_id, pm_code, event_code, body, status, created_time, \
+const COLUMNS: &str = "id, webhook_id, pm_code, event_code, body, status, created_time, \
                        last_sent_time, attempts, cycle_start, next_attempt_ms";
 
 pub fn insert(conn: &Connection, n: &Notification) -> rusqlite::Result<()> {
@@ -138,6 +137,25 @@ pub fn recent_final(
         r.get::<_, String>(0)?.parse().map_err(corrupt)
     })?;
     rows.take(n as usize).collect()
+}
+
+/// The webhook's pending notifications with a next attempt, soonest first, at
+/// most `limit`: the claimed ones among them are skipped by the caller.
+pub fn soonest(
+    conn: &Connection,
+    webhook: WebhookId,
+    limit: u32,
+) -> rusqlite::Result<Vec<Notification>> {
+    // No `LIMIT ?`: SQLite prepares a statement with a bound LIMIT and an
+    // ORDER BY again at every run (a fifth of the writer's CPU when it was
+    // here). The index gives the order, so reading stops after `limit` rows.
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM notifications \
+         WHERE webhook_id = ?1 AND status = 'Pending' AND next_attempt_ms IS NOT NULL \
+         ORDER BY next_attempt_ms"
+    ))?;
+    let rows = stmt.query_map(params![webhook.to_string()], read)?;
+    rows.take(limit as usize).collect()
 }
 
 /// One notification by id, whichever webhook's.
@@ -383,7 +401,7 @@ fn read_attempt(row: &Row<'_>) -> rusqlite::Result<Attempt> {
     })
 }
 
-pub(super) fn read(row: &Row<'_>) -> rusqlite::Result<Notification> {
+fn read(row: &Row<'_>) -> rusqlite::Result<Notification> {
     read_from(row, 0)
 }
 

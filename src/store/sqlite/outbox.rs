@@ -52,8 +52,8 @@ impl<'a> SqliteTx<'a> {
     /// soonest first, at most `limit`: read past the claims it holds.
     fn unclaimed(&self, webhook: WebhookId, limit: u32) -> Result<Vec<Notification>> {
         let held = self.queues.queue(webhook).in_flight;
-        let rows =
-            queues::soonest(self.conn(), webhook, limit.saturating_add(held)).map_err(classify)?;
+        let rows = notifications::soonest(self.conn(), webhook, limit.saturating_add(held))
+            .map_err(classify)?;
         Ok(rows
             .into_iter()
             .filter(|n| !self.queues.is_claimed(n.id))

@@ -7,10 +7,9 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use time::Duration;
 
-use super::notifications::{read, COLUMNS};
 use super::rows::{corrupt, from_unix_ms};
 use crate::domain::time::unix_ms;
-use crate::domain::{BackingOff, Notification, QueueHealth, WebhookId};
+use crate::domain::{BackingOff, QueueHealth, WebhookId};
 use crate::store::local::LocalQueues;
 
 /// The webhook's queue health.
@@ -108,25 +107,6 @@ pub fn load(conn: &Connection, queues: &mut LocalQueues) -> rusqlite::Result<()>
 
 fn webhook_id(raw: &str) -> rusqlite::Result<WebhookId> {
     WebhookId::parse(raw).map_err(|p| corrupt(p.message))
-}
-
-/// The webhook's pending notifications with a next attempt, soonest first, at
-/// most `limit`: the claimed ones among them are skipped by the caller.
-pub fn soonest(
-    conn: &Connection,
-    webhook: WebhookId,
-    limit: u32,
-) -> rusqlite::Result<Vec<Notification>> {
-    // No `LIMIT ?`: SQLite prepares a statement with a bound LIMIT and an
-    // ORDER BY again at every run (a fifth of the writer's CPU when it was
-    // here). The index gives the order, so reading stops after `limit` rows.
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM notifications \
-         WHERE webhook_id = ?1 AND status = 'Pending' AND next_attempt_ms IS NOT NULL \
-         ORDER BY next_attempt_ms"
-    ))?;
-    let rows = stmt.query_map(params![webhook.to_string()], read)?;
-    rows.take(limit as usize).collect()
 }
 
 pub fn delete_all(conn: &Connection) -> rusqlite::Result<()> {
