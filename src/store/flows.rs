@@ -308,9 +308,9 @@ pub(crate) async fn park(
     tx.save(&n, n.status).await
 }
 
-/// One of the webhook's notifications, for a caller in `scope`: `NotFound`
-/// when the webhook is not there for it, `NotificationNotFound` when the
-/// notification is not the webhook's.
+/// One of `webhook`'s notifications with the claim holding it; `None` when
+/// the id is unknown or another webhook's (the caller's scope was checked
+/// when `webhook` was read).
 async fn webhooks_notification(
     tx: &mut impl OutboxTx,
     webhook: &Webhook,
