@@ -46,11 +46,12 @@ pub struct Strip {
 
 impl Strip {
     pub async fn read(store: &dyn Store, stats: &EngineStats) -> Self {
+        // The hour first: an attempt is counted once its outcome is
+        // committed, so the backlog read after it never still counts as
+        // pending a notification the hour shows delivered.
+        let hour = stats.activity.last_hour(OffsetDateTime::now_utc());
         let pending = store.backlog().await.ok().map(|b| b.pending);
-        Self {
-            hour: stats.activity.last_hour(OffsetDateTime::now_utc()),
-            pending,
-        }
+        Self { hour, pending }
     }
 }
 

@@ -173,13 +173,15 @@ impl OutboxTx for MemoryTx<'_> {
 
     async fn save(&mut self, n: &Notification, was: NotificationStatus) -> Result<(), StoreError> {
         let state = &mut *self.state;
-        state.final_seq += 1;
-        let seq = state.final_seq;
+        let final_seq = (n.status != NotificationStatus::Pending).then(|| {
+            state.final_seq += 1;
+            state.final_seq
+        });
         let stored = state
             .stored_mut(n.id)
             .ok_or(StoreError::NotificationNotFound)?;
         stored.notification = n.clone();
-        stored.final_seq = (n.status != NotificationStatus::Pending).then_some(seq);
+        stored.final_seq = final_seq;
         state.local.saved(n, Some(was));
         Ok(())
     }

@@ -190,37 +190,14 @@ impl SqliteStore {
     }
 
     /// Runs a flow of the delivery protocol (`store::flows`) as one write on
-    /// the writer thread. A flow that fails after it may have changed the
-    /// queues in memory has them read again from the rows.
+    /// the writer thread ([`run_flow`]).
     fn flow<T: Send + 'static>(
         &self,
         run: impl AsyncFnOnce(&mut SqliteTx<'_>) -> Result<T, StoreError> + Send + 'static,
     ) -> StoreFuture<T> {
         self.writer.submit(move |tx| {
-            let mut queues = tx.queues()?;
-            let mut flow = SqliteTx::new(tx, &mut queues);
-            match at_once(run(&mut flow)) {
-                Ok(value) => Ok((
-                    value,
-                    if flow.wake {
-                        Effect::Wake
-                    } else {
-                        Effect::None
-                    },
-                )),
-                Err(e) => {
-                    if !matches!(
-                        e,
-                        StoreError::NotFound
-                            | StoreError::NotificationNotFound
-                            | StoreError::ClaimLost
-                            | StoreError::Refused(_)
-                    ) {
-                        tx.queues_stale();
-                    }
-                    Err(e)
-                }
-            }
+            let (value, wake) = run_flow(tx, run)?;
+            Ok((value, if wake { Effect::Wake } else { Effect::None }))
         })
     }
 
@@ -240,6 +217,34 @@ impl SqliteStore {
             StoreFuture::ready(read_index(&self.index).and_then(|loaded| index(&loaded)))
         } else {
             self.readers.answer(rows)
+        }
+    }
+}
+
+/// Runs a flow inside the writer's job, on the queues in memory; answers its
+/// value and whether it asked to wake the engine. A flow that fails after it
+/// may have changed the queues in memory (a storage fault, a duplicate) has
+/// them read again from the rows once the batch is done; the refusals a flow
+/// checks before it changes anything leave them as they are.
+fn run_flow<T>(
+    tx: &writer::Tx<'_>,
+    run: impl AsyncFnOnce(&mut SqliteTx<'_>) -> Result<T, StoreError>,
+) -> Result<(T, bool), StoreError> {
+    let mut queues = tx.queues()?;
+    let mut flow = SqliteTx::new(tx, &mut queues);
+    match at_once(run(&mut flow)) {
+        Ok(value) => Ok((value, flow.wake)),
+        Err(e) => {
+            if !matches!(
+                e,
+                StoreError::NotFound
+                    | StoreError::NotificationNotFound
+                    | StoreError::ClaimLost
+                    | StoreError::Refused(_)
+            ) {
+                tx.queues_stale();
+            }
+            Err(e)
         }
     }
 }
@@ -380,16 +385,8 @@ impl Repository for SqliteStore {
             // Set active again: its parked notifications are due now.
             let effect = if was != WebhookStatus::Active && webhook.status == WebhookStatus::Active
             {
-                let mut queues = tx.queues()?;
-                let activated = at_once(flows::activated(
-                    &mut SqliteTx::new(tx, &mut queues),
-                    id,
-                    webhook.last_modified_time,
-                ));
-                if activated.is_err() {
-                    tx.queues_stale();
-                }
-                activated?;
+                let at = webhook.last_modified_time;
+                run_flow(tx, async |flow| flows::activated(flow, id, at).await)?;
                 Effect::PutAndWake(webhook.clone(), document)
             } else {
                 Effect::Put(webhook.clone(), document)
