@@ -415,11 +415,36 @@ impl RetentionSettings {
 pub struct SandboxSettings {
     /// Serve the `/sandbox/` routes: the event trigger and the capture inbox.
     pub enabled: bool,
+    /// The fixture's record in memory (`sandbox::Journal`): the most events,
+    /// and the most delivery attempts, it keeps; the oldest go first.
+    pub journal_capacity: usize,
+    /// The longest a wait (`/sandbox/v1/deliveries/wait`, an inbox's
+    /// `?count=`) lasts: a longer `timeoutMs` is capped to it.
+    pub max_wait_ms: u64,
 }
 
 impl Default for SandboxSettings {
     fn default() -> Self {
-        Self { enabled: true }
+        Self {
+            enabled: true,
+            journal_capacity: 10_000,
+            max_wait_ms: 60_000,
+        }
+    }
+}
+
+impl SandboxSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        in_range(
+            "sandbox.journal_capacity",
+            self.journal_capacity,
+            10..=1_000_000,
+        )?;
+        in_range("sandbox.max_wait_ms", self.max_wait_ms, 0..=600_000)
+    }
+
+    pub fn max_wait(&self) -> Duration {
+        Duration::from_millis(self.max_wait_ms)
     }
 }
 
@@ -610,6 +635,7 @@ impl Settings {
         self.heartbeat.validate()?;
         self.delivery.validate()?;
         self.retention.validate()?;
+        self.sandbox.validate()?;
         self.auth.validate()?;
         self.limits.validate()
     }

@@ -39,11 +39,12 @@ use crate::config::DeliverySettings;
 use crate::domain::notification::MASKED;
 use crate::domain::time::rfc3339_seconds;
 use crate::domain::{
-    suspends, Attempt, AttemptOutcome, BlockedNetworks, Clock, Notification, ReceiverReply,
-    Webhook, WebhookId, WebhookStatus,
+    suspends, Attempt, AttemptOutcome, BlockedNetworks, Clock, Notification, NotificationStatus,
+    ReceiverReply, Webhook, WebhookId, WebhookStatus,
 };
 use crate::metrics::METRICS;
 use crate::outbound::Outbound;
+use crate::sandbox::{self, Fixture};
 use crate::signing::Signer;
 use crate::store::{
     ClaimLimits, ClaimRequest, Claimed, Claims, RecordRules, Recorded, Store, StoreError,
@@ -79,6 +80,9 @@ pub struct Engine {
     pub clock: Arc<dyn Clock>,
     /// What it is doing, for tests and metrics.
     pub stats: Arc<EngineStats>,
+    /// While the sandbox is on: the journal each recorded attempt goes to,
+    /// and the reset's barrier each attempt passes before it sends.
+    pub fixture: Option<Arc<Fixture>>,
 }
 
 /// The engine's own counters.
@@ -199,6 +203,7 @@ async fn run(engine: Engine) {
         let free = concurrency - in_flight;
         let mut wait = IDLE_LOOK;
         if free > 0 {
+            let since = worker.generation();
             let now = engine.clock.now();
             let limits = ClaimLimits {
                 total: u32::try_from(free).unwrap_or(u32::MAX),
@@ -214,7 +219,7 @@ async fn run(engine: Engine) {
                         in_flight += 1;
                         let (worker, finished) = (Rc::clone(&worker), finished.clone());
                         actix_rt::spawn(async move {
-                            worker.run_slot(claim).await;
+                            worker.run_slot(claim, since).await;
                             let _ = finished.send(());
                         });
                     }
@@ -255,15 +260,24 @@ impl Worker {
     /// then whatever each recorded attempt claimed next
     /// (`Outbox::record_and_claim`), until nothing is due for it. Answers how
     /// many attempts it made.
-    async fn run_slot(&self, first: Claimed) -> usize {
-        let mut next = self.attempt(first).await;
+    /// `since`: the barrier's generation read before the claim.
+    async fn run_slot(&self, first: Claimed, since: u64) -> usize {
+        let mut next = self.attempt(first, since).await;
         let mut attempts = 1;
-        while let Some(claim) = next.take() {
+        while let Some((claim, since)) = next.take() {
             self.took(&claim);
             attempts += 1;
-            next = self.attempt(claim).await;
+            next = self.attempt(claim, since).await;
         }
         attempts
+    }
+
+    /// The reset barrier's generation, to read before a claim (0 without the sandbox).
+    fn generation(&self) -> u64 {
+        self.engine
+            .fixture
+            .as_ref()
+            .map_or(0, |f| f.barrier.generation())
     }
 
     fn took(&self, claim: &Claimed) {
@@ -294,8 +308,11 @@ impl Worker {
     /// the claim and claims the next due notification in the same write, and
     /// suspends the webhook when the outcome calls for it. When something fails
     /// before the outcome is recorded, the claim simply lapses and the
-    /// notification is claimed again later. Answers the next claim, if any.
-    async fn attempt(&self, claimed: Claimed) -> Option<Claimed> {
+    /// notification is claimed again later. With the sandbox on, the attempt
+    /// passes the reset's barrier first (`since`: the generation read before
+    /// the claim); a reset refuses or cancels it, and it records nothing.
+    /// Answers the next claim, if any, with the generation read before it.
+    async fn attempt(&self, claimed: Claimed, since: u64) -> Option<(Claimed, u64)> {
         let Claimed {
             notification: n,
             token,
@@ -317,9 +334,28 @@ impl Worker {
             return None;
         }
 
+        let pass = match &engine.fixture {
+            Some(fixture) => match fixture.barrier.enter(&n.pm_code, since) {
+                Some(pass) => Some(pass),
+                None => {
+                    log::debug!("notification {}: not sent: a reset came first", n.id);
+                    return None;
+                }
+            },
+            None => None,
+        };
         let time = engine.clock.now();
         let started = Instant::now();
-        let sent = self.send(&webhook, &n, time).await;
+        let sent = match &pass {
+            Some(pass) => tokio::select! {
+                sent = self.send(&webhook, &n, time) => sent,
+                () = pass.cancelled() => {
+                    log::debug!("notification {}: attempt cancelled by a reset", n.id);
+                    return None;
+                }
+            },
+            None => self.send(&webhook, &n, time).await,
+        };
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let outcome = match sent.http_status {
             Some(200..=299) => AttemptOutcome::Delivered,
@@ -338,6 +374,33 @@ impl Worker {
             AttemptOutcome::Gone => "gone",
         });
         self.log_attempt(&n, &sent, outcome);
+        let journalled = engine.fixture.as_ref().map(|_| sandbox::Delivery {
+            seq: 0,
+            pm: n.pm_code.clone(),
+            notification_id: n.id,
+            event_id: None,
+            event_code: n.event_code,
+            webhook_id: n.webhook_id,
+            url: webhook.config.url.to_string(),
+            attempt: n.attempts + 1,
+            time,
+            request_headers: sent.request_headers.clone(),
+            body: n.body.clone(),
+            outcome: match outcome {
+                AttemptOutcome::Delivered => sandbox::Outcome::Delivered,
+                _ => sandbox::Outcome::Failed,
+            },
+            http_status: sent.http_status,
+            error: sent.error.clone(),
+            latency_ms,
+            notification_status: match outcome {
+                AttemptOutcome::Delivered => NotificationStatus::Delivered,
+                AttemptOutcome::RetryAt(_) => NotificationStatus::Pending,
+                AttemptOutcome::Undelivered | AttemptOutcome::Gone => {
+                    NotificationStatus::Undelivered
+                }
+            },
+        });
         let record = Attempt {
             time,
             http_status: sent.http_status,
@@ -359,12 +422,19 @@ impl Worker {
                 per_webhook: engine.settings.per_webhook_concurrency,
             },
         };
+        let next_since = self.generation();
         let recorded = engine
             .store
             .record_and_claim(n.id, &token, record, outcome, rules, next)
             .await;
         match recorded {
             Ok((recorded, mut claims)) => {
+                // Journalled before the pass is given back: a reset that
+                // follows clears it with the rest.
+                if let (Some(fixture), Some(journalled)) = (&engine.fixture, journalled) {
+                    fixture.journal.attempted(journalled);
+                }
+                drop(pass);
                 // Counted once recorded, so the strip never runs ahead of the log.
                 engine.stats.activity.record(
                     time,
@@ -382,7 +452,7 @@ impl Worker {
                 {
                     self.suspend(recorded.webhook_id, &n, outcome).await;
                 }
-                claims.claimed.pop()
+                claims.claimed.pop().map(|claim| (claim, next_since))
             }
             // No longer pending (the sandbox was reset), or another engine took
             // the claim over after its lease: that engine's attempt counts.
@@ -759,6 +829,7 @@ mod tests {
             store: store.clone(),
             clock: clock.clone(),
             stats: Arc::default(),
+            fixture: None,
         };
         let timeout = engine.settings.timeout();
         let outbound = Outbound::new(timeout, timeout, 4, BlockedNetworks::default());
@@ -828,7 +899,7 @@ mod tests {
             let mut count = 0;
             for claim in claimed {
                 self.worker.took(&claim);
-                count += self.worker.run_slot(claim).await;
+                count += self.worker.run_slot(claim, 0).await;
             }
             count
         }
@@ -981,7 +1052,7 @@ mod tests {
             .wait()
             .expect("inactive");
         for claim in claimed {
-            s.worker.attempt(claim).await;
+            s.worker.attempt(claim, 0).await;
         }
         let (stored, attempts) = s.stored(&n);
         assert_eq!(
@@ -1067,6 +1138,142 @@ mod tests {
         assert_eq!(s.store.pending().wait().expect("pending").len(), 50);
     }
 
+    /// Gives the setup's engine the sandbox's fixture (journal and barrier).
+    fn with_fixture(mut s: Setup) -> (Setup, Arc<Fixture>) {
+        let settings = crate::config::SandboxSettings::default();
+        let fixture = Arc::new(Fixture::new(&settings, time::Duration::days(30)));
+        s.worker.engine.fixture = Some(Arc::clone(&fixture));
+        (s, fixture)
+    }
+
+    /// A receiver that counts the connections it is sent.
+    fn counting() -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&hits);
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                counted.fetch_add(1, Ordering::SeqCst);
+                let mut request = [0u8; 65536];
+                let _ = stream.read(&mut request);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        });
+        (url, hits)
+    }
+
+    /// The race a reset closes: a notification claimed before a reset of its
+    /// program manager is not sent after it (it may be gone), while one
+    /// claimed since is.
+    #[actix_rt::test]
+    async fn a_claim_from_before_a_reset_is_not_sent() {
+        let (url, hits) = counting();
+        let (s, fixture) = with_fixture(setup(&url, settings(&[], 5)));
+        let claim = |s: &Setup| {
+            s.store
+                .claim_due(
+                    "test",
+                    s.clock.now(),
+                    time::Duration::minutes(1),
+                    ClaimLimits::upto(1),
+                )
+                .wait()
+                .expect("claim")
+                .claimed
+                .pop()
+                .expect("due")
+        };
+        s.notify();
+        let before = fixture.barrier.generation();
+        let stale = claim(&s);
+        let pm = PmCode::parse("TRD").expect("pm");
+        fixture.barrier.reset(Some(&pm), async {}).await;
+        assert!(s.worker.attempt(stale, before).await.is_none());
+        assert_eq!(hits.load(Ordering::SeqCst), 0, "not sent");
+        assert_eq!(fixture.journal.len(), (0, 0), "and nothing journalled");
+
+        s.notify();
+        let now = fixture.barrier.generation();
+        let fresh = claim(&s);
+        s.worker.attempt(fresh, now).await;
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            1,
+            "claimed after the reset: sent"
+        );
+        assert_eq!(fixture.journal.len(), (0, 1), "and journalled");
+    }
+
+    /// A reset cancels an attempt its receiver holds: the service closes the
+    /// connection at once, long before the attempt's timeout, and records
+    /// nothing.
+    #[actix_rt::test]
+    async fn a_reset_cancels_the_attempt_a_receiver_holds() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        let (arrived, arrivals) = std::sync::mpsc::channel();
+        let (closed, closes) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut buffer = [0u8; 65536];
+            let _ = stream.read(&mut buffer);
+            let _ = arrived.send(());
+            // Never answers; reads until the service closes the connection.
+            while matches!(stream.read(&mut buffer), Ok(n) if n > 0) {}
+            let _ = closed.send(());
+        });
+        let mut delivery = settings(&[], 5);
+        delivery.timeout_ms = 600_000;
+        let (s, fixture) = with_fixture(setup(&url, delivery));
+        let n = s.notify();
+        let claimed = s
+            .store
+            .claim_due(
+                "test",
+                s.clock.now(),
+                time::Duration::minutes(30),
+                ClaimLimits::upto(1),
+            )
+            .wait()
+            .expect("claim")
+            .claimed
+            .pop()
+            .expect("due");
+        let s = Rc::new(s);
+        let attempting = {
+            let s = Rc::clone(&s);
+            actix_rt::spawn(async move { s.worker.attempt(claimed, 0).await.is_none() })
+        };
+        let waited =
+            actix_rt::task::spawn_blocking(move || arrivals.recv_timeout(Duration::from_secs(30)));
+        waited.await.expect("joined").expect("the request arrived");
+        fixture.barrier.reset(None, async {}).await;
+        let ended = tokio::time::timeout(Duration::from_secs(30), attempting).await;
+        assert!(
+            ended.expect("the attempt ended").expect("joined"),
+            "cancelled, nothing claimed next"
+        );
+        let closed =
+            actix_rt::task::spawn_blocking(move || closes.recv_timeout(Duration::from_secs(30)));
+        closed
+            .await
+            .expect("joined")
+            .expect("the connection was closed");
+        let (stored, attempts) = s.stored(&n);
+        assert_eq!(
+            (stored.attempts, attempts.len()),
+            (0, 0),
+            "nothing recorded"
+        );
+        assert_eq!(fixture.journal.len(), (0, 0));
+    }
+
     /// Bounded memory: with 2,000 notifications due for a receiver that never
     /// answers, an engine with 4 attempt slots holds exactly 4 (its own
     /// counters), and the store shows the other 1,996 waiting, unclaimed.
@@ -1094,6 +1301,7 @@ mod tests {
             store: s.store.clone(),
             clock: Arc::new(crate::domain::SystemClock),
             stats: Arc::clone(&stats),
+            fixture: None,
         };
         engine.start().expect("start");
         let deadline = Instant::now() + Duration::from_secs(20);

@@ -39,6 +39,18 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// A sandbox condition that did not hold (`408` for a wait, `406` for a
+    /// verification), with what was found as the envelope's `response`.
+    #[error("unmet: {problem}")]
+    Unmet {
+        status: StatusCode,
+        problem: Problem,
+        found: serde_json::Value,
+    },
+    /// 503 with `Retry-After`: the service cannot take this call now (too
+    /// many waits at once, or it is stopping).
+    #[error("busy: {0}")]
+    Busy(Problem),
     /// 503: the storage cannot answer now; retrying later may work.
     #[error("storage unavailable")]
     Unavailable(#[source] StoreError),
@@ -77,7 +89,11 @@ impl ApiError {
                 shown
             }
             Self::BadRequest(problems) => problems.clone(),
-            Self::NotFound(problem) | Self::Conflict(problem) | Self::Forbidden(problem) => {
+            Self::NotFound(problem)
+            | Self::Conflict(problem)
+            | Self::Forbidden(problem)
+            | Self::Busy(problem)
+            | Self::Unmet { problem, .. } => {
                 vec![problem.clone()]
             }
             Self::Unauthorized => vec![Problem::new(
@@ -130,6 +146,9 @@ impl ApiError {
 struct FailureEnvelope {
     status: &'static str,
     errors: Vec<ErrorItem>,
+    /// What a sandbox wait or verification found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response: Option<serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -151,7 +170,8 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unmet { status, .. } => *status,
+            Self::Unavailable(_) | Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -174,7 +194,7 @@ impl ResponseError for ApiError {
                     response.insert_header((header::ALLOW, allow));
                 }
             }
-            Self::Unavailable(_) => {
+            Self::Unavailable(_) | Self::Busy(_) => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
             }
             Self::Unauthorized => {
@@ -189,9 +209,14 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
+        let found = match self {
+            Self::Unmet { found, .. } => Some(found.clone()),
+            _ => None,
+        };
         response.json(FailureEnvelope {
             status: "failure",
             errors,
+            response: found,
         })
     }
 }

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod outbound;
 pub mod retention;
 pub mod runtime;
+pub mod sandbox;
 pub mod seed;
 pub mod shutdown;
 pub mod signing;

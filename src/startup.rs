@@ -29,6 +29,7 @@ use crate::error::ApiError;
 use crate::heartbeat::HeartbeatClient;
 use crate::retention::Retention;
 use crate::runtime::Runtime;
+use crate::sandbox::Fixture;
 use crate::shutdown;
 use crate::store::postgres::redact;
 use crate::store::{PgStore, SqliteStore, Store};
@@ -105,6 +106,12 @@ impl Application {
 
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let stats = Arc::new(EngineStats::default());
+        let fixture = settings.sandbox.enabled.then(|| {
+            Arc::new(Fixture::new(
+                &settings.sandbox,
+                settings.retention.max_age(),
+            ))
+        });
         let engine = Engine {
             settings: settings.delivery.clone(),
             signer,
@@ -112,6 +119,7 @@ impl Application {
             store: Arc::clone(&store),
             clock: Arc::clone(&clock),
             stats: Arc::clone(&stats),
+            fixture: fixture.clone(),
         };
         let delivery = engine
             .start()
@@ -131,7 +139,6 @@ impl Application {
 
         let serving = Serving {
             sandbox: settings.sandbox.enabled,
-            reset: settings.sandbox.enabled && !settings.auth.enabled,
             dashboard: settings.dashboard.enabled,
         };
         let limit = settings.limits.max_body_bytes;
@@ -142,6 +149,7 @@ impl Application {
         table.extend(dashboard::route_table());
         let gate = web::Data::new(Gate::new(auth, &table, serving.dashboard));
         let stats = web::Data::from(stats);
+        let fixture = fixture.map(web::Data::from);
         let (signals, stopping) = shutdown::channel();
         let stopping = web::Data::new(stopping);
         let rules = web::Data::new(rules);
@@ -168,6 +176,9 @@ impl Application {
                 .app_data(json)
                 .app_data(web::PayloadConfig::new(limit))
                 .configure(|cfg| {
+                    if let Some(fixture) = &fixture {
+                        cfg.app_data(fixture.clone());
+                    }
                     let mut routes = Routes::serve(cfg, serving);
                     api::routes(&mut routes);
                     dashboard::routes(&mut routes);

@@ -1,23 +1,39 @@
-//! `POST /sandbox/v1/events`, which Thredd does not have: trigger an event now.
-//! One notification per webhook that receives it (`Webhook::receives`), stored
-//! before the answer; the outbox hands them to the delivery engine.
+//! The sandbox's events, which Thredd does not have. `POST /sandbox/v1/events`
+//! triggers one now: one notification per webhook that receives it
+//! (`Event::fan_out`), stored before the answer (the outbox hands them to the
+//! delivery engine), and the event kept in the fixture's journal with what
+//! became of it, the skipped webhooks and their reasons included.
+//! `GET /sandbox/v1/events[/{eventId}]` reads them back, each notification
+//! with its current status.
+
+use std::sync::Arc;
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::routes::Routes;
-use super::{object_body, success, Caller};
-use crate::domain::time::now_seconds;
+use super::{object_body, query, success, Caller};
+use crate::domain::time::{now_seconds, rfc3339_seconds};
 use crate::domain::webhook_body::owner;
-use crate::domain::{ErrorCode, Event, EventCode, PmCode, Problem, Problems, ProductId};
+use crate::domain::{
+    pm_code, ErrorCode, Event, EventCode, EventId, NotificationId, PmCode, Problem, Problems,
+    ProductId,
+};
 use crate::error::ApiError;
-use crate::store::Store;
+use crate::sandbox::{EventRecord, Fixture};
+use crate::store::{LogFilter, LogScan, Store};
 
 pub fn routes(r: &mut Routes) {
     let on = r.sandbox();
-    r.resource("/sandbox/v1/events").post(trigger).served_if(on);
+    r.resource("/sandbox/v1/events")
+        .post(trigger)
+        .get(list)
+        .served_if(on);
+    r.resource("/sandbox/v1/events/{eventId}")
+        .get(one)
+        .served_if(on);
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -76,42 +92,269 @@ struct Created {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Skipped {
+    webhook_id: String,
+    reason: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Triggered {
+    event_id: String,
     notifications: Vec<Created>,
+    skipped: Vec<Skipped>,
+    /// Why nothing was sent, when nothing was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+fn skipped(record: &EventRecord) -> Vec<Skipped> {
+    record
+        .skipped
+        .iter()
+        .map(|(webhook, reason)| Skipped {
+            webhook_id: webhook.to_string(),
+            reason: reason.as_str(),
+        })
+        .collect()
 }
 
 /// `POST /sandbox/v1/events`: one notification per receiving webhook, stored
-/// (and so handed to the delivery engine) before the answer.
+/// (and so handed to the delivery engine) before the answer; the event is
+/// kept in the journal, with each other webhook of the program manager and
+/// why it got nothing.
 async fn trigger(
     caller: Caller,
     body: web::Json<Value>,
     store: web::Data<dyn Store>,
+    fixture: web::Data<Fixture>,
 ) -> Result<HttpResponse, ApiError> {
     caller.check_body(&body)?;
     let event = object_body::<TriggerBody>(body.into_inner())?.parse(&caller)?;
-    let webhooks = store.active_for(&event.pm, event.product).await?;
-    let notifications = event.fan_out(webhooks.iter().map(|w| &**w), now_seconds());
-    let created = notifications
+    let webhooks = store.list(&event.pm).await?;
+    let now = now_seconds();
+    let fan = event.fan_out(webhooks.iter().map(|w| &**w), now);
+    // Kept before the notifications are stored, so that an attempt that
+    // follows at once finds its event; forgotten again if they are not.
+    let record = fixture.journal.event(&event, &fan, now);
+    let created = fan
+        .notifications
         .iter()
         .map(|n| Created {
             webhook_id: n.webhook_id.to_string(),
             notification_id: n.id.to_string(),
         })
         .collect::<Vec<_>>();
-    if !notifications.is_empty() {
-        store.enqueue(notifications).await?;
+    if !fan.notifications.is_empty() {
+        if let Err(e) = store.enqueue(fan.notifications).await {
+            fixture.journal.forget_event(record.id);
+            return Err(e.into());
+        }
     }
+    let message = if webhooks.is_empty() {
+        Some(format!(
+            "Program manager {} has no webhook; nothing was sent.",
+            event.pm
+        ))
+    } else if created.is_empty() {
+        Some(format!(
+            "No webhook of program manager {} receives event {}; see skipped for why.",
+            event.pm, event.code
+        ))
+    } else {
+        None
+    };
     // The access log has a line per trigger already.
     log::debug!(
-        "event {} for program manager {}: {} notifications",
+        "event {} ({}) for program manager {}: {} notifications, {} webhooks skipped",
+        record.id,
         event.code,
         event.pm,
-        created.len()
+        created.len(),
+        record.skipped.len()
     );
     Ok(success(
         StatusCode::ACCEPTED,
         Triggered {
+            event_id: record.id.to_string(),
             notifications: created,
+            skipped: skipped(&record),
+            message,
         },
     ))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FanOutItem {
+    webhook_id: String,
+    notification_id: String,
+    /// `null` once the notification is purged (retention) or reset.
+    notification_status: Option<&'static str>,
+    attempts: Option<u32>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventView {
+    event_id: String,
+    program_manager_code: String,
+    product_id: Option<u64>,
+    event_code: u16,
+    time: String,
+    payload: Value,
+    notifications: Vec<FanOutItem>,
+    skipped: Vec<Skipped>,
+}
+
+/// An event with each notification's status as stored now.
+async fn view(
+    record: &EventRecord,
+    scope: Option<&PmCode>,
+    store: &web::Data<dyn Store>,
+) -> Result<EventView, ApiError> {
+    let mut notifications = Vec::with_capacity(record.notifications.len());
+    for (webhook, id) in &record.notifications {
+        let found = current(store, scope, *id).await?;
+        notifications.push(FanOutItem {
+            webhook_id: webhook.to_string(),
+            notification_id: id.to_string(),
+            notification_status: found.map(|(status, _)| status),
+            attempts: found.map(|(_, attempts)| attempts),
+        });
+    }
+    Ok(EventView {
+        event_id: record.id.to_string(),
+        program_manager_code: record.pm.to_string(),
+        product_id: record.product.map(ProductId::value),
+        event_code: record.code.value(),
+        time: rfc3339_seconds(record.time),
+        payload: record.payload.clone(),
+        notifications,
+        skipped: skipped(record),
+    })
+}
+
+/// A notification's status and attempts as stored now (a lookup by key).
+async fn current(
+    store: &web::Data<dyn Store>,
+    scope: Option<&PmCode>,
+    id: NotificationId,
+) -> Result<Option<(&'static str, u32)>, ApiError> {
+    let filter = LogFilter {
+        id: Some(id),
+        ..LogFilter::default()
+    };
+    let scan = LogScan {
+        before: None,
+        limit: 1,
+        window: 1,
+    };
+    let page = store.recent(scope, filter, scan).await?;
+    Ok(page
+        .entries
+        .first()
+        .map(|(n, _)| (n.status.as_str(), n.attempts)))
+}
+
+fn event_not_found() -> ApiError {
+    ApiError::NotFound(Problem::new(
+        ErrorCode::EventNotFound,
+        "No such event (events are kept in memory, the most recent ones only).",
+    ))
+}
+
+/// `GET /sandbox/v1/events/{eventId}`: the event, its fan-out with each
+/// notification's current status, and the skipped webhooks with their reasons.
+async fn one(
+    caller: Caller,
+    path: web::Path<String>,
+    store: web::Data<dyn Store>,
+    fixture: web::Data<Fixture>,
+) -> Result<HttpResponse, ApiError> {
+    let id = EventId::parse(&path, "eventId").map_err(ApiError::bad_request)?;
+    let record = fixture
+        .journal
+        .find_event(id, caller.scope())
+        .ok_or_else(event_not_found)?;
+    Ok(success(
+        StatusCode::OK,
+        view(&record, caller.scope(), &store).await?,
+    ))
+}
+
+/// The default page of the events list, and the most one page may hold.
+const EVENTS_PAGE: usize = 20;
+const EVENTS_PAGE_MAX: usize = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ListQuery {
+    program_manager_code: Option<String>,
+    event_code: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct EventPage {
+    content: Vec<EventView>,
+    /// Pass as `cursor` for the next (older) page; `null` on the last.
+    next: Option<u64>,
+}
+
+/// `GET /sandbox/v1/events?programManagerCode=&eventCode=&limit=&cursor=`:
+/// events newest first, a page at a time.
+async fn list(
+    caller: Caller,
+    req: HttpRequest,
+    store: web::Data<dyn Store>,
+    fixture: web::Data<Fixture>,
+) -> Result<HttpResponse, ApiError> {
+    let q: ListQuery = query(&req)?;
+    let pm = q
+        .program_manager_code
+        .as_deref()
+        .map(|raw| {
+            PmCode::parse(raw).map_err(|_| {
+                ApiError::bad_request(Problem::at(
+                    ErrorCode::PmCodeNotValid,
+                    pm_code::FIELD,
+                    "programManagerCode must be 3 or 4 letters or digits.",
+                ))
+            })
+        })
+        .transpose()?;
+    let code = q
+        .event_code
+        .as_deref()
+        .map(EventCode::from_path)
+        .transpose()
+        .map_err(ApiError::bad_request)?;
+    let limit = page_limit(q.limit, EVENTS_PAGE, EVENTS_PAGE_MAX)?;
+    let (records, next) = fixture.journal.events(
+        caller.scope(),
+        |e| pm.as_ref().is_none_or(|pm| *pm == e.pm) && code.is_none_or(|c| c == e.code),
+        q.cursor,
+        limit,
+    );
+    let mut content = Vec::with_capacity(records.len());
+    for record in records.iter().map(Arc::as_ref) {
+        content.push(view(record, caller.scope(), &store).await?);
+    }
+    Ok(success(StatusCode::OK, EventPage { content, next }))
+}
+
+/// A page's `limit`: `default` when absent, 1 to `max`.
+pub fn page_limit(asked: Option<usize>, default: usize, max: usize) -> Result<usize, ApiError> {
+    match asked {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::bad_request(Problem::at(
+            ErrorCode::InvalidRequestBody,
+            "limit",
+            format!("limit must be 1 to {max}; {n} is not."),
+        ))),
+    }
 }

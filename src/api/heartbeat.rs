@@ -10,6 +10,7 @@ use crate::domain::webhook_document::HeartbeatView;
 use crate::domain::Webhook;
 use crate::error::ApiError;
 use crate::heartbeat::HeartbeatClient;
+use crate::sandbox::Fixture;
 use crate::store::Store;
 
 pub fn routes(r: &mut Routes) {
@@ -29,10 +30,30 @@ async fn heartbeat(
     path: web::Path<String>,
     store: web::Data<dyn Store>,
     client: web::Data<HeartbeatClient>,
+    fixture: Option<web::Data<Fixture>>,
 ) -> Result<HttpResponse, ApiError> {
+    // With the sandbox on, the ping passes the reset's barrier: a reset of
+    // this program manager refuses or cancels it, and the webhook it read
+    // is then gone.
+    let since = fixture.as_ref().map(|f| f.barrier.generation());
     let webhook = find_webhook(&caller, &path, &store).await?;
+    let pass = match (&fixture, since) {
+        (Some(f), Some(since)) => Some(
+            f.barrier
+                .enter(&webhook.pm_code, since)
+                .ok_or_else(ApiError::webhook_not_registered)?,
+        ),
+        _ => None,
+    };
     // Async I/O with a bounded timeout: this worker serves other requests meanwhile.
-    let verdict = client.ping(&webhook).await;
+    let verdict = match &pass {
+        Some(pass) => tokio::select! {
+            verdict = client.ping(&webhook) => verdict,
+            () = pass.cancelled() => return Err(ApiError::webhook_not_registered()),
+        },
+        None => client.ping(&webhook).await,
+    };
+    drop(pass);
     let kept = verdict.clone();
     let record = Box::new(move |w: &mut Webhook| {
         w.record_heartbeat(kept);

@@ -5,14 +5,17 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use super::deliveries::{timeout_of, timeout_range, unmet, waiter};
 use super::routes::Routes;
-use super::success;
+use super::{query, success};
 use crate::domain::inbox::{inbox_name, Captured, InboxLimits, MAX_INBOXES};
 use crate::domain::time::{now_seconds, rfc3339_seconds};
 use crate::domain::{ErrorCode, Problem};
 use crate::error::ApiError;
+use crate::sandbox::Fixture;
+use crate::shutdown::Stopping;
 use crate::store::Store;
 
 pub fn routes(r: &mut Routes) {
@@ -36,6 +39,7 @@ async fn capture(
     name: web::Path<String>,
     body: web::Bytes,
     store: web::Data<dyn Store>,
+    fixture: web::Data<Fixture>,
 ) -> Result<HttpResponse, ApiError> {
     let name = name_of(&name)?;
     let headers = req
@@ -63,6 +67,7 @@ async fn capture(
             format!("There are already {MAX_INBOXES} inboxes; empty one with DELETE first."),
         )));
     }
+    fixture.inbox_changed();
     Ok(success(
         StatusCode::OK,
         serde_json::json!({"received": true}),
@@ -76,30 +81,101 @@ struct Requests {
     requests: Vec<Captured>,
 }
 
-/// `GET /sandbox/v1/inbox/{name}/requests`: what arrived, oldest first.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct WaitQuery {
+    count: Option<usize>,
+    timeout_ms: Option<u64>,
+}
+
+/// `GET /sandbox/v1/inbox/{name}/requests[?count=N&timeoutMs=T]`: what
+/// arrived, oldest first. With `count`, it answers once the inbox holds at
+/// least N requests (at once if it does), or `408 WAIT_TIMED_OUT` with what
+/// it holds when `timeoutMs` (default 10,000, capped to
+/// `sandbox.max_wait_ms`) passes; woken
+/// by each capture, never by a timer.
 async fn requests(
+    req: HttpRequest,
     name: web::Path<String>,
     store: web::Data<dyn Store>,
+    fixture: web::Data<Fixture>,
+    stopping: web::Data<Stopping>,
 ) -> Result<HttpResponse, ApiError> {
     let name = name_of(&name)?;
-    let requests = store.captured(name.clone()).await?;
-    Ok(success(
-        StatusCode::OK,
-        Requests {
-            count: requests.len(),
-            name,
-            requests,
-        },
-    ))
+    let q: WaitQuery = query(&req)?;
+    let answer = |requests: Vec<Captured>| Requests {
+        count: requests.len(),
+        name: name.clone(),
+        requests,
+    };
+    let Some(count) = q.count else {
+        if q.timeout_ms.is_some() {
+            return Err(ApiError::bad_request(Problem::at(
+                ErrorCode::InvalidRequestBody,
+                "timeoutMs",
+                "timeoutMs needs count: the number of requests to wait for.",
+            )));
+        }
+        let requests = store.captured(name.clone()).await?;
+        return Ok(success(StatusCode::OK, answer(requests)));
+    };
+    if count == 0 || count > InboxLimits::default().capacity {
+        return Err(ApiError::bad_request(Problem::at(
+            ErrorCode::InvalidRequestBody,
+            "count",
+            format!(
+                "count must be 1 to {} (what an inbox holds).",
+                InboxLimits::default().capacity
+            ),
+        )));
+    }
+    let timeout = match q.timeout_ms {
+        Some(ms) if !timeout_range().contains(&ms) => {
+            return Err(ApiError::bad_request(Problem::at(
+                ErrorCode::InvalidRequestBody,
+                "timeoutMs",
+                format!("timeoutMs must be 0 to {}.", timeout_range().end()),
+            )))
+        }
+        raw => timeout_of(&fixture, raw),
+    };
+    let _place = waiter(&fixture)?;
+    let waited = fixture
+        .wait_for(true, timeout, &stopping, || {
+            let (store, name) = (store.clone(), name.clone());
+            async move {
+                match store.captured(name).await {
+                    Ok(requests) => (requests.len() >= count, Ok(requests)),
+                    // A failed read ends the wait with its error.
+                    Err(e) => (true, Err(e)),
+                }
+            }
+        })
+        .await;
+    match waited {
+        Ok(requests) => Ok(success(StatusCode::OK, answer(requests?))),
+        Err((why, requests)) => {
+            let held = answer(requests?);
+            let message = format!(
+                "Waited {} ms for {count} requests in inbox {name}; it holds {}.",
+                timeout.as_millis(),
+                held.count
+            );
+            let found = serde_json::to_value(&held).unwrap_or_default();
+            Err(unmet(why, message, found))
+        }
+    }
 }
 
 /// `DELETE /sandbox/v1/inbox/{name}/requests`: empties the inbox.
 async fn clear(
     name: web::Path<String>,
     store: web::Data<dyn Store>,
+    fixture: web::Data<Fixture>,
 ) -> Result<HttpResponse, ApiError> {
     let name = name_of(&name)?;
     let removed = store.clear_inbox(name.clone()).await?;
+    fixture.inbox_changed();
     Ok(success(
         StatusCode::OK,
         serde_json::json!({"name": name, "removed": removed}),

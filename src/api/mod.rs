@@ -3,6 +3,7 @@
 //! success envelope, reading a JSON object body, and finding the webhook a path names.
 
 pub mod deliver_now;
+pub mod deliveries;
 pub mod events;
 pub mod health;
 pub mod heartbeat;
@@ -50,6 +51,7 @@ pub fn routes(r: &mut Routes) {
     heartbeat::routes(r);
     notifications::routes(r);
     events::routes(r);
+    deliveries::routes(r);
     deliver_now::routes(r);
     inbox::routes(r);
     reset::routes(r);
@@ -178,6 +180,19 @@ pub fn success_rendered<'a>(
     HttpResponse::build(status)
         .insert_header(ContentType::json())
         .body(body)
+}
+
+/// Reads the query string into `T`; an unknown or malformed parameter is
+/// `400 INVALID_REQUEST_BODY` naming it.
+pub fn query<T: for<'de> Deserialize<'de>>(req: &HttpRequest) -> Result<T, ApiError> {
+    web::Query::<T>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|e| {
+            ApiError::bad_request(Problem::new(
+                ErrorCode::InvalidRequestBody,
+                format!("Invalid query string: {e}."),
+            ))
+        })
 }
 
 /// Reads a JSON body that must be an object into `T`.

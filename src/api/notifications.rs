@@ -20,9 +20,14 @@ use crate::domain::{
     WebhookId,
 };
 use crate::error::ApiError;
-use crate::store::Store;
+use crate::sandbox::Fixture;
+use crate::store::{LogFilter, LogScan, Store, StoreError};
 
 pub fn routes(r: &mut Routes) {
+    let on = r.sandbox();
+    r.resource("/sandbox/v1/notifications/{notificationId}")
+        .get(by_id)
+        .served_if(on);
     r.resource("/api/v1/webhooks/{id}/events/{eventCode}/notifications")
         .get(by_event);
     r.resource("/api/v1/webhooks/{id}/notifications/details")
@@ -52,6 +57,10 @@ struct NotificationView<'a> {
     payload: Value,
     created_time: String,
     last_sent_time: Option<String>,
+    /// Not Thredd's: the sandbox event that made it, while the fixture's
+    /// journal holds it (the details call only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     notification_body: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,6 +78,7 @@ impl<'a> NotificationView<'a> {
             payload: body.get("payload").cloned().unwrap_or(Value::Null),
             created_time: rfc3339_millis(n.created_time),
             last_sent_time: n.last_sent_time.map(rfc3339_millis),
+            event_id: None,
             notification_body: attempts.map(|_| body),
             attempts: attempts.map(|all| {
                 all.iter()
@@ -268,6 +278,7 @@ async fn details(
     path: web::Path<String>,
     body: web::Json<Value>,
     store: web::Data<dyn Store>,
+    fixture: Option<web::Data<Fixture>>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let ids = parse_ids(
@@ -276,12 +287,52 @@ async fn details(
         ErrorCode::NotificationBulkGetLimitExceeded,
     )?;
     let found = store.details(id, caller.scope(), ids).await?;
-    listed(
-        id,
-        found
-            .iter()
-            .map(|(n, attempts)| NotificationView::new(n, Some(attempts))),
-    )
+    listed(id, detailed(&found, fixture.as_ref().map(|f| &***f)))
+}
+
+/// The details call's items, each with its event when the journal knows it.
+fn detailed<'a>(
+    found: &'a [(Notification, Vec<Attempt>)],
+    fixture: Option<&'a Fixture>,
+) -> impl Iterator<Item = NotificationView<'a>> {
+    found.iter().map(move |(n, attempts)| {
+        let mut view = NotificationView::new(n, Some(attempts));
+        view.event_id = fixture
+            .and_then(|f| f.journal.event_of(n.id))
+            .map(|e| e.to_string());
+        view
+    })
+}
+
+/// `GET /sandbox/v1/notifications/{notificationId}` (not Thredd's): the
+/// details call's answer for one notification, whichever webhook it belongs
+/// to (within the caller's scope).
+async fn by_id(
+    caller: Caller,
+    path: web::Path<String>,
+    store: web::Data<dyn Store>,
+    fixture: web::Data<Fixture>,
+) -> Result<HttpResponse, ApiError> {
+    let id = NotificationId::parse(&path).map_err(|mut p| {
+        p.field = Some("notificationId".into());
+        ApiError::bad_request(p)
+    })?;
+    let filter = LogFilter {
+        id: Some(id),
+        ..LogFilter::default()
+    };
+    let scan = LogScan {
+        before: None,
+        limit: 1,
+        window: 1,
+    };
+    let page = store.recent(caller.scope(), filter, scan).await?;
+    let Some((n, _)) = page.entries.first() else {
+        return Err(StoreError::NotificationNotFound.into());
+    };
+    let webhook = n.webhook_id;
+    let found = store.details(webhook, caller.scope(), vec![id]).await?;
+    listed(webhook, detailed(&found, Some(&fixture)))
 }
 
 /// The webhook's notifications found; none is `404 NOTIFICATION_NOTFOUND`.

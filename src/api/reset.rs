@@ -1,54 +1,145 @@
 //! `POST /sandbox/v1/reset`, which Thredd does not have: back to the configured
-//! fixtures between tests.
+//! fixtures between tests. It is a barrier: it answers only once every
+//! delivery attempt and heartbeat in flight for what it resets has ended or
+//! been cancelled (`sandbox::barrier`), so nothing made before it reaches a
+//! receiver after its answer.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
-use serde::Serialize;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
 
 use super::routes::Routes;
-use super::success;
+use super::{query, success, Caller};
+use crate::domain::inbox::inbox_name;
+use crate::domain::{pm_code, ErrorCode, PmCode, Problem};
 use crate::error::ApiError;
+use crate::sandbox::Fixture;
 use crate::seed::Seeds;
-use crate::store::Store;
+use crate::store::{Cleared, Store};
 
 pub fn routes(r: &mut Routes) {
-    let on = r.reset();
+    let on = r.sandbox();
     r.resource("/sandbox/v1/reset").post(reset).served_if(on);
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ResetQuery {
+    program_manager_code: Option<String>,
+    inbox: Option<String>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ResetAnswer {
+    /// `null`: every program manager.
+    program_manager_code: Option<String>,
     webhooks_deleted: u64,
     notifications_deleted: u64,
     inbox_requests_deleted: u64,
     webhooks_seeded: usize,
 }
 
-/// `POST /sandbox/v1/reset`: deletes every webhook, notification and inbox
-/// request, then creates the configured fixtures again, so a CI pipeline gets the
-/// same starting point between tests. Only served while auth is off: it deletes
-/// every program manager's data.
+/// What a reset covers: one program manager, every one, or none (only an inbox).
+enum Scope {
+    All,
+    Pm(PmCode),
+    InboxOnly,
+}
+
+/// `POST /sandbox/v1/reset[?programManagerCode=XYZ][&inbox=NAME]`:
+/// - with neither: deletes every webhook, notification, event and inbox
+///   request (served only while auth is off);
+/// - `programManagerCode`: only that program manager's webhooks,
+///   notifications and events, so parallel jobs that each use their own
+///   program manager share one instance (with auth on, the token's program
+///   manager is the scope, and naming another is 403);
+/// - `inbox`: empties that inbox (alone, nothing else is reset).
+///
+/// Then the configured fixtures that are absent are created again.
 async fn reset(
+    caller: Caller,
+    req: HttpRequest,
     store: web::Data<dyn Store>,
     seeds: web::Data<Seeds>,
+    fixture: web::Data<Fixture>,
 ) -> Result<HttpResponse, ApiError> {
-    let cleared = store.reset().await?;
-    let seeded = seeds.apply(&**store).await?;
+    let ResetQuery {
+        program_manager_code,
+        inbox,
+    } = query(&req)?;
+    let named = match program_manager_code.as_deref() {
+        None => None,
+        Some(raw) => Some(PmCode::parse(raw).map_err(|_| {
+            ApiError::bad_request(Problem::at(
+                ErrorCode::PmCodeNotValid,
+                pm_code::FIELD,
+                "programManagerCode must be 3 or 4 letters or digits.",
+            ))
+        })?),
+    };
+    let inbox = inbox
+        .map(|raw| inbox_name(&raw).map_err(ApiError::bad_request))
+        .transpose()?;
+    let scope = match (caller.scope(), named) {
+        (Some(own), Some(named)) if *own != named => {
+            return Err(ApiError::Forbidden(Problem::at(
+                ErrorCode::PmCodeNotValid,
+                pm_code::FIELD,
+                "programManagerCode names another program manager than the caller's.",
+            )))
+        }
+        (Some(own), _) => Scope::Pm(own.clone()),
+        (None, Some(named)) => Scope::Pm(named),
+        (None, None) if inbox.is_some() => Scope::InboxOnly,
+        (None, None) => Scope::All,
+    };
+    let cleared = match &scope {
+        Scope::InboxOnly => Cleared::default(),
+        Scope::All | Scope::Pm(_) => {
+            let pm = match &scope {
+                Scope::Pm(pm) => Some(pm),
+                _ => None,
+            };
+            let work = async {
+                let cleared = store.reset(pm).await;
+                fixture.journal.clear(pm);
+                cleared
+            };
+            fixture.barrier.reset(pm, work).await?
+        }
+    };
+    let mut inbox_requests = cleared.inbox_requests;
+    if let Some(name) = &inbox {
+        inbox_requests += store.clear_inbox(name.clone()).await? as u64;
+    }
+    if matches!(scope, Scope::All) || inbox.is_some() {
+        fixture.inbox_changed();
+    }
+    let seeded = match scope {
+        Scope::InboxOnly => 0,
+        Scope::All | Scope::Pm(_) => seeds.apply(&**store).await?.created,
+    };
+    let pm = match &scope {
+        Scope::Pm(pm) => Some(pm.to_string()),
+        _ => None,
+    };
     log::info!(
-        "reset: {} webhooks, {} notifications and {} inbox requests deleted; {} fixtures created",
+        "reset of {}: {} webhooks, {} notifications and {} inbox requests deleted; {} fixtures created",
+        pm.as_deref().unwrap_or("every program manager"),
         cleared.webhooks,
         cleared.notifications,
-        cleared.inbox_requests,
-        seeded.created
+        inbox_requests,
+        seeded
     );
     Ok(success(
         StatusCode::OK,
         ResetAnswer {
+            program_manager_code: pm,
             webhooks_deleted: cleared.webhooks,
             notifications_deleted: cleared.notifications,
-            inbox_requests_deleted: cleared.inbox_requests,
-            webhooks_seeded: seeded.created,
+            inbox_requests_deleted: inbox_requests,
+            webhooks_seeded: seeded,
         },
     ))
 }

@@ -38,7 +38,6 @@ pub struct Routes<'a> {
     cfg: Option<&'a mut web::ServiceConfig>,
     table: Vec<Route>,
     sandbox: bool,
-    reset: bool,
     dashboard: bool,
 }
 
@@ -47,9 +46,6 @@ pub struct Routes<'a> {
 pub struct Serving {
     /// `[sandbox] enabled`: the `/sandbox/` routes.
     pub sandbox: bool,
-    /// The reset deletes every program manager's data: served only with the
-    /// sandbox on and auth off.
-    pub reset: bool,
     /// `[dashboard] enabled` (with auth on, its pages need a session).
     pub dashboard: bool,
 }
@@ -61,7 +57,6 @@ impl<'a> Routes<'a> {
             cfg: Some(cfg),
             table: Vec::new(),
             sandbox: serving.sandbox,
-            reset: serving.reset,
             dashboard: serving.dashboard,
         }
     }
@@ -72,7 +67,6 @@ impl<'a> Routes<'a> {
             cfg: None,
             table: Vec::new(),
             sandbox: true,
-            reset: true,
             dashboard: true,
         }
     }
@@ -85,11 +79,6 @@ impl<'a> Routes<'a> {
     /// Whether the sandbox routes are served.
     pub fn sandbox(&self) -> bool {
         self.sandbox
-    }
-
-    /// Whether the reset is served.
-    pub fn reset(&self) -> bool {
-        self.reset
     }
 
     /// Whether the dashboard is served.

@@ -1,13 +1,44 @@
 //! An event as triggered, and which webhooks receive it (API.md section 8).
 
+use std::fmt;
+
 use serde_json::Value;
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use super::event_code::EventCode;
 use super::event_payload::{envelope, sample};
 use super::notification::{Notification, NotificationId};
 use super::pm_code::PmCode;
-use super::webhook::{ProductId, Webhook, WebhookStatus};
+use super::problem::{quote, ErrorCode, Problem};
+use super::webhook::{ProductId, Webhook, WebhookId, WebhookStatus};
+
+/// An event id: a time-ordered UUID (version 7), like a notification's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EventId(Uuid);
+
+impl EventId {
+    pub fn generate() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    /// `field` names where it was read, for the problem.
+    pub fn parse(raw: &str, field: &str) -> Result<Self, Problem> {
+        Uuid::parse_str(raw).map(Self).map_err(|_| {
+            Problem::at(
+                ErrorCode::InvalidRequestBody,
+                field,
+                format!("{} is not a valid event id (a UUID).", quote(raw)),
+            )
+        })
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
 
 /// One event: whose, for which product, which code, and what it carries (a
 /// sample with Thredd's documented fields when the trigger gave none).
@@ -19,47 +50,104 @@ pub struct Event {
     pub payload: Option<Value>,
 }
 
+/// Why one of the program manager's webhooks got no notification of an event.
+/// When several hold, the first in this order is given: what the webhook is
+/// set up to receive, then its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// Not subscribed to the event's code.
+    NotSubscribed,
+    /// For another product than the event's (or the event has none).
+    OtherProduct,
+    /// Set inactive.
+    WebhookInactive,
+    /// Suspended (after failures, or a `410 Gone`).
+    WebhookSuspended,
+}
+
+impl Skip {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotSubscribed => "NOT_SUBSCRIBED",
+            Self::OtherProduct => "OTHER_PRODUCT",
+            Self::WebhookInactive => "WEBHOOK_INACTIVE",
+            Self::WebhookSuspended => "WEBHOOK_SUSPENDED",
+        }
+    }
+}
+
 impl Webhook {
     /// Whether this webhook receives `event`: active, the event's program
     /// manager, subscribed to the code, and program-manager-level or for the
     /// event's product.
     pub fn receives(&self, event: &Event) -> bool {
-        self.status == WebhookStatus::Active
-            && self.pm_code == event.pm
-            && self.events.contains(event.code)
-            && self
-                .product_id
-                .is_none_or(|product| Some(product) == event.product)
+        self.pm_code == event.pm && self.skips(event).is_none()
+    }
+
+    /// Why this webhook (of the event's program manager) gets no notification
+    /// of `event`; `None` when it gets one.
+    pub fn skips(&self, event: &Event) -> Option<Skip> {
+        if !self.events.contains(event.code) {
+            Some(Skip::NotSubscribed)
+        } else if self
+            .product_id
+            .is_some_and(|product| Some(product) != event.product)
+        {
+            Some(Skip::OtherProduct)
+        } else {
+            match self.status {
+                WebhookStatus::Active => None,
+                WebhookStatus::Inactive => Some(Skip::WebhookInactive),
+                WebhookStatus::Suspended => Some(Skip::WebhookSuspended),
+            }
+        }
     }
 }
 
+/// What became of one event: the payload it carried (the sample, when the
+/// trigger gave none), a notification for each webhook that receives it, and
+/// for each other webhook of its program manager, why not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FanOut {
+    pub payload: Value,
+    pub notifications: Vec<Notification>,
+    pub skipped: Vec<(WebhookId, Skip)>,
+}
+
 impl Event {
-    /// One new notification, due at once, for each webhook that receives the
-    /// event. All of them carry the same payload and the same time `now`.
+    /// The event sent to the program manager's `webhooks`: a notification,
+    /// due at once, for each one that receives it, and the reason for each
+    /// one that does not. Webhooks of other program managers are left out.
     pub fn fan_out<'a>(
         &self,
         webhooks: impl IntoIterator<Item = &'a Webhook>,
         now: OffsetDateTime,
-    ) -> Vec<Notification> {
-        let mut receivers = webhooks.into_iter().filter(|w| w.receives(self)).peekable();
-        if receivers.peek().is_none() {
-            return Vec::new();
-        }
-        let sampled;
-        let payload = match &self.payload {
-            Some(payload) => payload,
-            None => {
-                sampled = sample(self.code, &self.pm, self.product, now);
-                &sampled
+    ) -> FanOut {
+        let mut receivers = Vec::new();
+        let mut skipped = Vec::new();
+        for webhook in webhooks.into_iter().filter(|w| w.pm_code == self.pm) {
+            match webhook.skips(self) {
+                None => receivers.push(webhook),
+                Some(reason) => skipped.push((webhook.id, reason)),
             }
+        }
+        let payload = match &self.payload {
+            Some(payload) => payload.clone(),
+            None => sample(self.code, &self.pm, self.product, now),
         };
-        receivers
+        let notifications = receivers
+            .into_iter()
             .map(|webhook| {
                 let id = NotificationId::generate();
-                let body = envelope(id, self.code, payload, now);
+                let body = envelope(id, self.code, &payload, now);
                 Notification::new(webhook.id, self.pm.clone(), self.code, id, body, now)
             })
-            .collect()
+            .collect();
+        FanOut {
+            payload,
+            notifications,
+            skipped,
+        }
     }
 }
 
@@ -129,6 +217,12 @@ mod tests {
             ("inactive", webhook("TRD", None, &[101], Inactive), false),
             ("suspended", webhook("TRD", None, &[101], Suspended), false),
         ];
+        let not_subscribed_and_inactive = webhook("TRD", None, &[102], Inactive);
+        assert_eq!(
+            not_subscribed_and_inactive.skips(&event),
+            Some(Skip::NotSubscribed),
+            "what it is set up to receive comes before its status"
+        );
         for (name, w, expected) in &cases {
             assert_eq!(w.receives(&event), *expected, "{name}");
         }
@@ -144,8 +238,19 @@ mod tests {
 
         let now = datetime!(2024-01-24 23:20:28 UTC);
         let fanned = event.fan_out(cases.iter().map(|(_, w, _)| w), now);
-        assert_eq!(fanned.len(), 2);
-        for n in &fanned {
+        assert_eq!(fanned.notifications.len(), 2);
+        let reasons: Vec<&str> = fanned.skipped.iter().map(|(_, r)| r.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "OTHER_PRODUCT",
+                "NOT_SUBSCRIBED",
+                "WEBHOOK_INACTIVE",
+                "WEBHOOK_SUSPENDED"
+            ],
+            "every other webhook of the program manager, with its reason; another program manager's are left out"
+        );
+        for n in &fanned.notifications {
             assert_eq!(
                 (n.created_time, n.next_attempt),
                 (now, Some(now)),
@@ -160,7 +265,8 @@ mod tests {
             ..event
         };
         let fanned = given.fan_out([&cases[0].1], now);
-        let body: Value = serde_json::from_str(&fanned[0].body).expect("json");
+        assert_eq!(fanned.payload, json!({"a": 1}));
+        let body: Value = serde_json::from_str(&fanned.notifications[0].body).expect("json");
         assert_eq!(
             body["payload"],
             json!({"a": 1}),

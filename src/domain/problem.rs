@@ -42,6 +42,17 @@ pub enum ErrorCode {
     /// Not Thredd's: a dashboard session's state-changing request without its
     /// CSRF token.
     CsrfTokenInvalid,
+    /// Not Thredd's: the sandbox's event by id is unknown (or another
+    /// program manager's).
+    EventNotFound,
+    /// Not Thredd's: a wait's condition did not hold in time.
+    WaitTimedOut,
+    /// Not Thredd's: a verification's count did not hold.
+    VerificationFailed,
+    /// Not Thredd's: too many waits at once.
+    WaitLimitReached,
+    /// Not Thredd's: the service stopped while a call waited.
+    ServiceStopping,
     TechnicalError,
     UnableToGetResultsFromDatabase,
 }
@@ -81,6 +92,11 @@ impl ErrorCode {
             Self::InvalidRegion => "INVALID_REGION",
             Self::NotificationNotPending => "NOTIFICATION_NOT_PENDING",
             Self::CsrfTokenInvalid => "CSRF_TOKEN_INVALID",
+            Self::EventNotFound => "EVENT_NOTFOUND",
+            Self::WaitTimedOut => "WAIT_TIMED_OUT",
+            Self::VerificationFailed => "VERIFICATION_FAILED",
+            Self::WaitLimitReached => "WAIT_LIMIT_REACHED",
+            Self::ServiceStopping => "SERVICE_STOPPING",
             Self::TechnicalError => "TECHNICAL_ERROR",
             Self::UnableToGetResultsFromDatabase => "UNABLE_TO_GET_RESULTS_FROM_DATABASE",
         }

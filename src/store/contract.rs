@@ -460,7 +460,7 @@ fn a_failing_write_does_not_fail_the_writes_committed_with_it(repo: Arc<dyn Stor
 fn reset_forgets_every_webhook(repo: &dyn Store) {
     let a = repo.create(webhook("TRD", Some(1))).wait().expect("create");
     repo.create(webhook("ABC", None)).wait().expect("create");
-    let cleared = repo.reset().wait().expect("reset");
+    let cleared = repo.reset(None).wait().expect("reset");
     assert_eq!(cleared.webhooks, 2);
     assert!(matches!(
         repo.get(a.id, None).wait(),
@@ -470,7 +470,7 @@ fn reset_forgets_every_webhook(repo: &dyn Store) {
     repo.create(webhook("TRD", Some(1)))
         .wait()
         .expect("the key is free again");
-    assert_eq!(repo.reset().wait().expect("reset").webhooks, 1);
+    assert_eq!(repo.reset(None).wait().expect("reset").webhooks, 1);
 }
 
 macro_rules! contract_suite {
@@ -604,6 +604,10 @@ macro_rules! contract_suite {
             #[test]
             fn reset_notifications() {
                 with_repo(|r| reset_deletes_notifications(&*r));
+            }
+            #[test]
+            fn scoped_reset() {
+                with_repo(|r| a_scoped_reset_leaves_other_program_managers(&*r));
             }
             #[test]
             fn inboxes() {
@@ -1771,6 +1775,77 @@ fn ids_of_log(page: &LogPage) -> Vec<NotificationId> {
 }
 
 /// A reset deletes notifications and attempts too.
+/// A reset of one program manager deletes its webhooks, notifications and
+/// claims, and nothing of another's (nor the inboxes), so that parallel test
+/// jobs with their own program managers share one instance.
+fn a_scoped_reset_leaves_other_program_managers(store: &dyn Store) {
+    let mine = store.create(webhook("TRD", None)).wait().expect("create");
+    let theirs = store.create(webhook("ABC", None)).wait().expect("create");
+    let (a1, a2) = (
+        notification(&mine, 101, t0()),
+        notification(&mine, 101, t0()),
+    );
+    let b = notification(&theirs, 101, t0());
+    store
+        .enqueue(vec![a1.clone(), a2.clone(), b.clone()])
+        .wait()
+        .expect("enqueue");
+    let held = claim(store, a1.id).expect("claimed");
+    let limits = InboxLimits::default();
+    assert!(store
+        .capture("demo".into(), captured("POST", "1"), limits)
+        .wait()
+        .expect("capture"));
+
+    assert_eq!(
+        store.reset(Some(&pm("TRD"))).wait().expect("reset"),
+        Cleared {
+            webhooks: 1,
+            notifications: 2,
+            inbox_requests: 0,
+        }
+    );
+    assert!(matches!(
+        store.get(mine.id, None).wait(),
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.list(&pm("TRD")).wait().expect("list").is_empty());
+    assert_eq!(store.list(&pm("ABC")).wait().expect("list").len(), 1);
+    let pending: Vec<NotificationId> = store
+        .pending()
+        .wait()
+        .expect("pending")
+        .iter()
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(pending, [b.id], "the other program manager's is untouched");
+    assert_eq!(store.inboxes().wait().expect("inboxes").len(), 1);
+    assert!(
+        store
+            .record_attempt(
+                a1.id,
+                &held,
+                failed(t0()),
+                AttemptOutcome::Delivered,
+                RecordRules {
+                    recent: 5,
+                    backoff: BACKOFF,
+                },
+            )
+            .wait()
+            .is_err(),
+        "a claim held across the reset records nothing"
+    );
+    assert!(
+        claim(store, b.id).is_ok(),
+        "the other's is still claimed and delivered"
+    );
+    store
+        .create(webhook("TRD", None))
+        .wait()
+        .expect("the key is free again");
+}
+
 fn reset_deletes_notifications(store: &dyn Store) {
     let (w, n) = undelivered_one(store);
     let limits = InboxLimits::default();
@@ -1779,7 +1854,7 @@ fn reset_deletes_notifications(store: &dyn Store) {
         .wait()
         .expect("capture"));
     assert_eq!(
-        store.reset().wait().expect("reset"),
+        store.reset(None).wait().expect("reset"),
         Cleared {
             webhooks: 1,
             notifications: 1,
@@ -2446,7 +2521,7 @@ fn sqlite_reset_orders_within_a_batch() {
     );
     let w = store.create(webhook("TRD", None)).wait().expect("create");
     // Queued back to back, so the writer takes them in one batch as often as not.
-    let reset = store.reset();
+    let reset = store.reset(None);
     let after = set_status(&*store, w.id, None, WebhookStatus::Inactive, t0());
     assert_eq!(reset.wait().expect("reset").webhooks, 1);
     assert!(

@@ -179,6 +179,23 @@ impl Index {
         self.by_id.len()
     }
 
+    /// The ids of one program manager's webhooks, oldest first.
+    pub fn ids_of(&self, pm: &PmCode) -> Vec<WebhookId> {
+        self.ids(pm).to_vec()
+    }
+
+    /// Forgets one program manager's webhooks; answers how many there were.
+    pub fn remove_pm(&mut self, pm: &PmCode) -> usize {
+        let Some(slot) = self.slots.get(pm).copied() else {
+            return 0;
+        };
+        let ids = std::mem::take(&mut self.owners[slot as usize].ids);
+        for id in &ids {
+            self.by_id.remove(id);
+        }
+        ids.len()
+    }
+
     /// Forgets every webhook; answers how many there were.
     pub fn clear(&mut self) -> usize {
         let count = self.by_id.len();

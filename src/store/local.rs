@@ -8,7 +8,7 @@
 //! out (the engines' attempt slots), never by the backlog: a claim keeps its
 //! notification so that recording it reads nothing back.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::Bound;
 
 use time::OffsetDateTime;
@@ -111,6 +111,25 @@ impl LocalQueues {
     /// Forgets everything, claims included (a reset deleted every notification).
     pub fn clear(&mut self) {
         *self = Self::default();
+    }
+
+    /// Forgets these webhooks' queues and claims (a reset deleted them).
+    pub fn forget_webhooks(&mut self, webhooks: &HashSet<WebhookId>) {
+        for webhook in webhooks {
+            if let Some(at) = self.queues.remove(webhook).and_then(|q| q.ready_at()) {
+                self.ready.remove(&(at, *webhook));
+            }
+        }
+        let gone: Vec<(NotificationId, OffsetDateTime)> = self
+            .claims
+            .iter()
+            .filter(|(_, held)| webhooks.contains(&held.notification.webhook_id))
+            .map(|(id, held)| (*id, held.until))
+            .collect();
+        for (id, until) in gone {
+            self.claims.remove(&id);
+            self.leases.remove(&(until, id));
+        }
     }
 
     /// The claim holding a notification, and the notification as claimed.

@@ -2,7 +2,7 @@
 //! which makes every call atomic. For tests and throwaway sandboxes; nothing
 //! survives a restart.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use time::OffsetDateTime;
@@ -404,16 +404,38 @@ impl Repository for MemoryStore {
         self.with(|_| Ok(()))
     }
 
-    fn reset(&self) -> StoreFuture<Cleared> {
+    fn reset(&self, scope: Option<&PmCode>) -> StoreFuture<Cleared> {
+        let scope = scope.cloned();
         self.with(|state| {
-            let notifications = state.notifications.len() as u64;
-            let webhooks = state.index.clear() as u64;
-            let inbox_requests = state.inboxes.values().map(VecDeque::len).sum::<usize>() as u64;
-            *state = State::default();
+            let Some(pm) = scope else {
+                let notifications = state.notifications.len() as u64;
+                let webhooks = state.index.clear() as u64;
+                let inbox_requests =
+                    state.inboxes.values().map(VecDeque::len).sum::<usize>() as u64;
+                *state = State::default();
+                return Ok(Cleared {
+                    webhooks,
+                    notifications,
+                    inbox_requests,
+                });
+            };
+            let ids: HashSet<WebhookId> = state.index.ids_of(&pm).into_iter().collect();
+            let webhooks = state.index.remove_pm(&pm) as u64;
+            let before = state.notifications.len();
+            state
+                .notifications
+                .retain(|s| !ids.contains(&s.notification.webhook_id));
+            state.by_id = state
+                .notifications
+                .iter()
+                .enumerate()
+                .map(|(at, s)| (s.notification.id, at))
+                .collect();
+            state.local.forget_webhooks(&ids);
             Ok(Cleared {
                 webhooks,
-                notifications,
-                inbox_requests,
+                notifications: (before - state.notifications.len()) as u64,
+                inbox_requests: 0,
             })
         })
     }

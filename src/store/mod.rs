@@ -363,9 +363,11 @@ pub trait Repository: Send + Sync {
     /// Answers `Ok` when the storage can serve reads now (readiness).
     fn ready(&self) -> StoreFuture<()>;
 
-    /// Deletes every webhook and everything stored about them (notifications and
-    /// their attempts), in one transaction. Answers what was deleted.
-    fn reset(&self) -> StoreFuture<Cleared>;
+    /// Deletes the webhooks of `scope`'s program manager (every webhook with
+    /// `None`) and everything stored about them (notifications, their attempts
+    /// and queues, claims included), in one transaction; with `None`, the
+    /// capture inboxes too. Answers what was deleted.
+    fn reset(&self, scope: Option<&PmCode>) -> StoreFuture<Cleared>;
 }
 
 /// Durable storage of notifications and their delivery attempts: the outbox,

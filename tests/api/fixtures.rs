@@ -67,7 +67,7 @@ async fn seeds_are_created_once_and_a_reset_returns_to_them() {
     assert_eq!(reset.status, 200, "{}", reset.body);
     assert_eq!(
         reset.response(),
-        &json!({"webhooksDeleted": 3, "notificationsDeleted": 1,
+        &json!({"programManagerCode": null, "webhooksDeleted": 3, "notificationsDeleted": 1,
                 "inboxRequestsDeleted": 1, "webhooksSeeded": 2})
     );
     let after = app.list_ids("TRD").await;
@@ -100,7 +100,7 @@ async fn a_bad_seed_stops_start_up_naming_it() {
 }
 
 #[actix_rt::test]
-async fn reset_is_not_served_while_auth_is_on() {
+async fn with_auth_on_a_reset_is_scoped_to_the_tokens_program_manager() {
     let token = "trd-token-0123456789";
     let app = TestApp::spawn_with(&[
         ("WHM_AUTH__ENABLED", "true"),
@@ -116,8 +116,6 @@ async fn reset_is_not_served_while_auth_is_on() {
         .send_json(&json!({}))
         .await;
     let reply = crate::helpers::into_reply(reply).await;
-    assert_eq!(
-        (reply.status, reply.error_codes()),
-        (404, vec!["NOT_FOUND".to_owned()])
-    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.response()["programManagerCode"], "TRD");
 }

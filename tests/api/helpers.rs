@@ -319,7 +319,8 @@ pub fn every_route(id: &str) -> Vec<(Method, String, Option<Value>)> {
                 .replace("{id}", id)
                 .replace("{eventCode}", "101")
                 .replace("{notificationId}", "af2d48de-2ad7-42f8-a252-8422cd9e6078")
-                .replace("{name}", "every-route");
+                .replace("{name}", "every-route")
+                .replace("{eventId}", "0190f6a3-0000-7000-8000-000000000000");
             let methods: Vec<Method> = match route.methods.as_slice() {
                 [] => vec![Method::GET, Method::POST],
                 methods => methods
@@ -349,6 +350,8 @@ fn sample_body(template: &str, method: &Method) -> Option<Value> {
         "details" | "resend" => ids,
         "events" => json!({"eventCode": 101}),
         "{name}" | "reset" => json!({}),
+        "wait" => json!({"timeoutMs": 0}),
+        "verify" => json!({"atLeast": 0}),
         // Deliver now takes no body.
         "deliver" => return None,
         other => panic!("no sample body for {method} {template} ({other}): add one here"),

@@ -20,6 +20,7 @@ mod lifecycle;
 mod metrics;
 mod notifications;
 mod postgres;
+mod sandbox;
 mod scoping;
 mod subscriptions;
 mod token;

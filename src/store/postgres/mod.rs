@@ -357,18 +357,38 @@ impl Repository for PgStore {
         })
     }
 
-    fn reset(&self) -> StoreFuture<Cleared> {
+    fn reset(&self, scope: Option<&PmCode>) -> StoreFuture<Cleared> {
+        let scope = scope.cloned();
         self.run(move |pool, _| async move {
             transaction!(pool, |tx| {
-                let notifications = notifications::delete_all(&tx).await?;
-                let webhooks = sql::exec(&tx, "DELETE FROM webhooks", &[])
-                    .await
-                    .map_err(classify)?;
-                let inbox_requests = inboxes::clear_all(&tx).await?;
-                Cleared {
-                    webhooks,
-                    notifications,
-                    inbox_requests,
+                match &scope {
+                    None => {
+                        let notifications = notifications::delete_all(&tx).await?;
+                        let webhooks = sql::exec(&tx, "DELETE FROM webhooks", &[])
+                            .await
+                            .map_err(classify)?;
+                        let inbox_requests = inboxes::clear_all(&tx).await?;
+                        Cleared {
+                            webhooks,
+                            notifications,
+                            inbox_requests,
+                        }
+                    }
+                    Some(pm) => {
+                        let notifications = notifications::delete_of(&tx, pm).await?;
+                        let webhooks = sql::exec(
+                            &tx,
+                            "DELETE FROM webhooks WHERE pm_code = $1",
+                            &[&pm.as_str()],
+                        )
+                        .await
+                        .map_err(classify)?;
+                        Cleared {
+                            webhooks,
+                            notifications,
+                            inbox_requests: 0,
+                        }
+                    }
                 }
             })
         })

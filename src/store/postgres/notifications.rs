@@ -734,6 +734,33 @@ pub async fn purge<C: GenericClient>(c: &C, before: OffsetDateTime, limit: u32) 
 }
 
 /// Deletes every notification, attempt and queue; answers how many notifications.
+/// Deletes one program manager's notifications (their attempts go with
+/// them) and its webhooks' queues; answers how many notifications.
+pub async fn delete_of<C: GenericClient>(c: &C, pm: &PmCode) -> Result<u64> {
+    let mine = "(SELECT id FROM webhooks WHERE pm_code = $1)";
+    exec(
+        c,
+        &format!("DELETE FROM queue_signals WHERE webhook_id IN {mine}"),
+        &[&pm.as_str()],
+    )
+    .await
+    .map_err(classify)?;
+    exec(
+        c,
+        &format!("DELETE FROM webhook_queues WHERE webhook_id IN {mine}"),
+        &[&pm.as_str()],
+    )
+    .await
+    .map_err(classify)?;
+    exec(
+        c,
+        "DELETE FROM notifications WHERE pm_code = $1",
+        &[&pm.as_str()],
+    )
+    .await
+    .map_err(classify)
+}
+
 pub async fn delete_all<C: GenericClient>(c: &C) -> Result<u64> {
     exec(c, "DELETE FROM queue_signals", &[])
         .await

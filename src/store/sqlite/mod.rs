@@ -26,6 +26,7 @@ mod schema;
 mod webhooks;
 mod writer;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -405,23 +406,34 @@ impl Repository for SqliteStore {
             .read(|conn| conn.query_row("SELECT EXISTS (SELECT 1 FROM webhooks)", [], |_| Ok(())))
     }
 
-    fn reset(&self) -> StoreFuture<Cleared> {
-        self.writer.submit(|tx| {
-            let notifications = notifications::delete_all(tx.conn).map_err(classify)?;
-            let webhooks = tx
-                .conn
-                .execute("DELETE FROM webhooks", [])
-                .map_err(classify)? as u64;
-            let inbox_requests = inboxes::clear_all(tx.conn).map_err(classify)?;
-            // Claims out are forgotten with their notifications: recording
-            // them finds nothing.
-            tx.queues()?.clear();
+    fn reset(&self, scope: Option<&PmCode>) -> StoreFuture<Cleared> {
+        let scope = scope.cloned();
+        self.writer.submit(move |tx| {
+            let Some(pm) = scope else {
+                let notifications = notifications::delete_all(tx.conn).map_err(classify)?;
+                let webhooks = webhooks::delete_all(tx.conn).map_err(classify)?;
+                let inbox_requests = inboxes::clear_all(tx.conn).map_err(classify)?;
+                // Claims out are forgotten with their notifications: recording
+                // them finds nothing.
+                tx.queues()?.clear();
+                let cleared = Cleared {
+                    webhooks,
+                    notifications,
+                    inbox_requests,
+                };
+                return Ok((cleared, Effect::Clear));
+            };
+            let ids = webhooks::ids_of(tx.conn, &pm).map_err(classify)?;
+            let notifications = notifications::delete_of(tx.conn, &pm, &ids).map_err(classify)?;
+            let webhooks = webhooks::delete_of(tx.conn, &pm).map_err(classify)?;
+            let ids: HashSet<WebhookId> = ids.into_iter().collect();
+            tx.queues()?.forget_webhooks(&ids);
             let cleared = Cleared {
                 webhooks,
                 notifications,
-                inbox_requests,
+                inbox_requests: 0,
             };
-            Ok((cleared, Effect::Clear))
+            Ok((cleared, Effect::Remove(pm, ids)))
         })
     }
 }

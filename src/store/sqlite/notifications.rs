@@ -369,6 +369,23 @@ pub fn purge(conn: &Connection, before: OffsetDateTime, limit: u32) -> rusqlite:
 }
 
 /// Deletes every notification and attempt; answers how many notifications there were.
+/// Deletes one program manager's notifications, their attempts, and the
+/// health of its webhooks' queues (`webhooks`); answers how many notifications.
+pub fn delete_of(conn: &Connection, pm: &PmCode, webhooks: &[WebhookId]) -> rusqlite::Result<u64> {
+    conn.execute(
+        "DELETE FROM attempts WHERE notification_id IN \
+         (SELECT id FROM notifications WHERE pm_code = ?1)",
+        [pm.as_str()],
+    )?;
+    for webhook in webhooks {
+        super::queues::delete_of(conn, *webhook)?;
+    }
+    Ok(conn.execute(
+        "DELETE FROM notifications WHERE pm_code = ?1",
+        [pm.as_str()],
+    )? as u64)
+}
+
 pub fn delete_all(conn: &Connection) -> rusqlite::Result<u64> {
     conn.execute("DELETE FROM attempts", [])?;
     super::queues::delete_all(conn)?;

@@ -113,3 +113,12 @@ pub fn delete_all(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute("DELETE FROM queue_health", [])?;
     Ok(())
 }
+
+/// Forgets one webhook's queue health.
+pub fn delete_of(conn: &Connection, webhook: WebhookId) -> rusqlite::Result<()> {
+    conn.execute(
+        "DELETE FROM queue_health WHERE webhook_id = ?1",
+        [webhook.to_string()],
+    )?;
+    Ok(())
+}

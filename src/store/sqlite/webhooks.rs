@@ -139,3 +139,23 @@ fn write_row(
     .map_err(classify)?;
     Ok(())
 }
+
+/// The ids of one program manager's webhooks.
+pub fn ids_of(conn: &Connection, pm: &PmCode) -> rusqlite::Result<Vec<WebhookId>> {
+    let mut stmt = conn.prepare("SELECT id FROM webhooks WHERE pm_code = ?1")?;
+    let rows = stmt.query_map([pm.as_str()], |row| {
+        let raw: String = row.get(0)?;
+        WebhookId::parse(&raw).map_err(|p| corrupt(p.message))
+    })?;
+    rows.collect()
+}
+
+/// Deletes one program manager's webhook rows; answers how many.
+pub fn delete_of(conn: &Connection, pm: &PmCode) -> rusqlite::Result<u64> {
+    Ok(conn.execute("DELETE FROM webhooks WHERE pm_code = ?1", [pm.as_str()])? as u64)
+}
+
+/// Deletes every webhook row; answers how many.
+pub fn delete_all(conn: &Connection) -> rusqlite::Result<u64> {
+    Ok(conn.execute("DELETE FROM webhooks", [])? as u64)
+}

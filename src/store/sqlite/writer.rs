@@ -4,7 +4,7 @@
 //! engine (a wake-up) what changed, and only then answers the callers.
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
@@ -27,6 +27,8 @@ pub enum Effect {
     Put(Webhook, WebhookDocument),
     /// Every webhook deleted.
     Clear,
+    /// One program manager's webhooks deleted.
+    Remove(PmCode, HashSet<WebhookId>),
     /// Notifications may be due now: wake the delivery engine.
     Wake,
     /// A webhook as now stored, and the engine should wake (it was set active).
@@ -84,6 +86,8 @@ struct BatchView<'a> {
     written: HashMap<WebhookId, Webhook>,
     /// After a reset in the batch, the index no longer speaks for the database.
     cleared: bool,
+    /// Webhooks a scoped reset in the batch deleted.
+    removed: HashSet<WebhookId>,
 }
 
 impl BatchView<'_> {
@@ -94,7 +98,7 @@ impl BatchView<'_> {
     ) -> Result<Option<Webhook>, StoreError> {
         Ok(match self.written.get(&id) {
             Some(webhook) => Some(webhook.clone()).filter(|w| w.visible_to(scope)),
-            None if self.cleared => None,
+            None if self.cleared || self.removed.contains(&id) => None,
             None => read_index(self.index)?.webhook(id, scope)?,
         })
     }
@@ -102,7 +106,7 @@ impl BatchView<'_> {
     fn status(&self, id: WebhookId) -> Result<Option<WebhookStatus>, StoreError> {
         Ok(match self.written.get(&id) {
             Some(webhook) => Some(webhook.status),
-            None if self.cleared => None,
+            None if self.cleared || self.removed.contains(&id) => None,
             None => read_index(self.index)?.status(id),
         })
     }
@@ -115,6 +119,10 @@ impl BatchView<'_> {
             Effect::Clear => {
                 self.written.clear();
                 self.cleared = true;
+            }
+            Effect::Remove(_, ids) => {
+                self.written.retain(|id, _| !ids.contains(id));
+                self.removed.extend(ids.iter().copied());
             }
             Effect::None | Effect::Wake => {}
         }
@@ -304,6 +312,7 @@ fn commit_batch(conn: &mut Connection, shared: &Shared<'_>, batch: Vec<Boxed>) -
         index,
         written: HashMap::new(),
         cleared: false,
+        removed: HashSet::new(),
     };
     let mut applied = Vec::with_capacity(size);
     for job in batch {
@@ -356,6 +365,9 @@ fn commit_batch(conn: &mut Connection, shared: &Shared<'_>, batch: Vec<Boxed>) -
                     }
                     Effect::Clear => {
                         index.clear();
+                    }
+                    Effect::Remove(pm, _) => {
+                        index.remove_pm(&pm);
                     }
                     Effect::Wake => woken = true,
                     Effect::None => {}

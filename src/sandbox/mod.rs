@@ -1,0 +1,112 @@
+//! The test fixture's machinery, which Thredd does not have: the journal of
+//! events and attempts (`journal`), the conditions tests wait for and verify
+//! (`matching`), and the reset's barrier (`barrier`). The HTTP calls over
+//! them live in `api/` (`events`, `deliveries`, `reset`, `inbox`).
+
+pub mod barrier;
+pub mod journal;
+pub mod matching;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+
+pub use barrier::{Barrier, Pass};
+pub use journal::{Delivery, EventRecord, Journal, Outcome};
+pub use matching::{DeliveryMatch, Expected};
+
+use crate::config::SandboxSettings;
+use crate::shutdown::Stopping;
+
+/// The longest `timeoutMs` a wait may name (it is then capped to
+/// `sandbox.max_wait_ms`).
+pub const MAX_TIMEOUT_MS: u64 = 86_400_000;
+/// The most waits at once, over every caller; past it a wait is answered 503.
+pub const MAX_WAITERS: usize = 256;
+
+/// The fixture's shared state: one per process, while the sandbox is on.
+#[derive(Debug)]
+pub struct Fixture {
+    pub journal: Journal,
+    pub barrier: Arc<Barrier>,
+    /// Bumped at each request an inbox captures (and each inbox emptied).
+    inbox: watch::Sender<u64>,
+    waiters: Arc<Semaphore>,
+    max_wait: Duration,
+}
+
+/// Why a wait ended without its condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unmet {
+    TimedOut,
+    /// The service is shutting down.
+    Stopping,
+}
+
+impl Fixture {
+    pub fn new(settings: &SandboxSettings, retention: time::Duration) -> Self {
+        Self {
+            journal: Journal::new(settings.journal_capacity, retention),
+            barrier: Arc::new(Barrier::default()),
+            inbox: watch::Sender::new(0),
+            waiters: Arc::new(Semaphore::new(MAX_WAITERS)),
+            max_wait: settings.max_wait(),
+        }
+    }
+
+    /// How long a wait that asked for `timeout_ms` lasts (at most
+    /// `sandbox.max_wait_ms`).
+    pub fn wait_time(&self, timeout_ms: u64) -> Duration {
+        Duration::from_millis(timeout_ms).min(self.max_wait)
+    }
+
+    /// A place among the waits, if one is free.
+    pub fn waiter(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.waiters).try_acquire_owned().ok()
+    }
+
+    /// Tells inbox waits that an inbox changed.
+    pub fn inbox_changed(&self) {
+        self.inbox.send_modify(|n| *n += 1);
+    }
+
+    /// Waits until `holds` answers `Some` (looked at now, then at each change
+    /// of the journal), for at most `timeout`. `look` is read again after each
+    /// change; what it answered last comes back with `Err` when the wait ends
+    /// unmet.
+    pub async fn wait_for<T, F, Fut>(
+        &self,
+        inbox: bool,
+        timeout: Duration,
+        stopping: &Stopping,
+        mut look: F,
+    ) -> Result<T, (Unmet, T)>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = (bool, T)>,
+    {
+        let mut changes = if inbox {
+            self.inbox.subscribe()
+        } else {
+            self.journal.subscribe()
+        };
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            changes.mark_unchanged();
+            let (met, seen) = look().await;
+            if met {
+                return Ok(seen);
+            }
+            tokio::select! {
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        return Err((Unmet::Stopping, seen));
+                    }
+                }
+                () = tokio::time::sleep_until(deadline) => return Err((Unmet::TimedOut, seen)),
+                () = stopping.wait() => return Err((Unmet::Stopping, seen)),
+            }
+        }
+    }
+}
