@@ -2,7 +2,8 @@
 // The service runs with its shipped config on a scratch database (see
 // .ci/browser). The path: open the delivery log, create a webhook that points
 // at the capture inbox through the form (a refused try first), ping it, send
-// an event from the Send page, see its row
+// an event from the Send page (another event code loads its sample), land on
+// the event with its fan-out and the webhook it skipped, see its row
 // appear live (no reload) and become Delivered, open it and see attempt 1 with
 // HTTP 200, the <script> of its payload as text and the request as cURL, press
 // Resend and see attempt 2 appear (no reload); a failing webhook's row turns
@@ -55,7 +56,7 @@ try {
   page.on("response", (r) => r.status() >= 400 && !isApi(r.url()) && errors.push(`${r.status()} ${r.url()}`));
   // (The live stream is cut on every navigation away: that is not a failure.)
   page.on("requestfailed", (r) => {
-    if (!isApi(r.url()) && !r.url().includes("/dashboard/stream")) errors.push(`failed: ${r.url()}`);
+    if (!isApi(r.url()) && !r.url().includes("/stream")) errors.push(`failed: ${r.url()}`);
   });
   page.on("dialog", (d) => fail(`a dialog opened: ${d.message()}`));
 
@@ -115,12 +116,26 @@ try {
   })).notifications[0].notificationId;
   await page.goto(base + "/dashboard/send?pm=TRD&product=7&event=103");
   const sample = JSON.parse(await page.locator("[data-test=payload]").inputValue());
-  if (typeof sample !== "object") fail("no sample payload");
+  if (typeof sample !== "object" || !("newCardStatus" in sample)) fail(`no 103 sample payload: ${JSON.stringify(sample)}`);
+  // Another event code loads its own sample (a 106 is a tokenisation, not a
+  // card status change), and back.
+  const payloadOf = async () => JSON.parse(await page.locator("[data-test=payload]").inputValue());
+  await Promise.all([page.waitForEvent("load"), page.locator("select[name=event]").selectOption("106")]);
+  const tokenisation = await payloadOf();
+  if (!("paymentToken" in tokenisation) || "newCardStatus" in tokenisation) fail(`the 106 sample: ${JSON.stringify(tokenisation)}`);
+  await Promise.all([page.waitForEvent("load"), page.locator("select[name=event]").selectOption("103")]);
+  if (!("newCardStatus" in (await payloadOf()))) fail("the 103 sample did not come back");
   await page.locator("[data-test=payload]").fill(JSON.stringify({ note: "<script>alert('x')</script>" }));
   await page.locator("[data-test=send]").click();
-  await page.waitForURL(/\/\?pm=TRD&event=103$/);
-  await page.locator("tr[data-notification]").first().waitFor({ timeout: 10000 });
-  const good = await page.locator("tr[data-notification]").first().getAttribute("data-notification");
+  // Send lands on the event it made: its notification, and the webhook it
+  // skipped (product 8's, for an event of product 7) with the reason.
+  await page.waitForURL(/\/dashboard\/events\?id=/);
+  await page.locator("[data-test=fan-out]").first().waitFor({ timeout: 10000 });
+  const good = await page.locator("[data-test=fan-out]").first().getAttribute("data-notification");
+  await page.locator("[data-test=skipped] [data-test=reason]").filter({ hasText: "OTHER_PRODUCT" }).waitFor();
+  // Live: its status settles without a reload.
+  await page.locator("[data-test=fan-out] [data-test=status]").filter({ hasText: "Delivered" }).waitFor({ timeout: 10000 });
+  await page.screenshot({ path: "docs/dashboard-events-light.png" });
   await page.goto(base + "/");
 
   // Live: the rows appear and settle without a reload.
@@ -191,7 +206,7 @@ try {
 
   // A phone's width: every page fits (no sideways scrolling of the page).
   const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
-  for (const path of ["/", "/dashboard/webhooks?pm=TRD", "/dashboard/send", "/dashboard/inbox?name=browser", detailPath]) {
+  for (const path of ["/", "/dashboard/webhooks?pm=TRD", "/dashboard/send", "/dashboard/events", "/dashboard/inbox?name=browser", detailPath]) {
     await phone.goto(base + path);
     const [scroll, width] = await phone.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
     if (scroll > width + 1) fail(`${path} is ${scroll}px wide on a ${width}px phone`);
@@ -229,7 +244,7 @@ try {
   if (!signed.url().includes("/dashboard/sign-in")) fail("still signed in after signing out");
 
   if (errors.length) fail(`errors in the page: ${errors.join("; ")}`);
-  console.log("[browser] webhooks form, edit and ping, send, live log and strip, keys, theme, detail, escaping, cURL, resend, live inbox, sign-in with auth on: ok; screenshots in docs/");
+  console.log("[browser] webhooks form, edit and ping, send (sample reload, events page with a skip reason), live log and strip, keys, theme, detail, escaping, cURL, resend, live inbox, sign-in with auth on: ok; screenshots in docs/");
 } finally {
   await browser.close();
 }

@@ -23,7 +23,7 @@ use crate::domain::{
 };
 use crate::error::ApiError;
 use crate::sandbox::{EventRecord, Fixture};
-use crate::store::{LogFilter, LogScan, Store};
+use crate::store::{find_notification, Store};
 
 pub fn routes(r: &mut Routes) {
     let on = r.sandbox();
@@ -242,19 +242,8 @@ async fn current(
     scope: Option<&PmCode>,
     id: NotificationId,
 ) -> Result<Option<(&'static str, u32)>, ApiError> {
-    let filter = LogFilter {
-        id: Some(id),
-        ..LogFilter::default()
-    };
-    let scan = LogScan {
-        before: None,
-        limit: 1,
-        window: 1,
-    };
-    let page = store.recent(scope, filter, scan).await?;
-    Ok(page
-        .entries
-        .first()
+    Ok(find_notification(&***store, scope, id)
+        .await?
         .map(|(n, _)| (n.status.as_str(), n.attempts)))
 }
 

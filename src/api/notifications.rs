@@ -21,7 +21,7 @@ use crate::domain::{
 };
 use crate::error::ApiError;
 use crate::sandbox::Fixture;
-use crate::store::{LogFilter, LogScan, Store, StoreError};
+use crate::store::{find_notification, Store, StoreError};
 
 pub fn routes(r: &mut Routes) {
     let on = r.sandbox();
@@ -317,17 +317,7 @@ async fn by_id(
         p.field = Some("notificationId".into());
         ApiError::bad_request(p)
     })?;
-    let filter = LogFilter {
-        id: Some(id),
-        ..LogFilter::default()
-    };
-    let scan = LogScan {
-        before: None,
-        limit: 1,
-        window: 1,
-    };
-    let page = store.recent(caller.scope(), filter, scan).await?;
-    let Some((n, _)) = page.entries.first() else {
+    let Some((n, _)) = find_notification(&**store, caller.scope(), id).await? else {
         return Err(StoreError::NotificationNotFound.into());
     };
     let webhook = n.webhook_id;

@@ -190,6 +190,45 @@ const dashboard = (function () {
   });
 })();
 
+// The Events page: each event's fan-out, live.
+(function () {
+  "use strict";
+  const list = document.querySelector("[data-test=events][data-stream]");
+  if (!list || !window.EventSource) {
+    return;
+  }
+  const live = document.querySelector("[data-test=events-live]");
+  const source = new EventSource(list.dataset.stream);
+  source.addEventListener("events", function (event) {
+    list.innerHTML = event.data;
+    dashboard.localTimes(list);
+  });
+  source.addEventListener("error", function () {
+    live.textContent = "reconnecting…";
+  });
+  source.addEventListener("open", function () {
+    live.textContent = "live";
+  });
+})();
+
+// Copy an id: any button with data-copy-text, on any page (the live parts
+// replace theirs, so the click is caught at the document).
+(function () {
+  "use strict";
+  document.addEventListener("click", async function (event) {
+    const button = event.target.closest && event.target.closest("button[data-copy-text]");
+    if (!button) {
+      return;
+    }
+    try {
+      await navigator.clipboard.writeText(button.dataset.copyText);
+      button.textContent = "Copied";
+    } catch (e) {
+      button.textContent = "Select it to copy";
+    }
+  });
+})();
+
 // A notification's detail: Resend (a final one), Deliver now (a waiting one)
 // through the API, then the attempts are watched until a new one appears;
 // and Copy as cURL.
@@ -290,6 +329,11 @@ const dashboard = (function () {
     return;
   }
   const form = button.form;
+  // Another event code (or program manager, or product) loads its sample:
+  // the form is a GET of this page, which prefills it.
+  form.elements.event.addEventListener("change", function () {
+    form.submit();
+  });
   const result = document.querySelector("[data-test=send-result]");
   const problems = document.querySelector("[data-test=send-problems]");
   button.addEventListener("click", async function () {
@@ -324,8 +368,8 @@ const dashboard = (function () {
       });
       if (answer.status === 202) {
         const sent = json.response.notifications.length;
-        result.textContent = sent + " notification(s) stored; opening the log…";
-        location.href = "/?pm=" + encodeURIComponent(pm) + "&event=" + event;
+        result.textContent = sent + " notification(s) stored; opening the event…";
+        location.href = "/dashboard/events?id=" + encodeURIComponent(json.response.eventId);
         return;
       }
       result.textContent = "Not sent:";

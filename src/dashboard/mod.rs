@@ -34,9 +34,12 @@ use crate::api::routes::{Route, Routes};
 use crate::delivery::EngineStats;
 use crate::domain::event_payload::sample;
 use crate::domain::time::now_seconds;
-use crate::domain::{EventCode, NotificationId, NotificationStatus, PmCode, ProductId, WebhookId};
+use crate::domain::{
+    EventCode, EventId, NotificationId, NotificationStatus, PmCode, ProductId, WebhookId,
+};
+use crate::sandbox::Fixture;
 use crate::shutdown::Stopping;
-use crate::store::{LogFilter, LogScan, Store, StoreError};
+use crate::store::{find_notification, LogFilter, LogScan, Store, StoreError};
 
 pub fn routes(r: &mut Routes) {
     let on = r.dashboard();
@@ -47,6 +50,10 @@ pub fn routes(r: &mut Routes) {
         .served_if(on);
     r.resource("/dashboard/stream").get(stream).served_if(on);
     r.resource("/dashboard/send").get(send).served_if(on);
+    r.resource("/dashboard/events").get(events).served_if(on);
+    r.resource("/dashboard/events/stream")
+        .get(events_stream)
+        .served_if(on);
     r.resource("/dashboard/webhooks")
         .get(webhooks)
         .served_if(on);
@@ -246,12 +253,14 @@ async fn log(
     frame: Frame,
     query: web::Query<HashMap<String, String>>,
     store: web::Data<dyn Store>,
+    fixture: Option<web::Data<Fixture>>,
 ) -> HttpResponse {
     let filters = match Filters::parse(&query, &frame.viewer, OffsetDateTime::now_utc()) {
         Ok(filters) => filters,
         Err(why) => return page(StatusCode::BAD_REQUEST, pages::problem(&frame, &why)),
     };
-    match rows(&**store, frame.viewer.pm.as_ref(), &filters).await {
+    let fixture = fixture.as_ref().map(|f| &***f);
+    match rows(&**store, fixture, frame.viewer.pm.as_ref(), &filters).await {
         Ok((rows, next)) => page(StatusCode::OK, pages::log(&frame, &filters, &rows, next)),
         Err(e) => unavailable(&frame, &e),
     }
@@ -260,6 +269,7 @@ async fn log(
 /// A page of the log's rows, and where the next page starts.
 async fn rows(
     store: &dyn Store,
+    fixture: Option<&Fixture>,
     scope: Option<&PmCode>,
     filters: &Filters,
 ) -> Result<(Vec<pages::Row>, Option<u64>), StoreError> {
@@ -290,10 +300,12 @@ async fn rows(
                 url
             }
         };
+        let event = fixture.and_then(|f| f.journal.event_of(notification.id));
         rows.push(pages::Row {
             notification,
             last,
             url,
+            event,
         });
     }
     Ok((rows, log.next))
@@ -359,6 +371,7 @@ async fn stream(
     query: web::Query<HashMap<String, String>>,
     store: web::Data<dyn Store>,
     stats: web::Data<EngineStats>,
+    fixture: Option<web::Data<Fixture>>,
 ) -> HttpResponse {
     let mut filters = match Filters::parse(&query, &frame.viewer, OffsetDateTime::now_utc()) {
         Ok(filters) => filters,
@@ -370,10 +383,11 @@ async fn stream(
     let scope = frame.viewer.pm.clone();
     live(&req, move || {
         let (store, stats, filters) = (store.clone(), stats.clone(), filters.clone());
-        let scope = scope.clone();
+        let (scope, fixture) = (scope.clone(), fixture.clone());
         async move {
             let mut parts = Vec::with_capacity(2);
-            if let Ok((rows, _)) = rows(&**store, scope.as_ref(), &filters).await {
+            let fixture = fixture.as_ref().map(|f| &***f);
+            if let Ok((rows, _)) = rows(&**store, fixture, scope.as_ref(), &filters).await {
                 parts.push(("rows", pages::rows(&rows).into_string()));
             }
             if with_strip {
@@ -451,6 +465,150 @@ async fn inbox_stream(
         async move {
             match store.captured(name).await {
                 Ok(requests) => vec![("requests", pages::inbox_requests(&requests).into_string())],
+                Err(_) => Vec::new(),
+            }
+        }
+    })
+}
+
+/// How many events the Events page shows.
+const EVENTS_SHOWN: usize = 50;
+
+/// Which events the Events page shows: one by id, or the newest of a program
+/// manager (the signed-in one's with auth on) and event code.
+struct EventFilters {
+    id: Option<EventId>,
+    pm: Option<PmCode>,
+    code: Option<EventCode>,
+    /// The query, as given, for the stream's URL.
+    query: String,
+}
+
+impl EventFilters {
+    fn parse(query: &HashMap<String, String>, viewer: &Viewer) -> Result<Self, String> {
+        let value = |key: &str| query.get(key).map_or("", |v| v.trim());
+        let id = match value("id") {
+            "" => None,
+            raw => Some(EventId::parse(raw, "id").map_err(|p| p.message)?),
+        };
+        let pm = match (&viewer.pm, value("pm")) {
+            (Some(mine), _) => Some(mine.clone()),
+            (None, "") => None,
+            (None, raw) => Some(PmCode::parse(raw).map_err(|p| p.message)?),
+        };
+        let code = match value("event") {
+            "" => None,
+            raw => Some(EventCode::from_path(raw).map_err(|p| p.message)?),
+        };
+        let mut pairs: Vec<String> = ["id", "pm", "event"]
+            .iter()
+            .filter(|k| !value(k).is_empty())
+            .map(|k| format!("{k}={}", pages::url_encode(value(k))))
+            .collect();
+        pairs.sort();
+        Ok(Self {
+            id,
+            pm,
+            code,
+            query: pairs.join("&"),
+        })
+    }
+}
+
+/// The events the filters ask for, each with its notifications' statuses
+/// as stored now.
+async fn event_rows(
+    store: &dyn Store,
+    fixture: &Fixture,
+    scope: Option<&PmCode>,
+    filters: &EventFilters,
+) -> Result<Vec<pages::EventRow>, StoreError> {
+    let records = match filters.id {
+        Some(id) => fixture.journal.find_event(id, scope).into_iter().collect(),
+        None => {
+            fixture
+                .journal
+                .events(
+                    scope,
+                    |e| {
+                        filters.pm.as_ref().is_none_or(|pm| *pm == e.pm)
+                            && filters.code.is_none_or(|c| c == e.code)
+                    },
+                    None,
+                    EVENTS_SHOWN,
+                )
+                .0
+        }
+    };
+    let mut rows = Vec::with_capacity(records.len());
+    for record in records {
+        let mut statuses = Vec::with_capacity(record.notifications.len());
+        for (_, id) in &record.notifications {
+            statuses.push(
+                find_notification(store, scope, *id)
+                    .await?
+                    .map(|(n, _)| n.status),
+            );
+        }
+        rows.push(pages::EventRow { record, statuses });
+    }
+    Ok(rows)
+}
+
+/// `GET /dashboard/events?id=&pm=&event=`: the events sent (the newest
+/// first, or one by id), each with its fan-out: its notifications with their
+/// status, and the webhooks skipped with the reason; live.
+async fn events(
+    frame: Frame,
+    query: web::Query<HashMap<String, String>>,
+    store: web::Data<dyn Store>,
+    fixture: Option<web::Data<Fixture>>,
+) -> HttpResponse {
+    let Some(fixture) = fixture else {
+        return page(
+            StatusCode::NOT_FOUND,
+            pages::problem(
+                &frame,
+                "The sandbox is off ([sandbox] enabled = false): no events are kept.",
+            ),
+        );
+    };
+    let filters = match EventFilters::parse(&query, &frame.viewer) {
+        Ok(filters) => filters,
+        Err(why) => return page(StatusCode::BAD_REQUEST, pages::problem(&frame, &why)),
+    };
+    match event_rows(&**store, &fixture, frame.viewer.pm.as_ref(), &filters).await {
+        Ok(rows) => page(
+            StatusCode::OK,
+            pages::events(&frame, &filters.query, filters.id.is_some(), &rows),
+        ),
+        Err(e) => unavailable(&frame, &e),
+    }
+}
+
+/// `GET /dashboard/events/stream?<filters>`: the Events page's list (HTML)
+/// as an `events` event whenever it changes.
+async fn events_stream(
+    req: HttpRequest,
+    frame: Frame,
+    query: web::Query<HashMap<String, String>>,
+    store: web::Data<dyn Store>,
+    fixture: Option<web::Data<Fixture>>,
+) -> HttpResponse {
+    let (Some(fixture), Ok(filters)) = (fixture, EventFilters::parse(&query, &frame.viewer)) else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            pages::problem(&frame, "No such events."),
+        );
+    };
+    let filters = std::rc::Rc::new(filters);
+    let scope = frame.viewer.pm.clone();
+    live(&req, move || {
+        let (store, fixture, filters) = (store.clone(), fixture.clone(), filters.clone());
+        let scope = scope.clone();
+        async move {
+            match event_rows(&**store, &fixture, scope.as_ref(), &filters).await {
+                Ok(rows) => vec![("events", pages::event_list(&rows).into_string())],
                 Err(_) => Vec::new(),
             }
         }

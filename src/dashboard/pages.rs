@@ -13,9 +13,11 @@ use std::sync::Arc;
 
 use crate::domain::inbox::Captured;
 use crate::domain::{
-    Attempt, EventCode, Notification, NotificationStatus, PmCode, ProductId, Webhook, WebhookStatus,
+    Attempt, EventCode, EventId, Notification, NotificationStatus, PmCode, ProductId, Webhook,
+    WebhookStatus,
 };
 use crate::outbound::USER_AGENT;
+use crate::sandbox::EventRecord;
 
 /// One row of the delivery log.
 pub struct Row {
@@ -23,6 +25,24 @@ pub struct Row {
     pub last: Option<Attempt>,
     /// The webhook's URL, when the webhook still exists.
     pub url: Option<String>,
+    /// The sandbox event that made it, while the journal holds it.
+    pub event: Option<EventId>,
+}
+
+/// One event of the Events page: the event as kept, and the status now of
+/// each of its notifications (`None`: purged or reset).
+pub struct EventRow {
+    pub record: Arc<EventRecord>,
+    pub statuses: Vec<Option<NotificationStatus>>,
+}
+
+/// An id, in full, with a button that copies it.
+fn copyable(id: &str) -> Markup {
+    html! {
+        code.id { (id) }
+        " "
+        button.copy type="button" data-copy-text=(id) data-test="copy-id" aria-label=(format!("Copy {id}")) { "Copy" }
+    }
 }
 
 fn layout(frame: &Frame, title: &str, body: Markup) -> Markup {
@@ -47,6 +67,7 @@ fn layout(frame: &Frame, title: &str, body: Markup) -> Markup {
                         a href="/?status=Undelivered" { "Undelivered" }
                         a href="/dashboard/webhooks" { "Webhooks" }
                         a href="/dashboard/send" { "Send an event" }
+                        a href="/dashboard/events" { "Events" }
                         a href="/dashboard/inbox" { "Inbox" }
                         a href="/api/v1/openapi.json" { "OpenAPI" }
                         span.spacer {}
@@ -292,7 +313,15 @@ fn rows_markup(rows: &[Row]) -> Markup {
                         None => { span.muted { "(deleted)" } }
                     }
                 }
-                td { (n.event_code.value()) " " span.muted { (n.event_code.description()) } }
+                td {
+                    @match row.event {
+                        Some(event) => {
+                            a href=(format!("/dashboard/events?id={event}")) data-test="event-link" title="The event that made it" { (n.event_code.value()) }
+                        }
+                        None => { (n.event_code.value()) }
+                    }
+                    " " span.muted { (n.event_code.description()) }
+                }
                 td { span class=(format!("status-{}", n.status.as_str())) data-test="status" { (n.status.as_str()) } }
                 td.num { (n.attempts) }
                 td { (last_result(row.last.as_ref())) }
@@ -335,14 +364,15 @@ pub fn detail(
         frame,
         "Notification",
         html! {
-            h1 { "Notification " code { (n.id) } }
+            h1 { "Notification" }
+            p { "Notification id " (copyable(&n.id.to_string())) }
             section data-test="live-detail" data-attempts=(attempts.len()) {
                 dl.facts {
                     dt { "Status" } dd { span class=(format!("status-{}", n.status.as_str())) data-test="status" { (n.status.as_str()) } }
                     dt { "Event" } dd { (n.event_code.value()) " " (n.event_code.description()) }
                     dt { "Program manager" } dd { (n.pm_code) }
                     dt { "Webhook" } dd {
-                        code { (n.webhook_id) }
+                        (copyable(&n.webhook_id.to_string()))
                         @if let Some(w) = webhook { " " (w.config.url.as_str()) }
                     }
                     dt { "Created" } dd { (when(n.created_time)) }
@@ -483,6 +513,92 @@ pub fn send(
             }
         },
     )
+}
+
+/// The Events page: each event sent with its fan-out, live.
+pub fn events(frame: &Frame, query: &str, one: bool, rows: &[EventRow]) -> Markup {
+    layout(
+        frame,
+        "Events",
+        html! {
+            h1 { "Events" }
+            p.muted {
+                @if one {
+                    "One event: " a href="/dashboard/events" { "all events" }
+                } @else {
+                    "The events sent, newest first (the last " (super::EVENTS_SHOWN) "), each with what became of it: a notification per webhook that receives it, and why each other webhook of the program manager got none. Kept in memory since the service started."
+                }
+                " "
+                span data-test="events-live" { "live" }
+            }
+            div data-test="events" data-stream=(format!("/dashboard/events/stream?{query}")) {
+                (event_list(rows))
+            }
+        },
+    )
+}
+
+/// The Events page's list (the live stream sends this).
+pub fn event_list(rows: &[EventRow]) -> Markup {
+    html! {
+        @if rows.is_empty() {
+            p.muted data-test="no-events" { "No event yet: send one from " a href="/dashboard/send" { "Send an event" } "." }
+        }
+        @for row in rows {
+            @let e = &row.record;
+            section.event data-test="event" data-event=(e.id) {
+                h2 {
+                    (e.code.value()) " " (e.code.description())
+                }
+                p.muted {
+                    (when(e.time)) " · program manager " (e.pm)
+                    @if let Some(product) = e.product { " · product " (product.value()) }
+                    " · event " (copyable(&e.id.to_string()))
+                }
+                @if e.notifications.is_empty() && e.skipped.is_empty() {
+                    p data-test="nobody" { "The program manager has no webhook: nothing was sent." }
+                }
+                table.fan-out {
+                    thead { tr { th.wide { "Webhook" } th.wide { "Notification" } th { "Status, or why none" } } }
+                    tbody {
+                        @for ((webhook, id), status) in e.notifications.iter().zip(&row.statuses) {
+                            tr data-test="fan-out" data-notification=(id) {
+                                td.wide { (copyable(&webhook.to_string())) }
+                                td.wide {
+                                    a href=(format!("/dashboard/webhooks/{webhook}/notifications/{id}")) { code.id { (id) } }
+                                    " "
+                                    button.copy type="button" data-copy-text=(id) aria-label=(format!("Copy {id}")) { "Copy" }
+                                }
+                                td {
+                                    @match status {
+                                        Some(s) => { span class=(format!("status-{}", s.as_str())) data-test="status" { (s.as_str()) } }
+                                        None => { span.muted { "gone (purged or reset)" } }
+                                    }
+                                }
+                            }
+                        }
+                        @for (webhook, reason) in &e.skipped {
+                            tr data-test="skipped" {
+                                td.wide { (copyable(&webhook.to_string())) }
+                                td.wide { span.muted { "none" } }
+                                td { span.reason data-test="reason" title=(skip_help(reason.as_str())) { (reason.as_str()) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What a skip reason means, for its tooltip.
+fn skip_help(reason: &str) -> &'static str {
+    match reason {
+        "NOT_SUBSCRIBED" => "The webhook is not subscribed to this event code.",
+        "OTHER_PRODUCT" => "The webhook is for another product than the event's.",
+        "WEBHOOK_INACTIVE" => "The webhook is inactive; set it active to receive events.",
+        _ => "The webhook is suspended after failures; set it active to resume.",
+    }
 }
 
 /// One program manager's webhooks: each with its product, status, events,
@@ -652,6 +768,6 @@ fn inbox_markup(requests: &[Captured]) -> Markup {
 }
 
 /// Percent-encodes a query value (everything but unreserved characters).
-fn url_encode(value: &str) -> String {
+pub(super) fn url_encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }

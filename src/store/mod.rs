@@ -573,6 +573,26 @@ pub trait Inboxes: Send + Sync {
     fn clear_inbox(&self, name: String) -> StoreFuture<usize>;
 }
 
+/// One notification by id, whichever webhook it belongs to, if a caller in
+/// `scope` may see it, with its last attempt: a lookup by key through
+/// [`Outbox::recent`].
+pub async fn find_notification(
+    outbox: &(impl Outbox + ?Sized),
+    scope: Option<&PmCode>,
+    id: NotificationId,
+) -> Result<Option<(Notification, Option<Attempt>)>, StoreError> {
+    let filter = LogFilter {
+        id: Some(id),
+        ..LogFilter::default()
+    };
+    let scan = LogScan {
+        before: None,
+        limit: 1,
+        window: 1,
+    };
+    Ok(outbox.recent(scope, filter, scan).await?.entries.pop())
+}
+
 /// A store that is all three: what the service runs on.
 pub trait Store: Repository + Outbox + Inboxes {}
 

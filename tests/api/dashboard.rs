@@ -354,6 +354,8 @@ async fn with_auth_on_the_dashboard_needs_a_session_and_shows_one_program_manage
         "/dashboard/send".to_owned(),
         "/dashboard/inbox".to_owned(),
         "/dashboard/inbox/stream?name=x".to_owned(),
+        "/dashboard/events".to_owned(),
+        "/dashboard/events/stream".to_owned(),
         detail(&notifications[0]),
     ] {
         let (status, headers, body) = browse(&app, Method::GET, &path, None, &[], None).await;
@@ -468,6 +470,20 @@ async fn with_auth_on_the_dashboard_needs_a_session_and_shows_one_program_manage
     )
     .await;
     assert!(webhooks.contains(&notifications[0].0) && !webhooks.contains(&notifications[1].0));
+    let (status, _, events) = browse(
+        &app,
+        Method::GET,
+        "/dashboard/events?pm=ABC",
+        Some(&session),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{events}");
+    assert!(
+        events.contains(&notifications[0].1) && !events.contains(&notifications[1].1),
+        "TRD's event only: {events}"
+    );
 
     // Changes through the API with the session: only with the CSRF token.
     let create = hook(Some(8), &[101], &receiver.url).to_string();
@@ -545,6 +561,62 @@ async fn with_auth_on_the_dashboard_needs_a_session_and_shows_one_program_manage
         header(&headers, "set-cookie").contains("Max-Age=0"),
         "{headers:?}"
     );
+}
+
+/// The Events page: a send that skips a webhook shows its fan-out, the
+/// skipped webhook with its reason, and the log's row links to the event.
+#[actix_rt::test]
+async fn the_events_page_shows_each_fan_out_with_the_skip_reasons() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start(Behaviour::Status(200)).await;
+    let receiving = app
+        .create_webhook("TRD", hook(None, &[103], &receiver.url))
+        .await;
+    let skipped = app
+        .create_webhook("TRD", hook(Some(5), &[104], &receiver.url))
+        .await;
+    let reply = app
+        .post(
+            "/sandbox/v1/events",
+            Some("TRD"),
+            json!({"productId": 5, "eventCode": 103}),
+        )
+        .await;
+    let event = reply.response()["eventId"]
+        .as_str()
+        .expect("eventId")
+        .to_owned();
+    let notification = reply.response()["notifications"][0]["notificationId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let page = fetch(&app, &format!("/dashboard/events?id={event}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page
+        .body
+        .contains(&format!(r#"data-notification="{notification}""#)));
+    assert!(page.body.contains(&receiving));
+    let skipped_row = page
+        .body
+        .split(r#"data-test="skipped""#)
+        .nth(1)
+        .expect("a skipped row");
+    assert!(skipped_row.contains(&skipped), "{skipped_row}");
+    assert!(skipped_row.contains("NOT_SUBSCRIBED"), "{skipped_row}");
+    let all = fetch(&app, "/dashboard/events?event=103").await;
+    assert!(all.body.contains(&event));
+    let none = fetch(&app, "/dashboard/events?event=101").await;
+    assert!(none.body.contains(r#"data-test="no-events""#));
+    let bad = fetch(&app, "/dashboard/events?id=nope").await;
+    assert_eq!(bad.status, 400);
+    let log = fetch(&app, "/").await;
+    assert!(
+        log.body
+            .contains(&format!(r#"href="/dashboard/events?id={event}""#)),
+        "the log's row links to its event"
+    );
+    let mut stream = EventStream::open(&app, "/dashboard/events/stream?event=103");
+    assert!(stream.until(&notification).await.contains("event: events"));
 }
 
 /// The live log: `/dashboard/stream` sends the first page's rows as a `rows`
