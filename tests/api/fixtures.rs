@@ -119,3 +119,24 @@ async fn with_auth_on_a_reset_is_scoped_to_the_tokens_program_manager() {
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.response()["programManagerCode"], "TRD");
 }
+
+/// The README shows the pytest fixture that `.ci/pytest-example` runs, as it is.
+#[test]
+fn the_readme_shows_the_pytest_example_as_it_runs() {
+    let readme = include_str!("../../README.md");
+    for (name, file) in [
+        (
+            "conftest.py",
+            include_str!("../../examples/pytest/conftest.py"),
+        ),
+        (
+            "test_receiver.py",
+            include_str!("../../examples/pytest/test_receiver.py"),
+        ),
+    ] {
+        assert!(
+            readme.contains(file),
+            "README.md does not show examples/pytest/{name} as it is"
+        );
+    }
+}

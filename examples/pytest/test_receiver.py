@@ -1,0 +1,44 @@
+"""What a Thredd client's tests look like against the fixture. Here the
+webhook points at the service's own capture inbox; point it at your receiver
+instead."""
+import json
+import socket
+
+
+def create_webhook(service, pm, url, events):
+    status, body = service.call(
+        "POST", "/api/v1/Webhooks", {"events": events, "config": {"url": url}}, pm=pm
+    )
+    assert status == 201, body
+    return body["response"]["webhookId"]
+
+
+def test_a_card_status_change_is_delivered_once(service, pm):
+    webhook = create_webhook(service, pm, f"{service.url}/sandbox/v1/inbox/{pm}", [103])
+    status, sent = service.call(
+        "POST", "/sandbox/v1/events",
+        {"eventCode": 103, "payload": {"tokenId": "123456789", "newCardStatus": "41"}},
+        pm=pm,
+    )
+    assert status == 202 and sent["response"]["skipped"] == []
+    [delivery] = service.wait(webhookId=webhook, notificationStatus="Delivered")
+    assert json.loads(delivery["body"])["payload"]["newCardStatus"] == "41"
+    service.verify(1, webhookId=webhook, eventCode=103)
+
+
+def test_an_event_nobody_subscribes_to_says_why(service, pm):
+    webhook = create_webhook(service, pm, f"{service.url}/sandbox/v1/inbox/{pm}", [101])
+    status, sent = service.call("POST", "/sandbox/v1/events", {"eventCode": 103}, pm=pm)
+    assert status == 202
+    assert sent["response"]["notifications"] == []
+    assert sent["response"]["skipped"] == [{"webhookId": webhook, "reason": "NOT_SUBSCRIBED"}]
+
+
+def test_a_receiver_that_is_down_gets_every_retry(service, pm):
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{free.getsockname()[1]}/hook"
+    webhook = create_webhook(service, pm, dead, [103])
+    service.call("POST", "/sandbox/v1/events", {"eventCode": 103}, pm=pm)
+    service.wait(webhookId=webhook, notificationStatus="Undelivered")
+    service.verify(3, webhookId=webhook, outcome="failed")
