@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::events::page_limit;
+use super::events::{cursor, page_limit};
 use super::routes::Routes;
 use super::{query, success, Caller};
 use crate::domain::time::rfc3339_millis;
@@ -204,18 +204,11 @@ async fn journal(
         .map(|raw| raw.parse::<usize>().map_err(|_| limit_problem(&raw)))
         .transpose()?;
     let limit = page_limit(limit, JOURNAL_PAGE, JOURNAL_PAGE_MAX)?;
-    let cursor = fields
-        .remove("cursor")
-        .map(|raw| {
-            raw.parse::<u64>().map_err(|_| {
-                ApiError::bad_request(Problem::at(
-                    ErrorCode::InvalidRequestBody,
-                    "cursor",
-                    "cursor must be a previous page's next.",
-                ))
-            })
-        })
-        .transpose()?;
+    // Not a number, or too large: the same answer as any unknown cursor.
+    let cursor = match fields.remove("cursor") {
+        None => None,
+        Some(raw) => Some(cursor(raw.parse::<u64>().unwrap_or(u64::MAX))?),
+    };
     let fields: Map<String, Value> = fields
         .into_iter()
         .map(|(k, v)| (k, Value::String(v)))
@@ -292,9 +285,18 @@ fn number(
     range: std::ops::RangeInclusive<u64>,
     default: Option<u64>,
 ) -> Result<Option<u64>, ApiError> {
+    // 12.0 is a whole number too (JSON does not tell them apart).
+    let whole = |value: &Value| {
+        value.as_u64().or_else(|| {
+            value
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && (0.0..=9.0e15).contains(f))
+                .map(|f| f as u64)
+        })
+    };
     match fields.get(field) {
-        None | Some(Value::Null) => Ok(default),
-        Some(value) => match value.as_u64() {
+        None => Ok(default),
+        Some(value) => match whole(value) {
             Some(n) if range.contains(&n) => Ok(Some(n)),
             _ => Err(ApiError::bad_request(Problem::at(
                 ErrorCode::InvalidRequestBody,

@@ -322,10 +322,11 @@ async fn list(
         .transpose()
         .map_err(ApiError::bad_request)?;
     let limit = page_limit(q.limit, EVENTS_PAGE, EVENTS_PAGE_MAX)?;
+    let cursor = q.cursor.map(cursor).transpose()?;
     let (records, next) = fixture.journal.events(
         caller.scope(),
         |e| pm.as_ref().is_none_or(|pm| *pm == e.pm) && code.is_none_or(|c| c == e.code),
-        q.cursor,
+        cursor,
         limit,
     );
     let mut content = Vec::with_capacity(records.len());
@@ -333,6 +334,21 @@ async fn list(
         content.push(view(record, caller.scope(), &store).await?);
     }
     Ok(success(StatusCode::OK, EventPage { content, next }))
+}
+
+/// The largest `cursor` (a page's `next`): what JSON numbers hold exactly.
+pub const MAX_CURSOR: u64 = (1 << 53) - 1;
+
+/// A page's `cursor`, a previous page's `next`.
+pub fn cursor(raw: u64) -> Result<u64, ApiError> {
+    if raw > MAX_CURSOR {
+        return Err(ApiError::bad_request(Problem::at(
+            ErrorCode::InvalidRequestBody,
+            "cursor",
+            "cursor must be a previous page's next.",
+        )));
+    }
+    Ok(raw)
 }
 
 /// A page's `limit`: `default` when absent, 1 to `max`.
