@@ -19,7 +19,7 @@ use crate::domain::time::{now_seconds, rfc3339_seconds};
 use crate::domain::webhook_body::owner;
 use crate::domain::{
     pm_code, ErrorCode, Event, EventCode, EventId, NotificationId, PmCode, Problem, Problems,
-    ProductId,
+    ProductId, WebhookId,
 };
 use crate::error::ApiError;
 use crate::sandbox::{EventRecord, Fixture};
@@ -84,17 +84,26 @@ impl TriggerBody {
     }
 }
 
+/// Writes a value by its `Display`, without an intermediate `String`: a
+/// trigger's answer lists every skipped webhook of its program manager.
+fn shown<S: serde::Serializer>(value: &impl std::fmt::Display, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Created {
-    webhook_id: String,
-    notification_id: String,
+    #[serde(serialize_with = "shown")]
+    webhook_id: WebhookId,
+    #[serde(serialize_with = "shown")]
+    notification_id: NotificationId,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Skipped {
-    webhook_id: String,
+    #[serde(serialize_with = "shown")]
+    webhook_id: WebhookId,
     reason: &'static str,
 }
 
@@ -113,8 +122,8 @@ fn skipped(record: &EventRecord) -> Vec<Skipped> {
     record
         .skipped
         .iter()
-        .map(|(webhook, reason)| Skipped {
-            webhook_id: webhook.to_string(),
+        .map(|&(webhook_id, reason)| Skipped {
+            webhook_id,
             reason: reason.as_str(),
         })
         .collect()
@@ -132,27 +141,30 @@ async fn trigger(
 ) -> Result<HttpResponse, ApiError> {
     caller.check_body(&body)?;
     let event = object_body::<TriggerBody>(body.into_inner())?.parse(&caller)?;
-    let webhooks = store.list(&event.pm).await?;
+    // The candidates are read whole; the program manager's other webhooks
+    // only by their keys, however many it has.
+    let keys = store.keys(&event.pm).await?;
+    let candidates = store.active_for(&event.pm, event.product).await?;
     let now = now_seconds();
-    let fan = event.fan_out(webhooks.iter().map(|w| &**w), now);
+    let fan = event.fan_out(&keys, candidates.iter().map(|w| &**w), now);
     // Kept before the notifications are stored, so that an attempt that
     // follows at once finds its event; forgotten again if they are not.
-    let record = fixture.journal.event(&event, &fan, now);
-    let created = fan
-        .notifications
-        .iter()
-        .map(|n| Created {
-            webhook_id: n.webhook_id.to_string(),
-            notification_id: n.id.to_string(),
-        })
-        .collect::<Vec<_>>();
-    if !fan.notifications.is_empty() {
-        if let Err(e) = store.enqueue(fan.notifications).await {
+    let (record, notifications) = fixture.journal.event(&event, fan, now);
+    if !notifications.is_empty() {
+        if let Err(e) = store.enqueue(notifications).await {
             fixture.journal.forget_event(record.id);
             return Err(e.into());
         }
     }
-    let message = if webhooks.is_empty() {
+    let created = record
+        .notifications
+        .iter()
+        .map(|&(webhook_id, notification_id)| Created {
+            webhook_id,
+            notification_id,
+        })
+        .collect::<Vec<_>>();
+    let message = if keys.is_empty() && created.is_empty() {
         Some(format!(
             "Program manager {} has no webhook; nothing was sent.",
             event.pm

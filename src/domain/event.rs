@@ -51,18 +51,19 @@ pub struct Event {
 }
 
 /// Why one of the program manager's webhooks got no notification of an event.
-/// When several hold, the first in this order is given: what the webhook is
-/// set up to receive, then its status.
+/// When several hold, the first in this order is given, the order in which
+/// a webhook is picked for an event: its product, its status, then what it
+/// is subscribed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Skip {
-    /// Not subscribed to the event's code.
-    NotSubscribed,
     /// For another product than the event's (or the event has none).
     OtherProduct,
     /// Set inactive.
     WebhookInactive,
     /// Suspended (after failures, or a `410 Gone`).
     WebhookSuspended,
+    /// Not subscribed to the event's code.
+    NotSubscribed,
 }
 
 impl Skip {
@@ -76,10 +77,45 @@ impl Skip {
     }
 }
 
+/// What picking a webhook for an event needs before its subscriptions: what
+/// a store keeps of every webhook without reading its document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookKeys {
+    pub id: WebhookId,
+    pub product_id: Option<ProductId>,
+    pub status: WebhookStatus,
+}
+
+impl WebhookKeys {
+    /// The reason a webhook with these keys gets no notification of `event`
+    /// whatever it is subscribed to; `None`: it depends on its subscriptions.
+    pub fn skips(&self, event: &Event) -> Option<Skip> {
+        if self
+            .product_id
+            .is_some_and(|product| Some(product) != event.product)
+        {
+            return Some(Skip::OtherProduct);
+        }
+        match self.status {
+            WebhookStatus::Active => None,
+            WebhookStatus::Inactive => Some(Skip::WebhookInactive),
+            WebhookStatus::Suspended => Some(Skip::WebhookSuspended),
+        }
+    }
+}
+
 impl Webhook {
-    /// Whether this webhook receives `event`: active, the event's program
-    /// manager, subscribed to the code, and program-manager-level or for the
-    /// event's product.
+    pub fn keys(&self) -> WebhookKeys {
+        WebhookKeys {
+            id: self.id,
+            product_id: self.product_id,
+            status: self.status,
+        }
+    }
+
+    /// Whether this webhook receives `event`: the event's program manager,
+    /// program-manager-level or for the event's product, active, and
+    /// subscribed to the code.
     pub fn receives(&self, event: &Event) -> bool {
         self.pm_code == event.pm && self.skips(event).is_none()
     }
@@ -87,20 +123,9 @@ impl Webhook {
     /// Why this webhook (of the event's program manager) gets no notification
     /// of `event`; `None` when it gets one.
     pub fn skips(&self, event: &Event) -> Option<Skip> {
-        if !self.events.contains(event.code) {
-            Some(Skip::NotSubscribed)
-        } else if self
-            .product_id
-            .is_some_and(|product| Some(product) != event.product)
-        {
-            Some(Skip::OtherProduct)
-        } else {
-            match self.status {
-                WebhookStatus::Active => None,
-                WebhookStatus::Inactive => Some(Skip::WebhookInactive),
-                WebhookStatus::Suspended => Some(Skip::WebhookSuspended),
-            }
-        }
+        self.keys()
+            .skips(event)
+            .or_else(|| (!self.events.contains(event.code)).then_some(Skip::NotSubscribed))
     }
 }
 
@@ -115,32 +140,48 @@ pub struct FanOut {
 }
 
 impl Event {
-    /// The event sent to the program manager's `webhooks`: a notification,
-    /// due at once, for each one that receives it, and the reason for each
-    /// one that does not. Webhooks of other program managers are left out.
+    /// The event sent to its program manager, whose webhooks' `keys` (every
+    /// one, oldest first) and whose `candidates` (the active ones
+    /// program-manager-level or for the event's product, as read whole) are
+    /// given: a notification, due at once, for each candidate that receives
+    /// it, and for each other webhook the reason it gets none. Only the
+    /// candidates are read whole: a program manager's other webhooks are
+    /// judged on their keys. (A webhook whose keys make it a candidate but
+    /// that the candidates miss changed between the two reads; it is left out.)
     pub fn fan_out<'a>(
         &self,
-        webhooks: impl IntoIterator<Item = &'a Webhook>,
+        keys: &[WebhookKeys],
+        candidates: impl IntoIterator<Item = &'a Webhook>,
         now: OffsetDateTime,
     ) -> FanOut {
-        let mut receivers = Vec::new();
-        let mut skipped = Vec::new();
-        for webhook in webhooks.into_iter().filter(|w| w.pm_code == self.pm) {
-            match webhook.skips(self) {
-                None => receivers.push(webhook),
-                Some(reason) => skipped.push((webhook.id, reason)),
-            }
-        }
+        let candidates: Vec<&Webhook> = candidates
+            .into_iter()
+            .filter(|w| w.pm_code == self.pm)
+            .collect();
         let payload = match &self.payload {
             Some(payload) => payload.clone(),
             None => sample(self.code, &self.pm, self.product, now),
         };
-        let notifications = receivers
-            .into_iter()
+        let notifications: Vec<Notification> = candidates
+            .iter()
+            .filter(|w| w.receives(self))
             .map(|webhook| {
                 let id = NotificationId::generate();
                 let body = envelope(id, self.code, &payload, now);
                 Notification::new(webhook.id, self.pm.clone(), self.code, id, body, now)
+            })
+            .collect();
+        let skipped = keys
+            .iter()
+            .filter(|k| !notifications.iter().any(|n| n.webhook_id == k.id))
+            .filter_map(|k| {
+                let reason = k.skips(self).or_else(|| {
+                    candidates
+                        .iter()
+                        .find(|w| w.id == k.id)
+                        .and_then(|w| w.skips(self))
+                })?;
+                Some((k.id, reason))
             })
             .collect();
         FanOut {
@@ -220,8 +261,8 @@ mod tests {
         let not_subscribed_and_inactive = webhook("TRD", None, &[102], Inactive);
         assert_eq!(
             not_subscribed_and_inactive.skips(&event),
-            Some(Skip::NotSubscribed),
-            "what it is set up to receive comes before its status"
+            Some(Skip::WebhookInactive),
+            "its status comes before what it is subscribed to"
         );
         for (name, w, expected) in &cases {
             assert_eq!(w.receives(&event), *expected, "{name}");
@@ -237,7 +278,15 @@ mod tests {
         assert!(webhook("TRD", None, &[101], Active).receives(&pm_level_only));
 
         let now = datetime!(2024-01-24 23:20:28 UTC);
-        let fanned = event.fan_out(cases.iter().map(|(_, w, _)| w), now);
+        let keys: Vec<WebhookKeys> = cases
+            .iter()
+            .filter(|(_, w, _)| w.pm_code == event.pm)
+            .map(|(_, w, _)| w.keys())
+            .collect();
+        let candidates = cases.iter().map(|(_, w, _)| w).filter(|w| {
+            w.status == Active && w.product_id.is_none_or(|p| Some(p) == event.product)
+        });
+        let fanned = event.fan_out(&keys, candidates, now);
         assert_eq!(fanned.notifications.len(), 2);
         let reasons: Vec<&str> = fanned.skipped.iter().map(|(_, r)| r.as_str()).collect();
         assert_eq!(
@@ -264,7 +313,7 @@ mod tests {
             payload: Some(json!({"a": 1})),
             ..event
         };
-        let fanned = given.fan_out([&cases[0].1], now);
+        let fanned = given.fan_out(&[cases[0].1.keys()], [&cases[0].1], now);
         assert_eq!(fanned.payload, json!({"a": 1}));
         let body: Value = serde_json::from_str(&fanned.notifications[0].body).expect("json");
         assert_eq!(

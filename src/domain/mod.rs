@@ -20,7 +20,7 @@ pub mod webhook_url;
 
 pub use self::time::{Clock, SystemClock, TestClock};
 pub use custom_headers::CustomHeaders;
-pub use event::{Event, EventId, FanOut, Skip};
+pub use event::{Event, EventId, FanOut, Skip, WebhookKeys};
 pub use event_code::{EventCode, EventSet};
 pub use network::BlockedNetworks;
 pub use notification::{

@@ -19,8 +19,8 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::domain::{
-    Event, EventCode, EventId, FanOut, NotificationId, NotificationStatus, PmCode, ProductId, Skip,
-    WebhookId,
+    Event, EventCode, EventId, FanOut, Notification, NotificationId, NotificationStatus, PmCode,
+    ProductId, Skip, WebhookId,
 };
 
 /// One event as triggered, and what became of it.
@@ -183,8 +183,19 @@ impl Journal {
         self.changed.send_replace(seq);
     }
 
-    /// Records `event` and what became of it (`fan`) at `time`.
-    pub fn event(&self, event: &Event, fan: &FanOut, time: OffsetDateTime) -> Arc<EventRecord> {
+    /// Records `event` and what became of it (`fan`) at `time`; answers the
+    /// record, and the fan-out's notifications (for the caller to store).
+    pub fn event(
+        &self,
+        event: &Event,
+        fan: FanOut,
+        time: OffsetDateTime,
+    ) -> (Arc<EventRecord>, Vec<Notification>) {
+        let FanOut {
+            payload,
+            notifications,
+            skipped,
+        } = fan;
         let mut state = self.state();
         state.seq += 1;
         let record = Arc::new(EventRecord {
@@ -193,14 +204,10 @@ impl Journal {
             pm: event.pm.clone(),
             product: event.product,
             code: event.code,
-            payload: fan.payload.clone(),
+            payload,
             time,
-            notifications: fan
-                .notifications
-                .iter()
-                .map(|n| (n.webhook_id, n.id))
-                .collect(),
-            skipped: fan.skipped.clone(),
+            notifications: notifications.iter().map(|n| (n.webhook_id, n.id)).collect(),
+            skipped,
         });
         for (_, n) in &record.notifications {
             state.event_of.insert(*n, record.id);
@@ -220,7 +227,7 @@ impl Journal {
         let seq = state.seq;
         drop(state);
         self.bump(seq);
-        record
+        (record, notifications)
     }
 
     /// Records one attempt (its `seq` and `event_id` are filled in here).
@@ -402,7 +409,6 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Notification;
     use serde_json::json;
     use time::macros::datetime;
 
@@ -466,7 +472,7 @@ mod tests {
         let mut ids = Vec::new();
         for _ in 0..5 {
             let (event, fan) = fan("TRD", at);
-            let record = journal.event(&event, &fan, at);
+            let (record, _) = journal.event(&event, fan.clone(), at);
             journal.attempted(delivery(&fan, at));
             ids.push((record.id, fan.notifications[0].id));
         }
@@ -488,10 +494,10 @@ mod tests {
     fn it_forgets_what_is_older_than_the_retention() {
         let journal = Journal::new(100, time::Duration::days(1));
         let (event, old) = fan("TRD", datetime!(2026-12-01 00:00 UTC));
-        journal.event(&event, &old, datetime!(2026-12-01 00:00 UTC));
+        journal.event(&event, old.clone(), datetime!(2026-12-01 00:00 UTC));
         journal.attempted(delivery(&old, datetime!(2026-12-01 00:00 UTC)));
         let (event, new) = fan("TRD", datetime!(2026-12-07 00:00 UTC));
-        journal.event(&event, &new, datetime!(2026-12-07 00:00 UTC));
+        journal.event(&event, new.clone(), datetime!(2026-12-07 00:00 UTC));
         journal.attempted(delivery(&new, datetime!(2026-12-07 00:00 UTC)));
         assert_eq!(journal.len(), (1, 1));
     }
@@ -502,7 +508,7 @@ mod tests {
         let at = datetime!(2026-12-07 10:00 UTC);
         for code in ["AAA", "BBB"] {
             let (event, fan) = fan(code, at);
-            journal.event(&event, &fan, at);
+            journal.event(&event, fan.clone(), at);
             journal.attempted(delivery(&fan, at));
         }
         let mut found = Vec::new();

@@ -110,3 +110,41 @@ impl Fixture {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_most_max_waiters_wait_at_once() {
+        let fixture = Fixture::new(&SandboxSettings::default(), time::Duration::days(30));
+        let places: Vec<_> = (0..MAX_WAITERS).map_while(|_| fixture.waiter()).collect();
+        assert_eq!(places.len(), MAX_WAITERS);
+        assert!(fixture.waiter().is_none(), "one more is refused");
+        drop(places);
+        assert!(fixture.waiter().is_some(), "a place frees when a wait ends");
+    }
+
+    #[tokio::test]
+    async fn a_wait_is_capped_and_ends_unmet_when_its_time_passes() {
+        let settings = SandboxSettings {
+            max_wait_ms: 20,
+            ..SandboxSettings::default()
+        };
+        let fixture = Fixture::new(&settings, time::Duration::days(30));
+        assert_eq!(fixture.wait_time(60_000), Duration::from_millis(20));
+        let (_signals, stopping) = crate::shutdown::channel();
+        let mut looks = 0;
+        let waited = fixture
+            .wait_for(false, fixture.wait_time(60_000), &stopping, || {
+                looks += 1;
+                std::future::ready((false, looks))
+            })
+            .await;
+        assert_eq!(
+            waited,
+            Err((Unmet::TimedOut, 1)),
+            "looked once: nothing changed"
+        );
+    }
+}

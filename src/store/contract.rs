@@ -23,7 +23,7 @@ use crate::domain::{
     Attempt, AttemptOutcome, Backoff, ClaimToken, CustomHeaders, EventCode, EventSet, HealthStatus,
     Heartbeat, Notification, NotificationId, NotificationStatus, PmCode, ProductId, QueueHealth,
     ReceiverReply, Refusal, Resend, Webhook, WebhookConfig, WebhookDocument, WebhookId,
-    WebhookSpec, WebhookStatus, WebhookUrl,
+    WebhookKeys, WebhookSpec, WebhookStatus, WebhookUrl,
 };
 
 // The domain's rules, applied through the store as the handlers apply them.
@@ -118,6 +118,35 @@ fn create_then_get_returns_the_same_webhook(repo: &dyn Store) {
         *repo.get(w.id, Some(&pm("TRD"))).wait().expect("get scoped"),
         w
     );
+}
+
+/// A trigger judges a program manager's webhooks on their keys: every one of
+/// its own, oldest first, with its product and its status as stored now.
+fn keys_are_one_program_managers_in_creation_order(repo: &dyn Store) {
+    let first = repo.create(webhook("TRD", None)).wait().expect("create");
+    repo.create(webhook("ABC", None)).wait().expect("create");
+    let second = repo.create(webhook("TRD", Some(3))).wait().expect("create");
+    let inactive = Box::new(|w: &mut Webhook| w.set_status(WebhookStatus::Inactive, t0()));
+    repo.modify(second.id, None, inactive)
+        .wait()
+        .expect("inactive");
+    let keys = repo.keys(&pm("TRD")).wait().expect("keys");
+    assert_eq!(
+        keys,
+        [
+            WebhookKeys {
+                id: first.id,
+                product_id: None,
+                status: WebhookStatus::Active,
+            },
+            WebhookKeys {
+                id: second.id,
+                product_id: Some(ProductId::from_stored(3)),
+                status: WebhookStatus::Inactive,
+            },
+        ]
+    );
+    assert!(repo.keys(&pm("NON")).wait().expect("keys").is_empty());
 }
 
 fn another_pm_sees_nothing(repo: &dyn Store) {
@@ -508,6 +537,10 @@ macro_rules! contract_suite {
             #[test]
             fn scoping() {
                 with_repo(|r| another_pm_sees_nothing(&*r));
+            }
+            #[test]
+            fn keys() {
+                with_repo(|r| keys_are_one_program_managers_in_creation_order(&*r));
             }
             #[test]
             fn missing() {

@@ -14,7 +14,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::StoreError;
-use crate::domain::{PmCode, ProductId, Webhook, WebhookDocument, WebhookId, WebhookStatus};
+use crate::domain::{
+    PmCode, ProductId, Webhook, WebhookDocument, WebhookId, WebhookKeys, WebhookStatus,
+};
 
 #[derive(Debug, Default)]
 pub struct Index {
@@ -105,6 +107,20 @@ impl Index {
             .filter(|e| e.status == WebhookStatus::Active)
             .filter(|e| e.product_id.is_none() || e.product_id == product)
             .map(|e| e.document.clone())
+            .collect()
+    }
+
+    /// The keys of one program manager's webhooks, oldest first.
+    pub fn keys(&self, pm: &PmCode) -> Vec<WebhookKeys> {
+        self.ids(pm)
+            .iter()
+            .filter_map(|id| {
+                self.by_id.get(id).map(|e| WebhookKeys {
+                    id: *id,
+                    product_id: e.product_id,
+                    status: e.status,
+                })
+            })
             .collect()
     }
 

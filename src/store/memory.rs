@@ -20,7 +20,7 @@ use crate::domain::inbox::{Captured, InboxLimits, Keep};
 use crate::domain::{
     Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
     NotificationStatus, PmCode, ProductId, QueueHealth, Resend, Webhook, WebhookDocument,
-    WebhookId, WebhookStatus,
+    WebhookId, WebhookKeys, WebhookStatus,
 };
 
 #[derive(Default)]
@@ -359,6 +359,10 @@ impl Repository for MemoryStore {
         product: Option<ProductId>,
     ) -> StoreFuture<Vec<Arc<Webhook>>> {
         self.with(|state| read_back(&state.index.active_for(pm, product)))
+    }
+
+    fn keys(&self, pm: &PmCode) -> StoreFuture<Vec<WebhookKeys>> {
+        self.with(|state| Ok(state.index.keys(pm)))
     }
 
     fn document(&self, id: WebhookId, scope: Option<&PmCode>) -> StoreFuture<WebhookDocument> {

@@ -41,7 +41,7 @@ use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
     Attempt, AttemptOutcome, Backoff, ClaimToken, EventCode, Notification, NotificationId,
     NotificationStatus, PmCode, ProductId, QueueHealth, Refusal, Resend, Webhook, WebhookDocument,
-    WebhookId,
+    WebhookId, WebhookKeys,
 };
 
 pub use memory::MemoryStore;
@@ -346,6 +346,11 @@ pub trait Repository: Send + Sync {
     /// does not read the program manager's every webhook.
     fn active_for(&self, pm: &PmCode, product: Option<ProductId>)
         -> StoreFuture<Vec<Arc<Webhook>>>;
+
+    /// The keys (id, product, status) of every webhook of one program
+    /// manager, oldest first, without reading their documents: what a
+    /// trigger judges the webhooks that are not candidates on.
+    fn keys(&self, pm: &PmCode) -> StoreFuture<Vec<WebhookKeys>>;
 
     /// One webhook's document (the JSON the API answers with), within `scope`.
     /// A backend with a local index answers the document it rendered when the

@@ -48,7 +48,7 @@ use super::{
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
     Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId, PmCode,
-    ProductId, Resend, Webhook, WebhookDocument, WebhookId, WebhookStatus,
+    ProductId, Resend, Webhook, WebhookDocument, WebhookId, WebhookKeys, WebhookStatus,
 };
 
 pub use self::schema::SCHEMA_VERSION;
@@ -303,6 +303,14 @@ impl Repository for PgStore {
                 .await?
                 .map(|w| WebhookDocument::render(&w))
                 .ok_or(StoreError::NotFound)
+        })
+    }
+
+    fn keys(&self, pm: &PmCode) -> StoreFuture<Vec<WebhookKeys>> {
+        let pm = pm.clone();
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            webhooks::keys(&client, &pm).await
         })
     }
 

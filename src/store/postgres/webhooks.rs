@@ -11,7 +11,7 @@ use super::rows::{classify, corrupt, seconds};
 use super::sql::{exec, opt, query};
 use crate::domain::{
     CustomHeaders, EventCode, EventSet, Heartbeat, PmCode, ProductId, Webhook, WebhookConfig,
-    WebhookId, WebhookUrl,
+    WebhookId, WebhookKeys, WebhookUrl,
 };
 use crate::store::StoreError;
 
@@ -47,6 +47,29 @@ pub async fn list<C: GenericClient>(c: &C, pm: &PmCode) -> Result<Vec<Webhook>, 
         .iter()
         .map(read)
         .collect()
+}
+
+/// The keys of a program manager's webhooks, in creation order.
+pub async fn keys<C: GenericClient>(c: &C, pm: &PmCode) -> Result<Vec<WebhookKeys>, StoreError> {
+    query(
+        c,
+        "SELECT id, product_id, status FROM webhooks WHERE pm_code = $1 ORDER BY seq",
+        &[&pm.as_str()],
+    )
+    .await
+    .map_err(classify)?
+    .iter()
+    .map(|row| {
+        let id: String = row.try_get(0).map_err(classify)?;
+        let product: Option<i64> = row.try_get(1).map_err(classify)?;
+        let status: String = row.try_get(2).map_err(classify)?;
+        Ok(WebhookKeys {
+            id: WebhookId::parse(&id).map_err(|p| corrupt(p.message))?,
+            product_id: product.map(|p| ProductId::from_stored(p as u64)),
+            status: status.parse().map_err(corrupt)?,
+        })
+    })
+    .collect()
 }
 
 /// A program manager's active webhooks for `product` or for no product, in

@@ -53,7 +53,7 @@ use super::{
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
     Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId, PmCode,
-    ProductId, Resend, Webhook, WebhookDocument, WebhookId, WebhookStatus,
+    ProductId, Resend, Webhook, WebhookDocument, WebhookId, WebhookKeys, WebhookStatus,
 };
 
 pub use self::schema::{Synchronous, SCHEMA_VERSION};
@@ -344,6 +344,14 @@ impl Repository for SqliteStore {
         self.read_webhooks(
             |index| read_back(&index.active_for(pm, product)),
             move |conn| read_back(&webhooks::active_for(conn, &owner, product).map_err(classify)?),
+        )
+    }
+
+    fn keys(&self, pm: &PmCode) -> StoreFuture<Vec<WebhookKeys>> {
+        let owner = pm.clone();
+        self.read_webhooks(
+            |index| Ok(index.keys(pm)),
+            move |conn| webhooks::keys(conn, &owner).map_err(classify),
         )
     }
 

@@ -5,7 +5,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::rows::{classify, corrupt};
-use crate::domain::{PmCode, ProductId, Webhook, WebhookDocument, WebhookId};
+use crate::domain::{PmCode, ProductId, Webhook, WebhookDocument, WebhookId, WebhookKeys};
 use crate::store::index::{Index, Keys};
 use crate::store::StoreError;
 
@@ -138,6 +138,24 @@ fn write_row(
     ])
     .map_err(classify)?;
     Ok(())
+}
+
+/// The keys of one program manager's webhooks, oldest first, from their rows.
+pub fn keys(conn: &Connection, pm: &PmCode) -> rusqlite::Result<Vec<WebhookKeys>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, product_id, status FROM webhooks WHERE pm_code = ?1 ORDER BY rowid",
+    )?;
+    let rows = stmt.query_map([pm.as_str()], |row| {
+        let id: String = row.get(0)?;
+        let product: Option<i64> = row.get(1)?;
+        let status: String = row.get(2)?;
+        Ok(WebhookKeys {
+            id: WebhookId::parse(&id).map_err(|p| corrupt(p.message))?,
+            product_id: product.map(|p| ProductId::from_stored(p as u64)),
+            status: status.parse().map_err(corrupt)?,
+        })
+    })?;
+    rows.collect()
 }
 
 /// The ids of one program manager's webhooks.
