@@ -288,7 +288,7 @@ pub struct DeliverySettings {
     /// `probe_interval_max_ms`.
     pub probe_interval_ms: u64,
     pub probe_interval_max_ms: u64,
-    /// `whsec_` + base64 key: sign every attempt with Standard Webhooks headers.
+    /// `whsec_` + base64 key: sign every attempt and heartbeat with Standard Webhooks headers.
     /// None (the default): no signature, as Thredd documents none.
     pub signing_secret: Option<String>,
 }

@@ -2,25 +2,36 @@
 
 use std::time::Instant;
 
+use awc::http::header::{HeaderValue, CONTENT_TYPE};
 use serde_json::json;
+use uuid::Uuid;
 
 use crate::config::HeartbeatSettings;
 use crate::domain::time::{now, now_seconds, rfc3339_millis};
 use crate::domain::{BlockedNetworks, HealthStatus, Heartbeat, Webhook};
 use crate::metrics::METRICS;
 use crate::outbound::Outbound;
+use crate::signing::Signer;
 
 /// The heartbeat's outbound client. `awc::Client` is single-threaded, so each
 /// worker builds one at start (in the app factory) and reuses its connection pool
 /// for every heartbeat; no request builds its own.
 pub struct HeartbeatClient {
     outbound: Outbound,
+    /// With `delivery.signing_secret`: heartbeats are signed as deliveries
+    /// are, so a receiver that requires signatures answers them too.
+    signer: Option<Signer>,
 }
 
 impl HeartbeatClient {
-    pub fn new(settings: &HeartbeatSettings, blocked: BlockedNetworks) -> Self {
+    pub fn new(
+        settings: &HeartbeatSettings,
+        blocked: BlockedNetworks,
+        signer: Option<Signer>,
+    ) -> Self {
         Self {
             outbound: Outbound::new(settings.connect_timeout(), settings.timeout(), 100, blocked),
+            signer,
         }
     }
 
@@ -48,9 +59,20 @@ impl HeartbeatClient {
                 checked_time: now_seconds(),
             };
         }
-        let request = self.outbound.post(webhook);
+        let body = body.to_string();
+        let mut request = self
+            .outbound
+            .post(webhook)
+            .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")));
+        if let Some(signer) = &self.signer {
+            // A heartbeat is a message of its own: a new id each time.
+            let id = format!("heartbeat_{}", Uuid::new_v4().simple());
+            for header in signer.headers(&id, sent_at.unix_timestamp(), &body) {
+                request = request.insert_header(header);
+            }
+        }
         let started = Instant::now();
-        let outcome = request.send_json(&body).await;
+        let outcome = request.send_body(body).await;
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let (health_status, http_status, error) = match outcome {
             Ok(response) if response.status().is_success() => (

@@ -62,14 +62,15 @@ async fn serve(config: Option<&Path>) -> ExitCode {
     let started = match Settings::load(config).and_then(Runtime::from_settings) {
         Ok(runtime) => {
             let host = runtime.settings.server.host.clone();
+            let dashboard = runtime.settings.dashboard.enabled;
             Application::build(runtime)
                 .await
-                .map(|app| (host, app))
+                .map(|app| (host, dashboard, app))
                 .map_err(|e| e.to_string())
         }
         Err(e) => Err(e.to_string()),
     };
-    let (host, app) = match started {
+    let (host, dashboard, app) = match started {
         Ok(started) => started,
         Err(e) => {
             eprintln!("webhook-manager: {e}");
@@ -78,6 +79,9 @@ async fn serve(config: Option<&Path>) -> ExitCode {
     };
     // Tests and scripts read this line to learn the port (server.port = 0 picks one).
     println!("webhook-manager listening on http://{host}:{}", app.port());
+    if dashboard {
+        println!("webhook-manager dashboard at http://{host}:{}/", app.port());
+    }
     match app.run_until_stopped().await {
         Ok(()) => {
             log::info!("stopped: every acknowledged write is committed");

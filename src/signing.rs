@@ -13,7 +13,8 @@ use ring::hmac;
 
 const PREFIX: &str = "whsec_";
 
-/// Signs attempts with one secret.
+/// Signs attempts (and heartbeats) with one secret.
+#[derive(Clone)]
 pub struct Signer {
     key: hmac::Key,
 }

@@ -2,7 +2,8 @@
 //!
 //! 1. the store: `SqliteStore::open` starts `sqlite-writer`, `sqlite-checkpoint`
 //!    and `sqlite-reader-{n}`; or, with `database.url`, `PgStore::open` starts
-//!    `postgres`;
+//!    `postgres`; or, with `database.path = ":memory:"`, the memory store
+//!    (a throwaway for tests) starts none;
 //! 2. the fixtures (`[[seed.webhooks]]`), through the store;
 //! 3. the delivery engine: `Engine::start` starts `delivery`, which claims from the outbox;
 //! 4. the retention purge: `Retention::start` starts `retention`;
@@ -32,7 +33,10 @@ use crate::runtime::Runtime;
 use crate::sandbox::Fixture;
 use crate::shutdown;
 use crate::store::postgres::redact;
-use crate::store::{PgStore, SqliteStore, Store};
+use crate::store::{MemoryStore, PgStore, SqliteStore, Store};
+
+/// `database.path` for a throwaway service on the memory store.
+pub const MEMORY: &str = ":memory:";
 
 /// Connections the kernel may hold for the server before it accepts them
 /// (capped by `net.core.somaxconn`). Rust's `TcpListener::bind` asks for
@@ -64,6 +68,12 @@ impl Application {
             log::info!("database: PostgreSQL at {}", redact(url));
             let threads = store.threads().to_vec();
             return Self::build_with(runtime, Arc::new(store), threads).await;
+        }
+        if database.path.as_os_str() == MEMORY {
+            log::info!(
+                "database: in memory ({MEMORY}): a throwaway service for tests; nothing is written to disk, and everything is gone when it stops"
+            );
+            return Self::build_with(runtime, Arc::new(MemoryStore::new()), Vec::new()).await;
         }
         let store = SqliteStore::open(&database.path, &database.sqlite_options())
             .map_err(|e| StartupError(format!("database.path: {e}")))?;
@@ -112,6 +122,7 @@ impl Application {
                 settings.retention.max_age(),
             ))
         });
+        let heartbeat_signer = signer.clone();
         let engine = Engine {
             settings: settings.delivery.clone(),
             signer,
@@ -161,7 +172,8 @@ impl Application {
         let mut server = HttpServer::new(move || {
             // Built once per worker: awc's client is single-threaded, and each
             // worker's heartbeats share its connection pool.
-            let client = HeartbeatClient::new(&heartbeat, blocked.clone());
+            let client =
+                HeartbeatClient::new(&heartbeat, blocked.clone(), heartbeat_signer.clone());
             let json = web::JsonConfig::default()
                 .limit(limit)
                 .error_handler(|error, _| ApiError::from(error).into());

@@ -38,7 +38,12 @@ impl WebhookUrl {
         match url.scheme() {
             "https" => {}
             "http" if allow_http => {}
-            "http" => return Err(invalid("must use https")),
+            "http" => {
+                return Err(invalid(
+                    "must use https (plain http is allowed with security.allow_http = true, \
+                     or WHM_SECURITY__ALLOW_HTTP=true)",
+                ))
+            }
             _ => return Err(invalid("must be an https URL")),
         }
         if url.host_str().is_none_or(str::is_empty) {
@@ -165,5 +170,12 @@ mod tests {
                 assert_eq!(problem.field.as_deref(), Some(FIELD), "case {raw:?}");
             }
         }
+        let refused = WebhookUrl::parse("http://localhost:8080/hook", false).expect_err("http");
+        assert!(
+            refused.message.contains("security.allow_http")
+                && refused.message.contains("WHM_SECURITY__ALLOW_HTTP"),
+            "the refusal names the setting that allows http: {}",
+            refused.message
+        );
     }
 }

@@ -140,3 +140,34 @@ fn the_readme_shows_the_pytest_example_as_it_runs() {
         );
     }
 }
+
+/// `database.path = ":memory:"`: a throwaway service for tests, with nothing
+/// on disk and nothing kept across a restart.
+#[actix_rt::test]
+async fn a_memory_database_keeps_nothing_on_disk_or_across_a_restart() {
+    let app = TestApp::spawn_with(&[("WHM_DATABASE__PATH", ":memory:")]).await;
+    let id = app
+        .create_webhook("TRD", webhook_body(None, "http://127.0.0.1:9/hook"))
+        .await;
+    assert_eq!(app.list_ids("TRD").await, [id]);
+    let files: Vec<String> = std::fs::read_dir(app.dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        files
+            .iter()
+            .all(|f| f == "config.toml" || f == "service.log"),
+        "nothing but the config and the log: {files:?}"
+    );
+    assert!(
+        !std::path::Path::new(":memory:").exists(),
+        "no file named :memory: in the working directory"
+    );
+    assert!(app.log_contains("database: in memory").await);
+    let app = app.restart().await;
+    assert!(
+        app.list_ids("TRD").await.is_empty(),
+        "gone with the process"
+    );
+}

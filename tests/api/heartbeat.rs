@@ -158,3 +158,46 @@ async fn a_slow_receiver_times_out_without_delaying_other_requests() {
         "{verdict}"
     );
 }
+
+/// With a signing secret, a heartbeat is signed as a delivery is, under an id
+/// of its own, so a receiver that requires signatures answers it.
+#[actix_rt::test]
+async fn with_a_signing_secret_a_heartbeat_is_signed() {
+    use base64::Engine;
+    let secret = format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(b"a key of thirty-two bytes, exact")
+    );
+    let app = TestApp::spawn_with(&[("WHM_DELIVERY__SIGNING_SECRET", secret.as_str())]).await;
+    let receiver = Receiver::start(Behaviour::Status(200)).await;
+    let id = app
+        .create_webhook("TRD", webhook_body(None, &receiver.url))
+        .await;
+    heartbeat(&app, &id).await;
+    heartbeat(&app, &id).await;
+    let received = receiver.received();
+    assert_eq!(received.len(), 2);
+    for r in &received {
+        let header = |name: &str| r.headers.get(name).cloned().unwrap_or_default();
+        assert!(
+            header("webhook-id").starts_with("heartbeat_"),
+            "{:?}",
+            r.headers
+        );
+        assert_eq!(
+            header("webhook-signature"),
+            crate::notifications::expected_signature(
+                &secret,
+                &header("webhook-id"),
+                &header("webhook-timestamp"),
+                &r.raw
+            )
+        );
+        assert_eq!(r.body["context"]["notificationType"], "heartbeat");
+    }
+    assert_ne!(
+        received[0].headers.get("webhook-id"),
+        received[1].headers.get("webhook-id"),
+        "each heartbeat is a message of its own"
+    );
+}

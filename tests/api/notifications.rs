@@ -325,7 +325,7 @@ async fn details_and_resend_refuse_bad_id_lists_and_resend_needs_an_active_webho
 
 /// The receiver's check, written from the Standard Webhooks specification with
 /// the `hmac` and `sha2` crates (the service signs with ring).
-fn expected_signature(secret: &str, id: &str, timestamp: &str, body: &str) -> String {
+pub fn expected_signature(secret: &str, id: &str, timestamp: &str, body: &str) -> String {
     let key = STANDARD
         .decode(secret.strip_prefix("whsec_").expect("prefix"))
         .expect("base64 key");
