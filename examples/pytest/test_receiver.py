@@ -42,3 +42,18 @@ def test_a_receiver_that_is_down_gets_every_retry(service, pm):
     service.call("POST", "/sandbox/v1/events", {"eventCode": 103}, pm=pm)
     service.wait(webhookId=webhook, notificationStatus="Undelivered")
     service.verify(3, webhookId=webhook, outcome="failed")
+
+
+def test_a_receiver_that_fails_twice_gets_the_retries(service, pm):
+    # The capture inbox fails on cue: 500, 500, then 200 for ever.
+    inbox = f"{service.url}/sandbox/v1/inbox/{pm}"
+    status, _ = service.call(
+        "PUT", f"/sandbox/v1/inbox/{pm}/script",
+        {"steps": [{"status": 500}, {"status": 500}], "then": {"status": 200}},
+    )
+    assert status == 200
+    webhook = create_webhook(service, pm, inbox, [103])
+    service.call("POST", "/sandbox/v1/events", {"eventCode": 103}, pm=pm)
+    [delivered] = service.wait(webhookId=webhook, notificationStatus="Delivered")
+    assert delivered["attempt"] == 3
+    service.verify(2, webhookId=webhook, outcome="failed")

@@ -3,14 +3,22 @@
 //! at the service itself. Kept in the store, within the limits of
 //! `domain::inbox`: a debugging aid that survives a restart.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use actix_web::body::{BodySize, MessageBody};
 use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::deliveries::{timeout_of, timeout_range, unmet, waiter};
 use super::routes::Routes;
 use super::{query, success};
-use crate::domain::inbox::{inbox_name, Captured, InboxLimits, MAX_INBOXES};
+use crate::domain::inbox::{inbox_name, Answered, Captured, InboxLimits, MAX_INBOXES};
+use crate::domain::inbox_script::{Answer, Running, Script};
 use crate::domain::time::{now_seconds, rfc3339_seconds};
 use crate::domain::{ErrorCode, Problem};
 use crate::error::ApiError;
@@ -20,6 +28,11 @@ use crate::store::Store;
 
 pub fn routes(r: &mut Routes) {
     let on = r.sandbox();
+    r.resource("/sandbox/v1/inbox/{name}/script")
+        .get(script)
+        .put(set_script)
+        .delete(clear_script)
+        .served_if(on);
     r.resource("/sandbox/v1/inbox/{name}/requests")
         .get(requests)
         .delete(clear)
@@ -33,7 +46,9 @@ fn name_of(raw: &str) -> Result<String, ApiError> {
     inbox_name(raw).map_err(ApiError::bad_request)
 }
 
-/// Any method on `/sandbox/v1/inbox/{name}`: kept, and answered 200.
+/// Any method on `/sandbox/v1/inbox/{name}`: kept, and answered 200; or, when
+/// the inbox has a script, as its next step says (the request is kept either
+/// way, with what it was answered).
 async fn capture(
     req: HttpRequest,
     name: web::Path<String>,
@@ -52,12 +67,19 @@ async fn capture(
             )
         })
         .collect();
-    let captured = Captured::new(
+    let mut captured = Captured::new(
         req.method().to_string(),
         headers,
         &body,
         rfc3339_seconds(now_seconds()),
     );
+    let scripted = fixture.next_answer(&name);
+    if let Some((answer, step)) = &scripted {
+        captured.answered = Some(Answered {
+            answer: answer.describe(),
+            step: *step,
+        });
+    }
     if !store
         .capture(name, captured, InboxLimits::default())
         .await?
@@ -68,9 +90,129 @@ async fn capture(
         )));
     }
     fixture.inbox_changed();
+    let Some((answer, _)) = scripted else {
+        return Ok(success(
+            StatusCode::OK,
+            serde_json::json!({"received": true}),
+        ));
+    };
+    // Delays and hangs last at most sandbox.max_wait_ms.
+    let bounded = |ms: u64| Duration::from_millis(ms).min(fixture.max_wait());
+    match answer {
+        Answer::Reply {
+            status,
+            headers,
+            body,
+            delay_ms,
+        } => {
+            if delay_ms > 0 {
+                actix_rt::time::sleep(bounded(delay_ms)).await;
+            }
+            let mut reply =
+                HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK));
+            for (name, value) in headers {
+                reply.insert_header((name, value));
+            }
+            Ok(reply.body(body))
+        }
+        Answer::Hang => {
+            actix_rt::time::sleep(fixture.max_wait()).await;
+            Ok(HttpResponse::Ok().body(CloseConnection))
+        }
+        Answer::Close => Ok(HttpResponse::Ok().body(CloseConnection)),
+    }
+}
+
+/// A body that fails at once: the connection closes with no answer sent.
+struct CloseConnection;
+
+impl MessageBody for CloseConnection {
+    type Error = std::io::Error;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        Poll::Ready(Some(Err(std::io::Error::other(
+            "closed by the inbox's script",
+        ))))
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScriptView {
+    name: String,
+    script: Value,
+    /// Requests answered so far.
+    answered: u64,
+}
+
+/// The script as it was given (parsed back), and how far it has run.
+fn script_view(name: String, running: &Running) -> ScriptView {
+    ScriptView {
+        name,
+        script: running.script.to_json(),
+        answered: running.answered,
+    }
+}
+
+/// `PUT /sandbox/v1/inbox/{name}/script` with `{"steps": [...], "then": {...}}`
+/// or `{"random": {...}}`: how the inbox answers from its next request on.
+async fn set_script(
+    name: web::Path<String>,
+    body: web::Json<Value>,
+    fixture: web::Data<Fixture>,
+) -> Result<HttpResponse, ApiError> {
+    let name = name_of(&name)?;
+    let Value::Object(fields) = body.into_inner() else {
+        return Err(ApiError::bad_request(Problem::new(
+            ErrorCode::InvalidRequestBody,
+            "Request body must be a JSON object.",
+        )));
+    };
+    let script = Script::parse(&fields).map_err(ApiError::BadRequest)?;
+    if !fixture.set_script(&name, script) {
+        return Err(ApiError::Conflict(Problem::new(
+            ErrorCode::InvalidRequestBody,
+            format!("There are already {MAX_INBOXES} scripts; remove one with DELETE first."),
+        )));
+    }
+    let running = fixture.script(&name).ok_or_else(no_script)?;
+    Ok(success(StatusCode::OK, script_view(name, &running)))
+}
+
+fn no_script() -> ApiError {
+    ApiError::NotFound(Problem::new(
+        ErrorCode::NotFound,
+        "This inbox has no script: it answers every request 200.",
+    ))
+}
+
+/// `GET /sandbox/v1/inbox/{name}/script`: the script and how far it has run.
+async fn script(
+    name: web::Path<String>,
+    fixture: web::Data<Fixture>,
+) -> Result<HttpResponse, ApiError> {
+    let name = name_of(&name)?;
+    let running = fixture.script(&name).ok_or_else(no_script)?;
+    Ok(success(StatusCode::OK, script_view(name, &running)))
+}
+
+/// `DELETE /sandbox/v1/inbox/{name}/script`: back to a plain 200.
+async fn clear_script(
+    name: web::Path<String>,
+    fixture: web::Data<Fixture>,
+) -> Result<HttpResponse, ApiError> {
+    let name = name_of(&name)?;
+    let removed = fixture.clear_script(Some(&name));
     Ok(success(
         StatusCode::OK,
-        serde_json::json!({"received": true}),
+        serde_json::json!({"name": name, "removed": removed}),
     ))
 }
 

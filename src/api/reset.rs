@@ -54,7 +54,8 @@ enum Scope {
 ///   notifications and events, so parallel jobs that each use their own
 ///   program manager share one instance (with auth on, the token's program
 ///   manager is the scope, and naming another is 403);
-/// - `inbox`: empties that inbox (alone, nothing else is reset).
+/// - `inbox`: empties that inbox and removes its script (alone, nothing else
+///   is reset); a reset of everything removes every inbox's script.
 ///
 /// Then the configured fixtures that are absent are created again.
 async fn reset(
@@ -112,6 +113,10 @@ async fn reset(
     let mut inbox_requests = cleared.inbox_requests;
     if let Some(name) = &inbox {
         inbox_requests += store.clear_inbox(name.clone()).await? as u64;
+        fixture.clear_script(Some(name));
+    }
+    if matches!(scope, Scope::All) {
+        fixture.clear_script(None);
     }
     if matches!(scope, Scope::All) || inbox.is_some() {
         fixture.inbox_changed();

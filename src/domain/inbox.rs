@@ -31,6 +31,19 @@ pub struct Captured {
     /// The body as JSON when it parses, else as text (lossy UTF-8), else null.
     pub body: Value,
     pub received_time: String,
+    /// What the inbox's script answered it (absent without a script).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered: Option<Answered>,
+}
+
+/// What a scripted inbox answered one request: a status or a fault's name
+/// (`close`, `hang`), and the step that did (absent for `then` and random).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Answered {
+    pub answer: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<usize>,
 }
 
 impl Captured {
@@ -60,6 +73,7 @@ impl Captured {
             headers,
             body,
             received_time,
+            answered: None,
         }
     }
 }

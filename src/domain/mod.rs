@@ -7,6 +7,7 @@ pub mod event;
 pub mod event_code;
 pub mod event_payload;
 pub mod inbox;
+pub mod inbox_script;
 pub mod network;
 pub mod notification;
 pub mod pm_code;

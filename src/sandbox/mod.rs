@@ -7,7 +7,8 @@ pub mod barrier;
 pub mod journal;
 pub mod matching;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
@@ -17,6 +18,8 @@ pub use journal::{Delivery, EventRecord, Journal, Outcome};
 pub use matching::{DeliveryMatch, Expected};
 
 use crate::config::SandboxSettings;
+use crate::domain::inbox::MAX_INBOXES;
+use crate::domain::inbox_script::{Answer, Running, Script};
 use crate::shutdown::Stopping;
 
 /// The longest `timeoutMs` a wait may name (it is then capped to
@@ -34,6 +37,8 @@ pub struct Fixture {
     inbox: watch::Sender<u64>,
     waiters: Arc<Semaphore>,
     max_wait: Duration,
+    /// The capture inboxes' scripts, by inbox name (at most `MAX_INBOXES`).
+    scripts: Mutex<HashMap<String, Running>>,
 }
 
 /// Why a wait ended without its condition.
@@ -52,7 +57,53 @@ impl Fixture {
             inbox: watch::Sender::new(0),
             waiters: Arc::new(Semaphore::new(MAX_WAITERS)),
             max_wait: settings.max_wait(),
+            scripts: Mutex::default(),
         }
+    }
+
+    fn scripts(&self) -> MutexGuard<'_, HashMap<String, Running>> {
+        self.scripts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sets inbox `name`'s script, from its first step; `false`: refused, a
+    /// new script beyond one per inbox allowed.
+    pub fn set_script(&self, name: &str, script: Script) -> bool {
+        let mut scripts = self.scripts();
+        if !scripts.contains_key(name) && scripts.len() >= MAX_INBOXES {
+            return false;
+        }
+        scripts.insert(name.to_owned(), Running::new(script));
+        true
+    }
+
+    /// Inbox `name`'s script as it runs.
+    pub fn script(&self, name: &str) -> Option<Running> {
+        self.scripts().get(name).cloned()
+    }
+
+    /// Removes inbox `name`'s script (all with `None`); answers whether there was one.
+    pub fn clear_script(&self, name: Option<&str>) -> bool {
+        let mut scripts = self.scripts();
+        match name {
+            Some(name) => scripts.remove(name).is_some(),
+            None => {
+                let had = !scripts.is_empty();
+                scripts.clear();
+                had
+            }
+        }
+    }
+
+    /// The answer to the next request at inbox `name`, when it has a script.
+    pub fn next_answer(&self, name: &str) -> Option<(Answer, Option<usize>)> {
+        self.scripts().get_mut(name).map(Running::answer_next)
+    }
+
+    /// The longest a scripted delay or hang lasts: `sandbox.max_wait_ms`.
+    pub fn max_wait(&self) -> Duration {
+        self.max_wait
     }
 
     /// How long a wait that asked for `timeout_ms` lasts (at most

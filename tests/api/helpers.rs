@@ -351,6 +351,7 @@ fn sample_body(template: &str, method: &Method) -> Option<Value> {
         "events" => json!({"eventCode": 101}),
         "{name}" | "reset" => json!({}),
         "wait" => json!({"timeoutMs": 0}),
+        "script" => json!({"steps": []}),
         "verify" => json!({"atLeast": 0}),
         // Deliver now takes no body.
         "deliver" => return None,

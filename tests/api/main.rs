@@ -16,6 +16,7 @@ mod faults;
 mod fixtures;
 mod guard;
 mod heartbeat;
+mod inbox_scripts;
 mod lifecycle;
 mod metrics;
 mod notifications;
