@@ -22,7 +22,8 @@ use super::routes::Routes;
 use super::{query, success, Caller};
 use crate::domain::time::rfc3339_millis;
 use crate::domain::{
-    ErrorCode, EventCode, EventId, NotificationId, NotificationStatus, Problem, Problems, WebhookId,
+    whole_number, ErrorCode, EventCode, EventId, NotificationId, NotificationStatus, Problem,
+    Problems, WebhookId,
 };
 use crate::error::ApiError;
 use crate::sandbox::matching::{self, DeliveryMatch, Expected};
@@ -285,18 +286,9 @@ fn number(
     range: std::ops::RangeInclusive<u64>,
     default: Option<u64>,
 ) -> Result<Option<u64>, ApiError> {
-    // 12.0 is a whole number too (JSON does not tell them apart).
-    let whole = |value: &Value| {
-        value.as_u64().or_else(|| {
-            value
-                .as_f64()
-                .filter(|f| f.fract() == 0.0 && (0.0..=9.0e15).contains(f))
-                .map(|f| f as u64)
-        })
-    };
     match fields.get(field) {
         None => Ok(default),
-        Some(value) => match whole(value) {
+        Some(value) => match whole_number(value) {
             Some(n) if range.contains(&n) => Ok(Some(n)),
             _ => Err(ApiError::bad_request(Problem::at(
                 ErrorCode::InvalidRequestBody,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use super::{ErrorCode, Problem, Problems};
+use super::{whole_number, ErrorCode, Problem, Problems};
 
 /// The most steps a script holds.
 pub const MAX_STEPS: usize = 1000;
@@ -127,15 +127,6 @@ fn problem(field: &str, message: impl Into<String>) -> Problem {
     Problem::at(ErrorCode::InvalidRequestBody, field, message)
 }
 
-fn whole(value: &Value) -> Option<u64> {
-    value.as_u64().or_else(|| {
-        value
-            .as_f64()
-            .filter(|f| f.fract() == 0.0 && (0.0..=9.0e15).contains(f))
-            .map(|f| f as u64)
-    })
-}
-
 fn header_name_ok(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
@@ -197,7 +188,7 @@ fn answer(value: &Value, at: &str, problems: &mut Problems) -> Option<Answer> {
     }
     let status = match fields.get("status") {
         None => Some(200),
-        Some(v) => match whole(v) {
+        Some(v) => match whole_number(v) {
             Some(s @ 200..=599) => Some(s as u16),
             _ => {
                 problems.push(problem(
@@ -222,7 +213,7 @@ fn answer(value: &Value, at: &str, problems: &mut Problems) -> Option<Answer> {
     };
     let delay_ms = match fields.get("delayMs") {
         None => Some(0),
-        Some(v) => match whole(v) {
+        Some(v) => match whole_number(v) {
             Some(ms) if ms <= MAX_DELAY_MS => Some(ms),
             _ => {
                 problems.push(problem(
@@ -319,7 +310,7 @@ fn random(value: &Value, problems: &mut Problems) -> Option<Random> {
             None
         }
     };
-    let status = match fields.get("status").map(whole) {
+    let status = match fields.get("status").map(whole_number) {
         None => Some(503),
         Some(Some(s @ 200..=599)) => Some(s as u16),
         Some(_) => {

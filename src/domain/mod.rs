@@ -29,7 +29,7 @@ pub use notification::{
     NotificationStatus, ReceiverReply, Resend,
 };
 pub use pm_code::PmCode;
-pub use problem::{quote, ErrorCode, Problem, Problems};
+pub use problem::{quote, whole_number, ErrorCode, Problem, Problems};
 pub use queue::{BackingOff, Backoff, QueueHealth};
 pub use webhook::{
     HealthStatus, Heartbeat, ProductId, Refusal, Webhook, WebhookConfig, WebhookId, WebhookSpec,

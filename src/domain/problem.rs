@@ -183,6 +183,17 @@ impl Problems {
     }
 }
 
+/// A JSON number that is a whole number from 0 (also written `12.0`: JSON
+/// does not tell them apart), as a `u64`; `None` for anything else.
+pub fn whole_number(value: &serde_json::Value) -> Option<u64> {
+    value.as_u64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && (0.0..=9.0e15).contains(f))
+            .map(|f| f as u64)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use crate::delivery::{app_with_schedule, hook, trigger};
 use crate::helpers::{client, TestApp};
+use crate::sandbox::waited;
 
 async fn script(app: &TestApp, inbox: &str, body: Value) {
     let reply = app
@@ -21,18 +22,19 @@ async fn script(app: &TestApp, inbox: &str, body: Value) {
 }
 
 async fn wait_for(app: &TestApp, criteria: Value) -> Vec<Value> {
-    let reply = app
-        .post(
-            "/sandbox/v1/deliveries/wait",
-            None,
-            json!({"match": criteria, "timeoutMs": 30_000}),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    reply.response()["content"]
-        .as_array()
-        .expect("content")
-        .clone()
+    waited(app, criteria, 1).await
+}
+
+/// Triggers a 103 for TRD and waits until it is delivered; answers the
+/// notification id and the delivering attempt.
+async fn delivered_after_retries(app: &TestApp) -> (String, Value) {
+    let notification = trigger(app, "TRD", None, 103).await[0].1.clone();
+    let delivered = wait_for(
+        app,
+        json!({"notificationId": notification, "notificationStatus": "Delivered"}),
+    )
+    .await;
+    (notification, delivered[0].clone())
 }
 
 async fn answers(app: &TestApp, inbox: &str) -> Vec<Value> {
@@ -57,13 +59,8 @@ async fn a_scripted_inbox_fails_twice_then_the_retry_delivers() {
     )
     .await;
     app.create_webhook("TRD", hook(None, &[103], &url)).await;
-    let notification = trigger(&app, "TRD", None, 103).await[0].1.clone();
-    let delivered = wait_for(
-        &app,
-        json!({"notificationId": notification, "notificationStatus": "Delivered"}),
-    )
-    .await;
-    assert_eq!(delivered[0]["attempt"], 3, "delivered on the third attempt");
+    let (_, delivered) = delivered_after_retries(&app).await;
+    assert_eq!(delivered["attempt"], 3, "delivered on the third attempt");
     assert_eq!(
         answers(&app, "flaky").await,
         [
@@ -94,12 +91,7 @@ async fn retry_after_from_a_script_is_honoured() {
     )
     .await;
     app.create_webhook("TRD", hook(None, &[103], &url)).await;
-    let notification = trigger(&app, "TRD", None, 103).await[0].1.clone();
-    let delivered = wait_for(
-        &app,
-        json!({"notificationId": notification, "notificationStatus": "Delivered"}),
-    )
-    .await;
+    let (notification, delivered) = delivered_after_retries(&app).await;
     let journal = app
         .get(
             &format!("/sandbox/v1/deliveries?notificationId={notification}"),
@@ -118,10 +110,7 @@ async fn retry_after_from_a_script_is_honoured() {
             .expect("RFC 3339")
         })
         .collect();
-    assert_eq!(
-        (times.len(), delivered[0]["attempt"].clone()),
-        (2, json!(2))
-    );
+    assert_eq!((times.len(), delivered["attempt"].clone()), (2, json!(2)));
     assert!(
         times[1] - times[0] >= time::Duration::seconds(1),
         "the retry waited for Retry-After, not the 100 ms schedule: {times:?}"

@@ -31,7 +31,7 @@ async fn wait(app: &TestApp, body: Value) -> Reply {
 }
 
 /// Waits (server side) until `count` attempts match; asserts it was met.
-async fn waited(app: &TestApp, criteria: Value, count: usize) -> Vec<Value> {
+pub async fn waited(app: &TestApp, criteria: Value, count: usize) -> Vec<Value> {
     let reply = wait(
         app,
         json!({"match": criteria, "count": count, "timeoutMs": PATIENT_MS}),
