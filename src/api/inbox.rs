@@ -22,7 +22,7 @@ use crate::domain::inbox_script::{Answer, Running, Script};
 use crate::domain::time::{now_seconds, rfc3339_seconds};
 use crate::domain::{ErrorCode, Problem};
 use crate::error::ApiError;
-use crate::sandbox::Fixture;
+use crate::sandbox::{Fixture, MAX_SCRIPTS};
 use crate::shutdown::Stopping;
 use crate::store::Store;
 
@@ -179,7 +179,7 @@ async fn set_script(
     if !fixture.set_script(&name, script) {
         return Err(ApiError::Conflict(Problem::new(
             ErrorCode::InvalidRequestBody,
-            format!("There are already {MAX_INBOXES} scripts; remove one with DELETE first."),
+            format!("There are already {MAX_SCRIPTS} scripts; remove one with DELETE first."),
         )));
     }
     let running = fixture.script(&name).ok_or_else(no_script)?;

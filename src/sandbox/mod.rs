@@ -18,13 +18,15 @@ pub use journal::{Delivery, EventRecord, Journal, Outcome};
 pub use matching::{DeliveryMatch, Expected};
 
 use crate::config::SandboxSettings;
-use crate::domain::inbox::MAX_INBOXES;
 use crate::domain::inbox_script::{Answer, Running, Script};
 use crate::shutdown::Stopping;
 
 /// The longest `timeoutMs` a wait may name (it is then capped to
 /// `sandbox.max_wait_ms`).
 pub const MAX_TIMEOUT_MS: u64 = 86_400_000;
+/// The most inbox scripts at once. Each is at most a request body
+/// (`limits.max_body_bytes`, 1 MiB by default), so they hold at most 100 MiB.
+pub const MAX_SCRIPTS: usize = 100;
 /// The most waits at once, over every caller; past it a wait is answered 503.
 pub const MAX_WAITERS: usize = 256;
 
@@ -37,7 +39,7 @@ pub struct Fixture {
     inbox: watch::Sender<u64>,
     waiters: Arc<Semaphore>,
     max_wait: Duration,
-    /// The capture inboxes' scripts, by inbox name (at most `MAX_INBOXES`).
+    /// The capture inboxes' scripts, by inbox name (at most [`MAX_SCRIPTS`]).
     scripts: Mutex<HashMap<String, Running>>,
 }
 
@@ -68,10 +70,10 @@ impl Fixture {
     }
 
     /// Sets inbox `name`'s script, from its first step; `false`: refused, a
-    /// new script beyond one per inbox allowed.
+    /// new script beyond [`MAX_SCRIPTS`].
     pub fn set_script(&self, name: &str, script: Script) -> bool {
         let mut scripts = self.scripts();
-        if !scripts.contains_key(name) && scripts.len() >= MAX_INBOXES {
+        if !scripts.contains_key(name) && scripts.len() >= MAX_SCRIPTS {
             return false;
         }
         scripts.insert(name.to_owned(), Running::new(script));
@@ -174,6 +176,27 @@ mod tests {
         assert!(fixture.waiter().is_none(), "one more is refused");
         drop(places);
         assert!(fixture.waiter().is_some(), "a place frees when a wait ends");
+    }
+
+    #[test]
+    fn at_most_max_scripts_are_kept() {
+        let fixture = Fixture::new(&SandboxSettings::default(), time::Duration::days(30));
+        let plain = || Script::Steps {
+            steps: Vec::new(),
+            then: Answer::plain(),
+        };
+        for n in 0..MAX_SCRIPTS {
+            assert!(fixture.set_script(&format!("inbox-{n}"), plain()));
+        }
+        assert!(!fixture.set_script("one-more", plain()), "refused");
+        assert!(
+            fixture.set_script("inbox-0", plain()),
+            "an inbox's own is replaced"
+        );
+        assert!(fixture.clear_script(Some("inbox-1")));
+        assert!(fixture.set_script("one-more", plain()), "room again");
+        assert!(fixture.clear_script(None));
+        assert!(fixture.script("one-more").is_none());
     }
 
     #[tokio::test]
