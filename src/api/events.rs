@@ -14,16 +14,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::routes::Routes;
-use super::{object_body, query, success, Caller};
+use super::{object_body, pm_param, query, success, Caller};
 use crate::domain::time::{now_seconds, rfc3339_seconds};
 use crate::domain::webhook_body::owner;
 use crate::domain::{
-    pm_code, ErrorCode, Event, EventCode, EventId, NotificationId, PmCode, Problem, Problems,
-    ProductId, WebhookId,
+    ErrorCode, Event, EventCode, EventId, NotificationId, PmCode, Problem, Problems, ProductId,
+    WebhookId,
 };
 use crate::error::ApiError;
-use crate::sandbox::{EventRecord, Fixture};
-use crate::store::{find_notification, Store};
+use crate::sandbox::{notifications_now, EventRecord, Fixture};
+use crate::store::Store;
 
 pub fn routes(r: &mut Routes) {
     let on = r.sandbox();
@@ -226,16 +226,18 @@ async fn view(
     scope: Option<&PmCode>,
     store: &web::Data<dyn Store>,
 ) -> Result<EventView, ApiError> {
-    let mut notifications = Vec::with_capacity(record.notifications.len());
-    for (webhook, id) in &record.notifications {
-        let found = current(store, scope, *id).await?;
-        notifications.push(FanOutItem {
+    let now = notifications_now(&***store, scope, record).await?;
+    let notifications = record
+        .notifications
+        .iter()
+        .zip(now)
+        .map(|((webhook, id), found)| FanOutItem {
             webhook_id: webhook.to_string(),
             notification_id: id.to_string(),
-            notification_status: found.map(|(status, _)| status),
-            attempts: found.map(|(_, attempts)| attempts),
-        });
-    }
+            notification_status: found.as_ref().map(|n| n.status.as_str()),
+            attempts: found.map(|n| n.attempts),
+        })
+        .collect();
     Ok(EventView {
         event_id: record.id.to_string(),
         program_manager_code: record.pm.to_string(),
@@ -246,17 +248,6 @@ async fn view(
         notifications,
         skipped: skipped(record),
     })
-}
-
-/// A notification's status and attempts as stored now (a lookup by key).
-async fn current(
-    store: &web::Data<dyn Store>,
-    scope: Option<&PmCode>,
-    id: NotificationId,
-) -> Result<Option<(&'static str, u32)>, ApiError> {
-    Ok(find_notification(&***store, scope, id)
-        .await?
-        .map(|(n, _)| (n.status.as_str(), n.attempts)))
 }
 
 fn event_not_found() -> ApiError {
@@ -317,15 +308,7 @@ async fn list(
     let pm = q
         .program_manager_code
         .as_deref()
-        .map(|raw| {
-            PmCode::parse(raw).map_err(|_| {
-                ApiError::bad_request(Problem::at(
-                    ErrorCode::PmCodeNotValid,
-                    pm_code::FIELD,
-                    "programManagerCode must be 3 or 4 letters or digits.",
-                ))
-            })
-        })
+        .map(pm_param)
         .transpose()?;
     let code = q
         .event_code

@@ -182,6 +182,18 @@ pub fn success_rendered<'a>(
         .body(body)
 }
 
+/// A `programManagerCode` query parameter: 3 or 4 letters or digits, else
+/// `400 PMCODE_NOT_VALID`.
+pub fn pm_param(raw: &str) -> Result<PmCode, ApiError> {
+    PmCode::parse(raw).map_err(|_| {
+        ApiError::bad_request(Problem::at(
+            ErrorCode::PmCodeNotValid,
+            pm_code::FIELD,
+            "programManagerCode must be 3 or 4 letters or digits.",
+        ))
+    })
+}
+
 /// Reads the query string into `T`; an unknown or malformed parameter is
 /// `400 INVALID_REQUEST_BODY` naming it.
 pub fn query<T: for<'de> Deserialize<'de>>(req: &HttpRequest) -> Result<T, ApiError> {

@@ -9,7 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::routes::Routes;
-use super::{query, success, Caller};
+use super::{pm_param, query, success, Caller};
 use crate::domain::inbox::inbox_name;
 use crate::domain::{pm_code, ErrorCode, PmCode, Problem};
 use crate::error::ApiError;
@@ -47,6 +47,16 @@ enum Scope {
     InboxOnly,
 }
 
+impl Scope {
+    /// The program manager reset, when it is one.
+    fn pm(&self) -> Option<&PmCode> {
+        match self {
+            Self::Pm(pm) => Some(pm),
+            Self::All | Self::InboxOnly => None,
+        }
+    }
+}
+
 /// `POST /sandbox/v1/reset[?programManagerCode=XYZ][&inbox=NAME]`:
 /// - with neither: deletes every webhook, notification, event and inbox
 ///   request (served only while auth is off);
@@ -69,16 +79,7 @@ async fn reset(
         program_manager_code,
         inbox,
     } = query(&req)?;
-    let named = match program_manager_code.as_deref() {
-        None => None,
-        Some(raw) => Some(PmCode::parse(raw).map_err(|_| {
-            ApiError::bad_request(Problem::at(
-                ErrorCode::PmCodeNotValid,
-                pm_code::FIELD,
-                "programManagerCode must be 3 or 4 letters or digits.",
-            ))
-        })?),
-    };
+    let named = program_manager_code.as_deref().map(pm_param).transpose()?;
     let inbox = inbox
         .map(|raw| inbox_name(&raw).map_err(ApiError::bad_request))
         .transpose()?;
@@ -98,10 +99,7 @@ async fn reset(
     let cleared = match &scope {
         Scope::InboxOnly => Cleared::default(),
         Scope::All | Scope::Pm(_) => {
-            let pm = match &scope {
-                Scope::Pm(pm) => Some(pm),
-                _ => None,
-            };
+            let pm = scope.pm();
             let work = async {
                 let cleared = store.reset(pm).await;
                 fixture.journal.clear(pm);
@@ -125,10 +123,7 @@ async fn reset(
         Scope::InboxOnly => 0,
         Scope::All | Scope::Pm(_) => seeds.apply(&**store).await?.created,
     };
-    let pm = match &scope {
-        Scope::Pm(pm) => Some(pm.to_string()),
-        _ => None,
-    };
+    let pm = scope.pm().map(PmCode::to_string);
     log::info!(
         "reset of {}: {} webhooks, {} notifications and {} inbox requests deleted; {} fixtures created",
         pm.as_deref().unwrap_or("every program manager"),

@@ -37,9 +37,9 @@ use crate::domain::time::now_seconds;
 use crate::domain::{
     EventCode, EventId, NotificationId, NotificationStatus, PmCode, ProductId, WebhookId,
 };
-use crate::sandbox::Fixture;
+use crate::sandbox::{notifications_now, Fixture};
 use crate::shutdown::Stopping;
-use crate::store::{find_notification, LogFilter, LogScan, Store, StoreError};
+use crate::store::{LogFilter, LogScan, Store, StoreError};
 
 pub fn routes(r: &mut Routes) {
     let on = r.dashboard();
@@ -542,14 +542,11 @@ async fn event_rows(
     };
     let mut rows = Vec::with_capacity(records.len());
     for record in records {
-        let mut statuses = Vec::with_capacity(record.notifications.len());
-        for (_, id) in &record.notifications {
-            statuses.push(
-                find_notification(store, scope, *id)
-                    .await?
-                    .map(|(n, _)| n.status),
-            );
-        }
+        let statuses = notifications_now(store, scope, &record)
+            .await?
+            .into_iter()
+            .map(|n| n.map(|n| n.status))
+            .collect();
         rows.push(pages::EventRow { record, statuses });
     }
     Ok(rows)

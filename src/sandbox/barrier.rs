@@ -162,7 +162,8 @@ impl Barrier {
         answer
     }
 
-    /// How many calls are in flight.
+    /// How many calls are in flight (for tests).
+    #[cfg(test)]
     pub fn in_flight(&self) -> usize {
         self.state().in_flight.len()
     }

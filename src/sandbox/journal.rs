@@ -132,6 +132,20 @@ pub fn visible(scope: Option<&PmCode>, pm: &PmCode) -> bool {
     scope.is_none_or(|own| own == pm)
 }
 
+/// Up to `limit` of `records`, and the `seq` of the last one taken when
+/// there are more (where the next page starts).
+fn page<'a, T: 'a>(
+    records: impl Iterator<Item = &'a Arc<T>>,
+    limit: usize,
+    seq: impl Fn(&T) -> u64,
+) -> (Vec<Arc<T>>, Option<u64>) {
+    let mut page: Vec<Arc<T>> = records.take(limit + 1).cloned().collect();
+    let more = page.len() > limit;
+    page.truncate(limit);
+    let next = more.then(|| page.last().map(|r| seq(r))).flatten();
+    (page, next)
+}
+
 #[derive(Debug, Default)]
 struct State {
     /// The last sequence number given.
@@ -287,19 +301,16 @@ impl Journal {
         limit: usize,
     ) -> (Vec<Arc<EventRecord>>, Option<u64>) {
         let state = self.state();
-        let mut page: Vec<Arc<EventRecord>> = state
-            .events
-            .iter()
-            .rev()
-            .filter(|e| before.is_none_or(|b| e.seq < b))
-            .filter(|e| visible(scope, &e.pm) && keep(e))
-            .take(limit + 1)
-            .cloned()
-            .collect();
-        let more = page.len() > limit;
-        page.truncate(limit);
-        let next = more.then(|| page.last().map(|e| e.seq)).flatten();
-        (page, next)
+        page(
+            state
+                .events
+                .iter()
+                .rev()
+                .filter(|e| before.is_none_or(|b| e.seq < b))
+                .filter(|e| visible(scope, &e.pm) && keep(e)),
+            limit,
+            |e| e.seq,
+        )
     }
 
     /// Up to `limit` attempts that `keep` and `scope` allow, oldest first,
@@ -313,18 +324,15 @@ impl Journal {
         limit: usize,
     ) -> (Vec<Arc<Delivery>>, Option<u64>) {
         let state = self.state();
-        let mut page: Vec<Arc<Delivery>> = state
-            .deliveries
-            .iter()
-            .filter(|d| after.is_none_or(|a| d.seq > a))
-            .filter(|d| visible(scope, &d.pm) && keep(d))
-            .take(limit + 1)
-            .cloned()
-            .collect();
-        let more = page.len() > limit;
-        page.truncate(limit);
-        let next = more.then(|| page.last().map(|d| d.seq)).flatten();
-        (page, next)
+        page(
+            state
+                .deliveries
+                .iter()
+                .filter(|d| after.is_none_or(|a| d.seq > a))
+                .filter(|d| visible(scope, &d.pm) && keep(d)),
+            limit,
+            |d| d.seq,
+        )
     }
 
     /// Runs `f` over the attempts `scope` may see, oldest first.
@@ -399,7 +407,8 @@ impl Journal {
         self.changed.subscribe()
     }
 
-    /// How many events and attempts it holds.
+    /// How many events and attempts it holds (for tests).
+    #[cfg(test)]
     pub fn len(&self) -> (usize, usize) {
         let state = self.state();
         (state.events.len(), state.deliveries.len())

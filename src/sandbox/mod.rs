@@ -19,7 +19,9 @@ pub use matching::{DeliveryMatch, Expected};
 
 use crate::config::SandboxSettings;
 use crate::domain::inbox_script::{Answer, Running, Script};
+use crate::domain::{Notification, PmCode};
 use crate::shutdown::Stopping;
+use crate::store::{find_notification, Store, StoreError};
 
 /// The longest `timeoutMs` a wait may name (it is then capped to
 /// `sandbox.max_wait_ms`).
@@ -41,6 +43,20 @@ pub struct Fixture {
     max_wait: Duration,
     /// The capture inboxes' scripts, by inbox name (at most [`MAX_SCRIPTS`]).
     scripts: Mutex<HashMap<String, Running>>,
+}
+
+/// Each notification of `record` as stored now (`None`: purged or reset), as
+/// a caller in `scope` may see it: one lookup by key each.
+pub async fn notifications_now(
+    store: &dyn Store,
+    scope: Option<&PmCode>,
+    record: &EventRecord,
+) -> Result<Vec<Option<Notification>>, StoreError> {
+    let mut found = Vec::with_capacity(record.notifications.len());
+    for (_, id) in &record.notifications {
+        found.push(find_notification(store, scope, *id).await?.map(|(n, _)| n));
+    }
+    Ok(found)
 }
 
 /// Why a wait ended without its condition.

@@ -1824,11 +1824,7 @@ fn a_scoped_reset_leaves_other_program_managers(store: &dyn Store) {
         .wait()
         .expect("enqueue");
     let held = claim(store, a1.id).expect("claimed");
-    let limits = InboxLimits::default();
-    assert!(store
-        .capture("demo".into(), captured("POST", "1"), limits)
-        .wait()
-        .expect("capture"));
+    capture_one(store);
 
     assert_eq!(
         store.reset(Some(&pm("TRD"))).wait().expect("reset"),
@@ -1879,13 +1875,17 @@ fn a_scoped_reset_leaves_other_program_managers(store: &dyn Store) {
         .expect("the key is free again");
 }
 
-fn reset_deletes_notifications(store: &dyn Store) {
-    let (w, n) = undelivered_one(store);
-    let limits = InboxLimits::default();
+/// One request kept in the inbox `demo`.
+fn capture_one(store: &dyn Store) {
     assert!(store
-        .capture("demo".into(), captured("POST", "1"), limits)
+        .capture("demo".into(), captured("POST", "1"), InboxLimits::default())
         .wait()
         .expect("capture"));
+}
+
+fn reset_deletes_notifications(store: &dyn Store) {
+    let (w, n) = undelivered_one(store);
+    capture_one(store);
     assert_eq!(
         store.reset(None).wait().expect("reset"),
         Cleared {

@@ -78,6 +78,17 @@ impl State {
             .filter(move |s| s.notification.webhook_id == webhook)
     }
 
+    /// Keeps the notifications `keep` answers true for, and the id index in step.
+    fn retain_notifications(&mut self, keep: impl Fn(&Stored) -> bool) {
+        self.notifications.retain(keep);
+        self.by_id = self
+            .notifications
+            .iter()
+            .enumerate()
+            .map(|(at, s)| (s.notification.id, at))
+            .collect();
+    }
+
     fn stored(&self, id: NotificationId) -> Option<&Stored> {
         self.by_id.get(&id).map(|at| &self.notifications[*at])
     }
@@ -426,15 +437,7 @@ impl Repository for MemoryStore {
             let ids: HashSet<WebhookId> = state.index.ids_of(&pm).into_iter().collect();
             let webhooks = state.index.remove_pm(&pm) as u64;
             let before = state.notifications.len();
-            state
-                .notifications
-                .retain(|s| !ids.contains(&s.notification.webhook_id));
-            state.by_id = state
-                .notifications
-                .iter()
-                .enumerate()
-                .map(|(at, s)| (s.notification.id, at))
-                .collect();
+            state.retain_notifications(|s| !ids.contains(&s.notification.webhook_id));
             state.local.forget_webhooks(&ids);
             Ok(Cleared {
                 webhooks,
@@ -675,15 +678,7 @@ impl Outbox for MemoryStore {
             old.truncate(limit as usize);
             let doomed: std::collections::HashSet<NotificationId> =
                 old.into_iter().map(|(_, id)| id).collect();
-            state
-                .notifications
-                .retain(|s| !doomed.contains(&s.notification.id));
-            state.by_id = state
-                .notifications
-                .iter()
-                .enumerate()
-                .map(|(at, s)| (s.notification.id, at))
-                .collect();
+            state.retain_notifications(|s| !doomed.contains(&s.notification.id));
             Ok(doomed.len() as u64)
         })
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{eventually, TestApp};
+use crate::helpers::{eventually, Reply, TestApp};
 use crate::receiver::{Behaviour, Receiver};
 
 const ALL_CODES: [u16; 14] = [
@@ -30,13 +30,8 @@ pub fn hook(product: Option<u64>, events: &[u16], url: &str) -> Value {
     })
 }
 
-/// Triggers an event; returns the (webhookId, notificationId) pairs, asserting 202.
-pub async fn trigger(
-    app: &TestApp,
-    pm: &str,
-    product: Option<u64>,
-    code: u16,
-) -> Vec<(String, String)> {
+/// Triggers an event; answers the whole reply, asserting 202.
+pub async fn trigger_event(app: &TestApp, pm: &str, product: Option<u64>, code: u16) -> Reply {
     let reply = app
         .post(
             "/sandbox/v1/events",
@@ -45,6 +40,17 @@ pub async fn trigger(
         )
         .await;
     assert_eq!(reply.status, 202, "trigger: {}", reply.body);
+    reply
+}
+
+/// Triggers an event; returns the (webhookId, notificationId) pairs, asserting 202.
+pub async fn trigger(
+    app: &TestApp,
+    pm: &str,
+    product: Option<u64>,
+    code: u16,
+) -> Vec<(String, String)> {
+    let reply = trigger_event(app, pm, product, code).await;
     reply.response()["notifications"]
         .as_array()
         .expect("notifications")
