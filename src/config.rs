@@ -309,9 +309,16 @@ impl Default for DeliverySettings {
     }
 }
 
+/// The longest `delivery.timeout_ms`.
+pub const MAX_DELIVERY_TIMEOUT_MS: u64 = 600_000;
+
 impl DeliverySettings {
-    fn validate(&self) -> Result<(), ConfigError> {
-        in_range("delivery.timeout_ms", self.timeout_ms, 1..=600_000)?;
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        in_range(
+            "delivery.timeout_ms",
+            self.timeout_ms,
+            1..=MAX_DELIVERY_TIMEOUT_MS,
+        )?;
         let schedule_ok = self.retry_schedule_ms.len() <= 100
             && self
                 .retry_schedule_ms

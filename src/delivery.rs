@@ -31,11 +31,11 @@ use std::time::{Duration, Instant};
 
 use awc::http::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use time::OffsetDateTime;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
 use crate::activity::{Activity, Landed};
-use crate::config::DeliverySettings;
+use crate::config::{DeliverySettings, MAX_DELIVERY_TIMEOUT_MS};
 use crate::domain::notification::MASKED;
 use crate::domain::time::rfc3339_seconds;
 use crate::domain::{
@@ -44,8 +44,8 @@ use crate::domain::{
 };
 use crate::metrics::METRICS;
 use crate::outbound::Outbound;
-use crate::sandbox::{self, Fixture};
-use crate::signing::Signer;
+use crate::runtime::{Delivery, LiveSettings};
+use crate::sandbox::{self, Fixture, Idle};
 use crate::store::{
     ClaimLimits, ClaimRequest, Claimed, Claims, RecordRules, Recorded, Store, StoreError,
 };
@@ -70,11 +70,11 @@ pub fn lease(settings: &DeliverySettings) -> time::Duration {
         + time::Duration::seconds(5)
 }
 
-/// What the engine needs, ready: its settings, the signer, the networks it
+/// What the engine needs, ready: its settings and signer (read again for
+/// each claim and attempt, as the sandbox may change them), the networks it
 /// never calls, the store it works from and the clock it reads.
 pub struct Engine {
-    pub settings: DeliverySettings,
-    pub signer: Option<Signer>,
+    pub settings: Arc<LiveSettings>,
     pub blocked: BlockedNetworks,
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
@@ -98,6 +98,10 @@ pub struct EngineStats {
     pub taken_over: AtomicU64,
     /// The last hour of attempts, for the dashboard's status strip.
     pub activity: Activity,
+    /// Each look at the outbox that found nothing due and nothing in flight:
+    /// the sandbox's clock call waits on it to know the work due by a
+    /// moved clock is done.
+    pub idle: watch::Sender<Idle>,
 }
 
 impl Engine {
@@ -115,9 +119,8 @@ impl Engine {
 /// One engine's working state, on its thread.
 struct Worker {
     engine: Engine,
-    /// The name its claims carry, and how long each lasts.
+    /// The name its claims carry.
     instance: String,
-    lease: time::Duration,
     outbound: Outbound,
     /// Failed attempts per webhook since their last summary line.
     failures: RefCell<FailureLog>,
@@ -180,14 +183,15 @@ impl FailureLog {
 async fn run(engine: Engine) {
     let instance = format!("engine-{}", Uuid::new_v4().simple());
     let wake = engine.store.waker();
-    let lease = lease(&engine.settings);
-    let concurrency = engine.settings.concurrency;
-    let timeout = engine.settings.timeout();
-    let outbound = Outbound::new(timeout, timeout, concurrency, engine.blocked.clone());
+    // Fixed at start; the other settings are read again at each claim.
+    let concurrency = engine.settings.now().settings.concurrency;
+    // Each attempt is bounded by the timeout in effect when it starts
+    // (`Worker::send`); the client's own bound is only the longest allowed.
+    let longest = Duration::from_millis(MAX_DELIVERY_TIMEOUT_MS);
+    let outbound = Outbound::new(longest, longest, concurrency, engine.blocked.clone());
     let worker = Rc::new(Worker {
         engine,
         instance: instance.clone(),
-        lease,
         outbound,
         failures: RefCell::default(),
     });
@@ -205,10 +209,12 @@ async fn run(engine: Engine) {
         if free > 0 {
             let since = worker.generation();
             let now = engine.clock.now();
+            let live = engine.settings.now();
             let limits = ClaimLimits {
                 total: u32::try_from(free).unwrap_or(u32::MAX),
-                per_webhook: engine.settings.per_webhook_concurrency,
+                per_webhook: live.settings.per_webhook_concurrency,
             };
+            let lease = lease(&live.settings);
             match engine.store.claim_due(&instance, now, lease, limits).await {
                 Ok(Claims { claimed, next }) => {
                     let more = claimed.len() == free;
@@ -228,6 +234,12 @@ async fn run(engine: Engine) {
                             Duration::try_from(at - engine.clock.now())
                                 .unwrap_or(Duration::ZERO)
                                 .min(IDLE_LOOK)
+                        });
+                    }
+                    if in_flight == 0 {
+                        engine.stats.idle.send_replace(Idle {
+                            at: Some(now),
+                            next,
                         });
                     }
                 }
@@ -319,6 +331,7 @@ impl Worker {
             ..
         } = claimed;
         let engine = &self.engine;
+        let live = engine.settings.now();
         let webhook = match engine.store.get(n.webhook_id, None).await {
             Ok(webhook) => webhook,
             Err(e) => {
@@ -348,20 +361,20 @@ impl Worker {
         let started = Instant::now();
         let sent = match &pass {
             Some(pass) => tokio::select! {
-                sent = self.send(&webhook, &n, time) => sent,
+                sent = self.send(&live, &webhook, &n) => sent,
                 () = pass.cancelled() => {
                     log::debug!("notification {}: attempt cancelled by a reset", n.id);
                     return None;
                 }
             },
-            None => self.send(&webhook, &n, time).await,
+            None => self.send(&live, &webhook, &n).await,
         };
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let outcome = match sent.http_status {
             Some(200..=299) => AttemptOutcome::Delivered,
             Some(410) => AttemptOutcome::Gone,
             _ => next_try(
-                &engine.settings,
+                &live.settings,
                 engine.clock.now(),
                 n.failures_this_cycle() + 1,
                 sent.retry_after,
@@ -410,16 +423,16 @@ impl Worker {
             reply: sent.reply,
         };
         let rules = RecordRules {
-            recent: engine.settings.suspend_after,
-            backoff: engine.settings.backoff(),
+            recent: live.settings.suspend_after,
+            backoff: live.settings.backoff(),
         };
         let next = ClaimRequest {
             engine: self.instance.clone(),
             now: engine.clock.now(),
-            lease: self.lease,
+            lease: lease(&live.settings),
             limits: ClaimLimits {
                 total: 1,
-                per_webhook: engine.settings.per_webhook_concurrency,
+                per_webhook: live.settings.per_webhook_concurrency,
             },
         };
         let next_since = self.generation();
@@ -556,14 +569,18 @@ impl Worker {
 
     /// Sends one attempt. A webhook whose URL names a blocked address is not
     /// called (the resolver refuses blocked names the same way).
-    async fn send(&self, webhook: &Webhook, n: &Notification, time: OffsetDateTime) -> Sent {
+    async fn send(&self, live: &Delivery, webhook: &Webhook, n: &Notification) -> Sent {
         let outbound = &self.outbound;
+        let timeout = live.settings.timeout();
         let mut request = outbound
             .post(webhook)
             .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")));
-        if let Some(signer) = &self.engine.signer {
+        if let Some(signer) = &live.signer {
             let id = n.id.to_string();
-            for header in signer.headers(&id, time.unix_timestamp(), &n.body) {
+            // The wall clock, even when the sandbox's clock runs ahead:
+            // receivers refuse a `webhook-timestamp` minutes off theirs.
+            let wall = OffsetDateTime::now_utc().unix_timestamp();
+            for header in signer.headers(&id, wall, &n.body) {
                 request = request.insert_header(header);
             }
         }
@@ -578,7 +595,7 @@ impl Worker {
         if let Some(blocked) = outbound.refuses(webhook) {
             return failed(blocked.into());
         }
-        let sent = actix_rt::time::timeout(outbound.timeout(), async {
+        let sent = actix_rt::time::timeout(timeout, async {
             let mut response = request.send_body(n.body.clone()).await?;
             // Reading the answer also lets the connection be reused.
             let body = response.body().limit(MAX_ANSWER_BYTES).await;
@@ -588,12 +605,7 @@ impl Worker {
         let (response, body) = match sent {
             Ok(Ok(answered)) => answered,
             Ok(Err(e)) => return failed(outbound.describe(&e)),
-            Err(_) => {
-                return failed(format!(
-                    "timeout after {} ms",
-                    outbound.timeout().as_millis()
-                ))
-            }
+            Err(_) => return failed(format!("timeout after {} ms", timeout.as_millis())),
         };
         let status = response.status();
         let retry_after = response
@@ -805,6 +817,10 @@ mod tests {
         webhook: WebhookId,
     }
 
+    fn live(settings: DeliverySettings) -> Arc<LiveSettings> {
+        Arc::new(LiveSettings::new(Delivery::ready(settings).expect("valid")))
+    }
+
     fn setup(url: &str, settings: DeliverySettings) -> Setup {
         let store = Arc::new(MemoryStore::new());
         let clock = Arc::new(TestClock::at(T0));
@@ -822,20 +838,18 @@ mod tests {
         let pm = PmCode::parse("TRD").expect("pm");
         let webhook = Webhook::create(WebhookId::generate(), pm, spec, T0);
         let webhook = store.create(webhook).wait().expect("create").id;
+        let timeout = settings.timeout();
         let engine = Engine {
-            settings,
-            signer: None,
+            settings: live(settings),
             blocked: BlockedNetworks::default(),
             store: store.clone(),
             clock: clock.clone(),
             stats: Arc::default(),
             fixture: None,
         };
-        let timeout = engine.settings.timeout();
         let outbound = Outbound::new(timeout, timeout, 4, BlockedNetworks::default());
         Setup {
             worker: Worker {
-                lease: lease(&engine.settings),
                 engine,
                 instance: "test".into(),
                 outbound,
@@ -885,10 +899,11 @@ mod tests {
         /// Claims every notification due on the test clock and attempts each,
         /// as the engine's loop does; answers how many were attempted.
         async fn run_due(&self) -> usize {
-            let lease = lease(&self.worker.engine.settings);
+            let live = self.worker.engine.settings.now();
+            let lease = lease(&live.settings);
             let limits = ClaimLimits {
                 total: 100,
-                per_webhook: self.worker.engine.settings.per_webhook_concurrency,
+                per_webhook: live.settings.per_webhook_concurrency,
             };
             let claimed = self
                 .store
@@ -1295,8 +1310,7 @@ mod tests {
         s.store.enqueue(many).wait().expect("enqueue");
         let stats = Arc::new(EngineStats::default());
         let engine = Engine {
-            settings: delivery,
-            signer: None,
+            settings: live(delivery),
             blocked: BlockedNetworks::default(),
             store: s.store.clone(),
             clock: Arc::new(crate::domain::SystemClock),

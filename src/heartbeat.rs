@@ -1,37 +1,44 @@
 //! The heartbeat: one POST to a webhook's URL, now, and the verdict on what came back.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use awc::http::header::{HeaderValue, CONTENT_TYPE};
 use serde_json::json;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::config::HeartbeatSettings;
-use crate::domain::time::{now, now_seconds, rfc3339_millis};
-use crate::domain::{BlockedNetworks, HealthStatus, Heartbeat, Webhook};
+use crate::domain::time::rfc3339_millis;
+use crate::domain::{BlockedNetworks, Clock, HealthStatus, Heartbeat, Webhook};
 use crate::metrics::METRICS;
 use crate::outbound::Outbound;
-use crate::signing::Signer;
+use crate::runtime::LiveSettings;
 
 /// The heartbeat's outbound client. `awc::Client` is single-threaded, so each
 /// worker builds one at start (in the app factory) and reuses its connection pool
 /// for every heartbeat; no request builds its own.
 pub struct HeartbeatClient {
     outbound: Outbound,
-    /// With `delivery.signing_secret`: heartbeats are signed as deliveries
-    /// are, so a receiver that requires signatures answers them too.
-    signer: Option<Signer>,
+    /// With `delivery.signing_secret` (as in effect now): heartbeats are
+    /// signed as deliveries are, so a receiver that requires signatures
+    /// answers them too.
+    delivery: Arc<LiveSettings>,
+    /// The service's clock, for the times a heartbeat carries.
+    clock: Arc<dyn Clock>,
 }
 
 impl HeartbeatClient {
     pub fn new(
         settings: &HeartbeatSettings,
         blocked: BlockedNetworks,
-        signer: Option<Signer>,
+        delivery: Arc<LiveSettings>,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             outbound: Outbound::new(settings.connect_timeout(), settings.timeout(), 100, blocked),
-            signer,
+            delivery,
+            clock,
         }
     }
 
@@ -44,7 +51,7 @@ impl HeartbeatClient {
     }
 
     async fn judge(&self, webhook: &Webhook) -> Heartbeat {
-        let sent_at = now();
+        let sent_at = self.clock.now();
         let body = json!({"context": {
             "notificationType": "heartbeat",
             "webhookId": webhook.id.to_string(),
@@ -56,7 +63,7 @@ impl HeartbeatClient {
                 http_status: None,
                 latency_ms: 0,
                 error: Some(blocked.into()),
-                checked_time: now_seconds(),
+                checked_time: self.clock.now_seconds(),
             };
         }
         let body = body.to_string();
@@ -64,10 +71,12 @@ impl HeartbeatClient {
             .outbound
             .post(webhook)
             .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")));
-        if let Some(signer) = &self.signer {
+        if let Some(signer) = &self.delivery.now().signer {
             // A heartbeat is a message of its own: a new id each time.
             let id = format!("heartbeat_{}", Uuid::new_v4().simple());
-            for header in signer.headers(&id, sent_at.unix_timestamp(), &body) {
+            // The wall clock, as for deliveries (see `delivery`).
+            let wall = OffsetDateTime::now_utc().unix_timestamp();
+            for header in signer.headers(&id, wall, &body) {
                 request = request.insert_header(header);
             }
         }
@@ -96,7 +105,7 @@ impl HeartbeatClient {
             http_status,
             latency_ms,
             error,
-            checked_time: now_seconds(),
+            checked_time: self.clock.now_seconds(),
         }
     }
 }

@@ -18,7 +18,7 @@ pub struct Retention {
 
 impl Retention {
     /// Starts the purge on a thread named `retention`; answers its name.
-    pub fn start(self) -> std::io::Result<&'static str> {
+    pub fn start(self: Arc<Self>) -> std::io::Result<&'static str> {
         const NAME: &str = "retention";
         thread::Builder::new()
             .name(NAME.into())

@@ -2,11 +2,11 @@
 //! `serve` and `check-config` build a [`Runtime`], so whatever `check-config`
 //! accepts, the service starts with, and nothing is parsed twice.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use crate::auth::Auth;
-use crate::config::{ConfigError, Settings};
-use crate::domain::{BlockedNetworks, SystemClock, UrlRules};
+use crate::config::{ConfigError, DeliverySettings, Settings};
+use crate::domain::{BlockedNetworks, MovableClock, UrlRules};
 use crate::seed::Seeds;
 use crate::signing::Signer;
 
@@ -16,7 +16,11 @@ pub struct Runtime {
     pub auth: Auth,
     pub rules: UrlRules,
     pub seeds: Seeds,
-    pub signer: Option<Signer>,
+    /// The `[delivery]` settings in effect, and their signer.
+    pub delivery: Arc<LiveSettings>,
+    /// The one clock every part reads: the wall clock, unless the sandbox's
+    /// clock call moves it ahead.
+    pub clock: Arc<MovableClock>,
 }
 
 impl Runtime {
@@ -29,26 +33,87 @@ impl Runtime {
             allow_http: settings.security.allow_http,
             blocked,
         };
-        let auth = Auth::from_settings(
-            &settings.auth,
-            settings.sandbox.enabled,
-            Arc::new(SystemClock),
-        )?;
+        let clock = Arc::new(MovableClock::default());
+        let auth = Auth::from_settings(&settings.auth, settings.sandbox.enabled, clock.clone())?;
         let seeds = Seeds::parse(&settings.seed.webhooks, &rules)?;
-        let signer = settings
-            .delivery
-            .signing_secret
-            .as_deref()
-            .map(Signer::from_secret)
-            .transpose()
-            .map_err(|why| ConfigError::new("delivery.signing_secret", why))?;
+        let delivery = Arc::new(LiveSettings::new(Delivery::ready(
+            settings.delivery.clone(),
+        )?));
         Ok(Self {
             settings,
             auth,
             rules,
             seeds,
-            signer,
+            delivery,
+            clock,
         })
+    }
+}
+
+/// `[delivery]` settings, validated, with the signer their secret makes.
+#[derive(Clone)]
+pub struct Delivery {
+    pub settings: DeliverySettings,
+    pub signer: Option<Signer>,
+}
+
+impl Delivery {
+    /// Every error names its key, as the configuration file's do.
+    pub fn ready(settings: DeliverySettings) -> Result<Self, ConfigError> {
+        settings.validate()?;
+        let signer = settings
+            .signing_secret
+            .as_deref()
+            .map(Signer::from_secret)
+            .transpose()
+            .map_err(|why| ConfigError::new("delivery.signing_secret", why))?;
+        Ok(Self { settings, signer })
+    }
+}
+
+/// The `[delivery]` settings in effect: the configured ones, unless the
+/// sandbox's settings call changed them (in effect from the next attempt);
+/// a reset restores the configured ones. Each reader takes the whole set at
+/// once, so an attempt never mixes old and new values.
+pub struct LiveSettings {
+    configured: Arc<Delivery>,
+    current: RwLock<Arc<Delivery>>,
+}
+
+impl LiveSettings {
+    pub fn new(configured: Delivery) -> Self {
+        let configured = Arc::new(configured);
+        Self {
+            current: RwLock::new(Arc::clone(&configured)),
+            configured,
+        }
+    }
+
+    /// The settings in effect now.
+    pub fn now(&self) -> Arc<Delivery> {
+        Arc::clone(
+            &self
+                .current
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    pub fn set(&self, delivery: Delivery) {
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(delivery);
+    }
+
+    /// The settings the configuration file gave.
+    pub fn configured(&self) -> Arc<Delivery> {
+        Arc::clone(&self.configured)
+    }
+
+    /// Back to the configured settings.
+    pub fn restore(&self) {
+        self.set((*self.configured).clone());
     }
 }
 

@@ -6,7 +6,8 @@
 use serde_json::Value;
 
 use crate::config::ConfigError;
-use crate::domain::time::now_seconds;
+use time::OffsetDateTime;
+
 use crate::domain::{PmCode, Problem, UrlRules, Webhook, WebhookBody, WebhookId, WebhookSpec};
 use crate::store::{Repository, StoreError};
 
@@ -71,16 +72,16 @@ impl Seeds {
         self.0.is_empty()
     }
 
-    /// Creates each fixture whose (program manager, product) key is free.
-    pub async fn apply(&self, repo: &(impl Repository + ?Sized)) -> Result<Seeded, StoreError> {
+    /// Creates each fixture whose (program manager, product) key is free,
+    /// created at `now`.
+    pub async fn apply(
+        &self,
+        repo: &(impl Repository + ?Sized),
+        now: OffsetDateTime,
+    ) -> Result<Seeded, StoreError> {
         let mut seeded = Seeded::default();
         for (pm, spec) in &self.0 {
-            let webhook = Webhook::create(
-                WebhookId::generate(),
-                pm.clone(),
-                spec.clone(),
-                now_seconds(),
-            );
+            let webhook = Webhook::create(WebhookId::generate(), pm.clone(), spec.clone(), now);
             match repo.create(webhook).await {
                 Ok(_) => seeded.created += 1,
                 Err(StoreError::Duplicate) => seeded.present += 1,

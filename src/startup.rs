@@ -25,7 +25,7 @@ use crate::api::{self, route_table};
 use crate::auth::{authenticate, Gate};
 use crate::dashboard;
 use crate::delivery::{Engine, EngineStats};
-use crate::domain::{Clock, SystemClock};
+use crate::domain::Clock;
 use crate::error::ApiError;
 use crate::heartbeat::HeartbeatClient;
 use crate::retention::Retention;
@@ -94,7 +94,8 @@ impl Application {
             auth,
             rules,
             seeds,
-            signer,
+            delivery,
+            clock,
         } = runtime;
         if let Some((pm, secret)) = auth.clients.sandbox() {
             // The sandbox's default client: a newcomer signs in with it as is.
@@ -104,7 +105,7 @@ impl Application {
         }
         if !seeds.is_empty() {
             let seeded = seeds
-                .apply(&*store)
+                .apply(&*store, clock.now_seconds())
                 .await
                 .map_err(|e| StartupError(format!("seed.webhooks: {e}")))?;
             log::info!(
@@ -114,7 +115,8 @@ impl Application {
             );
         }
 
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let movable = clock;
+        let clock: Arc<dyn Clock> = movable.clone();
         let stats = Arc::new(EngineStats::default());
         let fixture = settings.sandbox.enabled.then(|| {
             Arc::new(Fixture::new(
@@ -122,29 +124,27 @@ impl Application {
                 settings.retention.max_age(),
             ))
         });
-        let heartbeat_signer = signer.clone();
         let engine = Engine {
-            settings: settings.delivery.clone(),
-            signer,
+            settings: Arc::clone(&delivery),
             blocked: rules.blocked.clone(),
             store: Arc::clone(&store),
             clock: Arc::clone(&clock),
             stats: Arc::clone(&stats),
             fixture: fixture.clone(),
         };
-        let delivery = engine
+        let engine_thread = engine
             .start()
             .map_err(|e| StartupError(format!("delivery: starting its thread: {e}")))?;
-        threads.push(delivery.to_owned());
-        let retention = Retention {
+        threads.push(engine_thread.to_owned());
+        let retention = Arc::new(Retention {
             settings: settings.retention.clone(),
             store: Arc::clone(&store),
-            clock,
-        };
-        let retention = retention
+            clock: Arc::clone(&clock),
+        });
+        let retention_thread = Arc::clone(&retention)
             .start()
             .map_err(|e| StartupError(format!("retention: starting its thread: {e}")))?;
-        threads.push(retention.to_owned());
+        threads.push(retention_thread.to_owned());
 
         let address = (settings.server.host.clone(), settings.server.port);
 
@@ -161,6 +161,10 @@ impl Application {
         let gate = web::Data::new(Gate::new(auth, &table, serving.dashboard));
         let stats = web::Data::from(stats);
         let fixture = fixture.map(web::Data::from);
+        let retention = web::Data::from(retention);
+        let clock = web::Data::from(clock);
+        let movable = web::Data::from(movable);
+        let delivery = web::Data::from(delivery);
         let (signals, stopping) = shutdown::channel();
         let stopping = web::Data::new(stopping);
         let rules = web::Data::new(rules);
@@ -172,8 +176,12 @@ impl Application {
         let mut server = HttpServer::new(move || {
             // Built once per worker: awc's client is single-threaded, and each
             // worker's heartbeats share its connection pool.
-            let client =
-                HeartbeatClient::new(&heartbeat, blocked.clone(), heartbeat_signer.clone());
+            let client = HeartbeatClient::new(
+                &heartbeat,
+                blocked.clone(),
+                delivery.clone().into_inner(),
+                clock.clone().into_inner(),
+            );
             let json = web::JsonConfig::default()
                 .limit(limit)
                 .error_handler(|error, _| ApiError::from(error).into());
@@ -184,6 +192,10 @@ impl Application {
                 .app_data(seeds.clone())
                 .app_data(stats.clone())
                 .app_data(stopping.clone())
+                .app_data(clock.clone())
+                .app_data(movable.clone())
+                .app_data(delivery.clone())
+                .app_data(retention.clone())
                 .app_data(web::Data::new(client))
                 .app_data(json)
                 .app_data(web::PayloadConfig::new(limit))

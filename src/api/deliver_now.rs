@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use super::routes::Routes;
 use super::{parse_id, success, Caller};
-use crate::domain::time::{now, rfc3339_millis};
+use crate::domain::time::rfc3339_millis;
+use crate::domain::Clock;
 use crate::domain::{ErrorCode, NotificationId, Problem};
 use crate::error::ApiError;
 use crate::store::{Store, StoreError};
@@ -32,6 +33,7 @@ struct DeliverNowAnswer {
 }
 
 async fn deliver_now(
+    clock: web::Data<dyn Clock>,
     caller: Caller,
     path: web::Path<(String, String)>,
     store: web::Data<dyn Store>,
@@ -41,7 +43,7 @@ async fn deliver_now(
     let id = NotificationId::parse(&notification).map_err(ApiError::bad_request)?;
     // An unknown webhook is WEBHOOK_NOT_REGISTERED, as on every call by id.
     let n = store
-        .deliver_now(webhook, caller.scope(), id, now())
+        .deliver_now(webhook, caller.scope(), id, clock.now())
         .await
         .map_err(|e| match e {
             StoreError::NotificationNotFound => ApiError::NotFound(Problem::at(

@@ -15,8 +15,9 @@ use serde_json::Value;
 
 use super::routes::Routes;
 use super::{object_body, pm_param, query, success, Caller};
-use crate::domain::time::{now_seconds, rfc3339_seconds};
+use crate::domain::time::rfc3339_seconds;
 use crate::domain::webhook_body::owner;
+use crate::domain::Clock;
 use crate::domain::{
     ErrorCode, Event, EventCode, EventId, NotificationId, PmCode, Problem, Problems, ProductId,
     WebhookId,
@@ -134,6 +135,7 @@ fn skipped(record: &EventRecord) -> Vec<Skipped> {
 /// kept in the journal, with each other webhook of the program manager and
 /// why it got nothing.
 async fn trigger(
+    clock: web::Data<dyn Clock>,
     caller: Caller,
     body: web::Json<Value>,
     store: web::Data<dyn Store>,
@@ -145,7 +147,7 @@ async fn trigger(
     // only by their keys, however many it has.
     let keys = store.keys(&event.pm).await?;
     let candidates = store.active_for(&event.pm, event.product).await?;
-    let now = now_seconds();
+    let now = clock.now_seconds();
     let fan = event.fan_out(&keys, candidates.iter().map(|w| &**w), now);
     // Kept before the notifications are stored, so that an attempt that
     // follows at once finds its event; forgotten again if they are not.

@@ -19,7 +19,8 @@ use super::routes::Routes;
 use super::{query, success};
 use crate::domain::inbox::{inbox_name, Answered, Captured, InboxLimits, MAX_INBOXES};
 use crate::domain::inbox_script::{Answer, Running, Script};
-use crate::domain::time::{now_seconds, rfc3339_seconds};
+use crate::domain::time::rfc3339_seconds;
+use crate::domain::Clock;
 use crate::domain::{ErrorCode, Problem};
 use crate::error::ApiError;
 use crate::sandbox::{Fixture, MAX_SCRIPTS};
@@ -50,6 +51,7 @@ fn name_of(raw: &str) -> Result<String, ApiError> {
 /// the inbox has a script, as its next step says (the request is kept either
 /// way, with what it was answered).
 async fn capture(
+    clock: web::Data<dyn Clock>,
     req: HttpRequest,
     name: web::Path<String>,
     body: web::Bytes,
@@ -71,7 +73,7 @@ async fn capture(
         req.method().to_string(),
         headers,
         &body,
-        rfc3339_seconds(now_seconds()),
+        rfc3339_seconds(clock.now_seconds()),
     );
     let scripted = fixture.next_answer(&name);
     if let Some((answer, step)) = &scripted {

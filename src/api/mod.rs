@@ -2,6 +2,7 @@
 //! handlers and the declaration of its routes. Shared here: who is calling, the
 //! success envelope, reading a JSON object body, and finding the webhook a path names.
 
+pub mod clock;
 pub mod deliver_now;
 pub mod deliveries;
 pub mod events;
@@ -14,6 +15,7 @@ pub mod openapi;
 pub mod paths;
 pub mod reset;
 pub mod routes;
+pub mod settings;
 pub mod subscriptions;
 pub mod token;
 pub mod webhooks;
@@ -54,6 +56,8 @@ pub fn routes(r: &mut Routes) {
     deliveries::routes(r);
     deliver_now::routes(r);
     inbox::routes(r);
+    clock::routes(r);
+    settings::routes(r);
     reset::routes(r);
 }
 

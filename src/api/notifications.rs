@@ -14,7 +14,8 @@ use time::{Date, OffsetDateTime, Time};
 
 use super::routes::Routes;
 use super::{object_body, parse_event_path, parse_id, success, Caller};
-use crate::domain::time::{now, rfc3339_millis};
+use crate::domain::time::rfc3339_millis;
+use crate::domain::Clock;
 use crate::domain::{
     quote, Attempt, ErrorCode, EventCode, Notification, NotificationId, Problem, Problems,
     WebhookId,
@@ -134,6 +135,7 @@ struct NotificationList<'a> {
 
 /// `GET /api/v1/Webhooks/{id}/events/{eventCode}/notifications?from=yyyy-MM-dd&count=N`
 async fn by_event(
+    clock: web::Data<dyn Clock>,
     caller: Caller,
     path: web::Path<(String, String)>,
     req: HttpRequest,
@@ -142,7 +144,7 @@ async fn by_event(
     let (id, code) = path.into_inner();
     let id = parse_id(&id)?;
     let code = parse_event_path(&code)?;
-    let (since, count) = parse_query(req.query_string(), now().date())?;
+    let (since, count) = parse_query(req.query_string(), clock.now().date())?;
     let found = store
         .by_event(id, caller.scope(), code, since, count)
         .await?;
@@ -425,6 +427,7 @@ struct ResendAnswer {
 /// the whole retry schedule, for each final notification named; per id, Thredd's
 /// `resendStatus`. The webhook must be `active` (`409 WEBHOOK_IS_NOT_ACTIVE_IN_STATUS`).
 async fn resend(
+    clock: web::Data<dyn Clock>,
     caller: Caller,
     path: web::Path<String>,
     body: web::Json<Value>,
@@ -436,7 +439,7 @@ async fn resend(
         RESEND_LIMIT,
         ErrorCode::NotificationResendLimitExceeded,
     )?;
-    let each = store.resend(id, caller.scope(), ids, now()).await?;
+    let each = store.resend(id, caller.scope(), ids, clock.now()).await?;
     let content = each
         .iter()
         .map(|(id, resend)| Resent {

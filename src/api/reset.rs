@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::routes::Routes;
 use super::{pm_param, query, success, Caller};
 use crate::domain::inbox::inbox_name;
-use crate::domain::{pm_code, ErrorCode, PmCode, Problem};
+use crate::domain::{pm_code, Clock, ErrorCode, MovableClock, PmCode, Problem};
 use crate::error::ApiError;
+use crate::runtime::LiveSettings;
 use crate::sandbox::Fixture;
 use crate::seed::Seeds;
 use crate::store::{Cleared, Store};
@@ -65,7 +66,9 @@ impl Scope {
 ///   program manager share one instance (with auth on, the token's program
 ///   manager is the scope, and naming another is 403);
 /// - `inbox`: empties that inbox and removes its script (alone, nothing else
-///   is reset); a reset of everything removes every inbox's script.
+///   is reset); a reset of everything removes every inbox's script, returns
+///   the clock to the wall clock and restores the configured `[delivery]`
+///   settings (shared by every program manager, a scoped reset leaves them).
 ///
 /// Then the configured fixtures that are absent are created again.
 async fn reset(
@@ -74,6 +77,8 @@ async fn reset(
     store: web::Data<dyn Store>,
     seeds: web::Data<Seeds>,
     fixture: web::Data<Fixture>,
+    clock: web::Data<MovableClock>,
+    delivery: web::Data<LiveSettings>,
 ) -> Result<HttpResponse, ApiError> {
     let ResetQuery {
         program_manager_code,
@@ -115,13 +120,17 @@ async fn reset(
     }
     if matches!(scope, Scope::All) {
         fixture.clear_script(None);
+        // Shared by every program manager: only a reset of everything
+        // returns them to their start.
+        clock.reset();
+        delivery.restore();
     }
     if matches!(scope, Scope::All) || inbox.is_some() {
         fixture.inbox_changed();
     }
     let seeded = match scope {
         Scope::InboxOnly => 0,
-        Scope::All | Scope::Pm(_) => seeds.apply(&**store).await?.created,
+        Scope::All | Scope::Pm(_) => seeds.apply(&**store, clock.now_seconds()).await?.created,
     };
     let pm = scope.pm().map(PmCode::to_string);
     log::info!(

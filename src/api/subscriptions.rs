@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::routes::Routes;
 use super::{find_webhook, object_body, parse_event_path, parse_id, success, Caller};
-use crate::domain::time::now_seconds;
+use crate::domain::Clock;
 use crate::domain::{ErrorCode, EventSet, Problem, Webhook};
 use crate::error::ApiError;
 use crate::store::Store;
@@ -73,6 +73,7 @@ async fn list(
 
 /// `PUT /api/v1/Webhooks/{id}/subscriptions`: adds codes, all or none.
 async fn subscribe(
+    clock: web::Data<dyn Clock>,
     caller: Caller,
     path: web::Path<String>,
     body: web::Json<Value>,
@@ -81,7 +82,7 @@ async fn subscribe(
     let id = parse_id(&path)?;
     let body: SubscribeBody = object_body(body.into_inner())?;
     let events = parse_events(&body.events).map_err(ApiError::BadRequest)?;
-    let now = now_seconds();
+    let now = clock.now_seconds();
     let change = Box::new(move |w: &mut Webhook| w.subscribe(&events, now));
     let webhook = store.modify(id, caller.scope(), change).await?;
     Ok(success(
@@ -111,6 +112,7 @@ fn parse_events(value: &Value) -> Result<EventSet, Vec<Problem>> {
 
 /// `DELETE /api/v1/Webhooks/{id}/subscriptions/{eventCode}`
 async fn unsubscribe(
+    clock: web::Data<dyn Clock>,
     caller: Caller,
     path: web::Path<(String, String)>,
     store: web::Data<dyn Store>,
@@ -118,7 +120,7 @@ async fn unsubscribe(
     let (id, code) = path.into_inner();
     let id = parse_id(&id)?;
     let code = parse_event_path(&code)?;
-    let now = now_seconds();
+    let now = clock.now_seconds();
     let change = Box::new(move |w: &mut Webhook| w.unsubscribe(code, now));
     let webhook = store.modify(id, caller.scope(), change).await?;
     Ok(success(

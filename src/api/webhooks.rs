@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::routes::Routes;
 use super::{object_body, parse_id, success_rendered, Caller};
-use crate::domain::time::now_seconds;
+use crate::domain::Clock;
 use crate::domain::{UrlRules, Webhook, WebhookBody, WebhookDocument, WebhookId, WebhookStatus};
 use crate::error::ApiError;
 use crate::store::Store;
@@ -29,6 +29,7 @@ fn answer(status: StatusCode, document: &WebhookDocument) -> HttpResponse {
 
 /// `POST /api/v1/Webhooks`
 async fn create(
+    clock: web::Data<dyn Clock>,
     caller: Caller,
     body: web::Json<Value>,
     store: web::Data<dyn Store>,
@@ -39,7 +40,7 @@ async fn create(
     let (pm, spec) = body
         .parse_new(caller.scope(), &rules)
         .map_err(ApiError::BadRequest)?;
-    let webhook = Webhook::create(WebhookId::generate(), pm, spec, now_seconds());
+    let webhook = Webhook::create(WebhookId::generate(), pm, spec, clock.now_seconds());
     let webhook = store.create(webhook).await?;
     log::info!(
         "webhook {} created for program manager {}",
@@ -78,6 +79,7 @@ async fn details(
 /// `PUT /api/v1/Webhooks/{id}`: a full replace; the program manager cannot
 /// change (`Webhook::replace` refuses it inside the write).
 async fn replace(
+    clock: web::Data<dyn Clock>,
     caller: Caller,
     path: web::Path<String>,
     body: web::Json<Value>,
@@ -88,7 +90,7 @@ async fn replace(
     caller.check_body(&body)?;
     let body: WebhookBody = object_body(body.into_inner())?;
     let (named, spec) = body.parse(&rules).map_err(ApiError::BadRequest)?;
-    let now = now_seconds();
+    let now = clock.now_seconds();
     let change = Box::new(move |w: &mut Webhook| w.replace(named.as_ref(), spec, now));
     let webhook = store.modify(id, caller.scope(), change).await?;
     Ok(answer(StatusCode::OK, &WebhookDocument::render(&webhook)))
@@ -102,6 +104,7 @@ struct StatusBody {
 
 /// `PATCH` or `PUT /api/v1/Webhooks/{id}/status`
 async fn set_status(
+    clock: web::Data<dyn Clock>,
     caller: Caller,
     path: web::Path<String>,
     body: web::Json<Value>,
@@ -110,7 +113,7 @@ async fn set_status(
     let id = parse_id(&path)?;
     let body: StatusBody = object_body(body.into_inner())?;
     let status = WebhookStatus::from_json(&body.webhook_status).map_err(ApiError::bad_request)?;
-    let now = now_seconds();
+    let now = clock.now_seconds();
     let change = Box::new(move |w: &mut Webhook| w.set_status(status, now));
     let webhook = store.modify(id, caller.scope(), change).await?;
     Ok(answer(StatusCode::OK, &WebhookDocument::render(&webhook)))

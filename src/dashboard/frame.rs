@@ -12,7 +12,7 @@ use crate::activity::LastHour;
 use crate::auth::session::Session;
 use crate::auth::{Authenticated, Gate};
 use crate::delivery::EngineStats;
-use crate::domain::PmCode;
+use crate::domain::{Clock, PmCode};
 use crate::store::Store;
 
 /// Who is looking at a page.
@@ -45,11 +45,11 @@ pub struct Strip {
 }
 
 impl Strip {
-    pub async fn read(store: &dyn Store, stats: &EngineStats) -> Self {
+    pub async fn read(store: &dyn Store, stats: &EngineStats, now: OffsetDateTime) -> Self {
         // The hour first: an attempt is counted once its outcome is
         // committed, so the backlog read after it never still counts as
         // pending a notification the hour shows delivered.
-        let hour = stats.activity.last_hour(OffsetDateTime::now_utc());
+        let hour = stats.activity.last_hour(now);
         let pending = store.backlog().await.ok().map(|b| b.pending);
         Self { hour, pending }
     }
@@ -76,9 +76,12 @@ impl FromRequest for Frame {
             .is_some_and(|g| g.signs_in());
         let store = req.app_data::<web::Data<dyn Store>>().cloned();
         let stats = req.app_data::<web::Data<EngineStats>>().cloned();
+        let now = req
+            .app_data::<web::Data<dyn Clock>>()
+            .map_or_else(OffsetDateTime::now_utc, |clock| clock.now());
         Box::pin(async move {
             let strip = match (&viewer.pm, store, stats) {
-                (None, Some(store), Some(stats)) => Some(Strip::read(&**store, &stats).await),
+                (None, Some(store), Some(stats)) => Some(Strip::read(&**store, &stats, now).await),
                 _ => None,
             };
             Ok(Frame {

@@ -33,9 +33,8 @@ use self::frame::{Frame, Strip, Viewer};
 use crate::api::routes::{Route, Routes};
 use crate::delivery::EngineStats;
 use crate::domain::event_payload::sample;
-use crate::domain::time::now_seconds;
 use crate::domain::{
-    EventCode, EventId, NotificationId, NotificationStatus, PmCode, ProductId, WebhookId,
+    Clock, EventCode, EventId, NotificationId, NotificationStatus, PmCode, ProductId, WebhookId,
 };
 use crate::sandbox::{notifications_now, Fixture};
 use crate::shutdown::Stopping;
@@ -254,8 +253,9 @@ async fn log(
     query: web::Query<HashMap<String, String>>,
     store: web::Data<dyn Store>,
     fixture: Option<web::Data<Fixture>>,
+    clock: web::Data<dyn Clock>,
 ) -> HttpResponse {
-    let filters = match Filters::parse(&query, &frame.viewer, OffsetDateTime::now_utc()) {
+    let filters = match Filters::parse(&query, &frame.viewer, clock.now()) {
         Ok(filters) => filters,
         Err(why) => return page(StatusCode::BAD_REQUEST, pages::problem(&frame, &why)),
     };
@@ -372,8 +372,9 @@ async fn stream(
     store: web::Data<dyn Store>,
     stats: web::Data<EngineStats>,
     fixture: Option<web::Data<Fixture>>,
+    clock: web::Data<dyn Clock>,
 ) -> HttpResponse {
-    let mut filters = match Filters::parse(&query, &frame.viewer, OffsetDateTime::now_utc()) {
+    let mut filters = match Filters::parse(&query, &frame.viewer, clock.now()) {
         Ok(filters) => filters,
         Err(why) => return page(StatusCode::BAD_REQUEST, pages::problem(&frame, &why)),
     };
@@ -383,7 +384,7 @@ async fn stream(
     let scope = frame.viewer.pm.clone();
     live(&req, move || {
         let (store, stats, filters) = (store.clone(), stats.clone(), filters.clone());
-        let (scope, fixture) = (scope.clone(), fixture.clone());
+        let (scope, fixture, clock) = (scope.clone(), fixture.clone(), clock.clone());
         async move {
             let mut parts = Vec::with_capacity(2);
             let fixture = fixture.as_ref().map(|f| &***f);
@@ -391,7 +392,7 @@ async fn stream(
                 parts.push(("rows", pages::rows(&rows).into_string()));
             }
             if with_strip {
-                let strip = Strip::read(&**store, &stats).await;
+                let strip = Strip::read(&**store, &stats, clock.now()).await;
                 parts.push(("strip", pages::strip(&strip).into_string()));
             }
             parts
@@ -615,7 +616,11 @@ async fn events_stream(
 /// `GET /dashboard/send?pm=&product=&event=`: the form that sends an event,
 /// its payload prefilled with the sample the service would generate for that
 /// event, program manager and product.
-async fn send(frame: Frame, query: web::Query<HashMap<String, String>>) -> HttpResponse {
+async fn send(
+    frame: Frame,
+    query: web::Query<HashMap<String, String>>,
+    clock: web::Data<dyn Clock>,
+) -> HttpResponse {
     let value = |key: &str| query.get(key).map_or("", |v| v.trim());
     let pm = match &frame.viewer.pm {
         Some(mine) => Ok(mine.clone()),
@@ -642,7 +647,7 @@ async fn send(frame: Frame, query: web::Query<HashMap<String, String>>) -> HttpR
             pages::problem(&frame, "No such event code."),
         );
     };
-    let payload = sample(code, &pm, product, now_seconds());
+    let payload = sample(code, &pm, product, clock.now_seconds());
     let payload = serde_json::to_string_pretty(&payload).unwrap_or_default();
     page(
         StatusCode::OK,

@@ -19,7 +19,7 @@ pub mod webhook_body;
 pub mod webhook_document;
 pub mod webhook_url;
 
-pub use self::time::{Clock, SystemClock, TestClock};
+pub use self::time::{Clock, MovableClock, SystemClock, TestClock};
 pub use custom_headers::CustomHeaders;
 pub use event::{Event, EventId, FanOut, Skip, WebhookKeys};
 pub use event_code::{EventCode, EventSet};

@@ -3,6 +3,7 @@
 //! Every part that needs "now" takes a [`Clock`], so a test can drive time
 //! ([`TestClock`]) instead of waiting for it.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
 use time::format_description::well_known::Rfc3339;
@@ -58,14 +59,44 @@ impl Clock for TestClock {
     }
 }
 
-/// Now on the system clock, for parts that take no [`Clock`] (the API's handlers).
-pub fn now() -> OffsetDateTime {
-    SystemClock.now()
+/// The service's clock: the wall clock plus an offset that only moves
+/// forward, and only when the sandbox's clock call moves it
+/// (`sandbox::clock`); a reset returns it to the wall clock. Without the
+/// sandbox the offset stays 0 and this is the wall clock.
+#[derive(Debug, Default)]
+pub struct MovableClock {
+    offset_ms: AtomicI64,
 }
 
-/// Now on the system clock, to the second (webhook times, heartbeat times).
-pub fn now_seconds() -> OffsetDateTime {
-    SystemClock.now_seconds()
+impl MovableClock {
+    /// How far ahead of the wall clock it runs, in milliseconds.
+    pub fn offset_ms(&self) -> i64 {
+        self.offset_ms.load(Ordering::Acquire)
+    }
+
+    /// Moves it to `to`; never back: an earlier `to` changes nothing.
+    /// Answers the time it shows now.
+    pub fn advance_to(&self, to: OffsetDateTime) -> OffsetDateTime {
+        let ahead = to - OffsetDateTime::now_utc();
+        // Rounded up, so that the clock shows `to` or later at once.
+        let mut wanted = i64::try_from(ahead.whole_milliseconds()).unwrap_or(i64::MAX);
+        if ahead.subsec_nanoseconds() % 1_000_000 > 0 {
+            wanted = wanted.saturating_add(1);
+        }
+        self.offset_ms.fetch_max(wanted, Ordering::AcqRel);
+        self.now()
+    }
+
+    /// Back to the wall clock.
+    pub fn reset(&self) {
+        self.offset_ms.store(0, Ordering::Release);
+    }
+}
+
+impl Clock for MovableClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + Duration::milliseconds(self.offset_ms())
+    }
 }
 
 /// The same instant without its fraction of a second.
@@ -135,5 +166,28 @@ mod tests {
         assert_eq!(clock.now_seconds(), datetime!(2024-01-24 23:20:28 UTC));
         clock.advance(Duration::seconds(5));
         assert_eq!(clock.now(), datetime!(2024-01-24 23:20:33.7 UTC));
+    }
+
+    #[test]
+    fn a_movable_clock_moves_forward_only_and_resets_to_the_wall_clock() {
+        let clock = MovableClock::default();
+        assert_eq!(clock.offset_ms(), 0);
+        let ahead = OffsetDateTime::now_utc() + Duration::hours(2);
+        let shown = clock.advance_to(ahead);
+        assert!(shown >= ahead, "{shown} >= {ahead}");
+        let offset = clock.offset_ms();
+        assert!(
+            (7_199_000..=7_200_000).contains(&offset),
+            "about two hours: {offset}"
+        );
+        clock.advance_to(OffsetDateTime::now_utc());
+        assert_eq!(clock.offset_ms(), offset, "never back");
+        for nanos in (0..1_000_000).step_by(9_973) {
+            let to = clock.now() + Duration::nanoseconds(nanos);
+            assert!(clock.advance_to(to) >= to, "shows the target at once");
+        }
+        clock.reset();
+        assert_eq!(clock.offset_ms(), 0);
+        assert!(clock.now() - OffsetDateTime::now_utc() < Duration::seconds(1));
     }
 }

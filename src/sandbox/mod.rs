@@ -4,6 +4,7 @@
 //! them live in `api/` (`events`, `deliveries`, `reset`, `inbox`).
 
 pub mod barrier;
+pub mod clock;
 pub mod journal;
 pub mod matching;
 
@@ -14,6 +15,7 @@ use std::time::Duration;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 pub use barrier::{Barrier, Pass};
+pub use clock::Idle;
 pub use journal::{Delivery, EventRecord, Journal, Outcome};
 pub use matching::{DeliveryMatch, Expected};
 

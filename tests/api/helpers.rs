@@ -353,6 +353,8 @@ fn sample_body(template: &str, method: &Method) -> Option<Value> {
         "wait" => json!({"timeoutMs": 0}),
         "script" => json!({"steps": []}),
         "verify" => json!({"atLeast": 0}),
+        "advance" => json!({"ms": 0}),
+        "settings" => json!({"delivery": {}}),
         // Deliver now takes no body.
         "deliver" => return None,
         other => panic!("no sample body for {method} {template} ({other}): add one here"),

@@ -7,6 +7,7 @@ mod helpers;
 mod receiver;
 
 mod auth;
+mod clock;
 mod corpus;
 mod crash;
 mod dashboard;
