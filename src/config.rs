@@ -10,7 +10,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Backoff;
+use crate::domain::{Backoff, GiveUp};
 use crate::store::postgres::{redact, PgOptions};
 use crate::store::sqlite::{SqliteOptions, Synchronous};
 
@@ -358,14 +358,27 @@ impl DeliverySettings {
     /// The backoff rule. A queue that backs off for as long as the whole retry
     /// schedule lasts suspends its webhook: as long as an unreachable receiver
     /// took to suspend it before backoffs existed (at least a minute).
+    ///
+    /// Probes are never further apart than the schedule's longest wait, so
+    /// that a backoff does not stretch a short schedule (`domain::queue`).
     pub fn backoff(&self) -> Backoff {
         let schedule: u64 = self.retry_schedule_ms.iter().sum();
+        let longest = self
+            .retry_schedule_ms
+            .iter()
+            .max()
+            .map_or(u64::MAX, |l| (*l).max(1));
         Backoff {
             after: self.backoff_after,
-            first: millis(self.probe_interval_ms),
-            max: millis(self.probe_interval_max_ms),
+            first: millis(self.probe_interval_ms.min(longest)),
+            max: millis(self.probe_interval_max_ms.min(longest)),
             suspend_after: millis(schedule.max(60_000)),
         }
+    }
+
+    /// When a notification that waits in a backed-off queue gives up.
+    pub fn give_up(&self) -> GiveUp {
+        GiveUp::new(&self.retry_schedule_ms)
     }
 
     pub fn timeout(&self) -> Duration {

@@ -213,11 +213,20 @@ async fn run(engine: Engine) {
             let limits = ClaimLimits {
                 total: u32::try_from(free).unwrap_or(u32::MAX),
                 per_webhook: live.settings.per_webhook_concurrency,
+                give_up: Some(live.giving_up.clone()),
             };
             let lease = lease(&live.settings);
             match engine.store.claim_due(&instance, now, lease, limits).await {
-                Ok(Claims { claimed, next }) => {
+                Ok(Claims {
+                    claimed,
+                    next,
+                    gave_up,
+                }) => {
                     let more = claimed.len() == free;
+                    for recorded in gave_up {
+                        let worker = Rc::clone(&worker);
+                        actix_rt::spawn(async move { worker.gave_up(&recorded).await });
+                    }
                     for claim in claimed {
                         // Counted here, before the slot's task runs, so the
                         // counters never lag what is in flight.
@@ -433,6 +442,7 @@ impl Worker {
             limits: ClaimLimits {
                 total: 1,
                 per_webhook: live.settings.per_webhook_concurrency,
+                give_up: Some(live.giving_up.clone()),
             },
         };
         let next_since = self.generation();
@@ -463,7 +473,11 @@ impl Worker {
                 if suspends(outcome, &recorded.recent_final, rules.recent)
                     || recorded.queue.suspends(&rules.backoff, now)
                 {
-                    self.suspend(recorded.webhook_id, &n, outcome).await;
+                    let why = format!("after notification {} ({outcome:?})", n.id);
+                    self.suspend(recorded.webhook_id, &why).await;
+                }
+                for gave_up in &claims.gave_up {
+                    self.gave_up(gave_up).await;
                 }
                 claims.claimed.pop().map(|claim| (claim, next_since))
             }
@@ -540,10 +554,20 @@ impl Worker {
         }
     }
 
+    /// After notifications gave up waiting (`domain::GiveUp`): the suspension
+    /// rule, as for any that ends `Undelivered`.
+    async fn gave_up(&self, recorded: &Recorded) {
+        let recent = self.engine.settings.now().settings.suspend_after;
+        if suspends(AttemptOutcome::Undelivered, &recorded.recent_final, recent) {
+            self.suspend(recorded.webhook_id, "after notifications gave up waiting")
+                .await;
+        }
+    }
+
     /// Suspends the webhook (`Webhook::suspend`: only an active one). If this
     /// write fails, the next final failure decides again, since the rule looks
     /// at the last notifications, not at a count kept here.
-    async fn suspend(&self, webhook: WebhookId, n: &Notification, outcome: AttemptOutcome) {
+    async fn suspend(&self, webhook: WebhookId, why: &str) {
         let now = self.engine.clock.now_seconds();
         let change = self
             .engine
@@ -558,10 +582,9 @@ impl Worker {
             )
             .await;
         match change {
-            Ok(w) if w.status == WebhookStatus::Suspended => log::warn!(
-                "webhook {webhook} suspended after notification {} ({outcome:?}); set it active to resume",
-                n.id
-            ),
+            Ok(w) if w.status == WebhookStatus::Suspended => {
+                log::warn!("webhook {webhook} suspended {why}; set it active to resume")
+            }
             Ok(_) | Err(StoreError::NotFound) => {}
             Err(e) => log::warn!("webhook {webhook}: suspending it: {e}"),
         }
@@ -904,6 +927,7 @@ mod tests {
             let limits = ClaimLimits {
                 total: 100,
                 per_webhook: live.settings.per_webhook_concurrency,
+                give_up: Some(live.giving_up.clone()),
             };
             let claimed = self
                 .store

@@ -9,6 +9,7 @@ use crate::config::{ConfigError, DeliverySettings, Settings};
 use crate::domain::{BlockedNetworks, MovableClock, UrlRules};
 use crate::seed::Seeds;
 use crate::signing::Signer;
+use crate::store::GivingUp;
 
 /// Settings, validated and turned into ready objects.
 pub struct Runtime {
@@ -55,6 +56,8 @@ impl Runtime {
 pub struct Delivery {
     pub settings: DeliverySettings,
     pub signer: Option<Signer>,
+    /// When a notification waiting in a backed-off queue gives up.
+    pub giving_up: GivingUp,
 }
 
 impl Delivery {
@@ -67,7 +70,15 @@ impl Delivery {
             .map(Signer::from_secret)
             .transpose()
             .map_err(|why| ConfigError::new("delivery.signing_secret", why))?;
-        Ok(Self { settings, signer })
+        let giving_up = GivingUp {
+            rule: settings.give_up(),
+            recent: settings.suspend_after,
+        };
+        Ok(Self {
+            settings,
+            signer,
+            giving_up,
+        })
     }
 }
 

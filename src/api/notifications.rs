@@ -17,10 +17,11 @@ use super::{object_body, parse_event_path, parse_id, success, Caller};
 use crate::domain::time::rfc3339_millis;
 use crate::domain::Clock;
 use crate::domain::{
-    quote, Attempt, ErrorCode, EventCode, Notification, NotificationId, Problem, Problems,
-    WebhookId,
+    quote, Attempt, ErrorCode, EventCode, GiveUp, Notification, NotificationId, NotificationStatus,
+    Problem, Problems, QueueHealth, Waiting, WebhookId, WebhookStatus,
 };
 use crate::error::ApiError;
+use crate::runtime::LiveSettings;
 use crate::sandbox::Fixture;
 use crate::store::{find_notification, Store, StoreError};
 
@@ -62,10 +63,93 @@ struct NotificationView<'a> {
     /// journal holds it (the details call only).
     #[serde(skip_serializing_if = "Option::is_none")]
     event_id: Option<String>,
+    /// Not Thredd's: why a pending notification waits (the details call only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    waiting: Option<WaitingView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     notification_body: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     attempts: Option<Vec<AttemptView<'a>>>,
+}
+
+/// Why a pending notification waits (`domain::Waiting`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WaitingView {
+    reason: &'static str,
+    message: String,
+    /// Backing off: when the next probe may go.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    until: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    of: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_attempt: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gives_up_at: Option<String>,
+}
+
+impl WaitingView {
+    fn new(waiting: &Waiting) -> Self {
+        let step = waiting.schedule();
+        Self {
+            reason: waiting.reason(),
+            message: waiting.message(rfc3339_millis),
+            until: match waiting {
+                Waiting::BackingOff { until, .. } => Some(rfc3339_millis(*until)),
+                _ => None,
+            },
+            retry: step.map(|s| s.retry),
+            of: step.map(|s| s.of),
+            next_attempt: step.map(|s| rfc3339_millis(s.next_attempt)),
+            gives_up_at: step.map(|s| rfc3339_millis(s.gives_up_at)),
+        }
+    }
+}
+
+/// What a pending notification's reason to wait depends on: its webhook's
+/// status, its queue's health and the schedule in effect. Read only when a
+/// notification found is pending.
+struct WaitingContext {
+    status: WebhookStatus,
+    health: QueueHealth,
+    rule: GiveUp,
+}
+
+impl WaitingContext {
+    async fn read(
+        store: &dyn Store,
+        webhook: WebhookId,
+        found: &[(Notification, Vec<Attempt>)],
+        live: &LiveSettings,
+    ) -> Result<Option<Self>, ApiError> {
+        if found
+            .iter()
+            .all(|(n, _)| n.status != NotificationStatus::Pending)
+        {
+            return Ok(None);
+        }
+        let status = store.get(webhook, None).await?.status;
+        let health = store.queue_health(webhook).await?;
+        let rule = live.now().giving_up.rule.clone();
+        Ok(Some(Self {
+            status,
+            health,
+            rule,
+        }))
+    }
+
+    fn of(&self, n: &Notification) -> Option<Waiting> {
+        Waiting::of(
+            n,
+            self.status.as_str(),
+            self.status == WebhookStatus::Active,
+            &self.health,
+            &self.rule,
+        )
+    }
 }
 
 impl<'a> NotificationView<'a> {
@@ -80,6 +164,7 @@ impl<'a> NotificationView<'a> {
             created_time: rfc3339_millis(n.created_time),
             last_sent_time: n.last_sent_time.map(rfc3339_millis),
             event_id: None,
+            waiting: None,
             notification_body: attempts.map(|_| body),
             attempts: attempts.map(|all| {
                 all.iter()
@@ -281,6 +366,7 @@ async fn details(
     body: web::Json<Value>,
     store: web::Data<dyn Store>,
     fixture: Option<web::Data<Fixture>>,
+    live: web::Data<LiveSettings>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let ids = parse_ids(
@@ -289,19 +375,26 @@ async fn details(
         ErrorCode::NotificationBulkGetLimitExceeded,
     )?;
     let found = store.details(id, caller.scope(), ids).await?;
-    listed(id, detailed(&found, fixture.as_ref().map(|f| &***f)))
+    let waiting = WaitingContext::read(&**store, id, &found, &live).await?;
+    listed(
+        id,
+        detailed(&found, fixture.as_ref().map(|f| &***f), waiting.as_ref()),
+    )
 }
 
-/// The details call's items, each with its event when the journal knows it.
+/// The details call's items, each with its event when the journal knows it
+/// and, when pending, why it waits.
 fn detailed<'a>(
     found: &'a [(Notification, Vec<Attempt>)],
     fixture: Option<&'a Fixture>,
+    waiting: Option<&'a WaitingContext>,
 ) -> impl Iterator<Item = NotificationView<'a>> {
     found.iter().map(move |(n, attempts)| {
         let mut view = NotificationView::new(n, Some(attempts));
         view.event_id = fixture
             .and_then(|f| f.journal.event_of(n.id))
             .map(|e| e.to_string());
+        view.waiting = waiting.and_then(|w| w.of(n)).map(|w| WaitingView::new(&w));
         view
     })
 }
@@ -314,6 +407,7 @@ async fn by_id(
     path: web::Path<String>,
     store: web::Data<dyn Store>,
     fixture: web::Data<Fixture>,
+    live: web::Data<LiveSettings>,
 ) -> Result<HttpResponse, ApiError> {
     let id = NotificationId::parse(&path).map_err(|mut p| {
         p.field = Some("notificationId".into());
@@ -324,7 +418,8 @@ async fn by_id(
     };
     let webhook = n.webhook_id;
     let found = store.details(webhook, caller.scope(), vec![id]).await?;
-    listed(webhook, detailed(&found, Some(&fixture)))
+    let waiting = WaitingContext::read(&**store, webhook, &found, &live).await?;
+    listed(webhook, detailed(&found, Some(&fixture), waiting.as_ref()))
 }
 
 /// The webhook's notifications found; none is `404 NOTIFICATION_NOTFOUND`.

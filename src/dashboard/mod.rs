@@ -34,8 +34,10 @@ use crate::api::routes::{Route, Routes};
 use crate::delivery::EngineStats;
 use crate::domain::event_payload::sample;
 use crate::domain::{
-    Clock, EventCode, EventId, NotificationId, NotificationStatus, PmCode, ProductId, WebhookId,
+    Clock, EventCode, EventId, NotificationId, NotificationStatus, PmCode, ProductId, Waiting,
+    WebhookId, WebhookStatus,
 };
+use crate::runtime::LiveSettings;
 use crate::sandbox::{notifications_now, Fixture};
 use crate::shutdown::Stopping;
 use crate::store::{LogFilter, LogScan, Store, StoreError};
@@ -661,6 +663,7 @@ async fn detail(
     frame: Frame,
     path: web::Path<(String, String)>,
     store: web::Data<dyn Store>,
+    live: web::Data<LiveSettings>,
 ) -> HttpResponse {
     let not_found = |frame: &Frame| {
         page(
@@ -684,8 +687,29 @@ async fn detail(
         return not_found(&frame);
     };
     let hook = store.get(webhook, None).await.ok();
+    // Why it waits, when it is pending (nothing shown if the queue cannot be read).
+    let waiting = match (&hook, notification.status) {
+        (Some(hook), NotificationStatus::Pending) => {
+            store.queue_health(webhook).await.ok().and_then(|health| {
+                Waiting::of(
+                    &notification,
+                    hook.status.as_str(),
+                    hook.status == WebhookStatus::Active,
+                    &health,
+                    &live.now().giving_up.rule,
+                )
+            })
+        }
+        _ => None,
+    };
     page(
         StatusCode::OK,
-        pages::detail(&frame, &notification, &attempts, hook.as_deref()),
+        pages::detail(
+            &frame,
+            &notification,
+            &attempts,
+            hook.as_deref(),
+            waiting.as_ref(),
+        ),
     )
 }

@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use crate::domain::inbox::Captured;
 use crate::domain::{
-    Attempt, EventCode, EventId, Notification, NotificationStatus, PmCode, ProductId, Webhook,
-    WebhookStatus,
+    Attempt, EventCode, EventId, Notification, NotificationStatus, PmCode, ProductId, Waiting,
+    Webhook, WebhookStatus,
 };
 use crate::outbound::USER_AGENT;
 use crate::sandbox::EventRecord;
@@ -354,6 +354,7 @@ pub fn detail(
     n: &Notification,
     attempts: &[Attempt],
     webhook: Option<&Webhook>,
+    waiting: Option<&Waiting>,
 ) -> Markup {
     let envelope = serde_json::from_str::<serde_json::Value>(&n.body)
         .ok()
@@ -380,6 +381,11 @@ pub fn detail(
                         @match n.next_attempt {
                             Some(at) => { (when(at)) }
                             None => { "none" }
+                        }
+                    }
+                    @if let Some(waiting) = waiting {
+                        dt { "Waiting" } dd data-test="waiting" data-reason=(waiting.reason()) {
+                            (waiting.message(rfc3339_seconds))
                         }
                     }
                 }

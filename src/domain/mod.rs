@@ -30,7 +30,7 @@ pub use notification::{
 };
 pub use pm_code::PmCode;
 pub use problem::{quote, whole_number, ErrorCode, Problem, Problems};
-pub use queue::{BackingOff, Backoff, QueueHealth};
+pub use queue::{BackingOff, Backoff, GiveUp, QueueHealth, ScheduleStep, Waiting};
 pub use webhook::{
     HealthStatus, Heartbeat, ProductId, Refusal, Webhook, WebhookConfig, WebhookId, WebhookSpec,
     WebhookStatus,

@@ -174,6 +174,13 @@ impl Notification {
         status != NotificationStatus::Pending
     }
 
+    /// Ends a pending notification that waited past its schedule's end while
+    /// its queue backed off (`GiveUp`): `Undelivered`, with no attempt spent.
+    pub fn give_up(&mut self) {
+        self.status = NotificationStatus::Undelivered;
+        self.next_attempt = None;
+    }
+
     /// Starts a new delivery cycle, due `now`, with the whole retry schedule
     /// ahead of it again. A notification still `Pending` is being delivered
     /// already and is left alone.

@@ -9,11 +9,164 @@
 //!   the receiver is down) and one notification at a time is sent as a *probe*,
 //!   the first after `first`, each further one after twice the wait before, at
 //!   most `max`. A delivered probe ends the backoff and the queue drains.
+//! - **The schedule still holds.** The backoff never stretches a
+//!   notification's retry schedule beyond its own steps: probes are at most the
+//!   schedule's longest wait apart (`DeliverySettings::backoff`); the probe
+//!   is the soonest due notification, and each other one that has waited past
+//!   the time its last attempt would have been due (with the most jitter)
+//!   gives up: it ends `Undelivered` at the probe, spending no attempt
+//!   ([`GiveUp`]).
 //! - **Suspension.** A queue that has backed off for `suspend_after` without a
 //!   delivery suspends its webhook, which stops new notifications for it; set
 //!   it active to try again, and its waiting notifications are delivered.
 
+use std::sync::Arc;
+
 use time::{Duration, OffsetDateTime};
+
+use super::notification::{Notification, NotificationStatus};
+
+/// The retry schedule, as the rule for when a notification that waits in a
+/// backed-off queue gives up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GiveUp {
+    /// `after[k]`: the waits still ahead after `k` failed attempts, with the
+    /// most jitter (10%), in milliseconds.
+    after: Arc<[u64]>,
+}
+
+impl GiveUp {
+    /// The rule for a schedule of waits in milliseconds.
+    pub fn new(schedule_ms: &[u64]) -> Self {
+        let mut after = vec![0u64; schedule_ms.len() + 1];
+        for k in (0..schedule_ms.len()).rev() {
+            let wait = schedule_ms[k].saturating_add(schedule_ms[k] / 10);
+            after[k] = after[k + 1].saturating_add(wait);
+        }
+        Self {
+            after: after.into(),
+        }
+    }
+
+    /// When `n` (pending, waiting for its next attempt) gives up: the time its
+    /// last attempt would have been due had every retry gone on time. `None`
+    /// for a parked notification, which waits for its webhook instead.
+    pub fn at(&self, n: &Notification) -> Option<OffsetDateTime> {
+        let failures = n.failures_this_cycle() as usize;
+        let ahead = self.after.get(failures).copied().unwrap_or(0);
+        n.next_attempt
+            .map(|next| next + Duration::milliseconds(i64::try_from(ahead).unwrap_or(i64::MAX)))
+    }
+
+    /// How many retries the schedule has.
+    pub fn retries(&self) -> u32 {
+        u32::try_from(self.after.len() - 1).unwrap_or(u32::MAX)
+    }
+}
+
+/// Why a pending notification has not been delivered yet: for the details
+/// call and the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    /// Its webhook is not active: it waits, parked, spending nothing, until
+    /// the webhook is set active again.
+    Parked { webhook_status: &'static str },
+    /// Its queue backs off: it waits for the next probe (at `until`) to find
+    /// the receiver answering, and gives up at `gives_up_at`.
+    BackingOff {
+        until: OffsetDateTime,
+        schedule: ScheduleStep,
+    },
+    /// It waits for its next attempt on the retry schedule.
+    Scheduled { schedule: ScheduleStep },
+}
+
+/// Where a notification stands on its retry schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduleStep {
+    /// The retry its next attempt is (0: its first attempt), and how many the
+    /// schedule has.
+    pub retry: u32,
+    pub of: u32,
+    pub next_attempt: OffsetDateTime,
+    /// When it gives up if it is still waiting then.
+    pub gives_up_at: OffsetDateTime,
+}
+
+impl Waiting {
+    /// Why `n` waits, if it is pending: its webhook's status (`active` or
+    /// not), its queue's health and the schedule in effect.
+    pub fn of(
+        n: &Notification,
+        webhook_status: &'static str,
+        webhook_active: bool,
+        health: &QueueHealth,
+        rule: &GiveUp,
+    ) -> Option<Self> {
+        if n.status != NotificationStatus::Pending {
+            return None;
+        }
+        let Some(next_attempt) = n.next_attempt.filter(|_| webhook_active) else {
+            return Some(Self::Parked { webhook_status });
+        };
+        let schedule = ScheduleStep {
+            retry: n.failures_this_cycle(),
+            of: rule.retries(),
+            next_attempt,
+            gives_up_at: rule.at(n).unwrap_or(next_attempt),
+        };
+        Some(match health.backoff {
+            Some(b) => Self::BackingOff {
+                until: health.ready(next_attempt).max(b.until),
+                schedule,
+            },
+            None => Self::Scheduled { schedule },
+        })
+    }
+
+    /// Its name on the wire: `parked`, `backingOff`, `scheduled`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Parked { .. } => "parked",
+            Self::BackingOff { .. } => "backingOff",
+            Self::Scheduled { .. } => "scheduled",
+        }
+    }
+
+    pub fn schedule(&self) -> Option<&ScheduleStep> {
+        match self {
+            Self::Parked { .. } => None,
+            Self::BackingOff { schedule, .. } | Self::Scheduled { schedule } => Some(schedule),
+        }
+    }
+
+    /// One line for a person, times written by `when`.
+    pub fn message(&self, when: impl Fn(OffsetDateTime) -> String) -> String {
+        let step = |s: &ScheduleStep| {
+            let which = if s.retry == 0 {
+                "first attempt".to_owned()
+            } else {
+                format!("retry {} of {}", s.retry, s.of)
+            };
+            format!("{which}; gives up at {}", when(s.gives_up_at))
+        };
+        match self {
+            Self::Parked { webhook_status } => format!(
+                "parked: webhook {webhook_status}; it is sent once the webhook is set active"
+            ),
+            Self::BackingOff { until, schedule } => format!(
+                "backing off until {}: the receiver failed its last attempts ({})",
+                when(*until),
+                step(schedule)
+            ),
+            Self::Scheduled { schedule } => format!(
+                "next attempt at {} ({})",
+                when(schedule.next_attempt),
+                step(schedule)
+            ),
+        }
+    }
+}
 
 /// The backoff rule (from `[delivery]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,6 +331,35 @@ mod tests {
         q.delivered();
         assert_eq!(q, QueueHealth::default());
         assert_eq!(q.ready(T0), T0);
+    }
+
+    #[test]
+    fn a_waiting_notification_gives_up_when_its_last_attempt_would_have_been_due() {
+        use crate::domain::{EventCode, NotificationId, PmCode, WebhookId};
+        let rule = GiveUp::new(&[200, 300]);
+        assert_eq!(rule.retries(), 2);
+        let mut n = Notification::new(
+            WebhookId::generate(),
+            PmCode::parse("TRD").expect("pm"),
+            EventCode::from_number(103, "e").expect("code"),
+            NotificationId::generate(),
+            "{}".into(),
+            T0,
+        );
+        // Not attempted yet: its first attempt and both waits, with jitter.
+        assert_eq!(rule.at(&n), Some(T0 + Duration::milliseconds(220 + 330)));
+        n.attempts = 1;
+        n.next_attempt = Some(T0 + Duration::milliseconds(210));
+        assert_eq!(rule.at(&n), Some(T0 + Duration::milliseconds(210 + 330)));
+        n.attempts = 2;
+        n.next_attempt = Some(T0 + Duration::milliseconds(520));
+        assert_eq!(
+            rule.at(&n),
+            Some(T0 + Duration::milliseconds(520)),
+            "its last"
+        );
+        n.next_attempt = None;
+        assert_eq!(rule.at(&n), None, "parked");
     }
 
     #[test]

@@ -12,18 +12,18 @@ use tokio::sync::Notify;
 
 use super::sqlite::{SqliteOptions, Synchronous};
 use super::{
-    ClaimLimits, ClaimRequest, Claimed, Claims, Cleared, Inboxes, LogFilter, LogPage, LogScan,
-    MemoryStore, Outbox, RecordRules, Recorded, Repository, SqliteStore, Store, StoreError,
-    StoreFuture,
+    ClaimLimits, ClaimRequest, Claimed, Claims, Cleared, GivingUp, Inboxes, LogFilter, LogPage,
+    LogScan, MemoryStore, Outbox, RecordRules, Recorded, Repository, SqliteStore, Store,
+    StoreError, StoreFuture,
 };
 use std::collections::BTreeMap;
 
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
-    Attempt, AttemptOutcome, Backoff, ClaimToken, CustomHeaders, EventCode, EventSet, HealthStatus,
-    Heartbeat, Notification, NotificationId, NotificationStatus, PmCode, ProductId, QueueHealth,
-    ReceiverReply, Refusal, Resend, Webhook, WebhookConfig, WebhookDocument, WebhookId,
-    WebhookKeys, WebhookSpec, WebhookStatus, WebhookUrl,
+    Attempt, AttemptOutcome, Backoff, ClaimToken, CustomHeaders, EventCode, EventSet, GiveUp,
+    HealthStatus, Heartbeat, Notification, NotificationId, NotificationStatus, PmCode, ProductId,
+    QueueHealth, ReceiverReply, Refusal, Resend, Webhook, WebhookConfig, WebhookDocument,
+    WebhookId, WebhookKeys, WebhookSpec, WebhookStatus, WebhookUrl,
 };
 
 // The domain's rules, applied through the store as the handlers apply them.
@@ -626,6 +626,11 @@ macro_rules! contract_suite {
             fn backoff() {
                 with_repo(|r| a_failing_queue_backs_off_and_probes_one_at_a_time(&*r));
             }
+
+            #[test]
+            fn give_up() {
+                with_repo(|r| waiting_notifications_give_up_when_their_schedule_runs_out(&*r));
+            }
             #[test]
             fn parking() {
                 with_repo(|r| inactive_webhooks_park_their_notifications(&*r));
@@ -909,6 +914,7 @@ fn claims_follow_due_order_and_leases(store: &dyn Store) {
         Claims {
             claimed: vec![],
             next: Some(at(40)),
+            gave_up: vec![],
         },
         "held until the lease ends: look again then"
     );
@@ -990,10 +996,11 @@ fn a_full_queue_does_not_hold_up_another(store: &dyn Store) {
     let limits = ClaimLimits {
         total: 10,
         per_webhook: 3,
+        give_up: None,
     };
     let claims = |now| {
         store
-            .claim_due("a", now, lease, limits)
+            .claim_due("a", now, lease, limits.clone())
             .wait()
             .expect("claim")
     };
@@ -1008,6 +1015,7 @@ fn a_full_queue_does_not_hold_up_another(store: &dyn Store) {
         Claims {
             claimed: vec![],
             next: Some(at(90)),
+            gave_up: vec![],
         },
         "no room: nothing more until an attempt ends (or the leases do)"
     );
@@ -1041,14 +1049,14 @@ fn recording_claims_the_next_in_the_same_write(store: &dyn Store, claims_on_reco
     let lease = Duration::seconds(30);
     let one = ClaimLimits::upto(1);
     let first = store
-        .claim_due("e", at(5), lease, one)
+        .claim_due("e", at(5), lease, one.clone())
         .wait()
         .expect("claim");
     let request = |now| ClaimRequest {
         engine: "e".into(),
         now,
         lease,
-        limits: one,
+        limits: one.clone(),
     };
     let rules = RULES;
     let lost = store
@@ -1079,7 +1087,7 @@ fn recording_claims_the_next_in_the_same_write(store: &dyn Store, claims_on_reco
     } else {
         assert_eq!(ids_of(&next.claimed), [], "the loop claims");
         store
-            .claim_due("e", at(6), lease, one)
+            .claim_due("e", at(6), lease, one.clone())
             .wait()
             .expect("claim")
     };
@@ -1376,10 +1384,11 @@ fn a_failing_queue_backs_off_and_probes_one_at_a_time(store: &dyn Store) {
     let limits = ClaimLimits {
         total: 10,
         per_webhook: 2,
+        give_up: None,
     };
     let claims = |now| {
         store
-            .claim_due("a", now, lease, limits)
+            .claim_due("a", now, lease, limits.clone())
             .wait()
             .expect("claim")
     };
@@ -1461,6 +1470,97 @@ fn a_failing_queue_backs_off_and_probes_one_at_a_time(store: &dyn Store) {
         .wait()
         .expect("active");
     assert_eq!(store.backlog().wait().expect("backlog").backing_off, 0);
+}
+
+/// A backed-off queue does not stretch a schedule: at probe time, its due
+/// notifications that waited past their schedule's end (`GiveUp`) end
+/// `Undelivered` with no attempt spent, the claim answers them for the
+/// suspension rule, and the probe is the soonest of the rest. Without the
+/// rule (`ClaimLimits::upto`) nothing gives up.
+fn waiting_notifications_give_up_when_their_schedule_runs_out(store: &dyn Store) {
+    let rule = Backoff {
+        after: 1,
+        first: Duration::seconds(1),
+        max: Duration::seconds(1),
+        suspend_after: Duration::hours(1),
+    };
+    let dead = store.create(webhook("TRD", None)).wait().expect("create");
+    let at = |s: i64| t0() + Duration::seconds(s);
+    let old = notification(&dead, 101, at(0));
+    let young = notification(&dead, 101, at(0) + Duration::milliseconds(1));
+    let fresh = notification(&dead, 101, at(4));
+    store
+        .enqueue(vec![old.clone(), young.clone(), fresh.clone()])
+        .wait()
+        .expect("enqueue");
+    let lease = Duration::seconds(30);
+    let first = store
+        .claim_due("a", at(0), lease, ClaimLimits::upto(1))
+        .wait()
+        .expect("claim");
+    assert_eq!(ids_of(&first.claimed), [old.id]);
+    let recorded = store
+        .record_attempt(
+            old.id,
+            &first.claimed[0].token,
+            failed(at(0)),
+            AttemptOutcome::RetryAt(at(1)),
+            RecordRules {
+                recent: 5,
+                backoff: rule,
+            },
+        )
+        .wait()
+        .expect("record");
+    assert!(recorded.queue.backoff.is_some(), "backing off");
+
+    // A schedule of one 1 s wait: `young` (never attempted, due at 0) would
+    // give up after 1.1 s, but it is the soonest due: the probe. `old` (one
+    // failure, due at 1 s) gives up after 1 s; `fresh` (due at 4 s) waits on
+    // till 5.1 s.
+    let limits = ClaimLimits {
+        give_up: Some(GivingUp {
+            rule: GiveUp::new(&[1_000]),
+            recent: 5,
+        }),
+        ..ClaimLimits::upto(10)
+    };
+    let probe = store
+        .claim_due("a", at(5), lease, limits)
+        .wait()
+        .expect("claim");
+    assert_eq!(ids_of(&probe.claimed), [young.id], "the probe");
+    assert_eq!(probe.gave_up.len(), 1, "{probe:?}");
+    assert_eq!(probe.gave_up[0].webhook_id, dead.id);
+    assert_eq!(
+        probe.gave_up[0].recent_final,
+        [NotificationStatus::Undelivered],
+        "for the suspension rule"
+    );
+    let found = store
+        .details(dead.id, None, vec![old.id, fresh.id])
+        .wait()
+        .expect("details");
+    let status = |id| {
+        found.iter().find(|(n, _)| n.id == id).map(|(n, attempts)| {
+            (
+                n.status,
+                n.next_attempt.is_some(),
+                n.attempts,
+                attempts.len(),
+            )
+        })
+    };
+    assert_eq!(
+        status(old.id),
+        Some((NotificationStatus::Undelivered, false, 1, 1)),
+        "gave up: no attempt spent"
+    );
+    assert_eq!(
+        status(fresh.id),
+        Some((NotificationStatus::Pending, true, 0, 0)),
+        "still within its schedule"
+    );
 }
 
 /// A due notification of a webhook that is not active is parked, not claimed,

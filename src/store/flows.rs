@@ -19,7 +19,9 @@ use std::task::{Context, Poll, Waker};
 
 use time::OffsetDateTime;
 
-use super::{ClaimLimits, ClaimRequest, Claimed, Claims, RecordRules, Recorded, StoreError};
+use super::{
+    ClaimLimits, ClaimRequest, Claimed, Claims, GivingUp, RecordRules, Recorded, StoreError,
+};
 use crate::domain::{
     Attempt, AttemptOutcome, ClaimToken, Notification, NotificationId, NotificationStatus, PmCode,
     QueueHealth, Resend, Webhook, WebhookId,
@@ -156,22 +158,70 @@ pub(crate) async fn claim_due(
             taken_over: true,
         });
     }
-    claim_ready(tx, engine, now, until, limits, &mut claimed).await?;
+    let gave_up = claim_ready(tx, engine, now, until, &limits, &mut claimed).await?;
     let next = tx.next_look(now).await?;
-    Ok(Claims { claimed, next })
+    Ok(Claims {
+        claimed,
+        next,
+        gave_up,
+    })
+}
+
+/// The most waiting notifications of one queue looked at for giving up in
+/// one claim: the rest are looked at by the next.
+const GIVE_UP_PAGE: u32 = 100;
+
+/// A backed-off queue at probe time: the soonest due notification is the
+/// probe; each other due notification that waited past its schedule's end
+/// (`GiveUp`) ends `Undelivered`, spending no attempt. Answers a record for
+/// the suspension rule when any did.
+async fn give_up_waiting(
+    tx: &mut impl OutboxTx,
+    webhook: WebhookId,
+    health: &QueueHealth,
+    now: OffsetDateTime,
+    giving_up: &GivingUp,
+) -> Result<Option<Recorded>> {
+    let mut gave_up = 0;
+    for mut n in tx
+        .due(webhook, now, GIVE_UP_PAGE)
+        .await?
+        .into_iter()
+        .skip(1)
+    {
+        if giving_up.rule.at(&n).is_some_and(|at| at < now) {
+            n.give_up();
+            tx.save(&n, NotificationStatus::Pending).await?;
+            gave_up += 1;
+        }
+    }
+    if gave_up == 0 {
+        return Ok(None);
+    }
+    log::info!(
+        "webhook {webhook}: {gave_up} notifications undelivered: their schedule ran out while the receiver was backing off"
+    );
+    Ok(Some(Recorded {
+        webhook_id: webhook,
+        recent_final: tx.recent_final(webhook, giving_up.recent).await?,
+        queue: *health,
+    }))
 }
 
 /// Claims from the ready queues, soonest ready first, each within its room
 /// (`QueueHealth::room`), until `claimed` holds `limits.total`. The due
-/// notifications of a webhook that is not active are parked on the way.
+/// notifications of a webhook that is not active are parked on the way, and
+/// those of a backed-off queue that waited past their schedule give up
+/// (answered for the suspension rule).
 async fn claim_ready(
     tx: &mut impl OutboxTx,
     engine: &str,
     now: OffsetDateTime,
     until: OffsetDateTime,
-    limits: ClaimLimits,
+    limits: &ClaimLimits,
     claimed: &mut Vec<Claimed>,
-) -> Result<()> {
+) -> Result<Vec<Recorded>> {
+    let mut gave_up = Vec::new();
     let total = limits.total as usize;
     // Queues with no room stay ready; there are few (the claims out divided by
     // the room of each), and a few more are read to step over them.
@@ -193,6 +243,11 @@ async fn claim_ready(
         if room == 0 {
             continue;
         }
+        if let (Some(_), Some(giving_up)) = (health.backoff, &limits.give_up) {
+            if let Some(record) = give_up_waiting(tx, webhook, &health, now, giving_up).await? {
+                gave_up.push(record);
+            }
+        }
         let before = health;
         for n in tx.due(webhook, now, room).await? {
             let token = ClaimToken::new(engine);
@@ -209,7 +264,7 @@ async fn claim_ready(
         }
         tx.taken_from(webhook).await?;
     }
-    Ok(())
+    Ok(gave_up)
 }
 
 /// `Outbox::record_attempt`: the attempt is stored, the notification moves on
@@ -281,14 +336,31 @@ pub(crate) async fn record_and_claim(
     let recorded = record(tx, id, token, attempt, outcome, rules).await?;
     let mut claimed = Vec::new();
     let until = next.now + next.lease;
-    claim_ready(tx, &next.engine, next.now, until, next.limits, &mut claimed).await?;
+    let gave_up = claim_ready(
+        tx,
+        &next.engine,
+        next.now,
+        until,
+        &next.limits,
+        &mut claimed,
+    )
+    .await?;
     Ok((
         recorded,
         Claims {
             claimed,
             next: None,
+            gave_up,
         },
     ))
+}
+
+/// `Outbox::queue_health`.
+pub(crate) async fn queue_health(
+    tx: &mut impl OutboxTx,
+    webhook: WebhookId,
+) -> Result<QueueHealth> {
+    tx.health(webhook).await
 }
 
 /// `Outbox::park`: a claimed notification given back unattempted, parked.

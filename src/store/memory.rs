@@ -504,6 +504,10 @@ impl Outbox for MemoryStore {
         self.flow(async |tx| flows::claim_due(tx, engine, now, lease, limits).await)
     }
 
+    fn queue_health(&self, webhook: WebhookId) -> StoreFuture<QueueHealth> {
+        self.flow(async |tx| flows::queue_health(tx, webhook).await)
+    }
+
     fn park(&self, id: NotificationId, token: ClaimToken) -> StoreFuture<()> {
         self.flow(async |tx| flows::park(tx, id, &token).await)
     }

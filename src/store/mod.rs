@@ -39,7 +39,7 @@ use tokio::sync::{oneshot, Notify};
 
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
-    Attempt, AttemptOutcome, Backoff, ClaimToken, EventCode, Notification, NotificationId,
+    Attempt, AttemptOutcome, Backoff, ClaimToken, EventCode, GiveUp, Notification, NotificationId,
     NotificationStatus, PmCode, ProductId, QueueHealth, Refusal, Resend, Webhook, WebhookDocument,
     WebhookId, WebhookKeys,
 };
@@ -108,19 +108,31 @@ pub struct Recorded {
 }
 
 /// How much one [`Outbox::claim_due`] may take: in all, and per webhook
-/// counting the claims its queue holds already.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// counting the claims its queue holds already; and, when given, when the
+/// notifications that wait in a backed-off queue give up.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimLimits {
     pub total: u32,
     pub per_webhook: u32,
+    pub give_up: Option<GivingUp>,
+}
+
+/// The rule for notifications that wait in a backed-off queue past their
+/// schedule's end (`GiveUp`), and how many of the webhook's latest final
+/// notifications to read for the suspension rule when one gives up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GivingUp {
+    pub rule: GiveUp,
+    pub recent: u32,
 }
 
 impl ClaimLimits {
-    /// Up to `total` claims, with no limit per webhook.
+    /// Up to `total` claims, with no limit per webhook; nothing gives up.
     pub fn upto(total: u32) -> Self {
         Self {
             total,
             per_webhook: u32::MAX,
+            give_up: None,
         }
     }
 }
@@ -214,6 +226,10 @@ pub struct Claims {
     /// that had nothing due will be ready, or a claim's lease ends. A queue
     /// that was due but had no room is left out: an attempt ending makes room.
     pub next: Option<OffsetDateTime>,
+    /// The notifications that gave up waiting (`ClaimLimits::give_up`), each
+    /// as a record of its webhook's latest final statuses, for the
+    /// suspension rule.
+    pub gave_up: Vec<Recorded>,
 }
 
 /// A notification claimed for one attempt: whoever holds `token` may record the
@@ -433,6 +449,10 @@ pub trait Outbox: Send + Sync {
     /// Gives a claimed notification back unattempted, parked (its webhook
     /// turned out not to be active). `ClaimLost` if `token` no longer holds it.
     fn park(&self, id: NotificationId, token: ClaimToken) -> StoreFuture<()>;
+
+    /// How a webhook's queue stands: whether it backs off, and until when
+    /// (for a waiting notification's reason).
+    fn queue_health(&self, webhook: WebhookId) -> StoreFuture<QueueHealth>;
 
     /// How many notifications are pending, the earliest due time, and how
     /// many queues back off.

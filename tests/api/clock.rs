@@ -3,11 +3,13 @@
 //! `[delivery]` settings change without a restart; a reset of everything
 //! returns both to their start.
 
+use std::time::Duration;
+
 use awc::http::Method;
 use serde_json::{json, Value};
 
 use crate::delivery::{hook, trigger};
-use crate::helpers::{client, into_reply, Reply, TestApp};
+use crate::helpers::{client, eventually, into_reply, Reply, TestApp};
 use crate::sandbox::waited;
 
 const HOUR_MS: u64 = 3_600_000;
@@ -319,4 +321,123 @@ async fn settings_change_from_the_next_attempt_and_a_reset_restores_them() {
     let reset = app.post("/sandbox/v1/reset", None, json!({})).await;
     assert_eq!(reset.status, 200, "{}", reset.body);
     assert_eq!(settings(&app).await, configured, "the configured values");
+}
+
+async fn details(app: &TestApp, notification: &str) -> Value {
+    let shown = app
+        .get(&format!("/sandbox/v1/notifications/{notification}"), None)
+        .await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    shown.response()["content"][0].clone()
+}
+
+/// A short schedule is honoured whatever `backoff_after` says: six
+/// notifications to a receiver that always answers 500 each end
+/// `Undelivered` within the schedule's steps (the default backoff starts
+/// after five failures; its probes are at most the longest step apart, and
+/// those that wait past their schedule give up without an attempt), and the
+/// backoff still spares the receiver some attempts.
+#[actix_rt::test]
+async fn a_short_schedule_is_honoured_under_the_default_backoff() {
+    let app = TestApp::spawn_with(&[
+        ("WHM_DELIVERY__RETRY_SCHEDULE_MS", "[200, 300]"),
+        ("WHM_DELIVERY__SUSPEND_AFTER", "10"),
+    ])
+    .await;
+    let url = always_failing_inbox(&app, "down").await;
+    let webhook = app.create_webhook("TRD", hook(None, &[103], &url)).await;
+    let mut notifications = Vec::new();
+    for _ in 0..6 {
+        notifications.extend(
+            trigger(&app, "TRD", None, 103)
+                .await
+                .into_iter()
+                .map(|(_, n)| n),
+        );
+    }
+    let statuses = eventually(
+        Duration::from_secs(30),
+        || async {
+            let mut statuses = Vec::new();
+            for n in &notifications {
+                statuses.push(details(&app, n).await);
+            }
+            statuses
+        },
+        |all| all.iter().all(|d| d["notificationStatus"] == "Undelivered"),
+    )
+    .await;
+    let mut spent = 0;
+    for d in &statuses {
+        assert_eq!(d["notificationStatus"], "Undelivered", "{d}");
+        let attempts = d["attempts"].as_array().expect("attempts").len();
+        assert!((1..=3).contains(&attempts), "at most the schedule: {d}");
+        spent += attempts;
+    }
+    assert!(
+        spent < 18,
+        "the backoff spared the receiver: {spent} attempts"
+    );
+    let hook = app
+        .get(&format!("/api/v1/webhooks/{webhook}"), Some("TRD"))
+        .await;
+    assert_eq!(
+        hook.response()["webhookStatus"],
+        "active",
+        "6 < suspend_after"
+    );
+}
+
+/// A waiting notification says why: backing off until the next probe, with
+/// its retry and when it gives up; parked while its webhook is not active.
+#[actix_rt::test]
+async fn a_waiting_notification_says_why() {
+    let app = TestApp::spawn().await;
+    let url = always_failing_inbox(&app, "down").await;
+    let webhook = app.create_webhook("TRD", hook(None, &[103], &url)).await;
+    let mut notifications = Vec::new();
+    for _ in 0..5 {
+        notifications.extend(
+            trigger(&app, "TRD", None, 103)
+                .await
+                .into_iter()
+                .map(|(_, n)| n),
+        );
+    }
+    // Five failures in a row: the queue backs off.
+    waited(&app, json!({"webhookId": webhook}), 5).await;
+    let waiting = details(&app, &notifications[0]).await["waiting"].clone();
+    assert_eq!(waiting["reason"], "backingOff", "{waiting}");
+    assert_eq!(
+        (waiting["retry"].clone(), waiting["of"].clone()),
+        (json!(1), json!(6))
+    );
+    assert!(
+        waiting["until"].is_string() && waiting["givesUpAt"].is_string(),
+        "{waiting}"
+    );
+    assert!(
+        waiting["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("backing off until")),
+        "{waiting}"
+    );
+
+    let inactive = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/Webhooks/{webhook}/status"),
+            Some("TRD"),
+            Some(json!({"webhookStatus": "inactive"})),
+        )
+        .await;
+    assert_eq!(inactive.status, 200, "{}", inactive.body);
+    let waiting = details(&app, &notifications[0]).await["waiting"].clone();
+    assert_eq!(waiting["reason"], "parked", "{waiting}");
+    assert_eq!(
+        waiting["message"],
+        "parked: webhook inactive; it is sent once the webhook is set active"
+    );
+    let delivered = details(&app, &notifications[0]).await;
+    assert_eq!(delivered["notificationStatus"], "Pending");
 }

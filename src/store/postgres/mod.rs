@@ -48,7 +48,8 @@ use super::{
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
     Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId, PmCode,
-    ProductId, Resend, Webhook, WebhookDocument, WebhookId, WebhookKeys, WebhookStatus,
+    ProductId, QueueHealth, Resend, Webhook, WebhookDocument, WebhookId, WebhookKeys,
+    WebhookStatus,
 };
 
 pub use self::schema::SCHEMA_VERSION;
@@ -473,6 +474,10 @@ impl Outbox for PgStore {
     ) -> StoreFuture<Claims> {
         let engine = engine.to_owned();
         flow!(self, |tx| flows::claim_due(tx, &engine, now, lease, limits))
+    }
+
+    fn queue_health(&self, webhook: WebhookId) -> StoreFuture<QueueHealth> {
+        flow!(self, |tx| flows::queue_health(tx, webhook))
     }
 
     fn park(&self, id: NotificationId, token: ClaimToken) -> StoreFuture<()> {

@@ -53,7 +53,8 @@ use super::{
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
     Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId, PmCode,
-    ProductId, Resend, Webhook, WebhookDocument, WebhookId, WebhookKeys, WebhookStatus,
+    ProductId, QueueHealth, Resend, Webhook, WebhookDocument, WebhookId, WebhookKeys,
+    WebhookStatus,
 };
 
 pub use self::schema::{Synchronous, SCHEMA_VERSION};
@@ -485,6 +486,10 @@ impl Outbox for SqliteStore {
     ) -> StoreFuture<Claims> {
         let engine = engine.to_owned();
         self.flow(async move |tx| flows::claim_due(tx, &engine, now, lease, limits).await)
+    }
+
+    fn queue_health(&self, webhook: WebhookId) -> StoreFuture<QueueHealth> {
+        self.flow(async move |tx| flows::queue_health(tx, webhook).await)
     }
 
     fn park(&self, id: NotificationId, token: ClaimToken) -> StoreFuture<()> {
