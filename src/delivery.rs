@@ -1174,7 +1174,35 @@ mod tests {
             s.run_due().await;
         }
         assert_eq!(s.status(), WebhookStatus::Suspended);
-        assert_eq!(s.store.pending().wait().expect("pending").len(), 50);
+        // Those that waited past their schedule gave up, and the suspension
+        // ends the rest as they come due (the last retries, an hour on): none
+        // is left waiting unseen, and none was attempted after the suspension.
+        let before = attempts_made(&s, &dead);
+        for _ in 0..70 {
+            s.clock.advance(time::Duration::seconds(60));
+            s.run_due().await;
+        }
+        assert_eq!(s.store.pending().wait().expect("pending").len(), 0);
+        assert_eq!(attempts_made(&s, &dead), before);
+        let ids: Vec<NotificationId> = dead.iter().map(|n| n.id).collect();
+        let found = s
+            .store
+            .details(s.webhook, None, ids)
+            .wait()
+            .expect("details");
+        assert!(found
+            .iter()
+            .all(|(n, _)| n.status == NotificationStatus::Undelivered));
+    }
+
+    fn attempts_made(s: &Setup, ns: &[Notification]) -> u32 {
+        let ids: Vec<NotificationId> = ns.iter().map(|n| n.id).collect();
+        let found = s
+            .store
+            .details(s.webhook, None, ids)
+            .wait()
+            .expect("details");
+        found.iter().map(|(n, _)| n.attempts).sum()
     }
 
     /// Gives the setup's engine the sandbox's fixture (journal and barrier).

@@ -57,3 +57,31 @@ def test_a_receiver_that_fails_twice_gets_the_retries(service, pm):
     [delivered] = service.wait(webhookId=webhook, notificationStatus="Delivered")
     assert delivered["attempt"] == 3
     service.verify(2, webhookId=webhook, outcome="failed")
+
+
+THREDDS_SCHEDULE_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000]
+
+
+def test_two_hours_of_retries_pass_in_a_moment(service, pm):
+    # Thredd's own schedule (six retries over 1 h 43 min) for this test, and a
+    # receiver that always answers 500; then the clock moves two hours on and
+    # every retry due on the way runs, in order, before the answer.
+    inbox = f"{service.url}/sandbox/v1/inbox/{pm}"
+    service.call("PUT", f"/sandbox/v1/inbox/{pm}/script", {"then": {"status": 500}})
+    status, _ = service.call(
+        "PATCH", "/sandbox/v1/settings", {"delivery": {"retry_schedule_ms": THREDDS_SCHEDULE_MS}}
+    )
+    assert status == 200
+    try:
+        webhook = create_webhook(service, pm, inbox, [103])
+        service.call("POST", "/sandbox/v1/events", {"eventCode": 103}, pm=pm)
+        service.wait(webhookId=webhook)  # the first attempt
+        status, moved = service.call("POST", "/sandbox/v1/clock/advance", {"ms": 2 * 3600 * 1000})
+        assert status == 200 and moved["response"]["settled"]
+        [last] = service.wait(webhookId=webhook, notificationStatus="Undelivered")
+        assert last["attempt"] == 7
+        service.verify(7, webhookId=webhook, outcome="failed")
+    finally:
+        # Settings and the clock are shared by every program manager: a reset of
+        # everything restores both; one program manager's test puts back its own.
+        service.call("PATCH", "/sandbox/v1/settings", {"delivery": {"retry_schedule_ms": [100, 200]}})

@@ -71,6 +71,9 @@ pub enum Waiting {
     /// Its webhook is not active: it waits, parked, spending nothing, until
     /// the webhook is set active again.
     Parked { webhook_status: &'static str },
+    /// Its webhook is suspended: it ends `Undelivered`, unattempted, when it
+    /// comes due at `ends_at`, unless the webhook is set active first.
+    Suspended { ends_at: OffsetDateTime },
     /// Its queue backs off: it waits for the next probe (at `until`) to find
     /// the receiver answering, and gives up at `gives_up_at`.
     BackingOff {
@@ -107,7 +110,10 @@ impl Waiting {
             return None;
         }
         let Some(next_attempt) = n.next_attempt.filter(|_| webhook_active) else {
-            return Some(Self::Parked { webhook_status });
+            return Some(match n.next_attempt {
+                Some(ends_at) if webhook_status == "suspended" => Self::Suspended { ends_at },
+                _ => Self::Parked { webhook_status },
+            });
         };
         let schedule = ScheduleStep {
             retry: n.failures_this_cycle(),
@@ -128,6 +134,7 @@ impl Waiting {
     pub fn reason(&self) -> &'static str {
         match self {
             Self::Parked { .. } => "parked",
+            Self::Suspended { .. } => "suspended",
             Self::BackingOff { .. } => "backingOff",
             Self::Scheduled { .. } => "scheduled",
         }
@@ -135,7 +142,7 @@ impl Waiting {
 
     pub fn schedule(&self) -> Option<&ScheduleStep> {
         match self {
-            Self::Parked { .. } => None,
+            Self::Parked { .. } | Self::Suspended { .. } => None,
             Self::BackingOff { schedule, .. } | Self::Scheduled { schedule } => Some(schedule),
         }
     }
@@ -153,6 +160,10 @@ impl Waiting {
         match self {
             Self::Parked { webhook_status } => format!(
                 "parked: webhook {webhook_status}; it is sent once the webhook is set active"
+            ),
+            Self::Suspended { ends_at } => format!(
+                "webhook suspended: it ends Undelivered, unattempted, at {} unless the webhook is set active first",
+                when(*ends_at)
             ),
             Self::BackingOff { until, schedule } => format!(
                 "backing off until {}: the receiver failed its last attempts ({})",
@@ -360,6 +371,56 @@ mod tests {
         );
         n.next_attempt = None;
         assert_eq!(rule.at(&n), None, "parked");
+    }
+
+    #[test]
+    fn a_waiting_notification_says_why() {
+        use crate::domain::{EventCode, NotificationId, PmCode, WebhookId};
+        let give_up = GiveUp::new(&[5_000, 30_000]);
+        let mut n = Notification::new(
+            WebhookId::generate(),
+            PmCode::parse("TRD").expect("pm"),
+            EventCode::from_number(103, "e").expect("code"),
+            NotificationId::generate(),
+            "{}".into(),
+            T0,
+        );
+        n.attempts = 1;
+        n.next_attempt = Some(T0 + Duration::seconds(5));
+        let when = |t: OffsetDateTime| (t - T0).whole_seconds().to_string();
+        let healthy = QueueHealth::default();
+        let why = |status, active, health: &QueueHealth, n: &Notification| {
+            Waiting::of(n, status, active, health, &give_up).map(|w| (w.reason(), w.message(when)))
+        };
+        assert_eq!(
+            why("active", true, &healthy, &n),
+            Some((
+                "scheduled",
+                "next attempt at 5 (retry 1 of 2; gives up at 38)".into()
+            ))
+        );
+        let mut backing_off = QueueHealth::default();
+        for _ in 0..3 {
+            backing_off.failed(&rule(), T0);
+        }
+        assert_eq!(
+            why("active", true, &backing_off, &n).map(|w| w.0),
+            Some("backingOff")
+        );
+        assert_eq!(
+            why("suspended", false, &healthy, &n),
+            Some((
+                "suspended",
+                "webhook suspended: it ends Undelivered, unattempted, at 5 unless the webhook is set active first".into()
+            ))
+        );
+        n.next_attempt = None;
+        assert_eq!(
+            why("inactive", false, &healthy, &n).map(|w| w.0),
+            Some("parked")
+        );
+        n.status = NotificationStatus::Delivered;
+        assert_eq!(why("active", true, &healthy, &n), None, "not waiting");
     }
 
     #[test]

@@ -632,6 +632,10 @@ macro_rules! contract_suite {
                 with_repo(|r| waiting_notifications_give_up_when_their_schedule_runs_out(&*r));
             }
             #[test]
+            fn suspended() {
+                with_repo(|r| a_suspended_webhooks_notifications_end_as_they_come_due(&*r));
+            }
+            #[test]
             fn parking() {
                 with_repo(|r| inactive_webhooks_park_their_notifications(&*r));
             }
@@ -1561,6 +1565,70 @@ fn waiting_notifications_give_up_when_their_schedule_runs_out(store: &dyn Store)
         Some((NotificationStatus::Pending, true, 0, 0)),
         "still within its schedule"
     );
+}
+
+/// A suspended webhook's notifications end `Undelivered` as they come due
+/// (listed as undelivered, to resend once it is active), unattempted; one
+/// claimed before the suspension and given back ends the same way.
+fn a_suspended_webhooks_notifications_end_as_they_come_due(store: &dyn Store) {
+    let w = store.create(webhook("TRD", None)).wait().expect("create");
+    let at = |s: i64| t0() + Duration::seconds(s);
+    let claimed = notification(&w, 101, at(0));
+    let due = notification(&w, 101, at(1));
+    let later = notification(&w, 101, at(100));
+    store
+        .enqueue(vec![claimed.clone(), due.clone(), later.clone()])
+        .wait()
+        .expect("enqueue");
+    let lease = Duration::seconds(30);
+    let first = store
+        .claim_due("a", at(0), lease, ClaimLimits::upto(1))
+        .wait()
+        .expect("claim");
+    assert_eq!(ids_of(&first.claimed), [claimed.id]);
+    store
+        .modify(
+            w.id,
+            None,
+            Box::new(move |w| {
+                w.suspend(at(2));
+                Ok(())
+            }),
+        )
+        .wait()
+        .expect("suspend");
+    store
+        .park(claimed.id, first.claimed[0].token.clone())
+        .wait()
+        .expect("given back");
+    let claims = store
+        .claim_due("a", at(10), lease, ClaimLimits::upto(10))
+        .wait()
+        .expect("claim");
+    assert!(claims.claimed.is_empty(), "nothing is sent");
+    let status = |id| {
+        store
+            .details(w.id, None, vec![id])
+            .wait()
+            .expect("details")
+            .pop()
+            .map(|(n, attempts)| (n.status, attempts.len()))
+    };
+    assert_eq!(
+        status(claimed.id),
+        Some((NotificationStatus::Undelivered, 0))
+    );
+    assert_eq!(status(due.id), Some((NotificationStatus::Undelivered, 0)));
+    assert_eq!(
+        status(later.id),
+        Some((NotificationStatus::Pending, 0)),
+        "not due yet"
+    );
+    store
+        .claim_due("a", at(100), lease, ClaimLimits::upto(10))
+        .wait()
+        .expect("claim");
+    assert_eq!(status(later.id), Some((NotificationStatus::Undelivered, 0)));
 }
 
 /// A due notification of a webhook that is not active is parked, not claimed,

@@ -24,7 +24,7 @@ use super::{
 };
 use crate::domain::{
     Attempt, AttemptOutcome, ClaimToken, Notification, NotificationId, NotificationStatus, PmCode,
-    QueueHealth, Resend, Webhook, WebhookId,
+    QueueHealth, Resend, Webhook, WebhookId, WebhookStatus,
 };
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -208,6 +208,25 @@ async fn give_up_waiting(
     }))
 }
 
+/// A suspended webhook's due notifications end `Undelivered` (a page at a
+/// time; the queue stays ready for the rest): the service has given up on
+/// its receiver, so they are listed as undelivered and can be resent once it
+/// is set active. (A webhook the client set inactive parks them instead.)
+async fn end_due(tx: &mut impl OutboxTx, webhook: WebhookId, now: OffsetDateTime) -> Result<()> {
+    let mut ended = 0;
+    for mut n in tx.due(webhook, now, GIVE_UP_PAGE).await? {
+        n.give_up();
+        tx.save(&n, NotificationStatus::Pending).await?;
+        ended += 1;
+    }
+    if ended > 0 {
+        log::info!(
+            "webhook {webhook}: {ended} notifications undelivered: the webhook is suspended"
+        );
+    }
+    Ok(())
+}
+
 /// Claims from the ready queues, soonest ready first, each within its room
 /// (`QueueHealth::room`), until `claimed` holds `limits.total`. The due
 /// notifications of a webhook that is not active are parked on the way, and
@@ -231,7 +250,15 @@ async fn claim_ready(
             break;
         }
         if !tx.active(webhook).await? {
-            tx.park_due(webhook, now).await?;
+            let suspended = tx
+                .webhook(webhook, None)
+                .await?
+                .is_some_and(|w| w.status == WebhookStatus::Suspended);
+            if suspended {
+                end_due(tx, webhook, now).await?;
+            } else {
+                tx.park_due(webhook, now).await?;
+            }
             tx.taken_from(webhook).await?;
             continue;
         }
@@ -363,7 +390,9 @@ pub(crate) async fn queue_health(
     tx.health(webhook).await
 }
 
-/// `Outbox::park`: a claimed notification given back unattempted, parked.
+/// `Outbox::park`: a claimed notification given back unattempted, parked
+/// (its webhook was set inactive since the claim), or ended `Undelivered`
+/// when it was suspended.
 pub(crate) async fn park(
     tx: &mut impl OutboxTx,
     id: NotificationId,
@@ -376,8 +405,18 @@ pub(crate) async fn park(
     if claim.as_ref() != Some(token) {
         return Err(StoreError::ClaimLost);
     }
-    n.next_attempt = None;
-    tx.save(&n, n.status).await
+    let was = n.status;
+    let suspended = tx
+        .webhook(n.webhook_id, None)
+        .await?
+        .is_some_and(|w| w.status == WebhookStatus::Suspended);
+    if suspended {
+        // As at a claim (`end_due`): a suspension ends what comes due.
+        n.give_up();
+    } else {
+        n.next_attempt = None;
+    }
+    tx.save(&n, was).await
 }
 
 /// One of `webhook`'s notifications with the claim holding it; `None` when

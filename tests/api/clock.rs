@@ -441,3 +441,37 @@ async fn a_waiting_notification_says_why() {
     let delivered = details(&app, &notifications[0]).await;
     assert_eq!(delivered["notificationStatus"], "Pending");
 }
+
+/// Then `suspend_after` suspends as documented, and nothing is left waiting
+/// unseen: the notifications still pending at the suspension end
+/// `Undelivered` as they come due, and the undelivered call lists them all.
+#[actix_rt::test]
+async fn a_suspension_leaves_every_notification_in_the_undelivered_call() {
+    let app = TestApp::spawn_with(&[("WHM_DELIVERY__RETRY_SCHEDULE_MS", "[200, 300]")]).await;
+    let url = always_failing_inbox(&app, "down").await;
+    let webhook = app.create_webhook("TRD", hook(None, &[103], &url)).await;
+    let mut notifications = Vec::new();
+    for _ in 0..8 {
+        notifications.extend(
+            trigger(&app, "TRD", None, 103)
+                .await
+                .into_iter()
+                .map(|(_, n)| n),
+        );
+    }
+    let path = format!("/api/v1/Webhooks/{webhook}/notifications/undelivered");
+    let listed = eventually(
+        Duration::from_secs(30),
+        || app.get(&path, Some("TRD")),
+        |reply| reply.status == 200 && reply.response()["totalCount"] == 8,
+    )
+    .await;
+    assert_eq!(listed.response()["totalCount"], 8, "{}", listed.body);
+    let hook = app
+        .get(&format!("/api/v1/webhooks/{webhook}"), Some("TRD"))
+        .await;
+    assert_eq!(hook.response()["webhookStatus"], "suspended");
+    for n in &notifications {
+        assert_eq!(details(&app, n).await["notificationStatus"], "Undelivered");
+    }
+}
