@@ -57,11 +57,20 @@ async fn show(clock: web::Data<MovableClock>) -> HttpResponse {
     success(StatusCode::OK, ClockView::of(&clock))
 }
 
+/// `{"ms": N}` or `{"to": "<RFC 3339>"}`; a key given as `null` counts as
+/// given (and is refused).
 #[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 struct AdvanceBody {
-    ms: Value,
-    to: Value,
+    #[serde(default, deserialize_with = "given")]
+    ms: Option<Value>,
+    #[serde(default, deserialize_with = "given")]
+    to: Option<Value>,
+}
+
+/// A key that is present, `null` included.
+fn given<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 impl AdvanceBody {
@@ -71,18 +80,18 @@ impl AdvanceBody {
             ApiError::bad_request(Problem::at(ErrorCode::InvalidRequestBody, field, message))
         };
         match (&self.ms, &self.to) {
-            (Value::Null, Value::Null) | (Value::Object(_), _) => Err(bad(
+            (None, None) => Err(bad(
                 "ms",
                 "Give ms (milliseconds to move forward) or to (an RFC 3339 time).".into(),
             )),
-            (ms, Value::Null) => match whole_number(ms).filter(|ms| *ms <= MAX_JUMP_MS) {
+            (Some(ms), None) => match whole_number(ms).filter(|ms| *ms <= MAX_JUMP_MS) {
                 Some(ms) => Ok(now + time::Duration::milliseconds(i64::try_from(ms).unwrap_or(0))),
                 None => Err(bad(
                     "ms",
                     format!("ms must be a whole number of milliseconds, 0 to {MAX_JUMP_MS}."),
                 )),
             },
-            (Value::Null, to) => {
+            (None, Some(to)) => {
                 let to = to
                     .as_str()
                     .and_then(|raw| OffsetDateTime::parse(raw, &Rfc3339).ok())

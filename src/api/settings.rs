@@ -117,8 +117,8 @@ fn patched(current: &DeliverySettings, patch: Value) -> Result<Delivery, ApiErro
     }
     let keys = match sections.remove("delivery") {
         Some(Value::Object(keys)) => keys,
-        None => Map::new(),
-        Some(_) => {
+        None if !problems.is_empty() => Map::new(),
+        None | Some(_) => {
             problems.push(bad(
                 "delivery".into(),
                 "delivery must be an object of [delivery] keys.".into(),
@@ -234,6 +234,7 @@ mod tests {
             (json!({"delivery": {"retries": 2}}), "delivery.retries"),
             (json!({"server": {"port": 1}}), "server"),
             (json!({"delivery": 5}), "delivery"),
+            (json!({}), "delivery"),
         ];
         for (patch, key) in cases {
             let found = problems(patch.clone());

@@ -145,6 +145,7 @@ async fn what_is_created_after_a_jump_carries_the_clocks_time_until_a_reset() {
         json!({"ms": -1}),
         json!({"ms": 1.5}),
         json!({"ms": 1, "to": to}),
+        json!({"ms": 0, "to": null}),
         json!({"to": "tomorrow"}),
         json!({"minutes": 5}),
     ] {
