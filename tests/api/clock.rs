@@ -441,6 +441,24 @@ async fn a_waiting_notification_says_why() {
     );
     let delivered = details(&app, &notifications[0]).await;
     assert_eq!(delivered["notificationStatus"], "Pending");
+    // The dashboard's notification page shows the same line.
+    let page = client()
+        .get(app.url(&format!(
+            "/dashboard/webhooks/{webhook}/notifications/{}",
+            notifications[0]
+        )))
+        .send()
+        .await
+        .expect("dashboard")
+        .body()
+        .await
+        .expect("page");
+    let page = String::from_utf8_lossy(&page);
+    assert!(
+        page.contains(r#"data-test="waiting" data-reason="parked""#)
+            && page.contains("parked: webhook inactive"),
+        "{page}"
+    );
 }
 
 /// Then `suspend_after` suspends as documented, and nothing is left waiting

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{eventually, Reply, TestApp};
+use crate::helpers::{eventually, every_route, Reply, TestApp};
 use crate::receiver::{Behaviour, Receiver};
 
 const ALL_CODES: [u16; 14] = [
@@ -402,6 +402,15 @@ async fn sandbox_routes_can_be_turned_off() {
         .await;
     assert_eq!(reply.status, 404);
     assert_eq!(reply.error_codes(), vec!["NOT_FOUND"]);
+    // Every sandbox call, the clock and the settings included.
+    let id = "2a541560-0000-4000-8000-000000000000";
+    for (method, path, body) in every_route(id) {
+        if !path.starts_with("/sandbox/") {
+            continue;
+        }
+        let reply = app.request(method.clone(), &path, None, body).await;
+        assert_eq!(reply.status, 404, "{method} {path}: {}", reply.body);
+    }
 }
 
 /// Delivery is at least once: the service dies (SIGKILL) while an attempt is in
