@@ -151,12 +151,33 @@ struct FailureEnvelope {
     response: Option<serde_json::Value>,
 }
 
+/// One error: Thredd's documented message for its code where Thredd
+/// documents one (`ErrorCode::thredd_message`), and then what is specific to
+/// this request in `detail`; our own message otherwise.
 #[derive(Serialize)]
 struct ErrorItem {
     code: &'static str,
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<String>,
+}
+
+impl From<Problem> for ErrorItem {
+    fn from(p: Problem) -> Self {
+        let (message, detail) = match p.code.thredd_message() {
+            Some(thredd) if thredd == p.message => (p.message, None),
+            Some(thredd) => (thredd.to_owned(), Some(p.message)),
+            None => (p.message, None),
+        };
+        Self {
+            code: p.code.as_str(),
+            message,
+            detail,
+            field: p.field,
+        }
+    }
 }
 
 impl ResponseError for ApiError {
@@ -178,15 +199,7 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         self.log_cause();
-        let errors = self
-            .problems()
-            .into_iter()
-            .map(|p| ErrorItem {
-                code: p.code.as_str(),
-                message: p.message,
-                field: p.field,
-            })
-            .collect();
+        let errors = self.problems().into_iter().map(ErrorItem::from).collect();
         let mut response = HttpResponse::build(self.status_code());
         match self {
             Self::MethodNotAllowed { allow } => {
@@ -296,5 +309,45 @@ impl From<JsonPayloadError> for ApiError {
                 format!("Request body could not be read: {other}."),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::MessageBody;
+
+    use super::*;
+
+    fn body(error: &ApiError) -> serde_json::Value {
+        let bytes = error
+            .error_response()
+            .into_body()
+            .try_into_bytes()
+            .expect("a whole body");
+        serde_json::from_slice(&bytes).expect("JSON")
+    }
+
+    /// Thredd's documented message, and ours as the detail; our own codes
+    /// keep our message alone.
+    #[test]
+    fn documented_codes_carry_thredds_message_and_ours_as_detail() {
+        let bug = body(&ApiError::Internal("a bug".into()));
+        assert_eq!(bug["errors"][0]["code"], "TECHNICAL_ERROR");
+        assert_eq!(bug["errors"][0]["message"], "Technical error.");
+        assert_eq!(
+            bug["errors"][0]["detail"],
+            "Something went wrong on our side; the cause is in the service log."
+        );
+        let same = body(&ApiError::NotFound(Problem::new(
+            ErrorCode::NotificationNotFound,
+            "No notifications found.",
+        )));
+        assert!(same["errors"][0].get("detail").is_none(), "{same}");
+        let ours = body(&ApiError::NotFound(Problem::new(
+            ErrorCode::EventNotFound,
+            "No such event.",
+        )));
+        assert_eq!(ours["errors"][0]["message"], "No such event.");
+        assert!(ours["errors"][0].get("detail").is_none(), "{ours}");
     }
 }

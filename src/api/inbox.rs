@@ -47,9 +47,14 @@ fn name_of(raw: &str) -> Result<String, ApiError> {
     inbox_name(raw).map_err(ApiError::bad_request)
 }
 
-/// Any method on `/sandbox/v1/inbox/{name}`: kept, and answered 200; or, when
-/// the inbox has a script, as its next step says (the request is kept either
-/// way, with what it was answered).
+/// The methods the capture inbox answers (and the OpenAPI document declares).
+/// `TRACE` and `CONNECT` are refused: no receiver of webhooks answers them.
+const CAPTURED: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD";
+
+/// `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `OPTIONS` or `HEAD` on
+/// `/sandbox/v1/inbox/{name}`: kept, and answered 200; or, when the inbox has
+/// a script, as its next step says (the request is kept either way, with
+/// what it was answered). Another method is `405`, and nothing is kept.
 async fn capture(
     clock: web::Data<dyn Clock>,
     req: HttpRequest,
@@ -58,6 +63,11 @@ async fn capture(
     store: web::Data<dyn Store>,
     fixture: web::Data<Fixture>,
 ) -> Result<HttpResponse, ApiError> {
+    if !CAPTURED.split(", ").any(|m| m == req.method().as_str()) {
+        return Err(ApiError::MethodNotAllowed {
+            allow: CAPTURED.into(),
+        });
+    }
     let name = name_of(&name)?;
     let headers = req
         .headers()

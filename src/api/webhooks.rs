@@ -8,7 +8,9 @@ use serde_json::Value;
 use super::routes::Routes;
 use super::{object_body, parse_id, success_rendered, Caller};
 use crate::domain::Clock;
-use crate::domain::{UrlRules, Webhook, WebhookBody, WebhookDocument, WebhookId, WebhookStatus};
+use crate::domain::{
+    ErrorCode, Problem, UrlRules, Webhook, WebhookBody, WebhookDocument, WebhookId, WebhookStatus,
+};
 use crate::error::ApiError;
 use crate::store::Store;
 
@@ -53,9 +55,17 @@ async fn create(
     ))
 }
 
-/// `GET /api/v1/Webhooks`: `{"content": [...]}`, the documents joined as they are.
+/// `GET /api/v1/Webhooks`: `{"content": [...]}`, the documents joined as they are;
+/// none is `404 WEBHOOK_DETAILS_NOTFOUND`, as Thredd documents.
 async fn list(caller: Caller, store: web::Data<dyn Store>) -> Result<HttpResponse, ApiError> {
     let documents = store.documents(caller.required()?).await?;
+    if documents.is_empty() {
+        // Thredd documents this answer for a program manager with no webhooks.
+        return Err(ApiError::NotFound(Problem::new(
+            ErrorCode::WebhookDetailsNotFound,
+            "This program manager has no webhooks.",
+        )));
+    }
     let separators = std::iter::once("").chain(std::iter::repeat(","));
     let content = separators
         .zip(&documents)

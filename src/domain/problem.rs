@@ -24,6 +24,7 @@ pub enum ErrorCode {
     NotificationResendLimitExceeded,
     Unauthorized,
     WebhookNotRegistered,
+    WebhookDetailsNotFound,
     EventCodeNotFound,
     NotificationNotFound,
     UndeliveredNotificationsNotFound,
@@ -78,6 +79,7 @@ impl ErrorCode {
             Self::NotificationResendLimitExceeded => "NOTIFICATION_RESEND_LIMIT_EXCEEDED",
             Self::Unauthorized => "UNAUTHORIZED",
             Self::WebhookNotRegistered => "WEBHOOK_NOT_REGISTERED",
+            Self::WebhookDetailsNotFound => "WEBHOOK_DETAILS_NOTFOUND",
             Self::EventCodeNotFound => "EVENTCODE_NOTFOUND",
             Self::NotificationNotFound => "NOTIFICATION_NOTFOUND",
             Self::UndeliveredNotificationsNotFound => "UNDELIVERED_NOTIFICATIONS_NOTFOUND",
@@ -100,6 +102,62 @@ impl ErrorCode {
             Self::TechnicalError => "TECHNICAL_ERROR",
             Self::UnableToGetResultsFromDatabase => "UNABLE_TO_GET_RESULTS_FROM_DATABASE",
         }
+    }
+}
+
+impl ErrorCode {
+    /// Thredd's documented message for this code (API.md section 9), word
+    /// for word: the envelope's `message`, with ours in `detail`. `None` for
+    /// our own codes, and for `INVALID_REQUEST_BODY`, whose many causes
+    /// Thredd documents one of (a missing `programManagerCode`, which this
+    /// service answers with `PMCODE_REQUIRED` as API.md section 3 says).
+    pub const fn thredd_message(self) -> Option<&'static str> {
+        Some(match self {
+            Self::TechnicalError => "Technical error.",
+            Self::WebhookNotRegistered => {
+                "The webhook referenced in the request isn't registered with Thredd."
+            }
+            Self::InvalidWebhookId => "Invalid webhookId format.",
+            Self::EmptyEventCodes => "Event Codes cannot be empty.",
+            Self::InvalidEventCode => "Event Code should be valid.",
+            Self::DuplicateEventCode => "Event Code should be unique.",
+            Self::SubscribedEventCode => "Cannot subscribe to the same Event Code multiple times.",
+            Self::DuplicateEventInEventArray => {
+                "Please ensure there are no duplicate event codes in the event array."
+            }
+            Self::DuplicateWebhook => {
+                "Found duplicate registration with same ProgramManagerCode/ProductId"
+            }
+            Self::InvalidNotificationId => "Invalid notificationId.",
+            Self::IsRequiredNotificationId => "Notification Id is required.",
+            Self::NotificationNotFound => "No notifications found.",
+            Self::NotificationBulkGetLimitExceeded => {
+                "Cannot request notifications for more than 100 numbers at once."
+            }
+            Self::InvalidDate => "Please provide a valid date in the format yyyy-MM-dd.",
+            Self::UndeliveredNotificationsNotFound => "No undelivered notifications found.",
+            Self::FutureDate => "Future dates are not permitted.",
+            Self::CurrentStatusIsSameAsEnteredStatus => {
+                "Current webhook status is same as the entered status."
+            }
+            Self::ExceedsMaximumCustomHeaderLimit => {
+                "Please ensure that the custom header count does not exceed three."
+            }
+            Self::WebhookIsNotActiveInStatus => "The webhook is not marked as active.",
+            Self::PmCodeNotValid => "The Program manager code is invalid.",
+            Self::NotificationResendLimitExceeded => {
+                "Cannot resend notifications for more than 25 numbers at once."
+            }
+            Self::PmCodeRequired => "Program manager code is required.",
+            Self::DuplicateNotificationId => {
+                "Duplicate occurrence of NotificationId is not permitted."
+            }
+            Self::WebhookDetailsNotFound => {
+                "No webhook details were found for the provided program manager code."
+            }
+            Self::EventCodeNotFound => "Event code not found within Thredd system.",
+            _ => return None,
+        })
     }
 }
 

@@ -138,7 +138,12 @@ async fn every_route_needs_a_valid_token_but_health_checks_do_not() {
         None,
     )
     .await;
-    assert_eq!(listed.response()["content"], json!([]));
+    assert_eq!(
+        listed.error_codes(),
+        ["WEBHOOK_DETAILS_NOTFOUND"],
+        "ABC has no webhooks: {}",
+        listed.body
+    );
 }
 
 #[actix_rt::test]
@@ -193,8 +198,12 @@ async fn a_token_sees_only_its_own_program_managers_webhooks() {
         None,
     )
     .await;
-    assert_eq!(list.status, 200);
-    assert_eq!(list.response()["content"], json!([]));
+    assert_eq!(
+        (list.status, list.error_codes()),
+        (404, vec!["WEBHOOK_DETAILS_NOTFOUND".to_owned()]),
+        "none of TRD's: {}",
+        list.body
+    );
 }
 
 #[actix_rt::test]
@@ -223,8 +232,9 @@ async fn a_code_that_names_another_program_manager_than_the_token_is_forbidden()
     )
     .await;
     assert_eq!(
-        same.status, 200,
-        "the token's own code, in any case: {}",
+        (same.status, same.error_codes()),
+        (404, vec!["WEBHOOK_DETAILS_NOTFOUND".to_owned()]),
+        "the token's own code, in any case (it has no webhooks): {}",
         same.body
     );
 
@@ -265,7 +275,12 @@ async fn a_code_that_names_another_program_manager_than_the_token_is_forbidden()
         None,
     )
     .await;
-    assert_eq!(listed.response()["content"], json!([]), "nothing stored");
+    assert_eq!(
+        listed.error_codes(),
+        ["WEBHOOK_DETAILS_NOTFOUND"],
+        "nothing stored: {}",
+        listed.body
+    );
 }
 
 /// The on-prem profile as shipped (`deploy/config.onprem.toml`), started as the

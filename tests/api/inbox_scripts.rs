@@ -199,3 +199,30 @@ async fn seeded_random_failures_repeat_for_the_same_seed() {
         (400, json!("random.failRate"))
     );
 }
+
+/// The inbox answers the methods the OpenAPI document declares; `TRACE` is
+/// `405` with `Allow`, and nothing is kept.
+#[actix_rt::test]
+async fn the_inbox_refuses_trace() {
+    let app = crate::helpers::TestApp::spawn().await;
+    let reply = app
+        .request(Method::TRACE, "/sandbox/v1/inbox/methods", None, None)
+        .await;
+    assert_eq!(reply.status, 405, "{}", reply.body);
+    assert_eq!(reply.error_codes(), ["METHOD_NOT_ALLOWED"]);
+    assert_eq!(
+        reply.headers.get("allow").and_then(|v| v.to_str().ok()),
+        Some("GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD")
+    );
+    let kept = app.get("/sandbox/v1/inbox/methods/requests", None).await;
+    assert_eq!(kept.response()["count"], 0);
+    let put = app
+        .request(
+            Method::PUT,
+            "/sandbox/v1/inbox/methods",
+            None,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(put.status, 200);
+}

@@ -19,6 +19,7 @@ mod guard;
 mod heartbeat;
 mod inbox_scripts;
 mod lifecycle;
+mod messages;
 mod metrics;
 mod notifications;
 mod postgres;
