@@ -12,9 +12,11 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use time::OffsetDateTime;
 
 use super::routes::Routes;
 use super::{object_body, pm_param, query, success, Caller};
+use crate::domain::event_payload::{apply_overrides, sample, EnvelopeForm};
 use crate::domain::time::rfc3339_seconds;
 use crate::domain::webhook_body::owner;
 use crate::domain::Clock;
@@ -44,10 +46,17 @@ struct TriggerBody {
     product_id: Value,
     event_code: Value,
     payload: Value,
+    /// Fields set in the generated (or given) payload, by dotted path.
+    overrides: Value,
+    /// `"standard"` or `"documented"` (105-110).
+    envelope: Value,
 }
 
 impl TriggerBody {
-    fn parse(self, caller: &Caller) -> Result<Event, ApiError> {
+    /// The event to send; with `overrides`, its payload is made here (at
+    /// `now`) so that a path that cannot be set is refused before anything is
+    /// stored.
+    fn parse(self, caller: &Caller, now: OffsetDateTime) -> Result<Event, ApiError> {
         let mut problems = Problems::default();
         let pm = problems.take(
             PmCode::from_json(&self.program_manager_code)
@@ -71,17 +80,33 @@ impl TriggerBody {
                 "payload must be a JSON object.",
             )),
         });
-        match (pm, product, code, payload) {
-            (Some(pm), Some(product), Some(code), Some(payload)) if problems.is_empty() => {
-                Ok(Event {
-                    pm,
-                    product,
-                    code,
-                    payload,
-                })
+        let envelope = problems.take(EnvelopeForm::from_json(&self.envelope, code));
+        let (Some(pm), Some(product), Some(code), Some(payload), Some(envelope)) =
+            (pm, product, code, payload, envelope)
+        else {
+            return Err(ApiError::BadRequest(problems.into_vec()));
+        };
+        let payload = if self.overrides.is_null() {
+            payload
+        } else {
+            let mut payload = payload.unwrap_or_else(|| sample(code, &pm, product, now));
+            if let Err(found) = apply_overrides(&mut payload, &self.overrides) {
+                for problem in found {
+                    problems.push(problem);
+                }
             }
-            _ => Err(ApiError::BadRequest(problems.into_vec())),
+            Some(payload)
+        };
+        if !problems.is_empty() {
+            return Err(ApiError::BadRequest(problems.into_vec()));
         }
+        Ok(Event {
+            pm,
+            product,
+            code,
+            payload,
+            envelope,
+        })
     }
 }
 
@@ -142,12 +167,12 @@ async fn trigger(
     fixture: web::Data<Fixture>,
 ) -> Result<HttpResponse, ApiError> {
     caller.check_body(&body)?;
-    let event = object_body::<TriggerBody>(body.into_inner())?.parse(&caller)?;
+    let now = clock.now_seconds();
+    let event = object_body::<TriggerBody>(body.into_inner())?.parse(&caller, now)?;
     // The candidates are read whole; the program manager's other webhooks
     // only by their keys, however many it has.
     let keys = store.keys(&event.pm).await?;
     let candidates = store.active_for(&event.pm, event.product).await?;
-    let now = clock.now_seconds();
     let fan = event.fan_out(&keys, candidates.iter().map(|w| &**w), now);
     // Kept before the notifications are stored, so that an attempt that
     // follows at once finds its event; forgotten again if they are not.

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::event_code::EventCode;
-use super::event_payload::{envelope, sample};
+use super::event_payload::{documented_envelope, envelope, sample, EnvelopeForm};
 use super::notification::{Notification, NotificationId};
 use super::pm_code::PmCode;
 use super::problem::{quote, ErrorCode, Problem};
@@ -48,6 +48,8 @@ pub struct Event {
     pub product: Option<ProductId>,
     pub code: EventCode,
     pub payload: Option<Value>,
+    /// The envelope its notifications are sent in.
+    pub envelope: EnvelopeForm,
 }
 
 /// Why one of the program manager's webhooks got no notification of an event.
@@ -167,7 +169,12 @@ impl Event {
             .filter(|w| w.receives(self))
             .map(|webhook| {
                 let id = NotificationId::generate();
-                let body = envelope(id, self.code, &payload, now);
+                let body = match self.envelope {
+                    EnvelopeForm::Standard => envelope(id, self.code, &payload, now),
+                    EnvelopeForm::Documented => {
+                        documented_envelope(self.code, &self.pm, self.product, &payload, now)
+                    }
+                };
                 Notification::new(webhook.id, self.pm.clone(), self.code, id, body, now)
             })
             .collect();
@@ -232,6 +239,7 @@ mod tests {
             product: Some(ProductId::from_stored(7)),
             code: code(101),
             payload: None,
+            envelope: EnvelopeForm::default(),
         };
         let cases = [
             (

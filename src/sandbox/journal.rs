@@ -435,6 +435,7 @@ mod tests {
             product: None,
             code: code(),
             payload: Some(json!({"a": 1})),
+            envelope: crate::domain::event_payload::EnvelopeForm::default(),
         };
         let n = Notification::new(
             WebhookId::generate(),

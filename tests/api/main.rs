@@ -12,6 +12,7 @@ mod corpus;
 mod crash;
 mod dashboard;
 mod delivery;
+mod envelopes;
 mod errors;
 mod faults;
 mod fixtures;
