@@ -1,4 +1,4 @@
--- webhook-manager schema, version 7.
+-- webhook-manager schema, version 8.
 --
 -- Applied by the service at start-up to a database whose PRAGMA user_version is 0
 -- (a new file), inside one transaction. A later schema change bumps the version:
@@ -181,4 +181,18 @@ INSERT INTO queue_health
     FROM webhook_queues WHERE failures > 0 OR backoff_since_ms IS NOT NULL;
 DROP TABLE webhook_queues;
 
-PRAGMA user_version = 7;
+-- Version 8: Transaction Confirmation configurations (API.md section 10),
+-- which a 112 needs: scoped by program manager like webhooks, in creation
+-- order (rowid).
+CREATE TABLE configurations (
+    id                  TEXT    NOT NULL UNIQUE,       -- e.g. 5789653-20250602063331
+    pm_code             TEXT    NOT NULL,
+    pm_id               INTEGER NOT NULL,              -- Thredd's numeric program manager id
+    product_id          INTEGER,                       -- NULL: every product
+    status              TEXT    NOT NULL CHECK (status IN ('Active', 'Inactive')),
+    message_types       TEXT    NOT NULL,              -- JSON array of 1, 2, 3, ascending
+    created_time        INTEGER NOT NULL               -- Unix seconds
+);
+CREATE INDEX configurations_by_pm ON configurations (pm_code);
+
+PRAGMA user_version = 8;

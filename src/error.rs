@@ -242,6 +242,10 @@ impl From<StoreError> for ApiError {
                 ErrorCode::NotificationNotFound,
                 "No notifications found.",
             )),
+            StoreError::ConfigurationNotFound => Self::NotFound(Problem::new(
+                ErrorCode::ConfigurationNotFound,
+                "No configuration with this configId was found for the program manager.",
+            )),
             StoreError::Duplicate => Self::Conflict(Problem::new(
                 ErrorCode::DuplicateWebhook,
                 "A webhook for this program manager and productId is already registered.",
@@ -289,6 +293,17 @@ impl From<Refusal> for ApiError {
                 ErrorCode::NotificationNotPending,
                 "notificationId",
                 format!("The notification is {status}, not pending; resend it instead."),
+            )),
+            Refusal::ConfigurationStatus(status) => Self::Conflict(Problem::at(
+                ErrorCode::CurrentStatusIsSameAsEnteredStatus,
+                "status",
+                format!("The configuration is already {status}."),
+            )),
+            Refusal::TooManyConfigurations(most) => Self::Conflict(Problem::new(
+                ErrorCode::TooManyConfigurations,
+                format!(
+                    "This program manager has {most} configurations, the most it may have; set one Inactive and change it back instead, or reset."
+                ),
             )),
         }
     }

@@ -173,7 +173,10 @@ async fn trigger(
     // only by their keys, however many it has.
     let keys = store.keys(&event.pm).await?;
     let candidates = store.active_for(&event.pm, event.product).await?;
-    let fan = event.fan_out(&keys, candidates.iter().map(|w| &**w), now);
+    let mut fan = event.fan_out(&keys, candidates.iter().map(|w| &**w), now);
+    if event.needs_configuration() && !fan.notifications.is_empty() {
+        fan = fan.confirmed(&event, &store.configurations(&event.pm).await?);
+    }
     // Kept before the notifications are stored, so that an attempt that
     // follows at once finds its event; forgotten again if they are not.
     let (record, notifications) = fixture.journal.event(&event, fan, now);

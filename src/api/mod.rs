@@ -3,6 +3,7 @@
 //! success envelope, reading a JSON object body, and finding the webhook a path names.
 
 pub mod clock;
+pub mod configs;
 pub mod deliver_now;
 pub mod deliveries;
 pub mod events;
@@ -49,6 +50,7 @@ pub fn routes(r: &mut Routes) {
     openapi::routes(r);
     token::routes(r);
     webhooks::routes(r);
+    configs::routes(r);
     subscriptions::routes(r);
     heartbeat::routes(r);
     notifications::routes(r);

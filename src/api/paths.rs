@@ -16,6 +16,7 @@ const RESOURCE_WORDS: &[&str] = &[
     "details",
     "undelivered",
     "resend",
+    "configs",
 ];
 
 /// The canonical form of `path`, or `None` when it already is canonical:

@@ -38,6 +38,7 @@ struct ResetAnswer {
     webhooks_deleted: u64,
     notifications_deleted: u64,
     inbox_requests_deleted: u64,
+    configurations_deleted: u64,
     webhooks_seeded: usize,
 }
 
@@ -134,10 +135,11 @@ async fn reset(
     };
     let pm = scope.pm().map(PmCode::to_string);
     log::info!(
-        "reset of {}: {} webhooks, {} notifications and {} inbox requests deleted; {} fixtures created",
+        "reset of {}: {} webhooks, {} notifications, {} configurations and {} inbox requests deleted; {} fixtures created",
         pm.as_deref().unwrap_or("every program manager"),
         cleared.webhooks,
         cleared.notifications,
+        cleared.configurations,
         inbox_requests,
         seeded
     );
@@ -148,6 +150,7 @@ async fn reset(
             webhooks_deleted: cleared.webhooks,
             notifications_deleted: cleared.notifications,
             inbox_requests_deleted: inbox_requests,
+            configurations_deleted: cleared.configurations,
             webhooks_seeded: seeded,
         },
     ))

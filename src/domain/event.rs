@@ -6,6 +6,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::configuration::Configuration;
 use super::event_code::EventCode;
 use super::event_payload::{documented_envelope, envelope, sample, EnvelopeForm};
 use super::notification::{Notification, NotificationId};
@@ -66,6 +67,10 @@ pub enum Skip {
     WebhookSuspended,
     /// Not subscribed to the event's code.
     NotSubscribed,
+    /// A 112 that no active Transaction Confirmation configuration of the
+    /// program manager admits (for its product and message type): it reaches
+    /// none of the webhooks that would have received it.
+    NoConfiguration,
 }
 
 impl Skip {
@@ -75,6 +80,7 @@ impl Skip {
             Self::OtherProduct => "OTHER_PRODUCT",
             Self::WebhookInactive => "WEBHOOK_INACTIVE",
             Self::WebhookSuspended => "WEBHOOK_SUSPENDED",
+            Self::NoConfiguration => "NO_CONFIGURATION",
         }
     }
 }
@@ -131,6 +137,36 @@ impl Webhook {
     }
 }
 
+impl FanOut {
+    /// For an event that [`Event::needs_configuration`], a configuration must
+    /// admit it (`Configuration::admits`, by its product and the payload's
+    /// `mtid`): without one, each webhook that would have received it is
+    /// skipped instead, `NO_CONFIGURATION`. Other codes pass as they are.
+    pub fn confirmed(mut self, event: &Event, configurations: &[Configuration]) -> Self {
+        if !event.needs_configuration() {
+            return self;
+        }
+        let mtid = self
+            .payload
+            .get("mtid")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if configurations
+            .iter()
+            .any(|c| c.pm_code == event.pm && c.admits(event.product, mtid))
+        {
+            return self;
+        }
+        let stopped = std::mem::take(&mut self.notifications);
+        self.skipped.extend(
+            stopped
+                .into_iter()
+                .map(|n| (n.webhook_id, Skip::NoConfiguration)),
+        );
+        self
+    }
+}
+
 /// What became of one event: the payload it carried (the sample, when the
 /// trigger gave none), a notification for each webhook that receives it, and
 /// for each other webhook of its program manager, why not.
@@ -142,6 +178,12 @@ pub struct FanOut {
 }
 
 impl Event {
+    /// Whether it reaches a webhook only through a Transaction Confirmation
+    /// configuration (`FanOut::confirmed`): a 112, as Thredd's pages say.
+    pub fn needs_configuration(&self) -> bool {
+        self.code.value() == 112
+    }
+
     /// The event sent to its program manager, whose webhooks' `keys` (every
     /// one, oldest first) and whose `candidates` (the active ones
     /// program-manager-level or for the event's product, as read whole) are

@@ -2,6 +2,7 @@
 //! allows) and the rules of webhooks, events and notifications. Nothing here
 //! knows about HTTP or SQL; every other layer depends on this one.
 
+pub mod configuration;
 pub mod custom_headers;
 pub mod event;
 pub mod event_code;
@@ -20,6 +21,7 @@ pub mod webhook_document;
 pub mod webhook_url;
 
 pub use self::time::{Clock, MovableClock, SystemClock, TestClock};
+pub use configuration::{ConfigId, ConfigSpec, ConfigStatus, Configuration};
 pub use custom_headers::CustomHeaders;
 pub use event::{Event, EventId, FanOut, Skip, WebhookKeys};
 pub use event_code::{EventCode, EventSet};

@@ -55,6 +55,10 @@ pub enum ErrorCode {
     /// Not Thredd's: the service stopped while a call waited.
     ServiceStopping,
     TechnicalError,
+    /// No Transaction Confirmation configuration by that id for the caller.
+    ConfigurationNotFound,
+    /// A program manager has the most configurations it may.
+    TooManyConfigurations,
     UnableToGetResultsFromDatabase,
 }
 
@@ -101,6 +105,8 @@ impl ErrorCode {
             Self::ServiceStopping => "SERVICE_STOPPING",
             Self::TechnicalError => "TECHNICAL_ERROR",
             Self::UnableToGetResultsFromDatabase => "UNABLE_TO_GET_RESULTS_FROM_DATABASE",
+            Self::ConfigurationNotFound => "CONFIGURATION_NOTFOUND",
+            Self::TooManyConfigurations => "TOO_MANY_CONFIGURATIONS",
         }
     }
 }

@@ -162,6 +162,13 @@ pub enum Refusal {
     /// named (by name: the notification's module depends on this one).
     #[error("the notification is {0}, not pending")]
     NotPending(&'static str),
+    /// A Transaction Confirmation configuration's status change to the
+    /// status it has (by name, as for `NotPending`).
+    #[error("the configuration is already {0}")]
+    ConfigurationStatus(&'static str),
+    /// A program manager has as many configurations as it may.
+    #[error("the program manager has {0} configurations, the most it may have")]
+    TooManyConfigurations(usize),
 }
 
 /// Where and how the service calls the webhook.

@@ -20,10 +20,11 @@ use std::collections::BTreeMap;
 
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
-    Attempt, AttemptOutcome, Backoff, ClaimToken, CustomHeaders, EventCode, EventSet, GiveUp,
-    HealthStatus, Heartbeat, Notification, NotificationId, NotificationStatus, PmCode, ProductId,
-    QueueHealth, ReceiverReply, Refusal, Resend, Webhook, WebhookConfig, WebhookDocument,
-    WebhookId, WebhookKeys, WebhookSpec, WebhookStatus, WebhookUrl,
+    configuration, Attempt, AttemptOutcome, Backoff, ClaimToken, ConfigId, ConfigSpec,
+    ConfigStatus, Configuration, CustomHeaders, EventCode, EventSet, GiveUp, HealthStatus,
+    Heartbeat, Notification, NotificationId, NotificationStatus, PmCode, ProductId, QueueHealth,
+    ReceiverReply, Refusal, Resend, Webhook, WebhookConfig, WebhookDocument, WebhookId,
+    WebhookKeys, WebhookSpec, WebhookStatus, WebhookUrl,
 };
 
 // The domain's rules, applied through the store as the handlers apply them.
@@ -654,6 +655,10 @@ macro_rules! contract_suite {
             #[test]
             fn inboxes() {
                 with_repo(|r| inboxes_keep_their_newest_within_limits(&*r));
+            }
+            #[test]
+            fn configurations() {
+                with_repo(|r| configurations_are_scoped_changed_in_place_and_bounded(&*r));
             }
             #[test]
             fn failures_stay_alone() {
@@ -1843,6 +1848,123 @@ fn captured(method: &str, marker: &str) -> Captured {
 /// The capture inboxes: requests kept in arrival order, the oldest pushed
 /// out beyond the capacity, a new inbox refused beyond the most, one inbox
 /// cleared alone.
+fn configuration(pm_code: &str, product: Option<u64>, at: OffsetDateTime) -> Configuration {
+    let spec = ConfigSpec::from_json(&json!({
+        "pmId": 20, "productId": product, "status": "Active", "messageTypeFilter": [1, 3]
+    }))
+    .expect("spec");
+    Configuration::create(ConfigId::generate(at), pm(pm_code), spec, at)
+}
+
+fn configurations_are_scoped_changed_in_place_and_bounded(store: &dyn Store) {
+    let at = OffsetDateTime::from_unix_timestamp(1_750_000_000).expect("time");
+    let first = configuration("TRD", Some(7), at);
+    let second = configuration("TRD", None, at + Duration::seconds(1));
+    let other = configuration("ABC", None, at);
+    for c in [&first, &second, &other] {
+        assert_eq!(
+            store
+                .create_configuration(c.clone())
+                .wait()
+                .expect("create"),
+            *c,
+            "answered as stored"
+        );
+    }
+    assert_eq!(
+        store.configurations(&pm("TRD")).wait().expect("list"),
+        [first.clone(), second.clone()],
+        "its own, oldest first, read back whole"
+    );
+    assert_eq!(
+        store
+            .configuration(first.id.clone(), Some(&pm("TRD")))
+            .wait()
+            .expect("get"),
+        first
+    );
+    assert!(
+        matches!(
+            store
+                .configuration(first.id.clone(), Some(&pm("ABC")))
+                .wait(),
+            Err(StoreError::ConfigurationNotFound)
+        ),
+        "another program manager's is not found"
+    );
+    let changed = store
+        .modify_configuration(
+            first.id.clone(),
+            Some(&pm("TRD")),
+            Box::new(|c| c.set_status(ConfigStatus::Inactive)),
+        )
+        .wait()
+        .expect("modify");
+    assert_eq!(changed.status, ConfigStatus::Inactive);
+    assert_eq!(
+        store
+            .configuration(first.id.clone(), None)
+            .wait()
+            .expect("get"),
+        changed,
+        "the change is stored"
+    );
+    assert!(matches!(
+        store
+            .modify_configuration(
+                first.id.clone(),
+                None,
+                Box::new(|c| c.set_status(ConfigStatus::Inactive)),
+            )
+            .wait(),
+        Err(StoreError::Refused(Refusal::ConfigurationStatus(
+            "Inactive"
+        )))
+    ));
+    assert!(matches!(
+        store
+            .modify_configuration(
+                other.id.clone(),
+                Some(&pm("TRD")),
+                Box::new(|c| c.set_status(ConfigStatus::Inactive)),
+            )
+            .wait(),
+        Err(StoreError::ConfigurationNotFound)
+    ));
+    for i in 2..configuration::MOST_PER_PM {
+        store
+            .create_configuration(configuration("TRD", Some(i as u64), at))
+            .wait()
+            .expect("room");
+    }
+    assert!(
+        matches!(
+            store
+                .create_configuration(configuration("TRD", None, at))
+                .wait(),
+            Err(StoreError::Refused(Refusal::TooManyConfigurations(_)))
+        ),
+        "no room beyond the most"
+    );
+    assert_eq!(
+        store.configurations(&pm("TRD")).wait().expect("list").len(),
+        configuration::MOST_PER_PM,
+        "the refused one is not stored"
+    );
+    let cleared = store.reset(Some(&pm("TRD"))).wait().expect("reset");
+    assert_eq!(cleared.configurations, configuration::MOST_PER_PM as u64);
+    assert!(store
+        .configurations(&pm("TRD"))
+        .wait()
+        .expect("list")
+        .is_empty());
+    assert_eq!(
+        store.configurations(&pm("ABC")).wait().expect("list"),
+        [other],
+        "a scoped reset leaves other program managers"
+    );
+}
+
 fn inboxes_keep_their_newest_within_limits(store: &dyn Store) {
     let limits = InboxLimits {
         capacity: 3,
@@ -2000,6 +2122,7 @@ fn a_scoped_reset_leaves_other_program_managers(store: &dyn Store) {
             webhooks: 1,
             notifications: 2,
             inbox_requests: 0,
+            configurations: 0,
         }
     );
     assert!(matches!(
@@ -2060,6 +2183,7 @@ fn reset_deletes_notifications(store: &dyn Store) {
             webhooks: 1,
             notifications: 1,
             inbox_requests: 1,
+            configurations: 0,
         }
     );
     assert!(store.inboxes().wait().expect("inboxes").is_empty());

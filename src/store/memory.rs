@@ -13,14 +13,16 @@ use super::index::{read_back, Index};
 use super::local::LocalQueues;
 use super::wake::Wake;
 use super::{
-    Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, Inboxes, LogFilter, LogPage,
-    LogScan, Outbox, RecordRules, Recorded, Repository, StoreError, StoreFuture,
+    Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, ConfigChange, Configurations,
+    Inboxes, LogFilter, LogPage, LogScan, Outbox, RecordRules, Recorded, Repository, StoreError,
+    StoreFuture,
 };
+use crate::domain::configuration;
 use crate::domain::inbox::{Captured, InboxLimits, Keep};
 use crate::domain::{
-    Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId,
-    NotificationStatus, PmCode, ProductId, QueueHealth, Resend, Webhook, WebhookDocument,
-    WebhookId, WebhookKeys, WebhookStatus,
+    Attempt, AttemptOutcome, ClaimToken, ConfigId, Configuration, EventCode, Notification,
+    NotificationId, NotificationStatus, PmCode, ProductId, QueueHealth, Resend, Webhook,
+    WebhookDocument, WebhookId, WebhookKeys, WebhookStatus,
 };
 
 #[derive(Default)]
@@ -41,6 +43,8 @@ struct State {
     local: LocalQueues,
     /// The capture inboxes: each one's requests, oldest first.
     inboxes: BTreeMap<String, VecDeque<Captured>>,
+    /// Transaction Confirmation configurations, oldest first.
+    configurations: Vec<Configuration>,
 }
 
 struct Stored {
@@ -427,11 +431,13 @@ impl Repository for MemoryStore {
                 let webhooks = state.index.clear() as u64;
                 let inbox_requests =
                     state.inboxes.values().map(VecDeque::len).sum::<usize>() as u64;
+                let configurations = state.configurations.len() as u64;
                 *state = State::default();
                 return Ok(Cleared {
                     webhooks,
                     notifications,
                     inbox_requests,
+                    configurations,
                 });
             };
             let ids: HashSet<WebhookId> = state.index.ids_of(&pm).into_iter().collect();
@@ -439,10 +445,13 @@ impl Repository for MemoryStore {
             let before = state.notifications.len();
             state.retain_notifications(|s| !ids.contains(&s.notification.webhook_id));
             state.local.forget_webhooks(&ids);
+            let configurations = state.configurations.len();
+            state.configurations.retain(|c| c.pm_code != pm);
             Ok(Cleared {
                 webhooks,
                 notifications: (before - state.notifications.len()) as u64,
                 inbox_requests: 0,
+                configurations: (configurations - state.configurations.len()) as u64,
             })
         })
     }
@@ -486,6 +495,64 @@ impl Inboxes for MemoryStore {
 
     fn clear_inbox(&self, name: String) -> StoreFuture<usize> {
         self.with(|state| Ok(state.inboxes.remove(&name).map_or(0, |r| r.len())))
+    }
+}
+
+impl State {
+    fn configuration(
+        &mut self,
+        id: &ConfigId,
+        scope: Option<&PmCode>,
+    ) -> Result<&mut Configuration, StoreError> {
+        self.configurations
+            .iter_mut()
+            .find(|c| c.id == *id && scope.is_none_or(|pm| c.pm_code == *pm))
+            .ok_or(StoreError::ConfigurationNotFound)
+    }
+}
+
+impl Configurations for MemoryStore {
+    fn create_configuration(&self, created: Configuration) -> StoreFuture<Configuration> {
+        self.with(|state| {
+            let held = state
+                .configurations
+                .iter()
+                .filter(|c| c.pm_code == created.pm_code)
+                .count();
+            configuration::room(held)?;
+            state.configurations.push(created.clone());
+            Ok(created)
+        })
+    }
+
+    fn configurations(&self, pm: &PmCode) -> StoreFuture<Vec<Configuration>> {
+        self.with(|state| {
+            Ok(state
+                .configurations
+                .iter()
+                .filter(|c| c.pm_code == *pm)
+                .cloned()
+                .collect())
+        })
+    }
+
+    fn configuration(&self, id: ConfigId, scope: Option<&PmCode>) -> StoreFuture<Configuration> {
+        self.with(|state| state.configuration(&id, scope).map(|c| c.clone()))
+    }
+
+    fn modify_configuration(
+        &self,
+        id: ConfigId,
+        scope: Option<&PmCode>,
+        change: ConfigChange,
+    ) -> StoreFuture<Configuration> {
+        self.with(|state| {
+            let stored = state.configuration(&id, scope)?;
+            let mut changed = stored.clone();
+            change(&mut changed)?;
+            *stored = changed.clone();
+            Ok(changed)
+        })
     }
 }
 

@@ -39,9 +39,9 @@ use tokio::sync::{oneshot, Notify};
 
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
-    Attempt, AttemptOutcome, Backoff, ClaimToken, EventCode, GiveUp, Notification, NotificationId,
-    NotificationStatus, PmCode, ProductId, QueueHealth, Refusal, Resend, Webhook, WebhookDocument,
-    WebhookId, WebhookKeys,
+    Attempt, AttemptOutcome, Backoff, ClaimToken, ConfigId, Configuration, EventCode, GiveUp,
+    Notification, NotificationId, NotificationStatus, PmCode, ProductId, QueueHealth, Refusal,
+    Resend, Webhook, WebhookDocument, WebhookId, WebhookKeys,
 };
 
 pub use memory::MemoryStore;
@@ -61,6 +61,10 @@ pub enum StoreError {
     /// another webhook's, or (when recording an attempt) no longer pending.
     #[error("notification not found")]
     NotificationNotFound,
+    /// The Transaction Confirmation configuration is not there, or not for
+    /// this caller.
+    #[error("configuration not found")]
+    ConfigurationNotFound,
     /// A UNIQUE or PRIMARY KEY constraint: for webhooks, the (program manager,
     /// product) key is taken.
     #[error("a webhook for this program manager and product already exists")]
@@ -87,6 +91,7 @@ pub struct Cleared {
     pub webhooks: u64,
     pub notifications: u64,
     pub inbox_requests: u64,
+    pub configurations: u64,
 }
 
 /// A change to one webhook, made by a domain rule (`Webhook::set_status`,
@@ -598,6 +603,36 @@ pub trait Inboxes: Send + Sync {
     fn clear_inbox(&self, name: String) -> StoreFuture<usize>;
 }
 
+/// A change to one Transaction Confirmation configuration, made by a domain
+/// rule (`Configuration::set_status`) inside the write transaction.
+pub type ConfigChange = Box<dyn FnOnce(&mut Configuration) -> Result<(), Refusal> + Send>;
+
+/// The Transaction Confirmation configurations (`domain::configuration`), that
+/// a 112 needs. Scoped like webhooks: a configuration of another program
+/// manager is [`StoreError::ConfigurationNotFound`], as a missing one is.
+/// [`Repository::reset`] deletes them with the webhooks of its scope.
+pub trait Configurations: Send + Sync {
+    /// Stores a new configuration if its program manager has room for it
+    /// (`configuration::room`, judged in the same transaction); answers it
+    /// as stored.
+    fn create_configuration(&self, configuration: Configuration) -> StoreFuture<Configuration>;
+
+    /// Every configuration of one program manager, oldest first.
+    fn configurations(&self, pm: &PmCode) -> StoreFuture<Vec<Configuration>>;
+
+    /// One configuration by id, within `scope`.
+    fn configuration(&self, id: ConfigId, scope: Option<&PmCode>) -> StoreFuture<Configuration>;
+
+    /// Reads the configuration, applies `change` and writes the result, in
+    /// one transaction; answers it as stored.
+    fn modify_configuration(
+        &self,
+        id: ConfigId,
+        scope: Option<&PmCode>,
+        change: ConfigChange,
+    ) -> StoreFuture<Configuration>;
+}
+
 /// One notification by id, whichever webhook it belongs to, if a caller in
 /// `scope` may see it, with its last attempt: a lookup by key through
 /// [`Outbox::recent`].
@@ -618,7 +653,7 @@ pub async fn find_notification(
     Ok(outbox.recent(scope, filter, scan).await?.entries.pop())
 }
 
-/// A store that is all three: what the service runs on.
-pub trait Store: Repository + Outbox + Inboxes {}
+/// A store that is all four: what the service runs on.
+pub trait Store: Repository + Outbox + Inboxes + Configurations {}
 
-impl<T: Repository + Outbox + Inboxes> Store for T {}
+impl<T: Repository + Outbox + Inboxes + Configurations> Store for T {}

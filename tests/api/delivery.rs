@@ -85,6 +85,15 @@ async fn every_event_code_arrives_in_thredds_envelope_with_the_custom_headers() 
     let receiver = Receiver::start(Behaviour::Status(200)).await;
     app.create_webhook("TRD", hook(None, &ALL_CODES, &receiver.url))
         .await;
+    // A 112 needs a Transaction Confirmation configuration, as at Thredd.
+    let configured = app
+        .post(
+            "/api/v1/Configs",
+            Some("TRD"),
+            json!({"pmId": 20, "messageTypeFilter": [1, 2, 3]}),
+        )
+        .await;
+    assert_eq!(configured.status, 201, "{}", configured.body);
     let mut sent = HashSet::new();
     for code in ALL_CODES {
         let created = trigger(&app, "TRD", None, code).await;

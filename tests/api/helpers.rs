@@ -325,6 +325,7 @@ pub fn every_route(id: &str) -> Vec<(Method, String, Option<Value>)> {
                 .replace("{eventCode}", "101")
                 .replace("{notificationId}", "af2d48de-2ad7-42f8-a252-8422cd9e6078")
                 .replace("{name}", "every-route")
+                .replace("{configId}", "5789653-20250602063331")
                 .replace("{eventId}", "0190f6a3-0000-7000-8000-000000000000");
             let methods: Vec<Method> = match route.methods.as_slice() {
                 [] => vec![Method::GET, Method::POST],
@@ -347,6 +348,12 @@ fn sample_body(template: &str, method: &Method) -> Option<Value> {
         return None;
     }
     let ids = json!({"notificationIds": ["af2d48de-2ad7-42f8-a252-8422cd9e6078"]});
+    if template.starts_with("/api/v1/configs") {
+        return Some(match method {
+            &Method::POST => json!({"pmId": 20, "messageTypeFilter": [1]}),
+            _ => json!({"status": "Inactive"}),
+        });
+    }
     Some(match template.rsplit('/').next().unwrap_or_default() {
         "webhooks" => webhook_body(Some(2), "https://client.example/every-route"),
         "{id}" => webhook_body(Some(1), "https://client.example/every-route"),

@@ -8,6 +8,7 @@ mod receiver;
 
 mod auth;
 mod clock;
+mod configs;
 mod corpus;
 mod crash;
 mod dashboard;

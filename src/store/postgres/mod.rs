@@ -17,6 +17,7 @@
 //! backstop when a notification is missed while reconnecting). The schema is
 //! applied under an advisory lock (`schema.rs`).
 
+mod configurations;
 mod inboxes;
 mod notifications;
 mod outbox;
@@ -42,14 +43,16 @@ pub use self::rows::classify;
 use super::flows;
 use super::wake::Wake;
 use super::{
-    Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, Inboxes, LogFilter, LogPage,
-    LogScan, Outbox, RecordRules, Recorded, Repository, StoreError, StoreFuture,
+    Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, ConfigChange, Configurations,
+    Inboxes, LogFilter, LogPage, LogScan, Outbox, RecordRules, Recorded, Repository, StoreError,
+    StoreFuture,
 };
+use crate::domain::configuration;
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
-    Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId, PmCode,
-    ProductId, QueueHealth, Resend, Webhook, WebhookDocument, WebhookId, WebhookKeys,
-    WebhookStatus,
+    Attempt, AttemptOutcome, ClaimToken, ConfigId, Configuration, EventCode, Notification,
+    NotificationId, PmCode, ProductId, QueueHealth, Resend, Webhook, WebhookDocument, WebhookId,
+    WebhookKeys, WebhookStatus,
 };
 
 pub use self::schema::SCHEMA_VERSION;
@@ -377,10 +380,12 @@ impl Repository for PgStore {
                             .await
                             .map_err(classify)?;
                         let inbox_requests = inboxes::clear_all(&tx).await?;
+                        let configurations = configurations::delete(&tx, None).await?;
                         Cleared {
                             webhooks,
                             notifications,
                             inbox_requests,
+                            configurations,
                         }
                     }
                     Some(pm) => {
@@ -392,10 +397,12 @@ impl Repository for PgStore {
                         )
                         .await
                         .map_err(classify)?;
+                        let configurations = configurations::delete(&tx, Some(pm)).await?;
                         Cleared {
                             webhooks,
                             notifications,
                             inbox_requests: 0,
+                            configurations,
                         }
                     }
                 }
@@ -431,6 +438,52 @@ impl Inboxes for PgStore {
         self.run(move |pool, _| async move {
             let client = connect(&pool).await?;
             inboxes::clear(&client, &name).await
+        })
+    }
+}
+
+impl Configurations for PgStore {
+    fn create_configuration(&self, created: Configuration) -> StoreFuture<Configuration> {
+        self.run(move |pool, _| async move {
+            transaction!(pool, |tx| {
+                let held = configurations::count_of(&tx, &created.pm_code).await?;
+                configuration::room(held)?;
+                configurations::insert(&tx, &created).await?;
+                created
+            })
+        })
+    }
+
+    fn configurations(&self, pm: &PmCode) -> StoreFuture<Vec<Configuration>> {
+        let pm = pm.clone();
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            configurations::of(&client, &pm).await
+        })
+    }
+
+    fn configuration(&self, id: ConfigId, scope: Option<&PmCode>) -> StoreFuture<Configuration> {
+        let scope = scope.cloned();
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            configurations::find(&client, &id, scope.as_ref(), false).await
+        })
+    }
+
+    fn modify_configuration(
+        &self,
+        id: ConfigId,
+        scope: Option<&PmCode>,
+        change: ConfigChange,
+    ) -> StoreFuture<Configuration> {
+        let scope = scope.cloned();
+        self.run(move |pool, _| async move {
+            transaction!(pool, |tx| {
+                let mut changed = configurations::find(&tx, &id, scope.as_ref(), true).await?;
+                change(&mut changed)?;
+                configurations::update(&tx, &changed).await?;
+                changed
+            })
         })
     }
 }

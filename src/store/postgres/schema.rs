@@ -7,10 +7,10 @@ use deadpool_postgres::Client;
 /// The schema for a new database.
 const SCHEMA: &str = include_str!("schema.sql");
 /// The version `SCHEMA` produces.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 /// Where each version's steps start in `SCHEMA`: a database at version `v`
 /// runs the sections after its own.
-const SECTIONS: [(i64, &str); 1] = [(2, "-- Version 2:")];
+const SECTIONS: [(i64, &str); 2] = [(2, "-- Version 2:"), (3, "-- Version 3:")];
 /// The advisory lock's key: "webhook-manager schema".
 const LOCK: i64 = 0x7768_6d5f_7363_6865;
 

@@ -125,3 +125,17 @@ UPDATE webhook_queues q SET in_flight = c.held
 ALTER TABLE queue_signals SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
     autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 1000);
 ALTER TABLE webhook_queues SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
+
+-- Version 3: Transaction Confirmation configurations (API.md section 10),
+-- as in SQLite's version 8.
+CREATE TABLE configurations (
+    id                  text    NOT NULL UNIQUE,
+    seq                 bigint  GENERATED ALWAYS AS IDENTITY,  -- creation order
+    pm_code             text    NOT NULL,
+    pm_id               bigint  NOT NULL,
+    product_id          bigint,                          -- NULL: every product
+    status              text    NOT NULL CHECK (status IN ('Active', 'Inactive')),
+    message_types       text    NOT NULL,                -- JSON array of 1, 2, 3, ascending
+    created_time        bigint  NOT NULL                 -- Unix seconds
+);
+CREATE INDEX configurations_by_pm ON configurations (pm_code, seq);

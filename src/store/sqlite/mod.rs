@@ -16,6 +16,7 @@
 //! request in that batch with it.
 
 mod checkpoint;
+mod configurations;
 mod inboxes;
 mod notifications;
 mod outbox;
@@ -47,14 +48,16 @@ use super::index::{corrupt, read_back, Index};
 use super::local::LocalQueues;
 use super::wake::Wake;
 use super::{
-    Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, Inboxes, LogFilter, LogPage,
-    LogScan, Outbox, RecordRules, Recorded, Repository, StoreError, StoreFuture,
+    Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, ConfigChange, Configurations,
+    Inboxes, LogFilter, LogPage, LogScan, Outbox, RecordRules, Recorded, Repository, StoreError,
+    StoreFuture,
 };
+use crate::domain::configuration;
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
-    Attempt, AttemptOutcome, ClaimToken, EventCode, Notification, NotificationId, PmCode,
-    ProductId, QueueHealth, Resend, Webhook, WebhookDocument, WebhookId, WebhookKeys,
-    WebhookStatus,
+    Attempt, AttemptOutcome, ClaimToken, ConfigId, Configuration, EventCode, Notification,
+    NotificationId, PmCode, ProductId, QueueHealth, Resend, Webhook, WebhookDocument, WebhookId,
+    WebhookKeys, WebhookStatus,
 };
 
 pub use self::schema::{Synchronous, SCHEMA_VERSION};
@@ -422,6 +425,7 @@ impl Repository for SqliteStore {
                 let notifications = notifications::delete_all(tx.conn).map_err(classify)?;
                 let webhooks = webhooks::delete_all(tx.conn).map_err(classify)?;
                 let inbox_requests = inboxes::clear_all(tx.conn).map_err(classify)?;
+                let configurations = configurations::delete(tx.conn, None).map_err(classify)?;
                 // Claims out are forgotten with their notifications: recording
                 // them finds nothing.
                 tx.queues()?.clear();
@@ -429,6 +433,7 @@ impl Repository for SqliteStore {
                     webhooks,
                     notifications,
                     inbox_requests,
+                    configurations,
                 };
                 return Ok((cleared, Effect::Clear));
             };
@@ -437,10 +442,12 @@ impl Repository for SqliteStore {
             let webhooks = webhooks::delete_of(tx.conn, &pm).map_err(classify)?;
             let ids: HashSet<WebhookId> = ids.into_iter().collect();
             tx.queues()?.forget_webhooks(&ids);
+            let configurations = configurations::delete(tx.conn, Some(&pm)).map_err(classify)?;
             let cleared = Cleared {
                 webhooks,
                 notifications,
                 inbox_requests: 0,
+                configurations,
             };
             Ok((cleared, Effect::Remove(pm, ids)))
         })
@@ -468,6 +475,48 @@ impl Inboxes for SqliteStore {
         self.writer.submit(move |tx| {
             let cleared = inboxes::clear(tx.conn, &name).map_err(classify)?;
             Ok((cleared, Effect::None))
+        })
+    }
+}
+
+impl Configurations for SqliteStore {
+    fn create_configuration(&self, created: Configuration) -> StoreFuture<Configuration> {
+        self.writer.submit(move |tx| {
+            let held = configurations::count_of(tx.conn, &created.pm_code).map_err(classify)?;
+            configuration::room(held)?;
+            configurations::insert(tx.conn, &created).map_err(classify)?;
+            Ok((created, Effect::None))
+        })
+    }
+
+    fn configurations(&self, pm: &PmCode) -> StoreFuture<Vec<Configuration>> {
+        let pm = pm.clone();
+        self.readers.read(move |conn| configurations::of(conn, &pm))
+    }
+
+    fn configuration(&self, id: ConfigId, scope: Option<&PmCode>) -> StoreFuture<Configuration> {
+        let scope = scope.cloned();
+        self.readers.answer(move |conn| {
+            configurations::find(conn, &id, scope.as_ref())
+                .map_err(classify)?
+                .ok_or(StoreError::ConfigurationNotFound)
+        })
+    }
+
+    fn modify_configuration(
+        &self,
+        id: ConfigId,
+        scope: Option<&PmCode>,
+        change: ConfigChange,
+    ) -> StoreFuture<Configuration> {
+        let scope = scope.cloned();
+        self.writer.submit(move |tx| {
+            let mut changed = configurations::find(tx.conn, &id, scope.as_ref())
+                .map_err(classify)?
+                .ok_or(StoreError::ConfigurationNotFound)?;
+            change(&mut changed)?;
+            configurations::update(tx.conn, &changed).map_err(classify)?;
+            Ok((changed, Effect::None))
         })
     }
 }

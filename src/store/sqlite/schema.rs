@@ -30,11 +30,11 @@ impl Synchronous {
 /// The schema for a new file; see the comment at its top.
 pub const SCHEMA: &str = include_str!("../../../schema.sql");
 /// The `user_version` that `SCHEMA` produces.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// Upgrade steps: the `i`th takes a file from version `i + 1` to `i + 2`. Each is
 /// the section of schema.sql that its version added, so the two never disagree.
-fn migrations() -> [&'static str; 6] {
+fn migrations() -> [&'static str; 7] {
     let section = |from: &str, to: &str| {
         let start = SCHEMA.find(from).unwrap_or(SCHEMA.len());
         let end = SCHEMA[start..].find(to).map_or(SCHEMA.len(), |i| start + i);
@@ -46,7 +46,8 @@ fn migrations() -> [&'static str; 6] {
         section("-- Version 4:", "-- Version 5:"),
         section("-- Version 5:", "-- Version 6:"),
         section("-- Version 6:", "-- Version 7:"),
-        section("-- Version 7:", "PRAGMA user_version"),
+        section("-- Version 7:", "-- Version 8:"),
+        section("-- Version 8:", "PRAGMA user_version"),
     ]
 }
 
