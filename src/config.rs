@@ -441,6 +441,10 @@ pub struct SandboxSettings {
     /// The longest a wait (`/sandbox/v1/deliveries/wait`, an inbox's
     /// `?count=`) lasts: a longer `timeoutMs` is capped to it.
     pub max_wait_ms: u64,
+    /// How long a fraud alert (raised by a 101) waits for its Fraud Alert
+    /// Response before it expires and a 102 `Timeout` follows: Thredd's 72
+    /// hours by default. The sandbox's clock moves it too.
+    pub fraud_alert_expiry_ms: u64,
 }
 
 impl Default for SandboxSettings {
@@ -449,6 +453,7 @@ impl Default for SandboxSettings {
             enabled: true,
             journal_capacity: 10_000,
             max_wait_ms: 60_000,
+            fraud_alert_expiry_ms: 259_200_000,
         }
     }
 }
@@ -460,11 +465,20 @@ impl SandboxSettings {
             self.journal_capacity,
             10..=1_000_000,
         )?;
-        in_range("sandbox.max_wait_ms", self.max_wait_ms, 0..=600_000)
+        in_range("sandbox.max_wait_ms", self.max_wait_ms, 0..=600_000)?;
+        in_range(
+            "sandbox.fraud_alert_expiry_ms",
+            self.fraud_alert_expiry_ms,
+            100..=2_592_000_000,
+        )
     }
 
     pub fn max_wait(&self) -> Duration {
         Duration::from_millis(self.max_wait_ms)
+    }
+
+    pub fn fraud_alert_expiry(&self) -> time::Duration {
+        time::Duration::milliseconds(i64::try_from(self.fraud_alert_expiry_ms).unwrap_or(i64::MAX))
     }
 }
 

@@ -242,6 +242,11 @@ impl From<StoreError> for ApiError {
                 ErrorCode::NotificationNotFound,
                 "No notifications found.",
             )),
+            StoreError::FraudAlertNotFound => Self::bad_request(Problem::at(
+                ErrorCode::InvalidFraudAlertId,
+                "fraudAlertId",
+                "No fraud alert of this program manager has this id.",
+            )),
             StoreError::ConfigurationNotFound => Self::NotFound(Problem::new(
                 ErrorCode::ConfigurationNotFound,
                 "No configuration with this configId was found for the program manager.",
@@ -298,6 +303,21 @@ impl From<Refusal> for ApiError {
                 ErrorCode::CurrentStatusIsSameAsEnteredStatus,
                 "status",
                 format!("The configuration is already {status}."),
+            )),
+            Refusal::NotTheAlertsNotification => Self::bad_request(Problem::at(
+                ErrorCode::InvalidFraudAlertId,
+                "notificationId",
+                "This notification did not carry this fraud alert; answer through the 101 that did.",
+            )),
+            Refusal::AlertAnswered(given) => Self::Conflict(Problem::at(
+                ErrorCode::FraudAlertAnswered,
+                "fraudAlertId",
+                format!("The fraud alert was answered {given} already; it takes one answer."),
+            )),
+            Refusal::AlertExpired => Self::bad_request(Problem::at(
+                ErrorCode::FraudAlertExpired,
+                "fraudAlertId",
+                "The fraud alert expired unanswered; a 102 Timeout was sent for it.",
             )),
             Refusal::TooManyConfigurations(most) => Self::Conflict(Problem::new(
                 ErrorCode::TooManyConfigurations,

@@ -40,6 +40,8 @@ impl Retention {
     /// how many notifications were deleted. Blocks the calling thread.
     pub fn purge(&self) -> Result<u64, StoreError> {
         let before = self.clock.now() - self.settings.max_age();
+        // Fraud alerts closed as long ago go too: few, in one write.
+        self.store.purge_fraud_alerts(before).wait()?;
         let mut deleted = 0;
         loop {
             let batch = self.store.purge(before, self.settings.batch).wait()?;

@@ -6,6 +6,8 @@
 //!    (a throwaway for tests) starts none;
 //! 2. the fixtures (`[[seed.webhooks]]`), through the store;
 //! 3. the delivery engine: `Engine::start` starts `delivery`, which claims from the outbox;
+//!    with the sandbox on, `fraud::Watch::start` starts `fraud-alerts`, which
+//!    expires unanswered fraud alerts;
 //! 4. the retention purge: `Retention::start` starts `retention`;
 //! 5. the HTTP server: `server.workers` worker threads (one per core by default),
 //!    whose routes each resource file declares (`api::routes`).
@@ -30,7 +32,7 @@ use crate::error::ApiError;
 use crate::heartbeat::HeartbeatClient;
 use crate::retention::Retention;
 use crate::runtime::Runtime;
-use crate::sandbox::Fixture;
+use crate::sandbox::{fraud, Fixture};
 use crate::shutdown;
 use crate::store::postgres::redact;
 use crate::store::{MemoryStore, PgStore, SqliteStore, Store};
@@ -136,6 +138,17 @@ impl Application {
             .start()
             .map_err(|e| StartupError(format!("delivery: starting its thread: {e}")))?;
         threads.push(engine_thread.to_owned());
+        if let Some(fixture) = &fixture {
+            let watch = fraud::Watch {
+                store: Arc::clone(&store),
+                fixture: Arc::clone(fixture),
+                clock: Arc::clone(&clock),
+            };
+            let watch_thread = watch
+                .start()
+                .map_err(|e| StartupError(format!("fraud alerts: starting their thread: {e}")))?;
+            threads.push(watch_thread.to_owned());
+        }
         let retention = Arc::new(Retention {
             settings: settings.retention.clone(),
             store: Arc::clone(&store),

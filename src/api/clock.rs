@@ -2,7 +2,8 @@
 //! shows it, `POST /sandbox/v1/clock/advance` moves it forward and answers
 //! once the work that fell due within the jump is done
 //! (`sandbox::clock`): retries and backoff probes in due order, suspension,
-//! the retention purge. Access tokens expire by it, and what is created
+//! the retention purge, the expiry of unanswered fraud alerts (each with its
+//! 102 `Timeout`, sent at the jump's end). Access tokens expire by it, and what is created
 //! afterwards carries its times. The `webhook-timestamp` of signed calls
 //! stays the wall clock. A reset of everything returns it to the wall clock.
 
@@ -21,6 +22,7 @@ use crate::domain::{whole_number, Clock, ErrorCode, MovableClock, Problem};
 use crate::error::ApiError;
 use crate::retention::Retention;
 use crate::sandbox::clock::{advance as jump, EngineHandle};
+use crate::sandbox::fraud::expire_due;
 use crate::sandbox::Fixture;
 use crate::shutdown::Stopping;
 use crate::store::Store;
@@ -131,6 +133,9 @@ struct Advanced {
     settled: bool,
     /// Final notifications the retention purge deleted.
     purged: u64,
+    /// Fraud alerts that expired unanswered within the jump (each with its
+    /// 102 `Timeout` sent).
+    fraud_alerts_expired: usize,
 }
 
 /// `POST /sandbox/v1/clock/advance` with `{"ms": N}` or `{"to": "<RFC 3339>"}`.
@@ -152,6 +157,7 @@ async fn advance(
         idle: &stats.idle,
     };
     let done = jump(&clock, to, engine, fixture.max_wait(), &stopping).await;
+    let fraud_alerts_expired = expire_due(&**store, &fixture, &**clock).await?;
     let retention = retention.into_inner();
     let purged = web::block(move || retention.purge())
         .await
@@ -174,6 +180,7 @@ async fn advance(
             steps: done.steps,
             settled: done.settled,
             purged,
+            fraud_alerts_expired,
         },
     ))
 }

@@ -25,7 +25,7 @@ use crate::domain::{
     WebhookId,
 };
 use crate::error::ApiError;
-use crate::sandbox::{notifications_now, EventRecord, Fixture};
+use crate::sandbox::{notifications_now, send, EventRecord, Fixture, Sent};
 use crate::store::Store;
 
 pub fn routes(r: &mut Routes) {
@@ -169,23 +169,7 @@ async fn trigger(
     caller.check_body(&body)?;
     let now = clock.now_seconds();
     let event = object_body::<TriggerBody>(body.into_inner())?.parse(&caller, now)?;
-    // The candidates are read whole; the program manager's other webhooks
-    // only by their keys, however many it has.
-    let keys = store.keys(&event.pm).await?;
-    let candidates = store.active_for(&event.pm, event.product).await?;
-    let mut fan = event.fan_out(&keys, candidates.iter().map(|w| &**w), now);
-    if event.needs_configuration() && !fan.notifications.is_empty() {
-        fan = fan.confirmed(&event, &store.configurations(&event.pm).await?);
-    }
-    // Kept before the notifications are stored, so that an attempt that
-    // follows at once finds its event; forgotten again if they are not.
-    let (record, notifications) = fixture.journal.event(&event, fan, now);
-    if !notifications.is_empty() {
-        if let Err(e) = store.enqueue(notifications).await {
-            fixture.journal.forget_event(record.id);
-            return Err(e.into());
-        }
-    }
+    let Sent { record, webhooks } = send(&**store, &fixture, &event, now).await?;
     let created = record
         .notifications
         .iter()
@@ -194,7 +178,7 @@ async fn trigger(
             notification_id,
         })
         .collect::<Vec<_>>();
-    let message = if keys.is_empty() && created.is_empty() {
+    let message = if webhooks == 0 && created.is_empty() {
         Some(format!(
             "Program manager {} has no webhook; nothing was sent.",
             event.pm

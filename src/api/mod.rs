@@ -7,6 +7,7 @@ pub mod configs;
 pub mod deliver_now;
 pub mod deliveries;
 pub mod events;
+pub mod fraud_alerts;
 pub mod health;
 pub mod heartbeat;
 pub mod inbox;
@@ -51,6 +52,7 @@ pub fn routes(r: &mut Routes) {
     token::routes(r);
     webhooks::routes(r);
     configs::routes(r);
+    fraud_alerts::routes(r);
     subscriptions::routes(r);
     heartbeat::routes(r);
     notifications::routes(r);

@@ -17,6 +17,8 @@ const RESOURCE_WORDS: &[&str] = &[
     "undelivered",
     "resend",
     "configs",
+    "fraudalerts",
+    "response",
 ];
 
 /// The canonical form of `path`, or `None` when it already is canonical:

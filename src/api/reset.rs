@@ -39,6 +39,7 @@ struct ResetAnswer {
     notifications_deleted: u64,
     inbox_requests_deleted: u64,
     configurations_deleted: u64,
+    fraud_alerts_deleted: u64,
     webhooks_seeded: usize,
 }
 
@@ -151,6 +152,7 @@ async fn reset(
             notifications_deleted: cleared.notifications,
             inbox_requests_deleted: inbox_requests,
             configurations_deleted: cleared.configurations,
+            fraud_alerts_deleted: cleared.fraud_alerts,
             webhooks_seeded: seeded,
         },
     ))

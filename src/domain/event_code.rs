@@ -30,6 +30,11 @@ pub const CATALOGUE: &[(u16, &str)] = &[
 pub struct EventCode(u16);
 
 impl EventCode {
+    /// 101, Fraud Rule Triggered: raises a fraud alert (`domain::fraud`).
+    pub const FRAUD_RULE_TRIGGERED: Self = Self(101);
+    /// 102, Fraud Acknowledgement: follows a fraud alert's answer or expiry.
+    pub const FRAUD_ACKNOWLEDGEMENT: Self = Self(102);
+
     /// Accepts a 3-digit integer that names a catalogued event. `field` is where the
     /// code stood in the request, for the problem report.
     pub fn from_number(n: i64, field: &str) -> Result<Self, Problem> {

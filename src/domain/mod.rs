@@ -7,6 +7,7 @@ pub mod custom_headers;
 pub mod event;
 pub mod event_code;
 pub mod event_payload;
+pub mod fraud;
 pub mod inbox;
 pub mod inbox_script;
 pub mod network;
@@ -25,6 +26,7 @@ pub use configuration::{ConfigId, ConfigSpec, ConfigStatus, Configuration};
 pub use custom_headers::CustomHeaders;
 pub use event::{Event, EventId, FanOut, Skip, WebhookKeys};
 pub use event_code::{EventCode, EventSet};
+pub use fraud::{AlertState, FraudAlert, FraudAlertId, FraudAnswer, FraudResponse};
 pub use network::BlockedNetworks;
 pub use notification::{
     suspends, Attempt, AttemptOutcome, ClaimToken, Notification, NotificationId,

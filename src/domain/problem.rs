@@ -55,6 +55,17 @@ pub enum ErrorCode {
     /// Not Thredd's: the service stopped while a call waited.
     ServiceStopping,
     TechnicalError,
+    /// A Fraud Alert Response whose `fraudAlertId` is not a UUID.
+    InvalidFraudAlertIdFormat,
+    /// A Fraud Alert Response whose `notificationId` is not a UUID.
+    InvalidNotificationIdFormat,
+    /// A Fraud Alert Response naming no alert of the caller's, or a
+    /// notification that did not carry it.
+    InvalidFraudAlertId,
+    /// A Fraud Alert Response after the alert expired.
+    FraudAlertExpired,
+    /// A second Fraud Alert Response to one alert.
+    FraudAlertAnswered,
     /// No Transaction Confirmation configuration by that id for the caller.
     ConfigurationNotFound,
     /// A program manager has the most configurations it may.
@@ -105,6 +116,11 @@ impl ErrorCode {
             Self::ServiceStopping => "SERVICE_STOPPING",
             Self::TechnicalError => "TECHNICAL_ERROR",
             Self::UnableToGetResultsFromDatabase => "UNABLE_TO_GET_RESULTS_FROM_DATABASE",
+            Self::InvalidFraudAlertIdFormat => "INVALID_FRAUD_ALERT_ID_FORMAT",
+            Self::InvalidNotificationIdFormat => "INVALID_NOTIFICATION_ID_FORMAT",
+            Self::InvalidFraudAlertId => "INVALID_FRAUD_ALERT_ID",
+            Self::FraudAlertExpired => "FRAUD_ALERT_EXPIRED",
+            Self::FraudAlertAnswered => "FRAUD_ALERT_ANSWERED",
             Self::ConfigurationNotFound => "CONFIGURATION_NOTFOUND",
             Self::TooManyConfigurations => "TOO_MANY_CONFIGURATIONS",
         }
@@ -112,7 +128,7 @@ impl ErrorCode {
 }
 
 impl ErrorCode {
-    /// Thredd's documented message for this code (API.md section 9), word
+    /// Thredd's documented message for this code (API.md sections 9 and 10), word
     /// for word: the envelope's `message`, with ours in `detail`. `None` for
     /// our own codes, and for `INVALID_REQUEST_BODY`, whose many causes
     /// Thredd documents one of (a missing `programManagerCode`, which this
@@ -162,6 +178,13 @@ impl ErrorCode {
                 "No webhook details were found for the provided program manager code."
             }
             Self::EventCodeNotFound => "Event code not found within Thredd system.",
+            // The Fraud Alert Response page's (API.md section 10).
+            Self::InvalidFraudAlertIdFormat => "Invalid fraudAlertId format.",
+            Self::InvalidNotificationIdFormat => "Invalid notificationId format.",
+            Self::InvalidFraudAlertId => "Invalid fraudAlertId.",
+            Self::FraudAlertExpired => {
+                "Unable to process this request at this time. No response received within the required time period."
+            }
             _ => return None,
         })
     }

@@ -166,6 +166,15 @@ pub enum Refusal {
     /// status it has (by name, as for `NotPending`).
     #[error("the configuration is already {0}")]
     ConfigurationStatus(&'static str),
+    /// A Fraud Alert Response through a notification that did not carry the alert.
+    #[error("the notification did not carry this fraud alert")]
+    NotTheAlertsNotification,
+    /// A second Fraud Alert Response (the first answer is named).
+    #[error("the fraud alert was answered {0} already")]
+    AlertAnswered(&'static str),
+    /// A Fraud Alert Response after the alert expired.
+    #[error("the fraud alert has expired")]
+    AlertExpired,
     /// A program manager has as many configurations as it may.
     #[error("the program manager has {0} configurations, the most it may have")]
     TooManyConfigurations(usize),

@@ -5,19 +5,22 @@
 
 pub mod barrier;
 pub mod clock;
+pub mod fraud;
 pub mod journal;
 pub mod matching;
+pub mod send;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 pub use barrier::{Barrier, Pass};
 pub use clock::Idle;
 pub use journal::{Delivery, EventRecord, Journal, Outcome};
 pub use matching::{DeliveryMatch, Expected};
+pub use send::{send, Sent};
 
 use crate::config::SandboxSettings;
 use crate::domain::inbox_script::{Answer, Running, Script};
@@ -45,6 +48,10 @@ pub struct Fixture {
     max_wait: Duration,
     /// The capture inboxes' scripts, by inbox name (at most [`MAX_SCRIPTS`]).
     scripts: Mutex<HashMap<String, Running>>,
+    /// How long a fraud alert waits for its answer.
+    fraud_expiry: time::Duration,
+    /// Notified when a fraud alert is raised, so the expiry watch looks again.
+    pub alert_raised: Notify,
 }
 
 /// Each notification of `record` as stored now (`None`: purged or reset), as
@@ -78,7 +85,14 @@ impl Fixture {
             waiters: Arc::new(Semaphore::new(MAX_WAITERS)),
             max_wait: settings.max_wait(),
             scripts: Mutex::default(),
+            fraud_expiry: settings.fraud_alert_expiry(),
+            alert_raised: Notify::new(),
         }
+    }
+
+    /// How long a fraud alert waits for its answer (`sandbox.fraud_alert_expiry_ms`).
+    pub fn fraud_expiry(&self) -> time::Duration {
+        self.fraud_expiry
     }
 
     fn scripts(&self) -> MutexGuard<'_, HashMap<String, Running>> {

@@ -12,19 +12,19 @@ use tokio::sync::Notify;
 
 use super::sqlite::{SqliteOptions, Synchronous};
 use super::{
-    ClaimLimits, ClaimRequest, Claimed, Claims, Cleared, GivingUp, Inboxes, LogFilter, LogPage,
-    LogScan, MemoryStore, Outbox, RecordRules, Recorded, Repository, SqliteStore, Store,
+    AlertChange, ClaimLimits, ClaimRequest, Claimed, Claims, Cleared, GivingUp, Inboxes, LogFilter,
+    LogPage, LogScan, MemoryStore, Outbox, RecordRules, Recorded, Repository, SqliteStore, Store,
     StoreError, StoreFuture,
 };
 use std::collections::BTreeMap;
 
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
-    configuration, Attempt, AttemptOutcome, Backoff, ClaimToken, ConfigId, ConfigSpec,
-    ConfigStatus, Configuration, CustomHeaders, EventCode, EventSet, GiveUp, HealthStatus,
-    Heartbeat, Notification, NotificationId, NotificationStatus, PmCode, ProductId, QueueHealth,
-    ReceiverReply, Refusal, Resend, Webhook, WebhookConfig, WebhookDocument, WebhookId,
-    WebhookKeys, WebhookSpec, WebhookStatus, WebhookUrl,
+    configuration, AlertState, Attempt, AttemptOutcome, Backoff, ClaimToken, ConfigId, ConfigSpec,
+    ConfigStatus, Configuration, CustomHeaders, EventCode, EventSet, FraudAlert, FraudAlertId,
+    FraudAnswer, GiveUp, HealthStatus, Heartbeat, Notification, NotificationId, NotificationStatus,
+    PmCode, ProductId, QueueHealth, ReceiverReply, Refusal, Resend, Webhook, WebhookConfig,
+    WebhookDocument, WebhookId, WebhookKeys, WebhookSpec, WebhookStatus, WebhookUrl,
 };
 
 // The domain's rules, applied through the store as the handlers apply them.
@@ -655,6 +655,10 @@ macro_rules! contract_suite {
             #[test]
             fn inboxes() {
                 with_repo(|r| inboxes_keep_their_newest_within_limits(&*r));
+            }
+            #[test]
+            fn fraud_alerts() {
+                with_repo(|r| fraud_alerts_are_answered_once_expired_once_and_purged(&*r));
             }
             #[test]
             fn configurations() {
@@ -1856,6 +1860,103 @@ fn configuration(pm_code: &str, product: Option<u64>, at: OffsetDateTime) -> Con
     Configuration::create(ConfigId::generate(at), pm(pm_code), spec, at)
 }
 
+fn fraud_alert(pm_code: &str, raised: OffsetDateTime, expires_in: i64) -> FraudAlert {
+    FraudAlert {
+        id: FraudAlertId::parse(&uuid::Uuid::new_v4().to_string()).expect("id"),
+        pm_code: pm(pm_code),
+        product_id: Some(ProductId::from_stored(7)),
+        notifications: vec![NotificationId::generate(), NotificationId::generate()],
+        raised,
+        expires: raised + Duration::milliseconds(expires_in),
+        state: AlertState::Open,
+        closed: None,
+    }
+}
+
+fn fraud_alerts_are_answered_once_expired_once_and_purged(store: &dyn Store) {
+    let t = OffsetDateTime::from_unix_timestamp(1_750_000_000).expect("time");
+    let answered = fraud_alert("TRD", t, 10_000);
+    let soonest = fraud_alert("TRD", t, 5_000);
+    let other = fraud_alert("ABC", t, 20_000);
+    for a in [&answered, &soonest, &other] {
+        assert!(store.raise_fraud_alert(a.clone()).wait().expect("raise"));
+    }
+    let mut again = answered.clone();
+    again.pm_code = pm("ABC");
+    assert!(
+        !store.raise_fraud_alert(again).wait().expect("raise"),
+        "an id taken is not raised again"
+    );
+    let through = answered.notifications[1];
+    let answer = move |at: OffsetDateTime| -> AlertChange {
+        Box::new(move |a: &mut FraudAlert| a.answer(through, FraudAnswer::Yes, at))
+    };
+    assert!(
+        matches!(
+            store
+                .modify_fraud_alert(answered.id, Some(&pm("ABC")), answer(t))
+                .wait(),
+            Err(StoreError::FraudAlertNotFound)
+        ),
+        "another program manager's alert is not found"
+    );
+    let at = t + Duration::seconds(1);
+    let stored = store
+        .modify_fraud_alert(answered.id, Some(&pm("TRD")), answer(at))
+        .wait()
+        .expect("answer");
+    assert_eq!(stored.state, AlertState::Answered(FraudAnswer::Yes));
+    assert_eq!(stored.closed, Some(at));
+    assert_eq!(
+        stored.notifications, answered.notifications,
+        "read back whole"
+    );
+    assert!(matches!(
+        store
+            .modify_fraud_alert(answered.id, None, answer(at))
+            .wait(),
+        Err(StoreError::Refused(Refusal::AlertAnswered("Yes")))
+    ));
+    assert_eq!(
+        store.next_fraud_expiry().wait().expect("next"),
+        Some(soonest.expires)
+    );
+    let due = t + Duration::seconds(6);
+    let expired = store.expire_fraud_alerts(due, 10).wait().expect("expire");
+    assert_eq!(expired.len(), 1, "{expired:?}");
+    assert_eq!(expired[0].id, soonest.id);
+    assert_eq!(expired[0].state, AlertState::Expired);
+    assert_eq!(expired[0].closed, Some(soonest.expires));
+    assert!(
+        store
+            .expire_fraud_alerts(due, 10)
+            .wait()
+            .expect("expire")
+            .is_empty(),
+        "each alert expires once"
+    );
+    assert_eq!(
+        store.next_fraud_expiry().wait().expect("next"),
+        Some(other.expires)
+    );
+    assert_eq!(
+        store
+            .purge_fraud_alerts(t + Duration::seconds(3))
+            .wait()
+            .expect("purge"),
+        1,
+        "the answered one, closed before"
+    );
+    assert_eq!(
+        store.purge_fraud_alerts(due).wait().expect("purge"),
+        1,
+        "the expired one; the open one stays"
+    );
+    let cleared = store.reset(Some(&pm("ABC"))).wait().expect("reset");
+    assert_eq!(cleared.fraud_alerts, 1);
+    assert_eq!(store.next_fraud_expiry().wait().expect("next"), None);
+}
+
 fn configurations_are_scoped_changed_in_place_and_bounded(store: &dyn Store) {
     let at = OffsetDateTime::from_unix_timestamp(1_750_000_000).expect("time");
     let first = configuration("TRD", Some(7), at);
@@ -2123,6 +2224,7 @@ fn a_scoped_reset_leaves_other_program_managers(store: &dyn Store) {
             notifications: 2,
             inbox_requests: 0,
             configurations: 0,
+            fraud_alerts: 0,
         }
     );
     assert!(matches!(
@@ -2184,6 +2286,7 @@ fn reset_deletes_notifications(store: &dyn Store) {
             notifications: 1,
             inbox_requests: 1,
             configurations: 0,
+            fraud_alerts: 0,
         }
     );
     assert!(store.inboxes().wait().expect("inboxes").is_empty());

@@ -13,16 +13,16 @@ use super::index::{read_back, Index};
 use super::local::LocalQueues;
 use super::wake::Wake;
 use super::{
-    Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, ConfigChange, Configurations,
-    Inboxes, LogFilter, LogPage, LogScan, Outbox, RecordRules, Recorded, Repository, StoreError,
-    StoreFuture,
+    AlertChange, Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, ConfigChange,
+    Configurations, FraudAlerts, Inboxes, LogFilter, LogPage, LogScan, Outbox, RecordRules,
+    Recorded, Repository, StoreError, StoreFuture,
 };
 use crate::domain::configuration;
 use crate::domain::inbox::{Captured, InboxLimits, Keep};
 use crate::domain::{
-    Attempt, AttemptOutcome, ClaimToken, ConfigId, Configuration, EventCode, Notification,
-    NotificationId, NotificationStatus, PmCode, ProductId, QueueHealth, Resend, Webhook,
-    WebhookDocument, WebhookId, WebhookKeys, WebhookStatus,
+    AlertState, Attempt, AttemptOutcome, ClaimToken, ConfigId, Configuration, EventCode,
+    FraudAlert, FraudAlertId, Notification, NotificationId, NotificationStatus, PmCode, ProductId,
+    QueueHealth, Resend, Webhook, WebhookDocument, WebhookId, WebhookKeys, WebhookStatus,
 };
 
 #[derive(Default)]
@@ -45,6 +45,8 @@ struct State {
     inboxes: BTreeMap<String, VecDeque<Captured>>,
     /// Transaction Confirmation configurations, oldest first.
     configurations: Vec<Configuration>,
+    /// Fraud alerts by id.
+    fraud_alerts: HashMap<FraudAlertId, FraudAlert>,
 }
 
 struct Stored {
@@ -432,12 +434,14 @@ impl Repository for MemoryStore {
                 let inbox_requests =
                     state.inboxes.values().map(VecDeque::len).sum::<usize>() as u64;
                 let configurations = state.configurations.len() as u64;
+                let fraud_alerts = state.fraud_alerts.len() as u64;
                 *state = State::default();
                 return Ok(Cleared {
                     webhooks,
                     notifications,
                     inbox_requests,
                     configurations,
+                    fraud_alerts,
                 });
             };
             let ids: HashSet<WebhookId> = state.index.ids_of(&pm).into_iter().collect();
@@ -447,11 +451,14 @@ impl Repository for MemoryStore {
             state.local.forget_webhooks(&ids);
             let configurations = state.configurations.len();
             state.configurations.retain(|c| c.pm_code != pm);
+            let fraud_alerts = state.fraud_alerts.len();
+            state.fraud_alerts.retain(|_, a| a.pm_code != pm);
             Ok(Cleared {
                 webhooks,
                 notifications: (before - state.notifications.len()) as u64,
                 inbox_requests: 0,
                 configurations: (configurations - state.configurations.len()) as u64,
+                fraud_alerts: (fraud_alerts - state.fraud_alerts.len()) as u64,
             })
         })
     }
@@ -552,6 +559,77 @@ impl Configurations for MemoryStore {
             change(&mut changed)?;
             *stored = changed.clone();
             Ok(changed)
+        })
+    }
+}
+
+impl FraudAlerts for MemoryStore {
+    fn raise_fraud_alert(&self, alert: FraudAlert) -> StoreFuture<bool> {
+        self.with(|state| {
+            if state.fraud_alerts.contains_key(&alert.id) {
+                return Ok(false);
+            }
+            state.fraud_alerts.insert(alert.id, alert);
+            Ok(true)
+        })
+    }
+
+    fn modify_fraud_alert(
+        &self,
+        id: FraudAlertId,
+        scope: Option<&PmCode>,
+        change: AlertChange,
+    ) -> StoreFuture<FraudAlert> {
+        self.with(|state| {
+            let stored = state
+                .fraud_alerts
+                .get_mut(&id)
+                .filter(|a| scope.is_none_or(|pm| a.pm_code == *pm))
+                .ok_or(StoreError::FraudAlertNotFound)?;
+            let mut changed = stored.clone();
+            change(&mut changed)?;
+            *stored = changed.clone();
+            Ok(changed)
+        })
+    }
+
+    fn expire_fraud_alerts(&self, now: OffsetDateTime, limit: u32) -> StoreFuture<Vec<FraudAlert>> {
+        self.with(|state| {
+            let mut due: Vec<&mut FraudAlert> = state
+                .fraud_alerts
+                .values_mut()
+                .filter(|a| a.expired_by(now))
+                .collect();
+            due.sort_by_key(|a| a.expires);
+            Ok(due
+                .into_iter()
+                .take(limit as usize)
+                .map(|a| {
+                    a.expire();
+                    a.clone()
+                })
+                .collect())
+        })
+    }
+
+    fn next_fraud_expiry(&self) -> StoreFuture<Option<OffsetDateTime>> {
+        self.with(|state| {
+            Ok(state
+                .fraud_alerts
+                .values()
+                .filter(|a| a.state == AlertState::Open)
+                .map(|a| a.expires)
+                .min())
+        })
+    }
+
+    fn purge_fraud_alerts(&self, before: OffsetDateTime) -> StoreFuture<u64> {
+        self.with(|state| {
+            let held = state.fraud_alerts.len();
+            state
+                .fraud_alerts
+                .retain(|_, a| a.closed.is_none_or(|closed| closed >= before));
+            Ok((held - state.fraud_alerts.len()) as u64)
         })
     }
 }

@@ -1,5 +1,6 @@
-//! Storage: the `Repository` (webhooks) and `Outbox` (notifications and their
-//! attempts) contracts, and their backends. The store only persists and keeps
+//! Storage: the `Repository` (webhooks), `Outbox` (notifications and their
+//! attempts), `Inboxes`, `Configurations` and `FraudAlerts` contracts, and
+//! their backends. The store only persists and keeps
 //! its guarantees (scoping included); the rules of what may change live in
 //! `domain`, and the delivery protocol's order of steps in `flows`, written
 //! once. All SQL lives under this module.
@@ -10,7 +11,8 @@
 //!    due notifications, take a claim, park, unpark, next look, wake) on one
 //!    transaction of the backend. Where a single process owns the data, keep the
 //!    queue state in `local::LocalQueues` as SQLite and memory do.
-//! 2. Implement `Repository`, `Outbox` and `Inboxes`: each outbox write runs the
+//! 2. Implement `Repository`, `Outbox`, `Inboxes`, `Configurations` and
+//!    `FraudAlerts`: each outbox write runs the
 //!    matching `flows` function inside one transaction (see `memory.rs` for the
 //!    shortest example); the reads take the caller's scope.
 //! 3. Add a `contract_suite!` line in `contract.rs`: the whole contract, the
@@ -39,9 +41,9 @@ use tokio::sync::{oneshot, Notify};
 
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
-    Attempt, AttemptOutcome, Backoff, ClaimToken, ConfigId, Configuration, EventCode, GiveUp,
-    Notification, NotificationId, NotificationStatus, PmCode, ProductId, QueueHealth, Refusal,
-    Resend, Webhook, WebhookDocument, WebhookId, WebhookKeys,
+    Attempt, AttemptOutcome, Backoff, ClaimToken, ConfigId, Configuration, EventCode, FraudAlert,
+    FraudAlertId, GiveUp, Notification, NotificationId, NotificationStatus, PmCode, ProductId,
+    QueueHealth, Refusal, Resend, Webhook, WebhookDocument, WebhookId, WebhookKeys,
 };
 
 pub use memory::MemoryStore;
@@ -61,6 +63,9 @@ pub enum StoreError {
     /// another webhook's, or (when recording an attempt) no longer pending.
     #[error("notification not found")]
     NotificationNotFound,
+    /// The fraud alert is not there, or not for this caller.
+    #[error("fraud alert not found")]
+    FraudAlertNotFound,
     /// The Transaction Confirmation configuration is not there, or not for
     /// this caller.
     #[error("configuration not found")]
@@ -92,6 +97,7 @@ pub struct Cleared {
     pub notifications: u64,
     pub inbox_requests: u64,
     pub configurations: u64,
+    pub fraud_alerts: u64,
 }
 
 /// A change to one webhook, made by a domain rule (`Webhook::set_status`,
@@ -633,6 +639,41 @@ pub trait Configurations: Send + Sync {
     ) -> StoreFuture<Configuration>;
 }
 
+/// A change to one fraud alert, made by a domain rule (`FraudAlert::answer`)
+/// inside the write transaction.
+pub type AlertChange = Box<dyn FnOnce(&mut FraudAlert) -> Result<(), Refusal> + Send>;
+
+/// The fraud alerts that 101s raise (`domain::fraud`), scoped like webhooks:
+/// an alert of another program manager is [`StoreError::FraudAlertNotFound`],
+/// as a missing one is. [`Repository::reset`] deletes them with the webhooks
+/// of its scope.
+pub trait FraudAlerts: Send + Sync {
+    /// Stores a new alert; `false`: an alert with its id exists already (a
+    /// given payload may repeat a `fraudAlertId`), and it is left as it is.
+    fn raise_fraud_alert(&self, alert: FraudAlert) -> StoreFuture<bool>;
+
+    /// Reads the alert, applies `change` and writes the result, in one
+    /// transaction; answers it as stored.
+    fn modify_fraud_alert(
+        &self,
+        id: FraudAlertId,
+        scope: Option<&PmCode>,
+        change: AlertChange,
+    ) -> StoreFuture<FraudAlert>;
+
+    /// Expires (`FraudAlert::expire`) at most `limit` open alerts whose
+    /// expiry has come by `now`, soonest first, in one transaction, and
+    /// answers them: each alert is expired once, whichever node asks.
+    fn expire_fraud_alerts(&self, now: OffsetDateTime, limit: u32) -> StoreFuture<Vec<FraudAlert>>;
+
+    /// When the soonest open alert expires, if any is open.
+    fn next_fraud_expiry(&self) -> StoreFuture<Option<OffsetDateTime>>;
+
+    /// Deletes the alerts closed (answered or expired) before `before`;
+    /// answers how many.
+    fn purge_fraud_alerts(&self, before: OffsetDateTime) -> StoreFuture<u64>;
+}
+
 /// One notification by id, whichever webhook it belongs to, if a caller in
 /// `scope` may see it, with its last attempt: a lookup by key through
 /// [`Outbox::recent`].
@@ -653,7 +694,7 @@ pub async fn find_notification(
     Ok(outbox.recent(scope, filter, scan).await?.entries.pop())
 }
 
-/// A store that is all four: what the service runs on.
-pub trait Store: Repository + Outbox + Inboxes + Configurations {}
+/// A store that is all five: what the service runs on.
+pub trait Store: Repository + Outbox + Inboxes + Configurations + FraudAlerts {}
 
-impl<T: Repository + Outbox + Inboxes + Configurations> Store for T {}
+impl<T: Repository + Outbox + Inboxes + Configurations + FraudAlerts> Store for T {}

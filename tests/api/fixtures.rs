@@ -68,7 +68,8 @@ async fn seeds_are_created_once_and_a_reset_returns_to_them() {
     assert_eq!(
         reset.response(),
         &json!({"programManagerCode": null, "webhooksDeleted": 3, "notificationsDeleted": 1,
-                "inboxRequestsDeleted": 1, "configurationsDeleted": 0, "webhooksSeeded": 2})
+                "inboxRequestsDeleted": 1, "configurationsDeleted": 0, "fraudAlertsDeleted": 1,
+                "webhooksSeeded": 2})
     );
     let after = app.list_ids("TRD").await;
     assert_eq!(after.len(), 1, "only the fixture again");

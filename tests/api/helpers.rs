@@ -367,6 +367,9 @@ fn sample_body(template: &str, method: &Method) -> Option<Value> {
         "verify" => json!({"atLeast": 0}),
         "advance" => json!({"ms": 0}),
         "settings" => json!({"delivery": {}}),
+        "response" => json!({"fraudAlertId": "0b6c3f0e-7d1e-4a8e-9c39-5d7f8a1c2b3d",
+                             "notificationId": "af2d48de-2ad7-42f8-a252-8422cd9e6078",
+                             "response": "Yes"}),
         // Deliver now takes no body.
         "deliver" => return None,
         other => panic!("no sample body for {method} {template} ({other}): add one here"),

@@ -336,6 +336,6 @@ fn version_and_help_describe_the_binary() {
 async fn start_up_names_every_thread_it_starts_in_order() {
     let app = TestApp::spawn().await;
     let expected = "threads started: sqlite-writer, sqlite-checkpoint, sqlite-reader-0, \
-                    sqlite-reader-1, delivery, retention, then 2 HTTP workers";
+                    sqlite-reader-1, delivery, fraud-alerts, retention, then 2 HTTP workers";
     assert!(app.log_contains(expected).await, "{}", app.log());
 }

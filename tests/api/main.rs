@@ -17,6 +17,7 @@ mod envelopes;
 mod errors;
 mod faults;
 mod fixtures;
+mod fraud;
 mod guard;
 mod heartbeat;
 mod inbox_scripts;

@@ -18,6 +18,7 @@
 //! applied under an advisory lock (`schema.rs`).
 
 mod configurations;
+mod fraud_alerts;
 mod inboxes;
 mod notifications;
 mod outbox;
@@ -43,16 +44,16 @@ pub use self::rows::classify;
 use super::flows;
 use super::wake::Wake;
 use super::{
-    Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, ConfigChange, Configurations,
-    Inboxes, LogFilter, LogPage, LogScan, Outbox, RecordRules, Recorded, Repository, StoreError,
-    StoreFuture,
+    AlertChange, Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, ConfigChange,
+    Configurations, FraudAlerts, Inboxes, LogFilter, LogPage, LogScan, Outbox, RecordRules,
+    Recorded, Repository, StoreError, StoreFuture,
 };
 use crate::domain::configuration;
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
-    Attempt, AttemptOutcome, ClaimToken, ConfigId, Configuration, EventCode, Notification,
-    NotificationId, PmCode, ProductId, QueueHealth, Resend, Webhook, WebhookDocument, WebhookId,
-    WebhookKeys, WebhookStatus,
+    Attempt, AttemptOutcome, ClaimToken, ConfigId, Configuration, EventCode, FraudAlert,
+    FraudAlertId, Notification, NotificationId, PmCode, ProductId, QueueHealth, Resend, Webhook,
+    WebhookDocument, WebhookId, WebhookKeys, WebhookStatus,
 };
 
 pub use self::schema::SCHEMA_VERSION;
@@ -381,11 +382,13 @@ impl Repository for PgStore {
                             .map_err(classify)?;
                         let inbox_requests = inboxes::clear_all(&tx).await?;
                         let configurations = configurations::delete(&tx, None).await?;
+                        let fraud_alerts = fraud_alerts::delete(&tx, None).await?;
                         Cleared {
                             webhooks,
                             notifications,
                             inbox_requests,
                             configurations,
+                            fraud_alerts,
                         }
                     }
                     Some(pm) => {
@@ -398,11 +401,13 @@ impl Repository for PgStore {
                         .await
                         .map_err(classify)?;
                         let configurations = configurations::delete(&tx, Some(pm)).await?;
+                        let fraud_alerts = fraud_alerts::delete(&tx, Some(pm)).await?;
                         Cleared {
                             webhooks,
                             notifications,
                             inbox_requests: 0,
                             configurations,
+                            fraud_alerts,
                         }
                     }
                 }
@@ -484,6 +489,59 @@ impl Configurations for PgStore {
                 configurations::update(&tx, &changed).await?;
                 changed
             })
+        })
+    }
+}
+
+impl FraudAlerts for PgStore {
+    fn raise_fraud_alert(&self, alert: FraudAlert) -> StoreFuture<bool> {
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            fraud_alerts::insert(&client, &alert).await
+        })
+    }
+
+    fn modify_fraud_alert(
+        &self,
+        id: FraudAlertId,
+        scope: Option<&PmCode>,
+        change: AlertChange,
+    ) -> StoreFuture<FraudAlert> {
+        let scope = scope.cloned();
+        self.run(move |pool, _| async move {
+            transaction!(pool, |tx| {
+                let mut changed = fraud_alerts::find_for_update(&tx, id, scope.as_ref()).await?;
+                change(&mut changed)?;
+                fraud_alerts::update(&tx, &changed).await?;
+                changed
+            })
+        })
+    }
+
+    fn expire_fraud_alerts(&self, now: OffsetDateTime, limit: u32) -> StoreFuture<Vec<FraudAlert>> {
+        self.run(move |pool, _| async move {
+            transaction!(pool, |tx| {
+                let mut due = fraud_alerts::due(&tx, now, limit).await?;
+                for alert in &mut due {
+                    alert.expire();
+                    fraud_alerts::update(&tx, alert).await?;
+                }
+                due
+            })
+        })
+    }
+
+    fn next_fraud_expiry(&self) -> StoreFuture<Option<OffsetDateTime>> {
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            fraud_alerts::next_expiry(&client).await
+        })
+    }
+
+    fn purge_fraud_alerts(&self, before: OffsetDateTime) -> StoreFuture<u64> {
+        self.run(move |pool, _| async move {
+            let client = connect(&pool).await?;
+            fraud_alerts::purge(&client, before).await
         })
     }
 }

@@ -17,6 +17,7 @@
 
 mod checkpoint;
 mod configurations;
+mod fraud_alerts;
 mod inboxes;
 mod notifications;
 mod outbox;
@@ -48,16 +49,16 @@ use super::index::{corrupt, read_back, Index};
 use super::local::LocalQueues;
 use super::wake::Wake;
 use super::{
-    Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, ConfigChange, Configurations,
-    Inboxes, LogFilter, LogPage, LogScan, Outbox, RecordRules, Recorded, Repository, StoreError,
-    StoreFuture,
+    AlertChange, Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, ConfigChange,
+    Configurations, FraudAlerts, Inboxes, LogFilter, LogPage, LogScan, Outbox, RecordRules,
+    Recorded, Repository, StoreError, StoreFuture,
 };
 use crate::domain::configuration;
 use crate::domain::inbox::{Captured, InboxLimits};
 use crate::domain::{
-    Attempt, AttemptOutcome, ClaimToken, ConfigId, Configuration, EventCode, Notification,
-    NotificationId, PmCode, ProductId, QueueHealth, Resend, Webhook, WebhookDocument, WebhookId,
-    WebhookKeys, WebhookStatus,
+    Attempt, AttemptOutcome, ClaimToken, ConfigId, Configuration, EventCode, FraudAlert,
+    FraudAlertId, Notification, NotificationId, PmCode, ProductId, QueueHealth, Resend, Webhook,
+    WebhookDocument, WebhookId, WebhookKeys, WebhookStatus,
 };
 
 pub use self::schema::{Synchronous, SCHEMA_VERSION};
@@ -426,6 +427,7 @@ impl Repository for SqliteStore {
                 let webhooks = webhooks::delete_all(tx.conn).map_err(classify)?;
                 let inbox_requests = inboxes::clear_all(tx.conn).map_err(classify)?;
                 let configurations = configurations::delete(tx.conn, None).map_err(classify)?;
+                let fraud_alerts = fraud_alerts::delete(tx.conn, None).map_err(classify)?;
                 // Claims out are forgotten with their notifications: recording
                 // them finds nothing.
                 tx.queues()?.clear();
@@ -434,6 +436,7 @@ impl Repository for SqliteStore {
                     notifications,
                     inbox_requests,
                     configurations,
+                    fraud_alerts,
                 };
                 return Ok((cleared, Effect::Clear));
             };
@@ -443,11 +446,13 @@ impl Repository for SqliteStore {
             let ids: HashSet<WebhookId> = ids.into_iter().collect();
             tx.queues()?.forget_webhooks(&ids);
             let configurations = configurations::delete(tx.conn, Some(&pm)).map_err(classify)?;
+            let fraud_alerts = fraud_alerts::delete(tx.conn, Some(&pm)).map_err(classify)?;
             let cleared = Cleared {
                 webhooks,
                 notifications,
                 inbox_requests: 0,
                 configurations,
+                fraud_alerts,
             };
             Ok((cleared, Effect::Remove(pm, ids)))
         })
@@ -517,6 +522,54 @@ impl Configurations for SqliteStore {
             change(&mut changed)?;
             configurations::update(tx.conn, &changed).map_err(classify)?;
             Ok((changed, Effect::None))
+        })
+    }
+}
+
+impl FraudAlerts for SqliteStore {
+    fn raise_fraud_alert(&self, alert: FraudAlert) -> StoreFuture<bool> {
+        self.writer.submit(move |tx| {
+            let raised = fraud_alerts::insert(tx.conn, &alert).map_err(classify)?;
+            Ok((raised, Effect::None))
+        })
+    }
+
+    fn modify_fraud_alert(
+        &self,
+        id: FraudAlertId,
+        scope: Option<&PmCode>,
+        change: AlertChange,
+    ) -> StoreFuture<FraudAlert> {
+        let scope = scope.cloned();
+        self.writer.submit(move |tx| {
+            let mut changed = fraud_alerts::find(tx.conn, id, scope.as_ref())
+                .map_err(classify)?
+                .ok_or(StoreError::FraudAlertNotFound)?;
+            change(&mut changed)?;
+            fraud_alerts::update(tx.conn, &changed).map_err(classify)?;
+            Ok((changed, Effect::None))
+        })
+    }
+
+    fn expire_fraud_alerts(&self, now: OffsetDateTime, limit: u32) -> StoreFuture<Vec<FraudAlert>> {
+        self.writer.submit(move |tx| {
+            let mut due = fraud_alerts::due(tx.conn, now, limit).map_err(classify)?;
+            for alert in &mut due {
+                alert.expire();
+                fraud_alerts::update(tx.conn, alert).map_err(classify)?;
+            }
+            Ok((due, Effect::None))
+        })
+    }
+
+    fn next_fraud_expiry(&self) -> StoreFuture<Option<OffsetDateTime>> {
+        self.readers.read(fraud_alerts::next_expiry)
+    }
+
+    fn purge_fraud_alerts(&self, before: OffsetDateTime) -> StoreFuture<u64> {
+        self.writer.submit(move |tx| {
+            let purged = fraud_alerts::purge(tx.conn, before).map_err(classify)?;
+            Ok((purged, Effect::None))
         })
     }
 }
