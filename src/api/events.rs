@@ -4,7 +4,8 @@
 //! delivery engine), and the event kept in the fixture's journal with what
 //! became of it, the skipped webhooks and their reasons included.
 //! `GET /sandbox/v1/events[/{eventId}]` reads them back, each notification
-//! with its current status.
+//! with its current status. `POST /sandbox/v1/scenarios/{name}` sends one of
+//! Thredd's documented flows (`domain::scenario`) as events that share ids.
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use time::OffsetDateTime;
 use super::routes::Routes;
 use super::{object_body, pm_param, query, success, Caller};
 use crate::domain::event_payload::{apply_overrides, sample, EnvelopeForm};
+use crate::domain::scenario::Scenario;
 use crate::domain::time::rfc3339_seconds;
 use crate::domain::webhook_body::owner;
 use crate::domain::Clock;
@@ -36,6 +38,12 @@ pub fn routes(r: &mut Routes) {
         .served_if(on);
     r.resource("/sandbox/v1/events/{eventId}")
         .get(one)
+        .served_if(on);
+    r.resource("/sandbox/v1/scenarios")
+        .get(scenarios)
+        .served_if(on);
+    r.resource("/sandbox/v1/scenarios/{name}")
+        .post(run_scenario)
         .served_if(on);
 }
 
@@ -371,4 +379,153 @@ pub fn page_limit(asked: Option<usize>, default: usize, max: usize) -> Result<us
             format!("limit must be 1 to {max}; {n} is not."),
         ))),
     }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScenarioView {
+    name: &'static str,
+    description: &'static str,
+    event_codes: Vec<u16>,
+}
+
+/// `GET /sandbox/v1/scenarios`: the scenarios, with the codes they send.
+async fn scenarios(clock: web::Data<dyn Clock>) -> HttpResponse {
+    let pm = PmCode::parse("TRD").ok();
+    let views: Vec<ScenarioView> = Scenario::ALL
+        .into_iter()
+        .map(|s| ScenarioView {
+            name: s.name(),
+            description: s.description(),
+            event_codes: pm.as_ref().map_or_else(Vec::new, |pm| {
+                s.events(pm, None, EnvelopeForm::Standard, clock.now_seconds())
+                    .iter()
+                    .map(|e| e.code.value())
+                    .collect()
+            }),
+        })
+        .collect();
+    success(StatusCode::OK, views)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct ScenarioBody {
+    program_manager_code: Value,
+    product_id: Value,
+    /// `"standard"` or `"documented"` (token-provisioning only).
+    envelope: Value,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SentEvent {
+    event_id: String,
+    event_code: u16,
+    notifications: Vec<Created>,
+    skipped: Vec<Skipped>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScenarioRun {
+    scenario: &'static str,
+    /// The payload fields its events share (`Scenario::shared`).
+    shared: serde_json::Map<String, Value>,
+    events: Vec<SentEvent>,
+}
+
+/// `POST /sandbox/v1/scenarios/{name}` with `{"programManagerCode",
+/// "productId"?, "envelope"?}`: its events, sent one after another (each
+/// stored before the next), and their fan-outs.
+async fn run_scenario(
+    clock: web::Data<dyn Clock>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+    store: web::Data<dyn Store>,
+    fixture: web::Data<Fixture>,
+) -> Result<HttpResponse, ApiError> {
+    let scenario = Scenario::parse(&path).ok_or_else(|| {
+        let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+        ApiError::NotFound(Problem::new(
+            ErrorCode::ScenarioNotFound,
+            format!(
+                "No scenario {:?}; there are {}.",
+                path.as_str(),
+                names.join(", ")
+            ),
+        ))
+    })?;
+    caller.check_body(&body)?;
+    let body: ScenarioBody = object_body(body.into_inner())?;
+    let mut problems = Problems::default();
+    let pm = problems.take(
+        PmCode::from_json(&body.program_manager_code)
+            .and_then(|pm| owner(caller.scope(), pm.as_ref())),
+    );
+    let product = problems.take(ProductId::from_json(&body.product_id));
+    let envelope = problems.take(
+        EnvelopeForm::from_json(&body.envelope, None).and_then(|form| {
+            if form == EnvelopeForm::Documented && !scenario.has_documented_envelope() {
+                Err(Problem::at(
+                    ErrorCode::InvalidRequestBody,
+                    EnvelopeForm::FIELD,
+                    format!(
+                        "{} sends no 105-110, so it has only the standard envelope.",
+                        scenario.name()
+                    ),
+                ))
+            } else {
+                Ok(form)
+            }
+        }),
+    );
+    let (Some(pm), Some(product), Some(envelope)) = (pm, product, envelope) else {
+        return Err(ApiError::BadRequest(problems.into_vec()));
+    };
+    let now = clock.now_seconds();
+    let events = scenario.events(&pm, product, envelope, now);
+    let shared = events
+        .first()
+        .and_then(|e| e.payload.as_ref())
+        .map(|payload| {
+            scenario
+                .shared()
+                .iter()
+                .filter_map(|key| Some(((*key).to_owned(), payload.get(*key)?.clone())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut sent = Vec::with_capacity(events.len());
+    for event in &events {
+        let Sent { record, .. } = send(&**store, &fixture, event, now).await?;
+        sent.push(SentEvent {
+            event_id: record.id.to_string(),
+            event_code: record.code.value(),
+            notifications: record
+                .notifications
+                .iter()
+                .map(|&(webhook_id, notification_id)| Created {
+                    webhook_id,
+                    notification_id,
+                })
+                .collect(),
+            skipped: skipped(&record),
+        });
+    }
+    log::debug!(
+        "scenario {} for program manager {}: {} events",
+        scenario.name(),
+        pm,
+        sent.len()
+    );
+    Ok(success(
+        StatusCode::ACCEPTED,
+        ScenarioRun {
+            scenario: scenario.name(),
+            shared,
+            events: sent,
+        },
+    ))
 }

@@ -336,6 +336,16 @@ const dashboard = (function () {
   });
   const result = document.querySelector("[data-test=send-result]");
   const problems = document.querySelector("[data-test=send-problems]");
+  // The API's problems, one per line, by field.
+  const refused = function (json, status) {
+    result.textContent = "Not sent:";
+    (json && json.errors ? json.errors : [{ message: "HTTP " + status }]).forEach(function (e) {
+      const item = document.createElement("li");
+      item.textContent = (e.field ? e.field + ": " : "") + e.message;
+      problems.appendChild(item);
+    });
+    problems.hidden = false;
+  };
   button.addEventListener("click", async function () {
     problems.hidden = true;
     problems.textContent = "";
@@ -372,17 +382,45 @@ const dashboard = (function () {
         location.href = "/dashboard/events?id=" + encodeURIComponent(json.response.eventId);
         return;
       }
-      result.textContent = "Not sent:";
-      (json && json.errors ? json.errors : [{ message: "HTTP " + answer.status }]).forEach(function (e) {
-        const item = document.createElement("li");
-        item.textContent = (e.field ? e.field + ": " : "") + e.message;
-        problems.appendChild(item);
-      });
-      problems.hidden = false;
+      refused(json, answer.status);
     } catch (e) {
       result.textContent = "The service did not answer: " + e;
     }
     button.disabled = false;
+  });
+  // A scenario: its events for the form's program manager and product; on
+  // 202 the Events page opens.
+  document.querySelectorAll("button[data-scenario]").forEach(function (run) {
+    run.addEventListener("click", async function () {
+      problems.hidden = true;
+      problems.textContent = "";
+      const pm = form.elements.pm.value.trim();
+      const product = form.elements.product.value.trim();
+      run.disabled = true;
+      result.textContent = "…";
+      try {
+        const answer = await fetch("/sandbox/v1/scenarios/" + encodeURIComponent(run.dataset.scenario), {
+          method: "POST",
+          headers: dashboard.headers(pm),
+          body: JSON.stringify({
+            programManagerCode: pm,
+            productId: product === "" ? null : Number(product),
+          }),
+        });
+        const json = await answer.json().catch(function () {
+          return null;
+        });
+        if (answer.status === 202) {
+          result.textContent = json.response.events.length + " event(s) sent; opening the events…";
+          location.href = "/dashboard/events";
+          return;
+        }
+        refused(json, answer.status);
+      } catch (e) {
+        result.textContent = "The service did not answer: " + e;
+      }
+      run.disabled = false;
+    });
   });
 })();
 

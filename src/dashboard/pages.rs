@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use super::frame::{Frame, Strip};
 use super::{Filters, RANGES};
 use crate::domain::event_code::CATALOGUE;
+use crate::domain::scenario::Scenario;
 use crate::domain::time::{rfc3339_millis, rfc3339_seconds};
 use std::sync::Arc;
 
@@ -516,6 +517,18 @@ pub fn send(
                     span.muted data-test="send-result" role="status" {}
                 }
                 ul.problem data-test="send-problems" hidden {}
+            }
+            h2 { "Scenarios" }
+            p.muted {
+                "Thredd's documented flows as events that share their ids, for the program manager and product above."
+            }
+            ul.scenarios data-test="scenarios" {
+                @for scenario in Scenario::ALL {
+                    li {
+                        button type="button" data-scenario=(scenario.name()) { "Run " (scenario.name()) }
+                        " " span.muted { (scenario.description()) }
+                    }
+                }
             }
         },
     )

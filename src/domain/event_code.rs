@@ -34,6 +34,14 @@ impl EventCode {
     pub const FRAUD_RULE_TRIGGERED: Self = Self(101);
     /// 102, Fraud Acknowledgement: follows a fraud alert's answer or expiry.
     pub const FRAUD_ACKNOWLEDGEMENT: Self = Self(102);
+    /// 103, Card Status Change.
+    pub const CARD_STATUS_CHANGE: Self = Self(103);
+    /// 106, Tokenisation Authorisation Request.
+    pub const TOKENISATION_REQUEST: Self = Self(106);
+    /// 107, Activation Code Notification.
+    pub const ACTIVATION_CODE: Self = Self(107);
+    /// 108, Tokenisation Complete.
+    pub const TOKENISATION_COMPLETE: Self = Self(108);
 
     /// Accepts a 3-digit integer that names a catalogued event. `field` is where the
     /// code stood in the request, for the problem report.

@@ -15,6 +15,7 @@ pub mod notification;
 pub mod pm_code;
 pub mod problem;
 pub mod queue;
+pub mod scenario;
 pub mod time;
 pub mod webhook;
 pub mod webhook_body;

@@ -66,6 +66,8 @@ pub enum ErrorCode {
     FraudAlertExpired,
     /// A second Fraud Alert Response to one alert.
     FraudAlertAnswered,
+    /// No scenario by that name.
+    ScenarioNotFound,
     /// No Transaction Confirmation configuration by that id for the caller.
     ConfigurationNotFound,
     /// A program manager has the most configurations it may.
@@ -121,6 +123,7 @@ impl ErrorCode {
             Self::InvalidFraudAlertId => "INVALID_FRAUD_ALERT_ID",
             Self::FraudAlertExpired => "FRAUD_ALERT_EXPIRED",
             Self::FraudAlertAnswered => "FRAUD_ALERT_ANSWERED",
+            Self::ScenarioNotFound => "SCENARIO_NOTFOUND",
             Self::ConfigurationNotFound => "CONFIGURATION_NOTFOUND",
             Self::TooManyConfigurations => "TOO_MANY_CONFIGURATIONS",
         }

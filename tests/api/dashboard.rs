@@ -642,7 +642,8 @@ async fn the_live_log_streams_a_new_notification() {
 }
 
 /// The Send page's form is prefilled with the sample payload the service
-/// would generate for the chosen event, program manager and product.
+/// would generate for the chosen event, program manager and product, and it
+/// offers the scenarios.
 #[actix_rt::test]
 async fn the_send_page_prefills_the_sample_payload() {
     let app = TestApp::spawn().await;
@@ -668,6 +669,13 @@ async fn the_send_page_prefills_the_sample_payload() {
     );
     let other = fetch(&app, "/dashboard/send?event=101").await;
     assert!(other.body.contains(r#"<option value="101" selected>"#));
+    for scenario in ["token-provisioning", "fraud-alert", "card-lifecycle"] {
+        assert!(
+            page.body
+                .contains(&format!(r#"data-scenario="{scenario}""#)),
+            "the page offers {scenario}"
+        );
+    }
 }
 
 /// The Webhooks page lists a program manager's webhooks with their custom

@@ -355,6 +355,9 @@ fn sample_body(template: &str, method: &Method) -> Option<Value> {
         });
     }
     Some(match template.rsplit('/').next().unwrap_or_default() {
+        "{name}" if template.starts_with("/sandbox/v1/scenarios") => {
+            json!({"programManagerCode": "TRD"})
+        }
         "webhooks" => webhook_body(Some(2), "https://client.example/every-route"),
         "{id}" => webhook_body(Some(1), "https://client.example/every-route"),
         "status" => json!({"webhookStatus": "inactive"}),

@@ -27,6 +27,7 @@ mod metrics;
 mod notifications;
 mod postgres;
 mod sandbox;
+mod scenarios;
 mod scoping;
 mod subscriptions;
 mod token;
