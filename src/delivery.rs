@@ -282,6 +282,39 @@ impl Worker {
     /// (`Outbox::record_and_claim`), until nothing is due for it. Answers how
     /// many attempts it made.
     /// `since`: the barrier's generation read before the claim.
+    /// Sends a delivered notification again, with the same id, as an
+    /// at-least-once redelivery would (a webhook's `duplicates`,
+    /// `domain::chaos`): journalled like any attempt after `first`, not
+    /// recorded in the store, where the notification stays delivered once.
+    async fn duplicate(
+        &self,
+        live: &Delivery,
+        webhook: &Webhook,
+        n: &Notification,
+        first: sandbox::Delivery,
+    ) {
+        let time = self.engine.clock.now();
+        let started = Instant::now();
+        let sent = self.send(live, webhook, n).await;
+        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let Some(fixture) = &self.engine.fixture else {
+            return;
+        };
+        fixture.journal.attempted(sandbox::Delivery {
+            attempt: first.attempt + 1,
+            time,
+            request_headers: sent.request_headers,
+            outcome: match sent.http_status {
+                Some(200..=299) => sandbox::Outcome::Delivered,
+                _ => sandbox::Outcome::Failed,
+            },
+            http_status: sent.http_status,
+            error: sent.error,
+            latency_ms,
+            ..first
+        });
+    }
+
     async fn run_slot(&self, first: Claimed, since: u64) -> usize {
         let mut next = self.attempt(first, since).await;
         let mut attempts = 1;
@@ -455,7 +488,13 @@ impl Worker {
                 // Journalled before the pass is given back: a reset that
                 // follows clears it with the rest.
                 if let (Some(fixture), Some(journalled)) = (&engine.fixture, journalled) {
+                    let again = (outcome == AttemptOutcome::Delivered
+                        && fixture.chaos(n.webhook_id).is_some_and(|c| c.duplicates))
+                    .then(|| journalled.clone());
                     fixture.journal.attempted(journalled);
+                    if let Some(first) = again {
+                        self.duplicate(&live, &webhook, &n, first).await;
+                    }
                 }
                 drop(pass);
                 // Counted once recorded, so the strip never runs ahead of the log.

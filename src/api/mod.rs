@@ -2,6 +2,7 @@
 //! handlers and the declaration of its routes. Shared here: who is calling, the
 //! success envelope, reading a JSON object body, and finding the webhook a path names.
 
+pub mod chaos;
 pub mod clock;
 pub mod configs;
 pub mod deliver_now;
@@ -59,6 +60,7 @@ pub fn routes(r: &mut Routes) {
     events::routes(r);
     deliveries::routes(r);
     deliver_now::routes(r);
+    chaos::routes(r);
     inbox::routes(r);
     clock::routes(r);
     settings::routes(r);

@@ -110,6 +110,7 @@ async fn reset(
             let work = async {
                 let cleared = store.reset(pm).await;
                 fixture.journal.clear(pm);
+                fixture.clear_chaos(pm);
                 cleared
             };
             fixture.barrier.reset(pm, work).await?

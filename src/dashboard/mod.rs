@@ -409,6 +409,7 @@ async fn webhooks(
     frame: Frame,
     query: web::Query<HashMap<String, String>>,
     store: web::Data<dyn Store>,
+    fixture: Option<web::Data<Fixture>>,
 ) -> HttpResponse {
     let pm = match &frame.viewer.pm {
         Some(mine) => mine.clone(),
@@ -418,7 +419,10 @@ async fn webhooks(
         },
     };
     match store.list(&pm).await {
-        Ok(list) => page(StatusCode::OK, pages::webhooks(&frame, &pm, &list)),
+        Ok(list) => {
+            let chaos = |id| fixture.as_ref().and_then(|f| f.chaos(id));
+            page(StatusCode::OK, pages::webhooks(&frame, &pm, &list, &chaos))
+        }
         Err(e) => unavailable(&frame, &e),
     }
 }

@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use super::frame::{Frame, Strip};
 use super::{Filters, RANGES};
+use crate::domain::chaos::Chaos;
 use crate::domain::event_code::CATALOGUE;
 use crate::domain::scenario::Scenario;
 use crate::domain::time::{rfc3339_millis, rfc3339_seconds};
@@ -623,7 +624,12 @@ fn skip_help(reason: &str) -> &'static str {
 /// One program manager's webhooks: each with its product, status, events,
 /// custom header names (never values), last heartbeat, and its actions; then
 /// the create form, whose problems the script lists by field.
-pub fn webhooks(frame: &Frame, pm: &PmCode, list: &[Arc<Webhook>]) -> Markup {
+pub fn webhooks(
+    frame: &Frame,
+    pm: &PmCode,
+    list: &[Arc<Webhook>],
+    chaos: &dyn Fn(crate::domain::WebhookId) -> Option<Chaos>,
+) -> Markup {
     layout(
         frame,
         "Webhooks",
@@ -648,7 +654,17 @@ pub fn webhooks(frame: &Frame, pm: &PmCode, list: &[Arc<Webhook>]) -> Markup {
                             tr data-test="webhook" data-webhook=(w.id) {
                                 td { @match w.product_id { Some(p) => { (p.value()) } None => { span.muted { "all (PM level)" } } } }
                                 td { (w.config.url.as_str()) br; a.muted href=(format!("/?webhook={}", w.id)) { "notifications" } }
-                                td { span data-test="webhook-status" { (w.status.as_str()) } }
+                                td {
+                                    span data-test="webhook-status" { (w.status.as_str()) }
+                                    @if let Some(c) = chaos(w.id) {
+                                        br;
+                                        span.muted data-test="chaos" title="Disorder on request (PUT /sandbox/v1/webhooks/{id}/chaos)" {
+                                            "chaos:"
+                                            @if c.duplicates { " duplicates" }
+                                            @if c.reorder { " reorder (seed " (c.seed) ")" }
+                                        }
+                                    }
+                                }
                                 td.wide {
                                     @for code in w.events.iter() {
                                         span title=(code.description()) { (code.value()) } " "

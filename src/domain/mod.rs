@@ -2,6 +2,7 @@
 //! allows) and the rules of webhooks, events and notifications. Nothing here
 //! knows about HTTP or SQL; every other layer depends on this one.
 
+pub mod chaos;
 pub mod configuration;
 pub mod custom_headers;
 pub mod event;

@@ -68,6 +68,8 @@ pub enum ErrorCode {
     FraudAlertAnswered,
     /// No scenario by that name.
     ScenarioNotFound,
+    /// As many webhooks have disorder on as may.
+    TooManyChaos,
     /// No Transaction Confirmation configuration by that id for the caller.
     ConfigurationNotFound,
     /// A program manager has the most configurations it may.
@@ -124,6 +126,7 @@ impl ErrorCode {
             Self::FraudAlertExpired => "FRAUD_ALERT_EXPIRED",
             Self::FraudAlertAnswered => "FRAUD_ALERT_ANSWERED",
             Self::ScenarioNotFound => "SCENARIO_NOTFOUND",
+            Self::TooManyChaos => "TOO_MANY_CHAOS",
             Self::ConfigurationNotFound => "CONFIGURATION_NOTFOUND",
             Self::TooManyConfigurations => "TOO_MANY_CONFIGURATIONS",
         }

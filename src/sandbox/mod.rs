@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use time::OffsetDateTime;
 use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 pub use barrier::{Barrier, Pass};
@@ -23,8 +24,9 @@ pub use matching::{DeliveryMatch, Expected};
 pub use send::{send, Sent};
 
 use crate::config::SandboxSettings;
+use crate::domain::chaos::{Chaos, Reorder};
 use crate::domain::inbox_script::{Answer, Running, Script};
-use crate::domain::{Notification, PmCode};
+use crate::domain::{EventCode, Notification, PmCode, WebhookId};
 use crate::shutdown::Stopping;
 use crate::store::{find_notification, Store, StoreError};
 
@@ -37,6 +39,17 @@ pub const MAX_SCRIPTS: usize = 100;
 /// The most waits at once, over every caller; past it a wait is answered 503.
 pub const MAX_WAITERS: usize = 256;
 
+/// The most webhooks with disorder on at once.
+pub const MAX_CHAOS: usize = 1_000;
+
+/// One webhook's disorder: as asked for, and its reorder state.
+#[derive(Debug)]
+struct Disorder {
+    pm: PmCode,
+    chaos: Chaos,
+    reorder: Reorder,
+}
+
 /// The fixture's shared state: one per process, while the sandbox is on.
 #[derive(Debug)]
 pub struct Fixture {
@@ -48,6 +61,8 @@ pub struct Fixture {
     max_wait: Duration,
     /// The capture inboxes' scripts, by inbox name (at most [`MAX_SCRIPTS`]).
     scripts: Mutex<HashMap<String, Running>>,
+    /// Each webhook's disorder on request, by webhook (at most [`MAX_CHAOS`]).
+    chaos: Mutex<HashMap<WebhookId, Disorder>>,
     /// How long a fraud alert waits for its answer.
     fraud_expiry: time::Duration,
     /// Notified when a fraud alert is raised, so the expiry watch looks again.
@@ -85,8 +100,66 @@ impl Fixture {
             waiters: Arc::new(Semaphore::new(MAX_WAITERS)),
             max_wait: settings.max_wait(),
             scripts: Mutex::default(),
+            chaos: Mutex::default(),
             fraud_expiry: settings.fraud_alert_expiry(),
             alert_raised: Notify::new(),
+        }
+    }
+
+    fn disorder(&self) -> MutexGuard<'_, HashMap<WebhookId, Disorder>> {
+        self.chaos
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sets a webhook's disorder (one that does nothing removes it), its
+    /// reorder from a new batch and its seed's first draw; `false`: refused,
+    /// a new one beyond [`MAX_CHAOS`].
+    pub fn set_chaos(&self, webhook: WebhookId, pm: &PmCode, chaos: Chaos) -> bool {
+        let mut all = self.disorder();
+        if !chaos.is_on() {
+            all.remove(&webhook);
+            return true;
+        }
+        if !all.contains_key(&webhook) && all.len() >= MAX_CHAOS {
+            return false;
+        }
+        let reorder = Reorder::new(&chaos);
+        all.insert(
+            webhook,
+            Disorder {
+                pm: pm.clone(),
+                chaos,
+                reorder,
+            },
+        );
+        true
+    }
+
+    /// A webhook's disorder, if it has any.
+    pub fn chaos(&self, webhook: WebhookId) -> Option<Chaos> {
+        self.disorder().get(&webhook).map(|d| d.chaos)
+    }
+
+    /// When a notification of `code` for `webhook` made at `now` falls due,
+    /// when its webhook reorders that code (`Reorder::hold`).
+    pub fn hold(
+        &self,
+        webhook: WebhookId,
+        code: EventCode,
+        now: OffsetDateTime,
+    ) -> Option<OffsetDateTime> {
+        let mut all = self.disorder();
+        let d = all.get_mut(&webhook)?;
+        d.chaos.reorders(code).then(|| d.reorder.hold(now))
+    }
+
+    /// Forgets the disorder of `pm`'s webhooks (every one with `None`).
+    pub fn clear_chaos(&self, pm: Option<&PmCode>) {
+        let mut all = self.disorder();
+        match pm {
+            Some(pm) => all.retain(|_, d| d.pm != *pm),
+            None => all.clear(),
         }
     }
 

@@ -1,7 +1,8 @@
 //! Sending an event: the one path by which a trigger, and the 102 that
 //! follows a fraud alert's answer or expiry, reach the program manager's
 //! webhooks. The fan-out is decided by the domain (`Event::fan_out`, and
-//! `FanOut::confirmed` for a 112), a 101's fraud alert is raised, the event
+//! `FanOut::confirmed` for a 112), a webhook's reorder holds what it
+//! reorders (`domain::chaos`), a 101's fraud alert is raised, the event
 //! is kept in the journal, and its notifications are stored (and so handed
 //! to the delivery engine).
 
@@ -39,6 +40,12 @@ pub async fn send(
     let mut fan = event.fan_out(&keys, candidates.iter().map(|w| &**w), now);
     if event.needs_configuration() && !fan.notifications.is_empty() {
         fan = fan.confirmed(event, &store.configurations(&event.pm).await?);
+    }
+    // A webhook that reorders (`domain::chaos`) holds the notification.
+    for n in &mut fan.notifications {
+        if let Some(due) = fixture.hold(n.webhook_id, n.event_code, now) {
+            n.next_attempt = Some(due);
+        }
     }
     let carried = fan.notifications.iter().map(|n| n.id).collect();
     if let Some(alert) =

@@ -370,6 +370,7 @@ fn sample_body(template: &str, method: &Method) -> Option<Value> {
         "verify" => json!({"atLeast": 0}),
         "advance" => json!({"ms": 0}),
         "settings" => json!({"delivery": {}}),
+        "chaos" => json!({"duplicates": false, "reorder": false}),
         "response" => json!({"fraudAlertId": "0b6c3f0e-7d1e-4a8e-9c39-5d7f8a1c2b3d",
                              "notificationId": "af2d48de-2ad7-42f8-a252-8422cd9e6078",
                              "response": "Yes"}),

@@ -7,6 +7,7 @@ mod helpers;
 mod receiver;
 
 mod auth;
+mod chaos;
 mod clock;
 mod configs;
 mod corpus;
