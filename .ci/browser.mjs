@@ -183,6 +183,9 @@ try {
   const envelope = await page.locator("[data-test=envelope]").innerText();
   if (!envelope.includes("<script>alert('x')</script>")) fail(`envelope: ${envelope}`);
   if ((await page.locator("main script").count()) !== 0) fail("a script element from a payload");
+  const masked = await page.locator("[data-test=curl]").textContent();
+  if (masked.includes("ApiKey: k")) fail(`cURL shows a custom header's value before Reveal: ${masked}`);
+  await Promise.all([page.waitForEvent("load"), page.locator("[data-test=reveal]").click()]);
   const curl = await page.locator("[data-test=curl]").textContent();
   if (!curl.startsWith("curl -X POST") || !curl.includes("ApiKey: k")) fail(`cURL: ${curl}`);
 

@@ -666,9 +666,12 @@ async fn send(
 async fn detail(
     frame: Frame,
     path: web::Path<(String, String)>,
+    query: web::Query<HashMap<String, String>>,
     store: web::Data<dyn Store>,
     live: web::Data<LiveSettings>,
 ) -> HttpResponse {
+    // Sensitive fields and custom header values stay masked unless asked.
+    let reveal = query.get("reveal").is_some_and(|v| v == "1");
     let not_found = |frame: &Frame| {
         page(
             StatusCode::NOT_FOUND,
@@ -714,6 +717,7 @@ async fn detail(
             &attempts,
             hook.as_deref(),
             waiting.as_ref(),
+            reveal,
         ),
     )
 }

@@ -10,6 +10,7 @@ use super::{Filters, RANGES};
 use crate::domain::chaos::Chaos;
 use crate::domain::event_code::CATALOGUE;
 use crate::domain::scenario::Scenario;
+use crate::domain::sensitive;
 use crate::domain::time::{rfc3339_millis, rfc3339_seconds};
 use std::sync::Arc;
 
@@ -357,11 +358,17 @@ pub fn detail(
     attempts: &[Attempt],
     webhook: Option<&Webhook>,
     waiting: Option<&Waiting>,
+    reveal: bool,
 ) -> Markup {
+    let shown = |v: serde_json::Value| if reveal { v } else { sensitive::mask(&v) };
     let envelope = serde_json::from_str::<serde_json::Value>(&n.body)
         .ok()
-        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .and_then(|v| serde_json::to_string_pretty(&shown(v)).ok())
         .unwrap_or_else(|| n.body.clone());
+    let body = serde_json::from_str::<serde_json::Value>(&n.body)
+        .ok()
+        .filter(|_| !reveal)
+        .map_or_else(|| n.body.clone(), |v| shown(v).to_string());
     let resend_body = serde_json::json!({"notificationIds": [n.id.to_string()]}).to_string();
     layout(
         frame,
@@ -437,6 +444,15 @@ pub fn detail(
                 }
             }
             h2 { "Envelope, as sent on every attempt" }
+            p.muted {
+                @if reveal {
+                    "otpValue, dpan, paymentToken and the custom header values are shown. "
+                    a data-test="reveal" href="?" { "Mask them" }
+                } @else {
+                    "otpValue, dpan, paymentToken and the custom header values are masked. "
+                    a data-test="reveal" href="?reveal=1" { "Reveal them" }
+                }
+            }
             pre data-test="envelope" { (envelope) }
             @if let Some(w) = webhook {
                 details {
@@ -444,9 +460,12 @@ pub fn detail(
                     p {
                         button type="button" data-test="copy-curl" data-copy="curl" { "Copy as cURL" }
                         " "
-                        span.muted { "Custom header values included; signature headers, when signing is on, are made at each attempt and left out." }
+                        span.muted {
+                            @if reveal { "Custom header values included" } @else { "Masked values as shown: reveal them to copy the real request" }
+                            "; signature headers, when signing is on, are made at each attempt and left out."
+                        }
                     }
-                    pre #curl data-test="curl" { (curl(w, &n.body)) }
+                    pre #curl data-test="curl" { (curl(w, &body, reveal)) }
                 }
             }
             p { a href=(format!("/?webhook={}", n.webhook_id)) { "This webhook's notifications" } }
@@ -456,7 +475,7 @@ pub fn detail(
 
 /// The delivery request as a shell command: the URL, the headers every
 /// attempt sends and the exact body.
-fn curl(webhook: &Webhook, body: &str) -> String {
+fn curl(webhook: &Webhook, body: &str, reveal: bool) -> String {
     let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
     let mut command = format!("curl -X POST {}", quote(webhook.config.url.as_str()));
     command.push_str(&format!(
@@ -468,6 +487,11 @@ fn curl(webhook: &Webhook, body: &str) -> String {
         quote(&format!("User-Agent: {USER_AGENT}"))
     ));
     for (name, value) in webhook.config.custom_headers.iter() {
+        let value = if reveal {
+            value.to_owned()
+        } else {
+            sensitive::mask_text(value)
+        };
         command.push_str(&format!(" \\\n  -H {}", quote(&format!("{name}: {value}"))));
     }
     command.push_str(&format!(" \\\n  --data-raw {}", quote(body)));
@@ -782,16 +806,17 @@ fn inbox_markup(requests: &[Captured]) -> Markup {
                     summary { "Headers" }
                     pre { @for (k, v) in &r.headers { (k) ": " (v) "\n" } }
                 }
+                @let body = sensitive::mask(&r.body);
                 details open {
-                    summary { "Body" }
+                    summary { "Body" " " span.muted { "(otpValue, dpan and paymentToken masked; the API answers them as captured)" } }
                     pre data-test="inbox-body" {
-                        (serde_json::to_string_pretty(&r.body).unwrap_or_default())
+                        (serde_json::to_string_pretty(&body).unwrap_or_default())
                     }
                 }
                 details {
                     summary { "Body, raw" }
                     pre data-test="inbox-raw" {
-                        @match &r.body {
+                        @match &body {
                             serde_json::Value::String(text) => { (text) }
                             body => { (body.to_string()) }
                         }

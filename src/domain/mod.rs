@@ -17,6 +17,7 @@ pub mod pm_code;
 pub mod problem;
 pub mod queue;
 pub mod scenario;
+pub mod sensitive;
 pub mod time;
 pub mod webhook;
 pub mod webhook_body;

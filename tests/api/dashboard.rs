@@ -191,8 +191,13 @@ async fn a_notification_shows_its_envelope_and_attempts_with_markup_as_text() {
     assert!(!page.body.contains(r#"data-test="deliver-now""#));
     assert!(page.body.contains("curl -X POST"), "the request as cURL");
     assert!(
-        page.body.contains("ApiKey: secret-1"),
-        "with its custom header"
+        page.body.contains("ApiKey: ••••••••") && !page.body.contains("secret-1"),
+        "with its custom header, masked"
+    );
+    let revealed = fetch(&app, &format!("{path}?reveal=1")).await;
+    assert!(
+        revealed.body.contains("ApiKey: secret-1"),
+        "revealed on request"
     );
 
     let missing = fetch(
@@ -800,4 +805,60 @@ async fn a_live_stream_ends_when_the_service_stops() {
     let status = app.terminate();
     assert!(status.success(), "{status:?}");
     assert!(app.log().contains("ending live streams"), "{}", app.log());
+}
+
+/// A tokenisation event's one-time password and card credentials are masked
+/// on the notification page until a person asks to see them.
+#[actix_rt::test]
+async fn sensitive_fields_are_masked_until_revealed() {
+    let app = TestApp::spawn().await;
+    let url = app.url("/sandbox/v1/inbox/sensitive");
+    let webhook = app.create_webhook("TRD", hook(None, &[107], &url)).await;
+    let reply = app
+        .post(
+            "/sandbox/v1/events",
+            None,
+            json!({"programManagerCode": "TRD", "eventCode": 107,
+                   "overrides": {"otpValue": "918273", "dpan": "4895370011223344",
+                                 "paymentToken": "5555444433332222"}}),
+        )
+        .await;
+    let id = reply.response()["notifications"][0]["notificationId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let path = format!("/dashboard/webhooks/{webhook}/notifications/{id}");
+    let page = fetch(&app, &path).await;
+    assert_eq!(page.status, 200);
+    for secret in ["918273", "4895370011223344", "5555444433332222"] {
+        assert!(!page.body.contains(secret), "{secret} masked");
+    }
+    assert!(
+        page.body.contains("••••••••••••3344"),
+        "a dpan keeps its last four"
+    );
+    assert!(
+        page.body.contains(r#"href="?reveal=1""#),
+        "the reveal control"
+    );
+    let revealed = fetch(&app, &format!("{path}?reveal=1")).await;
+    for secret in ["918273", "4895370011223344", "5555444433332222"] {
+        assert!(revealed.body.contains(secret), "{secret} revealed");
+    }
+    crate::sandbox::waited(
+        &app,
+        json!({"notificationId": id, "outcome": "delivered"}),
+        1,
+    )
+    .await;
+    let inbox = fetch(&app, "/dashboard/inbox?name=sensitive").await;
+    assert!(
+        inbox.body.contains(r#"data-test="inbox-request""#),
+        "{}",
+        inbox.body
+    );
+    for secret in ["918273", "4895370011223344", "5555444433332222"] {
+        assert!(!inbox.body.contains(secret), "{secret} masked in the inbox");
+        assert!(!app.log().contains(secret), "{secret} never in the log");
+    }
 }
