@@ -383,3 +383,123 @@ async fn the_on_prem_profile_runs_two_nodes_on_postgres() {
         "a's access token works on b, and b reads a's write"
     );
 }
+
+/// Thredd's calls beside the webhooks (issue 25) across nodes: a
+/// configuration created on one node lets a 112 triggered on the other
+/// through; a fraud alert raised on one node is answered on the other, and
+/// the 102 follows; a second answer on the first node is refused; an alert
+/// expired by one node's moved clock gets one 102 `Timeout`.
+#[actix_rt::test]
+async fn configurations_and_fraud_alerts_are_shared_by_the_nodes() {
+    let Some(url) = database("configurations_and_fraud_alerts_are_shared_by_the_nodes") else {
+        return;
+    };
+    let a = node(&url, &[]).await;
+    let b = node(&url, &[]).await;
+    let receiver = Receiver::start(Behaviour::Status(200)).await;
+    a.create_webhook("TRD", hook(Some(7), &[101, 102, 112], &receiver.url))
+        .await;
+    let event = |code: u16| json!({"programManagerCode": "TRD", "productId": 7, "eventCode": code});
+    let skipped = b.post("/sandbox/v1/events", None, event(112)).await;
+    assert_eq!(
+        skipped.response()["skipped"][0]["reason"],
+        "NO_CONFIGURATION"
+    );
+    let created = a
+        .post(
+            "/api/v1/Configs",
+            Some("TRD"),
+            json!({"pmId": 20, "messageTypeFilter": [1]}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let confirmed = b.post("/sandbox/v1/events", None, event(112)).await;
+    assert_eq!(
+        confirmed.response()["notifications"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "{}",
+        confirmed.body
+    );
+
+    let mut alerts = Vec::new();
+    for _ in 0..2 {
+        let raised = a.post("/sandbox/v1/events", None, event(101)).await;
+        let notification = raised.response()["notifications"][0]["notificationId"]
+            .as_str()
+            .expect("notification")
+            .to_owned();
+        let found = eventually(
+            Duration::from_secs(20),
+            || async { receiver.received() },
+            |r| {
+                r.iter()
+                    .any(|r| r.body["context"]["notificationId"] == notification.as_str())
+            },
+        )
+        .await;
+        let body = found
+            .iter()
+            .find(|r| r.body["context"]["notificationId"] == notification.as_str())
+            .expect("the 101 arrived");
+        let alert = body.body["payload"]["fraudAlertId"]
+            .as_str()
+            .expect("fraudAlertId")
+            .to_owned();
+        alerts.push((alert, notification));
+    }
+    let answer = |i: usize| json!({"fraudAlertId": alerts[i].0, "notificationId": alerts[i].1, "response": "No"});
+    let answered = b
+        .post("/api/v1/FraudAlerts/Response", Some("TRD"), answer(0))
+        .await;
+    assert_eq!(answered.status, 200, "{}", answered.body);
+    let again = a
+        .post("/api/v1/FraudAlerts/Response", Some("TRD"), answer(0))
+        .await;
+    assert_eq!(again.status, 409, "{}", again.body);
+
+    let moved = a
+        .post(
+            "/sandbox/v1/clock/advance",
+            None,
+            json!({"ms": 73 * 3_600_000}),
+        )
+        .await;
+    assert_eq!(moved.response()["fraudAlertsExpired"], 1, "{}", moved.body);
+    let followed = |kind: &'static str, alert: String| {
+        move |r: &Vec<crate::receiver::Received>| {
+            r.iter()
+                .filter(|r| {
+                    r.body["payload"]["fraudAlertType"] == kind
+                        && r.body["payload"]["fraudAlertId"] == alert.as_str()
+                })
+                .count()
+                >= 1
+        }
+    };
+    let acknowledged = followed("Acknowledgement", alerts[0].0.clone());
+    let received = eventually(
+        Duration::from_secs(20),
+        || async { receiver.received() },
+        &acknowledged,
+    )
+    .await;
+    assert!(acknowledged(&received), "the 102 Acknowledgement arrived");
+    let received = eventually(
+        Duration::from_secs(20),
+        || async { receiver.received() },
+        followed("Timeout", alerts[1].0.clone()),
+    )
+    .await;
+    let timeouts = received
+        .iter()
+        .filter(|r| r.body["payload"]["fraudAlertType"] == "Timeout")
+        .count();
+    assert_eq!(timeouts, 1, "the answered alert does not time out");
+    let late = b
+        .post("/api/v1/FraudAlerts/Response", Some("TRD"), answer(1))
+        .await;
+    assert_eq!(late.status, 400, "{}", late.body);
+    assert_eq!(late.error_codes(), ["FRAUD_ALERT_EXPIRED"]);
+}
