@@ -1,7 +1,10 @@
 //! The test fixture's machinery, which Thredd does not have: the journal of
 //! events and attempts (`journal`), the conditions tests wait for and verify
-//! (`matching`), and the reset's barrier (`barrier`). The HTTP calls over
-//! them live in `api/` (`events`, `deliveries`, `reset`, `inbox`).
+//! (`matching`), the reset's barrier (`barrier`), the clock's jumps
+//! (`clock`), sending an event (`send`), the fraud alerts' expiry (`fraud`),
+//! and each webhook's disorder on request and inbox scripts (here). The HTTP
+//! calls over them live in `api/` (`events`, `deliveries`, `reset`, `inbox`,
+//! `clock`, `chaos`, `fraud_alerts`).
 
 pub mod barrier;
 pub mod clock;
