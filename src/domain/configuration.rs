@@ -162,8 +162,9 @@ impl Configuration {
     }
 }
 
-/// The largest `pmId`: the largest integer a JSON client reads exactly.
-pub const MAX_PM_ID: u64 = 9_007_199_254_740_991;
+/// The largest `pmId`: within what a JSON client reads exactly, written as
+/// an integer or as a whole float (`problem::whole_number`).
+pub const MAX_PM_ID: u64 = 9_000_000_000_000_000;
 
 /// A create's body, checked: every problem at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
