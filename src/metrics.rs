@@ -55,6 +55,8 @@ pub struct Metrics {
     claims_taken_over: Counter,
     batch_size: Histogram,
     commit_seconds: Histogram,
+    streams: Gauge<i64, AtomicI64>,
+    streams_dropped: Counter,
 }
 
 /// The process's metrics.
@@ -81,6 +83,8 @@ impl Metrics {
         let claims_taken_over = Counter::default();
         let batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 11));
         let commit_seconds = latency_buckets();
+        let streams = Gauge::<i64, AtomicI64>::default();
+        let streams_dropped = Counter::default();
         let mut registry = Registry::with_prefix("webhook_manager");
         registry.register(
             "http_requests",
@@ -143,6 +147,16 @@ impl Metrics {
             "Time to run and commit one batch of writes",
             commit_seconds.clone(),
         );
+        registry.register(
+            "sandbox_streams",
+            "Readers of the live JSON stream (GET /sandbox/v1/stream) now",
+            streams.clone(),
+        );
+        registry.register(
+            "sandbox_streams_dropped",
+            "Live JSON streams ended because their reader fell behind",
+            streams_dropped.clone(),
+        );
         Self {
             registry,
             requests,
@@ -157,7 +171,19 @@ impl Metrics {
             claims_taken_over,
             batch_size,
             commit_seconds,
+            streams,
+            streams_dropped,
         }
+    }
+
+    /// A live stream opened (`true`) or ended.
+    pub fn stream(&self, opened: bool) {
+        self.streams.inc_by(if opened { 1 } else { -1 });
+    }
+
+    /// A live stream dropped for falling behind.
+    pub fn stream_dropped(&self) {
+        self.streams_dropped.inc();
     }
 
     /// One answered request. `route` is the matched template, or `None` for a

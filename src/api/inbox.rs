@@ -92,8 +92,10 @@ async fn capture(
             step: *step,
         });
     }
+    // Copied for the live stream only while someone reads it.
+    let published = fixture.journal.watched().then(|| captured.clone());
     if !store
-        .capture(name, captured, InboxLimits::default())
+        .capture(name.clone(), captured, InboxLimits::default())
         .await?
     {
         return Err(ApiError::Conflict(Problem::new(
@@ -102,6 +104,9 @@ async fn capture(
         )));
     }
     fixture.inbox_changed();
+    if let Some(captured) = published {
+        fixture.journal.captured(&name, captured);
+    }
     let Some((answer, _)) = scripted else {
         return Ok(success(
             StatusCode::OK,

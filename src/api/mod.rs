@@ -19,6 +19,7 @@ pub mod paths;
 pub mod reset;
 pub mod routes;
 pub mod settings;
+pub mod stream;
 pub mod subscriptions;
 pub mod token;
 pub mod webhooks;
@@ -58,6 +59,7 @@ pub fn routes(r: &mut Routes) {
     heartbeat::routes(r);
     notifications::routes(r);
     events::routes(r);
+    stream::routes(r);
     deliveries::routes(r);
     deliver_now::routes(r);
     chaos::routes(r);

@@ -10,14 +10,20 @@
 //! store (the details call, the dashboard). With several nodes on one
 //! PostgreSQL database, each node's journal holds the attempts its own engine
 //! made.
+//!
+//! Each change is also published, as it happens, to the live stream's
+//! readers (`Journal::live`, `GET /sandbox/v1/stream`): a broadcast with a
+//! fixed buffer, so a reader that falls behind misses items (and is told),
+//! and the journal never holds anything for it.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 use time::OffsetDateTime;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
+use crate::domain::inbox::Captured;
 use crate::domain::{
     Event, EventCode, EventId, FanOut, Notification, NotificationId, NotificationStatus, PmCode,
     ProductId, Skip, WebhookId,
@@ -158,6 +164,22 @@ struct State {
     event_of: HashMap<NotificationId, EventId>,
 }
 
+/// One change, as the live stream carries it.
+#[derive(Debug, Clone)]
+pub enum Live {
+    Event(Arc<EventRecord>),
+    Attempt(Arc<Delivery>),
+    /// A request a capture inbox kept.
+    Capture {
+        inbox: Arc<str>,
+        captured: Arc<Captured>,
+    },
+}
+
+/// How many changes the live stream keeps for a reader that has not taken
+/// them yet; one further behind misses the oldest.
+pub const LIVE_BUFFER: usize = 1_024;
+
 /// See the module's documentation.
 #[derive(Debug)]
 pub struct Journal {
@@ -165,6 +187,7 @@ pub struct Journal {
     max_age: time::Duration,
     state: Mutex<State>,
     changed: watch::Sender<u64>,
+    live: broadcast::Sender<Live>,
 }
 
 /// Where a reader of the journal stands: the last sequence number it saw, and
@@ -182,7 +205,28 @@ impl Journal {
             max_age,
             state: Mutex::default(),
             changed: watch::Sender::new(0),
+            live: broadcast::Sender::new(LIVE_BUFFER),
         }
+    }
+
+    /// A reader of the changes from now on (see the module's doc).
+    pub fn live(&self) -> broadcast::Receiver<Live> {
+        self.live.subscribe()
+    }
+
+    /// Whether the live stream has a reader now.
+    pub fn watched(&self) -> bool {
+        self.live.receiver_count() > 0
+    }
+
+    /// Publishes a request a capture inbox kept (the inboxes themselves are
+    /// in the store).
+    pub fn captured(&self, inbox: &str, captured: Captured) {
+        // No reader: nothing to do (the send fails, harmlessly).
+        let _ = self.live.send(Live::Capture {
+            inbox: inbox.into(),
+            captured: Arc::new(captured),
+        });
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -241,6 +285,7 @@ impl Journal {
         let seq = state.seq;
         drop(state);
         self.bump(seq);
+        let _ = self.live.send(Live::Event(Arc::clone(&record)));
         (record, notifications)
     }
 
@@ -251,7 +296,8 @@ impl Journal {
         delivery.seq = state.seq;
         delivery.event_id = state.event_of.get(&delivery.notification_id).copied();
         let oldest = delivery.time - self.max_age;
-        state.deliveries.push_back(Arc::new(delivery));
+        let delivery = Arc::new(delivery);
+        state.deliveries.push_back(Arc::clone(&delivery));
         while state.deliveries.len() > self.capacity
             || state.deliveries.front().is_some_and(|d| d.time < oldest)
         {
@@ -260,6 +306,7 @@ impl Journal {
         let seq = state.seq;
         drop(state);
         self.bump(seq);
+        let _ = self.live.send(Live::Attempt(delivery));
     }
 
     /// Forgets an event whose notifications could not be stored.

@@ -41,6 +41,8 @@ pub const MAX_TIMEOUT_MS: u64 = 86_400_000;
 pub const MAX_SCRIPTS: usize = 100;
 /// The most waits at once, over every caller; past it a wait is answered 503.
 pub const MAX_WAITERS: usize = 256;
+/// The most readers of the live stream at once; past it a reader is answered 503.
+pub const MAX_STREAMS: usize = 64;
 
 /// The most webhooks with disorder on at once.
 pub const MAX_CHAOS: usize = 1_000;
@@ -61,6 +63,8 @@ pub struct Fixture {
     /// Bumped at each request an inbox captures (and each inbox emptied).
     inbox: watch::Sender<u64>,
     waiters: Arc<Semaphore>,
+    /// Places among the live stream's readers.
+    streams: Arc<Semaphore>,
     max_wait: Duration,
     /// The capture inboxes' scripts, by inbox name (at most [`MAX_SCRIPTS`]).
     scripts: Mutex<HashMap<String, Running>>,
@@ -101,6 +105,7 @@ impl Fixture {
             barrier: Arc::new(Barrier::default()),
             inbox: watch::Sender::new(0),
             waiters: Arc::new(Semaphore::new(MAX_WAITERS)),
+            streams: Arc::new(Semaphore::new(MAX_STREAMS)),
             max_wait: settings.max_wait(),
             scripts: Mutex::default(),
             chaos: Mutex::default(),
@@ -225,6 +230,11 @@ impl Fixture {
     /// A place among the waits, if one is free.
     pub fn waiter(&self) -> Option<OwnedSemaphorePermit> {
         Arc::clone(&self.waiters).try_acquire_owned().ok()
+    }
+
+    /// A place among the live stream's readers, if one is free.
+    pub fn stream_reader(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.streams).try_acquire_owned().ok()
     }
 
     /// Tells inbox waits that an inbox changed.

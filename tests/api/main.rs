@@ -30,6 +30,7 @@ mod postgres;
 mod sandbox;
 mod scenarios;
 mod scoping;
+mod stream;
 mod subscriptions;
 mod token;
 mod webhooks;
