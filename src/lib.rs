@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod api;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod dashboard;
 pub mod delivery;

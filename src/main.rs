@@ -1,7 +1,8 @@
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
+use webhook_manager::cli::{self, Cli, Command};
 use webhook_manager::config::Settings;
 use webhook_manager::runtime::Runtime;
 use webhook_manager::startup::Application;
@@ -10,32 +11,15 @@ use webhook_manager::startup::Application;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// A self-hosted implementation of Thredd's Webhook Management API.
-#[derive(Parser)]
-#[command(name = "webhook-manager", version, about)]
-struct Cli {
-    /// Configuration file [default: ./config.toml if present, else built-in defaults]
-    #[arg(long, value_name = "PATH", global = true)]
-    config: Option<PathBuf>,
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Serve the API (what runs without a command)
-    Serve,
-    /// Validate the configuration (file and WHM_ environment) and print it as the
-    /// service would use it, secrets masked; exit 1 naming the offending key
-    CheckConfig,
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = cli.config.as_deref();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(serve(config)),
         Command::CheckConfig => check_config(config),
+        Command::Send(args) => actix_web::rt::System::new().block_on(cli::send::run(args)),
+        Command::Completions { shell } => cli::completions(shell),
+        Command::Man => cli::man(),
     }
 }
 

@@ -8,6 +8,7 @@ mod receiver;
 
 mod auth;
 mod chaos;
+mod cli;
 mod clock;
 mod configs;
 mod corpus;

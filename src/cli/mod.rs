@@ -1,0 +1,124 @@
+//! The command line: `serve` (the default) and `check-config` run the
+//! service (`main.rs`); the other verbs are a developer's tools beside it:
+//! `send` (one notification straight to a URL, no service needed), and
+//! `completions` and `man`, generated from this same definition.
+//!
+//! Output is for people by default and one JSON object per line with
+//! `--json`. Exit codes: 0 success; 1 the receiver or the service answered a
+//! failure; 2 bad usage (clap's own code too); 3 the receiver or the service
+//! could not be reached. Errors go to stderr and say what to do.
+
+pub mod send;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap_complete::Shell;
+
+/// The receiver or the service answered a failure.
+pub const EXIT_FAILED: u8 = 1;
+/// Bad usage.
+pub const EXIT_USAGE: u8 = 2;
+/// The receiver or the service could not be reached.
+pub const EXIT_UNREACHABLE: u8 = 3;
+
+/// A self-hosted implementation of Thredd's Webhook Management API.
+#[derive(Debug, Parser)]
+#[command(name = "webhook-manager", version, about)]
+pub struct Cli {
+    /// Configuration file [default: ./config.toml if present, else built-in defaults]
+    #[arg(long, value_name = "PATH", global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (what runs without a command)
+    Serve,
+    /// Validate the configuration (file and WHM_ environment) and print it as the
+    /// service would use it, secrets masked; exit 1 naming the offending key
+    CheckConfig,
+    /// Send one notification envelope straight to a URL (no service needed),
+    /// signed when a secret is given, and print the answer
+    Send(send::SendArgs),
+    /// Print a shell's completion script (bash, zsh, fish, elvish, powershell)
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (roff)
+    Man,
+}
+
+/// How a verb prints.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Output {
+    /// One JSON object per line, for scripts
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Why a verb stopped: its exit code and what to tell the user.
+#[derive(Debug)]
+pub struct Exit {
+    code: u8,
+    message: String,
+}
+
+impl Exit {
+    pub fn usage(message: String) -> Self {
+        Self {
+            code: EXIT_USAGE,
+            message,
+        }
+    }
+
+    pub fn unreachable(message: String) -> Self {
+        Self {
+            code: EXIT_UNREACHABLE,
+            message,
+        }
+    }
+
+    pub fn failed(message: String) -> Self {
+        Self {
+            code: EXIT_FAILED,
+            message,
+        }
+    }
+}
+
+/// Prints why a verb stopped; answers its exit code.
+pub fn fail(exit: Exit) -> ExitCode {
+    eprintln!("webhook-manager: {}", exit.message);
+    ExitCode::from(exit.code)
+}
+
+/// `webhook-manager completions SHELL`.
+pub fn completions(shell: Shell) -> ExitCode {
+    let mut command = Cli::command();
+    clap_complete::generate(
+        shell,
+        &mut command,
+        "webhook-manager",
+        &mut std::io::stdout(),
+    );
+    ExitCode::SUCCESS
+}
+
+/// `webhook-manager man`.
+pub fn man() -> ExitCode {
+    let page = clap_mangen::Man::new(Cli::command());
+    let mut out = Vec::new();
+    match page.render(&mut out) {
+        Ok(()) => {
+            let _ = std::io::stdout().write_all(&out);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(Exit::failed(format!("rendering the man page: {e}"))),
+    }
+}

@@ -1,0 +1,127 @@
+//! The command line's verbs (issue 26, part 2), run as the real binary:
+//! `send` signs what it sends as a receiver checks it with an independent
+//! HMAC; `completions` and `man` are generated.
+
+use std::process::{Command, Output};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::Value;
+
+use crate::helpers::BIN;
+use crate::notifications::expected_signature;
+use crate::receiver::{Behaviour, Receiver};
+
+/// Runs the binary with `args` off the test's runtime (a receiver on it must
+/// answer meanwhile).
+async fn run(args: &[&str]) -> Output {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    actix_rt::task::spawn_blocking(move || Command::new(BIN).args(&args).output().expect("run"))
+        .await
+        .expect("the binary ran")
+}
+
+#[actix_rt::test]
+async fn send_signs_what_a_receiver_checks_with_an_independent_hmac() {
+    let receiver = Receiver::start(Behaviour::Status(202)).await;
+    let secret = format!(
+        "whsec_{}",
+        STANDARD.encode(b"a key of thirty-two bytes, exact")
+    );
+    let out = run(&[
+        "send",
+        "--url",
+        &receiver.url,
+        "--event",
+        "107",
+        "--secret",
+        &secret,
+        "--json",
+    ])
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    assert_eq!(printed["status"], 202);
+    let received = receiver.received();
+    assert_eq!(received.len(), 1);
+    let r = &received[0];
+    let header = |name: &str| r.headers.get(name).cloned().expect(name);
+    assert_eq!(
+        header("webhook-id"),
+        printed["notificationId"].as_str().expect("id")
+    );
+    assert_eq!(
+        header("webhook-signature"),
+        expected_signature(
+            &secret,
+            &header("webhook-id"),
+            &header("webhook-timestamp"),
+            &r.raw
+        ),
+        "the signature checks out"
+    );
+    assert_eq!(r.body["context"]["eventCode"], 107);
+    assert!(
+        r.body["payload"]["otpValue"].is_string(),
+        "the sample: {}",
+        r.body
+    );
+}
+
+#[actix_rt::test]
+async fn send_says_what_failed_with_its_exit_code() {
+    let failing = Receiver::start(Behaviour::Status(500)).await;
+    let out = run(&["send", "--url", &failing.url, "--event", "103"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the receiver answered a failure"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("500"));
+    let out = run(&[
+        "send",
+        "--url",
+        "http://127.0.0.1:9/nothing",
+        "--event",
+        "103",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(3), "nothing listens there");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did not answer"));
+    let out = run(&[
+        "send",
+        "--url",
+        &failing.url,
+        "--event",
+        "103",
+        "--secret",
+        "plain",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2), "a bad secret is bad usage");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("whsec_"));
+    assert_eq!(
+        failing.received().len(),
+        1,
+        "nothing was sent for the bad usage"
+    );
+}
+
+#[actix_rt::test]
+async fn completions_and_the_man_page_are_generated() {
+    let bash = run(&["completions", "bash"]).await;
+    assert!(bash.status.success());
+    let script = String::from_utf8_lossy(&bash.stdout);
+    assert!(
+        script.contains("complete") && script.contains("send"),
+        "{script}"
+    );
+    let man = run(&["man"]).await;
+    assert!(man.status.success());
+    let page = String::from_utf8_lossy(&man.stdout);
+    assert!(page.contains(".TH webhook-manager"), "{page}");
+}
