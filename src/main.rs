@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Command::Serve => actix_web::rt::System::new().block_on(serve(config)),
         Command::CheckConfig => check_config(config),
         Command::Send(args) => actix_web::rt::System::new().block_on(cli::send::run(args)),
+        Command::Trigger(args) => actix_web::rt::System::new().block_on(cli::trigger::run(args)),
         Command::Completions { shell } => cli::completions(shell),
         Command::Man => cli::man(),
     }

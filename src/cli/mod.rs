@@ -9,6 +9,8 @@
 //! could not be reached. Errors go to stderr and say what to do.
 
 pub mod send;
+pub mod service;
+pub mod trigger;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -45,6 +47,9 @@ pub enum Command {
     /// Send one notification envelope straight to a URL (no service needed),
     /// signed when a secret is given, and print the answer
     Send(send::SendArgs),
+    /// Trigger an event (or a scenario) on a running service and print its
+    /// fan-out; with --wait, each delivery's outcome as it lands
+    Trigger(trigger::TriggerArgs),
     /// Print a shell's completion script (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]

@@ -125,3 +125,73 @@ async fn completions_and_the_man_page_are_generated() {
     let page = String::from_utf8_lossy(&man.stdout);
     assert!(page.contains(".TH webhook-manager"), "{page}");
 }
+
+#[actix_rt::test]
+async fn trigger_wait_prints_the_fan_out_and_each_delivery() {
+    let app = crate::helpers::TestApp::spawn().await;
+    let url = app.url("/sandbox/v1/inbox/cli");
+    let webhook = app
+        .create_webhook("TRD", crate::delivery::hook(None, &[103], &url))
+        .await;
+    let out = run(&[
+        "trigger",
+        "103",
+        "--pm",
+        "TRD",
+        "--set",
+        "payload.newCardStatus=62",
+        "--wait",
+        "--url",
+        &app.address,
+    ])
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("to webhook {webhook}")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("delivered") && stdout.contains("HTTP 200"),
+        "{stdout}"
+    );
+    let kept = app.get("/sandbox/v1/inbox/cli/requests", None).await;
+    assert_eq!(
+        kept.response()["requests"][0]["body"]["payload"]["newCardStatus"],
+        "62",
+        "--set set the field"
+    );
+}
+
+#[actix_rt::test]
+async fn trigger_wait_exits_non_zero_when_the_receiver_fails_every_attempt() {
+    let app = crate::delivery::app_with_schedule("[50, 50]", "100").await;
+    let failing = Receiver::start(Behaviour::Status(500)).await;
+    app.create_webhook("TRD", crate::delivery::hook(None, &[103], &failing.url))
+        .await;
+    let out = run(&["trigger", "103", "--wait", "--json", "--url", &app.address]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let attempts = lines.iter().filter(|l| l["type"] == "attempt").count();
+    assert_eq!(attempts, 3, "the first try and two retries: {lines:?}");
+    assert_eq!(
+        lines.last().expect("lines")["notificationStatus"],
+        "Undelivered"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("undelivered"));
+    let out = run(&["trigger", "103", "--url", "http://127.0.0.1:9"]).await;
+    assert_eq!(out.status.code(), Some(3), "no service there");
+}
