@@ -15,13 +15,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = cli.config.as_deref();
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => actix_web::rt::System::new().block_on(serve(config)),
+        Command::Serve => on_runtime(serve(config)),
         Command::CheckConfig => check_config(config),
-        Command::Send(args) => actix_web::rt::System::new().block_on(cli::send::run(args)),
-        Command::Trigger(args) => actix_web::rt::System::new().block_on(cli::trigger::run(args)),
+        Command::Send(args) => on_runtime(cli::send::run(args)),
+        Command::Trigger(args) => on_runtime(cli::trigger::run(args)),
+        Command::Listen(args) => on_runtime(cli::listen::run(args)),
+        Command::Webhooks(args) => on_runtime(cli::webhooks::run(args)),
+        Command::Deliveries(args) => on_runtime(cli::webhooks::deliveries(args)),
         Command::Completions { shell } => cli::completions(shell),
         Command::Man => cli::man(),
     }
+}
+
+/// Runs a verb on an actix runtime (awc and the server need one).
+fn on_runtime(verb: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    actix_web::rt::System::new().block_on(verb)
 }
 
 fn check_config(config: Option<&Path>) -> ExitCode {

@@ -1,5 +1,6 @@
 //! The command line: `serve` (the default) and `check-config` run the
 //! service (`main.rs`); the other verbs are a developer's tools beside it:
+//! `trigger` and `listen` over a running service's API and live stream,
 //! `send` (one notification straight to a URL, no service needed), and
 //! `completions` and `man`, generated from this same definition.
 //!
@@ -8,9 +9,11 @@
 //! failure; 2 bad usage (clap's own code too); 3 the receiver or the service
 //! could not be reached. Errors go to stderr and say what to do.
 
+pub mod listen;
 pub mod send;
 pub mod service;
 pub mod trigger;
+pub mod webhooks;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -50,6 +53,12 @@ pub enum Command {
     /// Trigger an event (or a scenario) on a running service and print its
     /// fan-out; with --wait, each delivery's outcome as it lands
     Trigger(trigger::TriggerArgs),
+    /// Print each event and attempt on a running service as it happens
+    Listen(listen::ListenArgs),
+    /// List, create or set the status of webhooks on a running service
+    Webhooks(webhooks::WebhooksArgs),
+    /// Wait for deliveries on a running service
+    Deliveries(webhooks::DeliveriesArgs),
     /// Print a shell's completion script (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
@@ -63,7 +72,7 @@ pub enum Command {
 #[derive(Debug, Clone, Copy, Args)]
 pub struct Output {
     /// One JSON object per line, for scripts
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub json: bool,
 }
 

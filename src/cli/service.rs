@@ -15,10 +15,15 @@ use super::Exit;
 #[derive(Debug, Clone, Args)]
 pub struct ServiceArgs {
     /// The service's address
-    #[arg(long, env = "WHM_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "WHM_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
     pub url: String,
     /// A bearer token, when the service has auth on
-    #[arg(long, env = "WHM_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "WHM_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
 }
 
@@ -90,14 +95,18 @@ impl Service {
         ))
     }
 
-    /// A JSON call.
+    /// A JSON call, on behalf of `pm` (the `X-PM-Code` header) when given.
     pub async fn call(
         &self,
         method: awc::http::Method,
         path: &str,
+        pm: Option<&str>,
         body: Option<&Value>,
     ) -> Result<Answer, Exit> {
-        let request = self.request(method, path).timeout(Duration::from_secs(30));
+        let mut request = self.request(method, path).timeout(Duration::from_secs(90));
+        if let Some(pm) = pm {
+            request = request.insert_header(("X-PM-Code", pm));
+        }
         let sent = match body {
             Some(body) => request.send_json(body).await,
             None => request.send().await,

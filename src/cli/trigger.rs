@@ -106,7 +106,7 @@ async fn trigger(args: TriggerArgs) -> Result<ExitCode, Exit> {
         (None, None) => return Err(Exit::usage("give an event code or --scenario".into())),
     };
     let answer = service
-        .call(Method::POST, &path, Some(&body))
+        .call(Method::POST, &path, None, Some(&body))
         .await?
         .response(&what)?;
     // A trigger answers one event, a scenario a list.

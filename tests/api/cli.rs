@@ -195,3 +195,169 @@ async fn trigger_wait_exits_non_zero_when_the_receiver_fails_every_attempt() {
     let out = run(&["trigger", "103", "--url", "http://127.0.0.1:9"]).await;
     assert_eq!(out.status.code(), Some(3), "no service there");
 }
+
+#[actix_rt::test]
+async fn listen_prints_each_event_and_attempt_as_it_happens() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    let app = crate::helpers::TestApp::spawn().await;
+    let url = app.url("/sandbox/v1/inbox/listened");
+    app.create_webhook("TRD", crate::delivery::hook(None, &[103], &url))
+        .await;
+    let mut child = Command::new(BIN)
+        .args(["listen", "--pm", "TRD", "--json", "--url", &app.address])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("listen");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(value) = serde_json::from_str(&line) {
+                if tx.send(value).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    // Listening once the service counts its reader.
+    let open = crate::helpers::eventually(
+        Duration::from_secs(10),
+        || async {
+            let body = crate::helpers::client()
+                .get(app.url("/metrics"))
+                .send()
+                .await
+                .expect("metrics")
+                .body()
+                .await
+                .expect("body");
+            String::from_utf8_lossy(&body).contains("webhook_manager_sandbox_streams 1")
+        },
+        |open| *open,
+    )
+    .await;
+    assert!(open, "listen opened the stream");
+    let reply = app
+        .post(
+            "/sandbox/v1/events",
+            None,
+            serde_json::json!({"programManagerCode": "TRD", "eventCode": 103}),
+        )
+        .await;
+    let id = reply.response()["notifications"][0]["notificationId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let mut seen = Vec::new();
+    let attempt = loop {
+        let change = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("listen printed no attempt: {seen:?}"));
+        if change["type"] == "attempt" {
+            break change;
+        }
+        seen.push(change);
+    };
+    assert_eq!(attempt["notificationId"], id.as_str());
+    assert_eq!(attempt["outcome"], "delivered");
+    assert!(seen.iter().any(|c| c["type"] == "event"), "{seen:?}");
+    child.kill().expect("stop listen");
+    let _ = child.wait();
+}
+
+#[actix_rt::test]
+async fn the_thin_verbs_create_list_set_status_and_wait() {
+    let app = crate::helpers::TestApp::spawn().await;
+    let service = app.address.clone();
+    let inbox = app.url("/sandbox/v1/inbox/thin");
+    let empty = run(&["webhooks", "list", "--pm", "TRD", "--url", &service]).await;
+    assert!(empty.status.success());
+    assert!(String::from_utf8_lossy(&empty.stdout).contains("TRD has no webhooks"));
+    let created = run(&[
+        "webhooks",
+        "create",
+        "--pm",
+        "TRD",
+        "--endpoint",
+        &inbox,
+        "--events",
+        "101,103",
+        "--header",
+        "ApiKey=k1",
+        "--json",
+        "--url",
+        &service,
+    ])
+    .await;
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let webhook: Value = serde_json::from_slice(&created.stdout).expect("JSON");
+    let id = webhook["webhookId"].as_str().expect("id").to_owned();
+    assert_eq!(webhook["config"]["customHeaders"]["ApiKey"], "k1");
+    let listed = run(&["webhooks", "list", "--pm", "TRD", "--url", &service]).await;
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(&id));
+    let paused = run(&["webhooks", "status", &id, "inactive", "--url", &service]).await;
+    assert!(
+        paused.status.success(),
+        "{}",
+        String::from_utf8_lossy(&paused.stderr)
+    );
+    assert!(String::from_utf8_lossy(&paused.stdout).contains("inactive"));
+    let again = run(&["webhooks", "status", &id, "inactive", "--url", &service]).await;
+    assert_eq!(again.status.code(), Some(1), "refused: the status it has");
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("CURRENT_STATUS_IS_SAME_AS_ENTERED_STATUS"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    run(&["webhooks", "status", &id, "active", "--url", &service]).await;
+    let reply = app
+        .post(
+            "/sandbox/v1/events",
+            None,
+            serde_json::json!({"programManagerCode": "TRD", "eventCode": 103}),
+        )
+        .await;
+    let notification = reply.response()["notifications"][0]["notificationId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let waited = run(&[
+        "deliveries",
+        "wait",
+        "--notification",
+        &notification,
+        "--outcome",
+        "delivered",
+        "--url",
+        &service,
+    ])
+    .await;
+    assert!(
+        waited.status.success(),
+        "{}",
+        String::from_utf8_lossy(&waited.stderr)
+    );
+    assert!(String::from_utf8_lossy(&waited.stdout).contains("1 of 1"));
+    let unmet = run(&[
+        "deliveries",
+        "wait",
+        "--notification",
+        &notification,
+        "--count",
+        "2",
+        "--timeout-ms",
+        "100",
+        "--url",
+        &service,
+    ])
+    .await;
+    assert_eq!(unmet.status.code(), Some(1), "the time ran out");
+}
