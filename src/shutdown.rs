@@ -43,7 +43,9 @@ impl Signals {
     }
 }
 
-async fn signal() {
+/// Resolves at SIGTERM or SIGINT (on the current actix system): the
+/// server's stop, and the CLI's `listen` cleaning up on its way out.
+pub async fn signal() {
     #[cfg(unix)]
     {
         use actix_rt::signal::unix::{signal, SignalKind};

@@ -105,7 +105,7 @@ async fn capture(
     }
     fixture.inbox_changed();
     if let Some(captured) = published {
-        fixture.journal.captured(&name, captured);
+        fixture.journal.captured(&name, captured, &body);
     }
     let Some((answer, _)) = scripted else {
         return Ok(success(

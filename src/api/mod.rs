@@ -16,6 +16,7 @@ pub mod middleware;
 pub mod notifications;
 pub mod openapi;
 pub mod paths;
+pub mod remove;
 pub mod reset;
 pub mod routes;
 pub mod settings;
@@ -63,6 +64,7 @@ pub fn routes(r: &mut Routes) {
     deliveries::routes(r);
     deliver_now::routes(r);
     chaos::routes(r);
+    remove::routes(r);
     inbox::routes(r);
     clock::routes(r);
     settings::routes(r);

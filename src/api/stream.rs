@@ -152,7 +152,11 @@ impl Filter {
                     }),
                 )
             }
-            Live::Capture { inbox, captured } => {
+            Live::Capture {
+                inbox,
+                captured,
+                raw,
+            } => {
                 let only_inboxes =
                     self.pm.is_none() && self.webhook.is_none() && self.code.is_none();
                 if !only_inboxes || self.inbox.as_deref().is_some_and(|i| i != &**inbox) {
@@ -167,6 +171,7 @@ impl Filter {
                         "receivedTime": captured.received_time,
                         "headers": captured.headers,
                         "body": captured.body,
+                        "raw": &**raw,
                         "answered": captured.answered,
                     }),
                 )

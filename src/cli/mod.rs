@@ -104,6 +104,11 @@ impl Exit {
             message,
         }
     }
+
+    /// What it tells the user.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 /// Prints why a verb stopped; answers its exit code.

@@ -173,6 +173,9 @@ pub enum Live {
     Capture {
         inbox: Arc<str>,
         captured: Arc<Captured>,
+        /// The body exactly as it arrived (lossy UTF-8), for a forwarder
+        /// whose receiver checks a signature over it.
+        raw: Arc<str>,
     },
 }
 
@@ -221,11 +224,12 @@ impl Journal {
 
     /// Publishes a request a capture inbox kept (the inboxes themselves are
     /// in the store).
-    pub fn captured(&self, inbox: &str, captured: Captured) {
+    pub fn captured(&self, inbox: &str, captured: Captured, raw: &[u8]) {
         // No reader: nothing to do (the send fails, harmlessly).
         let _ = self.live.send(Live::Capture {
             inbox: inbox.into(),
             captured: Arc::new(captured),
+            raw: String::from_utf8_lossy(raw).into(),
         });
     }
 

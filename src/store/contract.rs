@@ -649,6 +649,10 @@ macro_rules! contract_suite {
                 with_repo(|r| reset_deletes_notifications(&*r));
             }
             #[test]
+            fn remove() {
+                with_repo(|r| removing_a_webhook_takes_only_it_and_what_is_stored_about_it(&*r));
+            }
+            #[test]
             fn scoped_reset() {
                 with_repo(|r| a_scoped_reset_leaves_other_program_managers(&*r));
             }
@@ -2266,6 +2270,98 @@ fn a_scoped_reset_leaves_other_program_managers(store: &dyn Store) {
         .create(webhook("TRD", None))
         .wait()
         .expect("the key is free again");
+}
+
+fn removing_a_webhook_takes_only_it_and_what_is_stored_about_it(store: &dyn Store) {
+    let gone = store
+        .create(webhook("TRD", Some(1)))
+        .wait()
+        .expect("create");
+    let stays = store
+        .create(webhook("TRD", Some(2)))
+        .wait()
+        .expect("create");
+    let (a1, a2, b) = (
+        notification(&gone, 101, t0()),
+        notification(&gone, 101, t0()),
+        notification(&stays, 101, t0()),
+    );
+    store
+        .enqueue(vec![a1.clone(), a2.clone(), b.clone()])
+        .wait()
+        .expect("enqueue");
+    let held = claim(store, a1.id).expect("claimed");
+    assert!(
+        matches!(
+            store.remove(gone.id, Some(&pm("ABC"))).wait(),
+            Err(StoreError::NotFound)
+        ),
+        "another program manager's is not found"
+    );
+    assert_eq!(
+        store
+            .remove(gone.id, Some(&pm("TRD")))
+            .wait()
+            .expect("remove"),
+        2
+    );
+    assert!(matches!(
+        store.get(gone.id, None).wait(),
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.remove(gone.id, None).wait(),
+        Err(StoreError::NotFound)
+    ));
+    let left: Vec<WebhookId> = store
+        .list(&pm("TRD"))
+        .wait()
+        .expect("list")
+        .iter()
+        .map(|w| w.id)
+        .collect();
+    assert_eq!(left, [stays.id]);
+    assert_eq!(
+        store.keys(&pm("TRD")).wait().expect("keys").len(),
+        1,
+        "its keys went with it"
+    );
+    let pending: Vec<NotificationId> = store
+        .pending()
+        .wait()
+        .expect("pending")
+        .iter()
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(
+        pending,
+        [b.id],
+        "the other webhook's notification is untouched"
+    );
+    assert!(
+        store
+            .record_attempt(
+                a1.id,
+                &held,
+                failed(t0()),
+                AttemptOutcome::Delivered,
+                RecordRules {
+                    recent: 5,
+                    backoff: BACKOFF,
+                },
+            )
+            .wait()
+            .is_err(),
+        "a claim held across the removal records nothing"
+    );
+    assert!(
+        claim(store, b.id).is_ok(),
+        "the other's is claimed as before"
+    );
+    store
+        .create(webhook("TRD", Some(1)))
+        .wait()
+        .expect("its key is free again");
 }
 
 /// One request kept in the inbox `demo`.

@@ -10,7 +10,7 @@
 //! the document as it is; a rule that needs the webhook reads it back from the
 //! document. About 450 bytes per webhook with a 300-byte document.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::StoreError;
@@ -210,6 +210,21 @@ impl Index {
             self.by_id.remove(id);
         }
         ids.len()
+    }
+
+    /// Forgets some of one program manager's webhooks (all of them, for a
+    /// reset of it); answers how many there were.
+    pub fn remove(&mut self, pm: &PmCode, ids: &HashSet<WebhookId>) -> usize {
+        let Some(slot) = self.slots.get(pm).copied() else {
+            return 0;
+        };
+        let owned = &mut self.owners[slot as usize].ids;
+        let before = owned.len();
+        owned.retain(|id| !ids.contains(id));
+        for id in ids {
+            self.by_id.remove(id);
+        }
+        before - owned.len()
     }
 
     /// Forgets every webhook; answers how many there were.

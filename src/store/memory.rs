@@ -421,6 +421,19 @@ impl Repository for MemoryStore {
         })
     }
 
+    fn remove(&self, id: WebhookId, scope: Option<&PmCode>) -> StoreFuture<u64> {
+        let scope = scope.cloned();
+        self.with(|state| {
+            let webhook = state.webhook(id, scope.as_ref())?;
+            let before = state.notifications.len();
+            state.retain_notifications(|s| s.notification.webhook_id != id);
+            let ids = HashSet::from([id]);
+            state.local.forget_webhooks(&ids);
+            state.index.remove(&webhook.pm_code, &ids);
+            Ok((before - state.notifications.len()) as u64)
+        })
+    }
+
     fn ready(&self) -> StoreFuture<()> {
         self.with(|_| Ok(()))
     }

@@ -392,6 +392,12 @@ pub trait Repository: Send + Sync {
     fn modify(&self, id: WebhookId, scope: Option<&PmCode>, change: Change)
         -> StoreFuture<Webhook>;
 
+    /// Deletes one webhook, within `scope`, and everything stored about it
+    /// (its notifications, their attempts and claims, its queue), in one
+    /// transaction; answers how many notifications went. The sandbox's own
+    /// call (Thredd's API deletes no webhook).
+    fn remove(&self, id: WebhookId, scope: Option<&PmCode>) -> StoreFuture<u64>;
+
     /// Answers `Ok` when the storage can serve reads now (readiness).
     fn ready(&self) -> StoreFuture<()>;
 

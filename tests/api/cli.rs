@@ -361,3 +361,92 @@ async fn the_thin_verbs_create_list_set_status_and_wait() {
     .await;
     assert_eq!(unmet.status.code(), Some(1), "the time ran out");
 }
+
+#[actix_rt::test]
+async fn listen_forward_to_relays_each_notification_unchanged_and_removes_its_webhook_on_sigint() {
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    let app = crate::helpers::TestApp::spawn().await;
+    let local = Receiver::start(Behaviour::Status(200)).await;
+    let child = Command::new(BIN)
+        .args([
+            "listen",
+            "--pm",
+            "TRD",
+            "--forward-to",
+            &local.url,
+            "--header",
+            "X-Tenant=t-42",
+            "--json",
+            "--url",
+            &app.address,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("listen");
+    // Its webhook is registered once TRD lists one.
+    let ids = crate::helpers::eventually(
+        Duration::from_secs(15),
+        || async {
+            let reply = app.get("/api/v1/Webhooks", Some("TRD")).await;
+            reply.body["response"]["content"]
+                .as_array()
+                .map_or(0, Vec::len)
+        },
+        |n| *n == 1,
+    )
+    .await;
+    assert_eq!(ids, 1, "listen registered its webhook");
+    let reply = app
+        .post(
+            "/sandbox/v1/events",
+            None,
+            serde_json::json!({"programManagerCode": "TRD", "eventCode": 107}),
+        )
+        .await;
+    let id = reply.response()["notifications"][0]["notificationId"]
+        .as_str()
+        .expect("a notification to the forwarding webhook")
+        .to_owned();
+    let received = local.wait_for(1, Duration::from_secs(15)).await;
+    assert_eq!(received.len(), 1, "forwarded to the local receiver");
+    let sent = crate::sandbox::waited(
+        &app,
+        serde_json::json!({"notificationId": id, "outcome": "delivered"}),
+        1,
+    )
+    .await;
+    assert_eq!(
+        received[0].raw,
+        sent[0]["body"].as_str().expect("body"),
+        "the body byte for byte"
+    );
+    assert_eq!(
+        received[0].headers.get("x-tenant").map(String::as_str),
+        Some("t-42")
+    );
+    // SIGINT: the webhook goes.
+    let pid = child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let exited = actix_rt::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("joined")
+        .expect("waited");
+    assert!(
+        exited.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exited.stderr)
+    );
+    let left = app.get("/api/v1/Webhooks", Some("TRD")).await;
+    assert_eq!(
+        left.status, 404,
+        "the forwarding webhook is gone: {}",
+        left.body
+    );
+}

@@ -370,6 +370,35 @@ impl Repository for PgStore {
         })
     }
 
+    fn remove(&self, id: WebhookId, scope: Option<&PmCode>) -> StoreFuture<u64> {
+        let scope = scope.cloned();
+        self.run(move |pool, _| async move {
+            transaction!(pool, |tx| {
+                let owner: Option<String> = sql::opt(
+                    &tx,
+                    "SELECT pm_code FROM webhooks WHERE id = $1 FOR UPDATE",
+                    &[&id.to_string()],
+                )
+                .await
+                .map_err(classify)?
+                .map(|row| row.get(0));
+                let mine = owner.is_some_and(|pm| scope.as_ref().is_none_or(|s| s.as_str() == pm));
+                if !mine {
+                    return Err(StoreError::NotFound);
+                }
+                let notifications = notifications::delete_of_webhook(&tx, id).await?;
+                sql::exec(
+                    &tx,
+                    "DELETE FROM webhooks WHERE id = $1",
+                    &[&id.to_string()],
+                )
+                .await
+                .map_err(classify)?;
+                notifications
+            })
+        })
+    }
+
     fn reset(&self, scope: Option<&PmCode>) -> StoreFuture<Cleared> {
         let scope = scope.cloned();
         self.run(move |pool, _| async move {

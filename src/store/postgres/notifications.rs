@@ -761,6 +761,24 @@ pub async fn delete_of<C: GenericClient>(c: &C, pm: &PmCode) -> Result<u64> {
     .map_err(classify)
 }
 
+/// Deletes one webhook's notifications (their attempts go with them) and
+/// its queue; answers how many notifications.
+pub async fn delete_of_webhook<C: GenericClient>(c: &C, webhook: WebhookId) -> Result<u64> {
+    let id = webhook.to_string();
+    for table in ["queue_signals", "webhook_queues"] {
+        exec(
+            c,
+            &format!("DELETE FROM {table} WHERE webhook_id = $1"),
+            &[&id],
+        )
+        .await
+        .map_err(classify)?;
+    }
+    exec(c, "DELETE FROM notifications WHERE webhook_id = $1", &[&id])
+        .await
+        .map_err(classify)
+}
+
 pub async fn delete_all<C: GenericClient>(c: &C) -> Result<u64> {
     exec(c, "DELETE FROM queue_signals", &[])
         .await

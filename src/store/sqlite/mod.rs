@@ -409,6 +409,20 @@ impl Repository for SqliteStore {
         })
     }
 
+    fn remove(&self, id: WebhookId, scope: Option<&PmCode>) -> StoreFuture<u64> {
+        let scope = scope.cloned();
+        self.writer.submit(move |tx| {
+            let webhook = tx
+                .webhook(id, scope.as_ref())?
+                .ok_or(StoreError::NotFound)?;
+            let notifications = notifications::delete_of_webhook(tx.conn, id).map_err(classify)?;
+            webhooks::delete(tx.conn, id).map_err(classify)?;
+            let ids = HashSet::from([id]);
+            tx.queues()?.forget_webhooks(&ids);
+            Ok((notifications, Effect::Remove(webhook.pm_code, ids)))
+        })
+    }
+
     fn ready(&self) -> StoreFuture<()> {
         if self.loading.failed() {
             return StoreFuture::ready(Err(corrupt(

@@ -386,6 +386,21 @@ pub fn delete_of(conn: &Connection, pm: &PmCode, webhooks: &[WebhookId]) -> rusq
     )? as u64)
 }
 
+/// Deletes one webhook's notifications, their attempts and its queue;
+/// answers how many notifications.
+pub fn delete_of_webhook(conn: &Connection, webhook: WebhookId) -> rusqlite::Result<u64> {
+    conn.execute(
+        "DELETE FROM attempts WHERE notification_id IN \
+         (SELECT id FROM notifications WHERE webhook_id = ?1)",
+        [webhook.to_string()],
+    )?;
+    super::queues::delete_of(conn, webhook)?;
+    Ok(conn.execute(
+        "DELETE FROM notifications WHERE webhook_id = ?1",
+        [webhook.to_string()],
+    )? as u64)
+}
+
 pub fn delete_all(conn: &Connection) -> rusqlite::Result<u64> {
     conn.execute("DELETE FROM attempts", [])?;
     super::queues::delete_all(conn)?;

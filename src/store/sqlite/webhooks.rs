@@ -173,6 +173,12 @@ pub fn delete_of(conn: &Connection, pm: &PmCode) -> rusqlite::Result<u64> {
     Ok(conn.execute("DELETE FROM webhooks WHERE pm_code = ?1", [pm.as_str()])? as u64)
 }
 
+/// Deletes one webhook row.
+pub fn delete(conn: &Connection, id: WebhookId) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM webhooks WHERE id = ?1", [id.to_string()])?;
+    Ok(())
+}
+
 /// Deletes every webhook row; answers how many.
 pub fn delete_all(conn: &Connection) -> rusqlite::Result<u64> {
     Ok(conn.execute("DELETE FROM webhooks", [])? as u64)

@@ -366,8 +366,8 @@ fn commit_batch(conn: &mut Connection, shared: &Shared<'_>, batch: Vec<Boxed>) -
                     Effect::Clear => {
                         index.clear();
                     }
-                    Effect::Remove(pm, _) => {
-                        index.remove_pm(&pm);
+                    Effect::Remove(pm, ids) => {
+                        index.remove(&pm, &ids);
                     }
                     Effect::Wake => woken = true,
                     Effect::None => {}
