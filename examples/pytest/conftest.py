@@ -16,6 +16,8 @@ import uuid
 
 import pytest
 
+from receiver import Receiver
+
 BINARY = os.environ.get("WEBHOOK_MANAGER", "target/release/webhook-manager")
 
 
@@ -81,3 +83,11 @@ def pm(service):
     code = uuid.uuid4().hex[:4].upper()
     yield code
     service.call("POST", f"/sandbox/v1/reset?programManagerCode={code}")
+
+
+@pytest.fixture
+def receiver():
+    """The receiver app under test, on a free port."""
+    app = Receiver()
+    yield app
+    app.close()

@@ -26,6 +26,20 @@ def test_a_card_status_change_is_delivered_once(service, pm):
     service.verify(1, webhookId=webhook, eventCode=103)
 
 
+def test_a_redelivery_is_processed_once(service, pm, receiver):
+    # Thredd delivers at least once; this webhook gets every notification twice.
+    webhook = create_webhook(service, pm, receiver.url, [103])
+    status, _ = service.call(
+        "PUT", f"/sandbox/v1/webhooks/{webhook}/chaos", {"duplicates": True, "reorder": False}
+    )
+    assert status == 200
+    status, sent = service.call("POST", "/sandbox/v1/events", {"eventCode": 103}, pm=pm)
+    [notification] = sent["response"]["notifications"]
+    service.wait(count=2, notificationId=notification["notificationId"], outcome="delivered")
+    assert list(receiver.processed) == [notification["notificationId"]]
+    assert receiver.duplicates == [notification["notificationId"]]
+
+
 def test_an_event_nobody_subscribes_to_says_why(service, pm):
     webhook = create_webhook(service, pm, f"{service.url}/sandbox/v1/inbox/{pm}", [101])
     status, sent = service.call("POST", "/sandbox/v1/events", {"eventCode": 103}, pm=pm)

@@ -134,6 +134,10 @@ fn the_readme_shows_the_pytest_example_as_it_runs() {
             "test_receiver.py",
             include_str!("../../examples/pytest/test_receiver.py"),
         ),
+        (
+            "receiver.py",
+            include_str!("../../examples/pytest/receiver.py"),
+        ),
     ] {
         assert!(
             readme.contains(file),
