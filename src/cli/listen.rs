@@ -135,7 +135,7 @@ fn line(change: &Value) -> Option<String> {
                 text("time"),
                 change["eventCode"],
                 text("webhookId"),
-                text("outcome"),
+                super::outcome(&text("outcome"), 0),
                 change["latencyMs"],
                 text("notificationStatus"),
             )
@@ -292,5 +292,31 @@ async fn relay(client: &awc::Client, local: &str, capture: &Value, output: Outpu
             code,
             notification.as_str().unwrap_or("-"),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_change_is_one_line_for_people() {
+        let attempt = json!({"type": "attempt", "time": "2026-12-07T10:00:00.000Z",
+            "eventCode": 103, "webhookId": "w1", "outcome": "failed", "httpStatus": 503,
+            "latencyMs": 4, "notificationStatus": "Pending"});
+        let shown = line(&attempt).expect("a line");
+        assert!(shown.contains("attempt  103  webhook w1"), "{shown}");
+        assert!(
+            shown.contains("failed (HTTP 503, 4 ms)  Pending"),
+            "{shown}"
+        );
+        let event = json!({"type": "event", "time": "t", "eventCode": 101,
+            "programManagerCode": "TRD", "notifications": [{}], "skipped": []});
+        assert!(line(&event)
+            .expect("a line")
+            .contains("1 notification(s), 0 skipped"));
+        assert_eq!(line(&json!({"type": "end"})), None);
     }
 }

@@ -15,7 +15,7 @@ pub mod service;
 pub mod trigger;
 pub mod webhooks;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -139,5 +139,22 @@ pub fn man() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(Exit::failed(format!("rendering the man page: {e}"))),
+    }
+}
+
+/// An outcome's word for people: green when delivered, red when failed, on
+/// a terminal only (and not with `NO_COLOR` set, as no-color.org asks);
+/// padded to `width` either way, so columns stay aligned.
+pub fn outcome(word: &str, width: usize) -> String {
+    let padded = format!("{word:<width$}");
+    let colour = match word {
+        "delivered" => "32",
+        "failed" => "31",
+        _ => return padded,
+    };
+    if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        format!("\u{1b}[{colour}m{padded}\u{1b}[0m")
+    } else {
+        padded
     }
 }

@@ -218,8 +218,8 @@ fn print_attempt(attempt: &Value, output: Output) {
         (None, None) => "no answer".to_owned(),
     };
     println!(
-        "{:<11} notification {}  attempt {}  {answered}  {} ms  now {}",
-        attempt["outcome"].as_str().unwrap_or("?"),
+        "{} notification {}  attempt {}  {answered}  {} ms  now {}",
+        super::outcome(attempt["outcome"].as_str().unwrap_or("?"), 11),
         short(&attempt["notificationId"]),
         attempt["attempt"],
         attempt["latencyMs"],
