@@ -90,7 +90,7 @@ async fn listen(args: ListenArgs) -> Result<ExitCode, Exit> {
     if let Some(inbox) = &args.inbox {
         query.push(format!("inbox={inbox}"));
     }
-    let service = Service::new(args.service.clone());
+    let service = Service::connect(args.service.clone()).await?;
     let mut changes = service.stream(&query.join("&")).await?;
     if !args.output.json {
         eprintln!("listening to {} (Ctrl-C to stop)", args.service.url);
@@ -153,7 +153,7 @@ fn line(change: &Value) -> Option<String> {
 /// `listen --forward-to`: see the module's doc.
 async fn forward(args: ListenArgs, local: String) -> Result<ExitCode, Exit> {
     let pm = args.pm.clone().unwrap_or_else(|| "TRD".to_owned());
-    let service = Service::new(args.service.clone());
+    let service = Service::connect(args.service.clone()).await?;
     let inbox = format!("listen-{:08x}", fastrand::u32(..));
     // Opened before the webhook exists: nothing sent to it passes by.
     let mut changes = service.stream(&format!("inbox={inbox}")).await?;

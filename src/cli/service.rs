@@ -25,6 +25,18 @@ pub struct ServiceArgs {
     /// A bearer token, when the service has auth on
     #[arg(long, env = "WHM_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
+    /// Or OAuth2 client credentials, exchanged at /connect/token for an
+    /// access token (with --client-secret)
+    #[arg(long, env = "WHM_CLIENT_ID", global = true, conflicts_with = "token")]
+    pub client_id: Option<String>,
+    #[arg(
+        long,
+        env = "WHM_CLIENT_SECRET",
+        hide_env_values = true,
+        global = true,
+        requires = "client_id"
+    )]
+    pub client_secret: Option<String>,
 }
 
 /// One answer: its status and JSON body.
@@ -71,10 +83,18 @@ pub struct Service {
 }
 
 impl Service {
-    pub fn new(args: ServiceArgs) -> Self {
+    /// The service as `args` name it; with client credentials, signed in
+    /// first (`POST /connect/token`, client credentials grant).
+    pub async fn connect(mut args: ServiceArgs) -> Result<Self, Exit> {
         // No overall timeout: the live stream lasts; each call is short.
         let client = awc::Client::builder().disable_timeout().finish();
-        Self { args, client }
+        if let Some(id) = args.client_id.clone() {
+            let secret = args.client_secret.clone().ok_or_else(|| {
+                Exit::usage("--client-id needs --client-secret (or WHM_CLIENT_SECRET)".into())
+            })?;
+            args.token = Some(sign_in(&client, &args.url, &id, &secret).await?);
+        }
+        Ok(Self { args, client })
     }
 
     fn request(&self, method: awc::http::Method, path: &str) -> awc::ClientRequest {
@@ -185,5 +205,32 @@ impl Changes {
                 Some(Err(_)) | None => return None,
             }
         }
+    }
+}
+
+/// An access token for client credentials.
+async fn sign_in(client: &awc::Client, url: &str, id: &str, secret: &str) -> Result<String, Exit> {
+    let token_url = format!("{}/connect/token", url.trim_end_matches('/'));
+    let mut response = client
+        .post(&token_url)
+        .timeout(Duration::from_secs(30))
+        .send_form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+        ])
+        .await
+        .map_err(|e| {
+            Exit::unreachable(format!(
+                "{url} did not answer: {e}. Is the service running, and is --url (or WHM_URL) right?"
+            ))
+        })?;
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    match body["access_token"].as_str() {
+        Some(token) if response.status().is_success() => Ok(token.to_owned()),
+        _ => Err(Exit::failed(format!(
+            "signing in as {id} at {token_url} was refused ({}): check --client-id and --client-secret",
+            body["error"].as_str().unwrap_or("no token")
+        ))),
     }
 }

@@ -79,7 +79,7 @@ fn overrides(set: &[String]) -> Result<Map<String, Value>, Exit> {
 
 async fn trigger(args: TriggerArgs) -> Result<ExitCode, Exit> {
     let overrides = overrides(&args.set)?;
-    let service = Service::new(args.service.clone());
+    let service = Service::connect(args.service.clone()).await?;
     // Opened first: every attempt of what is triggered next is on it.
     let mut changes = if args.wait {
         Some(

@@ -60,7 +60,7 @@ pub async fn run(args: WebhooksArgs) -> ExitCode {
 }
 
 async fn webhooks(args: WebhooksArgs) -> Result<ExitCode, Exit> {
-    let service = Service::new(args.service.clone());
+    let service = Service::connect(args.service.clone()).await?;
     let pm = Some(args.pm.as_str());
     let shown = match &args.verb {
         WebhooksVerb::List => {
@@ -204,7 +204,7 @@ async fn wait(args: WaitArgs) -> Result<ExitCode, Exit> {
     put("eventCode", args.event_code.map(|c| json!(c)));
     put("outcome", args.outcome.clone().map(Value::String));
     let body = json!({"match": criteria, "count": args.count, "timeoutMs": args.timeout_ms});
-    let service = Service::new(args.service.clone());
+    let service = Service::connect(args.service.clone()).await?;
     let answer = service
         .call(
             Method::POST,

@@ -450,3 +450,49 @@ async fn listen_forward_to_relays_each_notification_unchanged_and_removes_its_we
         left.body
     );
 }
+
+#[actix_rt::test]
+async fn the_verbs_sign_in_with_client_credentials() {
+    let secret = "a-client-secret-of-some-length";
+    let clients = format!(
+        "[{{client_id=\"trd\", client_secret=\"{secret}\", program_manager_code=\"TRD\"}}]"
+    );
+    let app = crate::helpers::TestApp::spawn_with(&[
+        ("WHM_AUTH__ENABLED", "true"),
+        ("WHM_AUTH__CLIENTS", &clients),
+    ])
+    .await;
+    let refused = run(&["webhooks", "list", "--url", &app.address]).await;
+    assert_eq!(refused.status.code(), Some(1), "no token");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--token"));
+    let wrong = run(&[
+        "webhooks",
+        "list",
+        "--client-id",
+        "trd",
+        "--client-secret",
+        "wrong",
+        "--url",
+        &app.address,
+    ])
+    .await;
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("--client-secret"));
+    let listed = run(&[
+        "webhooks",
+        "list",
+        "--client-id",
+        "trd",
+        "--client-secret",
+        secret,
+        "--url",
+        &app.address,
+    ])
+    .await;
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("has no webhooks"));
+}
