@@ -37,15 +37,18 @@ struct ChaosView {
 }
 
 impl ChaosView {
-    fn of(webhook: WebhookId, chaos: Option<Chaos>) -> Self {
-        let chaos = chaos.unwrap_or(Chaos::OFF);
-        Self {
+    /// The webhook's disorder as the fixture holds it now (both off when
+    /// none is set), answered.
+    fn answer(webhook: WebhookId, fixture: &Fixture) -> HttpResponse {
+        let chaos = fixture.chaos(webhook).unwrap_or(Chaos::OFF);
+        let view = Self {
             webhook_id: webhook.to_string(),
             duplicates: chaos.duplicates,
             reorder: chaos.reorder,
             seed: chaos.seed,
             window_ms: chaos.window_ms,
-        }
+        };
+        success(StatusCode::OK, view)
     }
 }
 
@@ -57,10 +60,7 @@ async fn show(
     fixture: web::Data<Fixture>,
 ) -> Result<HttpResponse, ApiError> {
     let webhook = store.get(parse_id(&path)?, caller.scope()).await?;
-    Ok(success(
-        StatusCode::OK,
-        ChaosView::of(webhook.id, fixture.chaos(webhook.id)),
-    ))
+    Ok(ChaosView::answer(webhook.id, &fixture))
 }
 
 /// `PUT` with `{"duplicates": bool, "reorder": bool, "seed"?, "windowMs"?}`:
@@ -92,10 +92,7 @@ async fn set(
         chaos.reorder,
         chaos.seed
     );
-    Ok(success(
-        StatusCode::OK,
-        ChaosView::of(webhook.id, fixture.chaos(webhook.id)),
-    ))
+    Ok(ChaosView::answer(webhook.id, &fixture))
 }
 
 /// `DELETE`: back to orderly delivery.
@@ -107,5 +104,5 @@ async fn clear(
 ) -> Result<HttpResponse, ApiError> {
     let webhook = store.get(parse_id(&path)?, caller.scope()).await?;
     fixture.set_chaos(webhook.id, &webhook.pm_code, Chaos::OFF);
-    Ok(success(StatusCode::OK, ChaosView::of(webhook.id, None)))
+    Ok(ChaosView::answer(webhook.id, &fixture))
 }

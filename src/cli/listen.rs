@@ -161,13 +161,7 @@ async fn forward(args: ListenArgs, local: String) -> Result<ExitCode, Exit> {
         Some(code) => vec![code],
         None => CATALOGUE.iter().map(|(code, _)| *code).collect(),
     };
-    let mut custom = serde_json::Map::new();
-    for header in &args.headers {
-        let (name, value) = header
-            .split_once('=')
-            .ok_or_else(|| Exit::usage(format!("--header {header}: give NAME=VALUE")))?;
-        custom.insert(name.to_owned(), Value::String(value.to_owned()));
-    }
+    let custom = super::custom_headers(&args.headers)?;
     let body = json!({
         "productId": args.product,
         "events": codes,

@@ -158,3 +158,18 @@ pub fn outcome(word: &str, width: usize) -> String {
         padded
     }
 }
+
+/// `--header NAME=VALUE` options as a webhook's `customHeaders`.
+pub fn custom_headers(
+    headers: &[String],
+) -> Result<serde_json::Map<String, serde_json::Value>, Exit> {
+    headers
+        .iter()
+        .map(|header| {
+            header
+                .split_once('=')
+                .map(|(name, value)| (name.to_owned(), serde_json::Value::String(value.to_owned())))
+                .ok_or_else(|| Exit::usage(format!("--header {header}: give NAME=VALUE")))
+        })
+        .collect()
+}

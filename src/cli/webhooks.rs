@@ -83,13 +83,7 @@ async fn webhooks(args: WebhooksArgs) -> Result<ExitCode, Exit> {
             product,
             headers,
         } => {
-            let mut custom = Map::new();
-            for header in headers {
-                let (name, value) = header
-                    .split_once('=')
-                    .ok_or_else(|| Exit::usage(format!("--header {header}: give NAME=VALUE")))?;
-                custom.insert(name.to_owned(), Value::String(value.to_owned()));
-            }
+            let custom = super::custom_headers(headers)?;
             let body = json!({"productId": product, "events": events,
                               "config": {"url": endpoint, "customHeaders": custom}});
             let created = service

@@ -79,6 +79,19 @@ impl Scenario {
         }
     }
 
+    /// The codes of its events, in the order they are sent.
+    pub fn codes(self) -> Vec<EventCode> {
+        match self {
+            Self::TokenProvisioning => vec![
+                EventCode::TOKENISATION_REQUEST,
+                EventCode::ACTIVATION_CODE,
+                EventCode::TOKENISATION_COMPLETE,
+            ],
+            Self::FraudAlert => vec![EventCode::FRAUD_RULE_TRIGGERED],
+            Self::CardLifecycle => vec![EventCode::CARD_STATUS_CHANGE; LIFECYCLE.len()],
+        }
+    }
+
     /// The payload fields its events share, as its first event has them.
     pub fn shared(self) -> &'static [&'static str] {
         match self {
@@ -112,20 +125,16 @@ impl Scenario {
         match self {
             Self::TokenProvisioning => {
                 let first = generated(EventCode::TOKENISATION_REQUEST);
-                [
-                    EventCode::TOKENISATION_REQUEST,
-                    EventCode::ACTIVATION_CODE,
-                    EventCode::TOKENISATION_COMPLETE,
-                ]
-                .into_iter()
-                .map(|code| {
-                    let mut payload = generated(code);
-                    for key in TOKEN_IDS {
-                        payload[key] = first[key].clone();
-                    }
-                    event(code, payload)
-                })
-                .collect()
+                self.codes()
+                    .into_iter()
+                    .map(|code| {
+                        let mut payload = generated(code);
+                        for key in TOKEN_IDS {
+                            payload[key] = first[key].clone();
+                        }
+                        event(code, payload)
+                    })
+                    .collect()
             }
             Self::FraudAlert => vec![event(
                 EventCode::FRAUD_RULE_TRIGGERED,
@@ -175,9 +184,11 @@ mod tests {
     }
 
     #[test]
-    fn names_round_trip() {
+    fn names_round_trip_and_codes_are_what_is_sent() {
         for s in Scenario::ALL {
             assert_eq!(Scenario::parse(s.name()), Some(s));
+            let sent: Vec<EventCode> = events(s).iter().map(|e| e.code).collect();
+            assert_eq!(sent, s.codes(), "{}", s.name());
         }
         assert_eq!(Scenario::parse("Token-Provisioning"), None);
     }

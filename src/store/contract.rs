@@ -2247,19 +2247,7 @@ fn a_scoped_reset_leaves_other_program_managers(store: &dyn Store) {
     assert_eq!(pending, [b.id], "the other program manager's is untouched");
     assert_eq!(store.inboxes().wait().expect("inboxes").len(), 1);
     assert!(
-        store
-            .record_attempt(
-                a1.id,
-                &held,
-                failed(t0()),
-                AttemptOutcome::Delivered,
-                RecordRules {
-                    recent: 5,
-                    backoff: BACKOFF,
-                },
-            )
-            .wait()
-            .is_err(),
+        records_nothing(store, a1.id, &held),
         "a claim held across the reset records nothing"
     );
     assert!(
@@ -2339,19 +2327,7 @@ fn removing_a_webhook_takes_only_it_and_what_is_stored_about_it(store: &dyn Stor
         "the other webhook's notification is untouched"
     );
     assert!(
-        store
-            .record_attempt(
-                a1.id,
-                &held,
-                failed(t0()),
-                AttemptOutcome::Delivered,
-                RecordRules {
-                    recent: 5,
-                    backoff: BACKOFF,
-                },
-            )
-            .wait()
-            .is_err(),
+        records_nothing(store, a1.id, &held),
         "a claim held across the removal records nothing"
     );
     assert!(
@@ -2362,6 +2338,19 @@ fn removing_a_webhook_takes_only_it_and_what_is_stored_about_it(store: &dyn Stor
         .create(webhook("TRD", Some(1)))
         .wait()
         .expect("its key is free again");
+}
+
+/// Whether recording an attempt under `held` is refused (its notification
+/// or its claim is gone).
+fn records_nothing(store: &dyn Store, id: NotificationId, held: &ClaimToken) -> bool {
+    let rules = RecordRules {
+        recent: 5,
+        backoff: BACKOFF,
+    };
+    store
+        .record_attempt(id, held, failed(t0()), AttemptOutcome::Delivered, rules)
+        .wait()
+        .is_err()
 }
 
 /// One request kept in the inbox `demo`.

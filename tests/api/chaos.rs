@@ -46,17 +46,9 @@ async fn duplicates_delivers_each_notification_exactly_twice_with_one_id() {
     )
     .await;
     assert_eq!(shown["duplicates"], true);
-    let reply = app
-        .post(
-            "/sandbox/v1/events",
-            None,
-            json!({"programManagerCode": "TRD", "eventCode": 103}),
-        )
-        .await;
-    let id = reply.response()["notifications"][0]["notificationId"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = crate::delivery::trigger(&app, "TRD", None, 103).await[0]
+        .1
+        .clone();
     let attempts = waited(
         &app,
         json!({"notificationId": id, "outcome": "delivered"}),

@@ -224,34 +224,10 @@ async fn listen_prints_each_event_and_attempt_as_it_happens() {
         }
     });
     // Listening once the service counts its reader.
-    let open = crate::helpers::eventually(
-        Duration::from_secs(10),
-        || async {
-            let body = crate::helpers::client()
-                .get(app.url("/metrics"))
-                .send()
-                .await
-                .expect("metrics")
-                .body()
-                .await
-                .expect("body");
-            String::from_utf8_lossy(&body).contains("webhook_manager_sandbox_streams 1")
-        },
-        |open| *open,
-    )
-    .await;
-    assert!(open, "listen opened the stream");
-    let reply = app
-        .post(
-            "/sandbox/v1/events",
-            None,
-            serde_json::json!({"programManagerCode": "TRD", "eventCode": 103}),
-        )
-        .await;
-    let id = reply.response()["notifications"][0]["notificationId"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    crate::helpers::stream_readers(&app, 1).await;
+    let id = crate::delivery::trigger(&app, "TRD", None, 103).await[0]
+        .1
+        .clone();
     let mut seen = Vec::new();
     let attempt = loop {
         let change = rx
@@ -318,17 +294,9 @@ async fn the_thin_verbs_create_list_set_status_and_wait() {
         String::from_utf8_lossy(&again.stderr)
     );
     run(&["webhooks", "status", &id, "active", "--url", &service]).await;
-    let reply = app
-        .post(
-            "/sandbox/v1/events",
-            None,
-            serde_json::json!({"programManagerCode": "TRD", "eventCode": 103}),
-        )
-        .await;
-    let notification = reply.response()["notifications"][0]["notificationId"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let notification = crate::delivery::trigger(&app, "TRD", None, 103).await[0]
+        .1
+        .clone();
     let waited = run(&[
         "deliveries",
         "wait",

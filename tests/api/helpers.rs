@@ -438,3 +438,32 @@ pub fn read_address(child: &mut Child) -> Option<String> {
     });
     rx.recv_timeout(Duration::from_secs(20)).ok()
 }
+
+/// One value of the service's /metrics (0 when it is not there yet).
+pub async fn metric(app: &TestApp, name: &str) -> f64 {
+    let reply = client()
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .body()
+        .await
+        .expect("body");
+    String::from_utf8_lossy(&reply)
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Waits until the service counts `n` readers of its live stream: each has
+/// subscribed by then, so no change made afterwards can pass it by.
+pub async fn stream_readers(app: &TestApp, n: usize) {
+    let counted = eventually(
+        Duration::from_secs(10),
+        || metric(app, "webhook_manager_sandbox_streams"),
+        |count| *count == n as f64,
+    )
+    .await;
+    assert_eq!(counted, n as f64, "readers of the live stream");
+}

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::delivery::hook;
-use crate::helpers::TestApp;
+use crate::helpers::{metric, stream_readers, TestApp};
 
 /// Opens `path` as a raw HTTP/1.0 request (a close-delimited body, no
 /// chunking), the connection left for the caller.
@@ -60,34 +60,6 @@ fn next(rx: &mpsc::Receiver<Value>, wanted: impl Fn(&Value) -> bool) -> Value {
     }
 }
 
-async fn metric(app: &TestApp, name: &str) -> f64 {
-    let reply = crate::helpers::client()
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .body()
-        .await
-        .expect("body");
-    String::from_utf8_lossy(&reply)
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0)
-}
-
-/// Waits until the service counts `n` readers: each has subscribed by then,
-/// so no change made afterwards can pass it by.
-async fn readers(app: &TestApp, n: usize) {
-    let counted = crate::helpers::eventually(
-        Duration::from_secs(10),
-        || metric(app, "webhook_manager_sandbox_streams"),
-        |count| *count == n as f64,
-    )
-    .await;
-    assert_eq!(counted, n as f64, "readers open");
-}
-
 #[actix_rt::test]
 async fn a_reader_sees_an_event_and_its_attempt_as_json_filtered() {
     let app = TestApp::spawn().await;
@@ -95,7 +67,7 @@ async fn a_reader_sees_an_event_and_its_attempt_as_json_filtered() {
     let webhook = app.create_webhook("TRD", hook(None, &[103], &url)).await;
     let rx = read(open(&app, "/sandbox/v1/stream?programManagerCode=TRD"));
     let everything = read(open(&app, "/sandbox/v1/stream"));
-    readers(&app, 2).await;
+    stream_readers(&app, 2).await;
     // Another program manager's event is not this reader's.
     app.create_webhook("ABC", hook(None, &[103], "https://client.example/abc"))
         .await;
@@ -136,7 +108,7 @@ async fn a_reader_sees_an_event_and_its_attempt_as_json_filtered() {
 async fn a_reader_that_never_reads_is_dropped_and_nothing_is_held_for_it() {
     let app = TestApp::spawn().await;
     let silent = open(&app, "/sandbox/v1/stream");
-    readers(&app, 1).await;
+    stream_readers(&app, 1).await;
     // Events of half a megabyte each, until the socket's buffers and the
     // stream's own are full and the reader is dropped.
     let blob = "x".repeat(500_000);
@@ -176,23 +148,7 @@ async fn with_auth_on_the_stream_needs_a_token_and_shows_only_its_program_manage
         "/sandbox/v1/stream",
         &format!("Authorization: Bearer {token}\r\n"),
     ));
-    let counted = crate::helpers::eventually(
-        Duration::from_secs(10),
-        || async {
-            let reply = crate::helpers::client()
-                .get(app.url("/metrics"))
-                .send()
-                .await
-                .expect("metrics")
-                .body()
-                .await
-                .expect("body");
-            String::from_utf8_lossy(&reply).contains("webhook_manager_sandbox_streams 1")
-        },
-        |open| *open,
-    )
-    .await;
-    assert!(counted, "the reader is open");
+    stream_readers(&app, 1).await;
     for (pm, bearer) in [("ABC", "abc-token-0123456789"), ("TRD", token)] {
         let reply = crate::helpers::client()
             .post(app.url("/sandbox/v1/events"))
