@@ -3,8 +3,9 @@
 //!
 //! Why: reads are the hot path, and a webhook is read far more often than it is
 //! written. Rendering it on every read (formatting the id and two times,
-//! walking its headers) cost more than the lookup itself. The SQLite and memory
-//! backends keep each webhook as its document alone: a read answers these bytes
+//! walking its headers) cost more than the lookup itself. Every backend keeps
+//! each webhook as its document (SQLite and PostgreSQL beside the keys that
+//! queries need, and the format version): a read answers these bytes
 //! as they are (a list is their concatenation), and a rule that needs the
 //! webhook itself reads it back with [`WebhookDocument::webhook`]. One
 //! representation also keeps the resident cost per webhook small.
@@ -28,6 +29,12 @@ use super::webhook_url::WebhookUrl;
 pub struct WebhookDocument(Arc<str>);
 
 impl WebhookDocument {
+    /// The format `render` writes, stored beside each document. A change to
+    /// the document's shape bumps it, and the upgrade step that comes with it
+    /// re-renders the stored documents; a store refuses documents in a format
+    /// it does not know rather than answer them.
+    pub const FORMAT: i64 = 1;
+
     pub fn render(webhook: &Webhook) -> Self {
         // Serialising plain strings, numbers and maps into a Vec cannot fail.
         let json = serde_json::to_string(&WebhookView::from(webhook)).unwrap_or_default();

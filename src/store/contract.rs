@@ -2614,13 +2614,102 @@ fn sqlite_data_survives_reopening() {
     assert_eq!(*repo.get(w.id, None).wait().expect("get after reopen"), w);
 }
 
+/// The tables, columns and indexes of a SQLite file, one line each.
+fn sqlite_shape(path: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).expect("open raw");
+    let mut shape = Vec::new();
+    let mut tables = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .expect("tables");
+    let names: Vec<String> = tables
+        .query_map([], |r| r.get(0))
+        .expect("tables")
+        .collect::<Result<_, _>>()
+        .expect("tables");
+    for table in names {
+        let mut columns = conn
+            .prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1)")
+            .expect("columns");
+        let rows = columns
+            .query_map([&table], |r| {
+                Ok(format!(
+                    "{table}.{} {} notnull={} pk={}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?
+                ))
+            })
+            .expect("columns");
+        shape.extend(rows.map(|r| r.expect("column")));
+    }
+    let mut indexes = conn
+        .prepare(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+        )
+        .expect("indexes");
+    let rows = indexes
+        .query_map([], |r| r.get::<_, String>(0))
+        .expect("indexes");
+    shape.extend(rows.map(|sql| {
+        sql.expect("index")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }));
+    shape
+}
+
+/// A file upgraded from version 1 and a new file made from schema.sql have
+/// the same tables, columns and indexes: schema.sql describes what the
+/// upgrade steps build.
+#[test]
+fn sqlite_upgrade_and_new_file_have_one_schema() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let upgraded = dir.path().join("v1.db");
+    rusqlite::Connection::open(&upgraded)
+        .expect("open raw")
+        .execute_batch(&super::sqlite::schema::as_of(1))
+        .expect("v1 schema");
+    drop(SqliteStore::open(&upgraded, &SqliteOptions::default()).expect("upgrade"));
+    let new = dir.path().join("new.db");
+    drop(SqliteStore::open(&new, &SqliteOptions::default()).expect("new"));
+    let new_shape = sqlite_shape(&new);
+    assert!(new_shape
+        .iter()
+        .any(|l| l == "webhooks.format INTEGER notnull=1 pk=0"));
+    assert_eq!(sqlite_shape(&upgraded), new_shape);
+}
+
+/// A file holding a webhook document in a format this binary does not know
+/// is refused at start, not misread.
+#[test]
+fn sqlite_refuses_an_unknown_document_format() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("format.db");
+    let conn = rusqlite::Connection::open(&path).expect("open raw");
+    conn.execute_batch(&super::sqlite::schema::as_of(super::sqlite::SCHEMA_VERSION))
+        .expect("schema");
+    conn.execute(
+        "INSERT INTO webhooks (id, pm_code, product_id, status, document, format) \
+         VALUES ('af2d48de-2ad7-42f8-a252-8422cd9e6078', 'TRD', NULL, 'active', '{}', 2)",
+        [],
+    )
+    .expect("row");
+    drop(conn);
+    let error = SqliteStore::open(&path, &SqliteOptions::default())
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(error.contains("format 2"), "message: {error}");
+}
+
 #[test]
 fn sqlite_upgrades_a_version_1_file_in_place() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("v1.db");
-    // A version-1 file: schema.sql as it was, before the version-2 section.
-    let schema = include_str!("../../schema.sql");
-    let v1 = &schema[..schema.find("-- Version 2:").expect("version-2 section")];
+    // A version-1 file, as the first binary made it.
+    let v1 = super::sqlite::schema::as_of(1);
     let conn = rusqlite::Connection::open(&path).expect("open raw");
     conn.execute_batch(&format!("{v1}\nPRAGMA user_version = 1;"))
         .expect("v1 schema");
@@ -2719,8 +2808,7 @@ fn sqlite_answers_reads_from_the_rows_until_the_index_is_loaded() {
 fn sqlite_upgrades_a_version_5_file_to_documents() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("v5.db");
-    let schema = include_str!("../../schema.sql");
-    let v5 = &schema[..schema.find("-- Version 6:").expect("version-6 section")];
+    let v5 = super::sqlite::schema::as_of(5);
     let conn = rusqlite::Connection::open(&path).expect("open raw");
     conn.execute_batch(&format!("{v5}\nPRAGMA user_version = 5;"))
         .expect("v5 schema");
@@ -2794,8 +2882,7 @@ fn sqlite_upgrades_a_version_5_file_to_documents() {
 fn sqlite_upgrades_a_version_2_file_with_attempts() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("v2.db");
-    let schema = include_str!("../../schema.sql");
-    let v2 = &schema[..schema.find("-- Version 3:").expect("version-3 section")];
+    let v2 = super::sqlite::schema::as_of(2);
     let conn = rusqlite::Connection::open(&path).expect("open raw");
     conn.execute_batch(&format!(
         "{v2}\nPRAGMA user_version = 2;\n\
@@ -2843,8 +2930,7 @@ fn sqlite_upgrades_a_version_2_file_with_attempts() {
 fn sqlite_upgrades_a_version_3_file_to_queues() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("v3.db");
-    let schema = include_str!("../../schema.sql");
-    let v3 = &schema[..schema.find("-- Version 4:").expect("version-4 section")];
+    let v3 = super::sqlite::schema::as_of(3);
     let conn = rusqlite::Connection::open(&path).expect("open raw");
     conn.execute_batch(&format!(
         "{v3}\nPRAGMA user_version = 3;\n\
@@ -2894,8 +2980,7 @@ fn sqlite_upgrades_a_version_3_file_to_queues() {
 fn sqlite_upgrades_a_version_6_file_to_queues_in_memory() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("v6.db");
-    let schema = include_str!("../../schema.sql");
-    let v6 = &schema[..schema.find("-- Version 7:").expect("version-7 section")];
+    let v6 = super::sqlite::schema::as_of(6);
     let w = webhook("TRD", None);
     let conn = rusqlite::Connection::open(&path).expect("open raw");
     conn.execute_batch(&format!(
@@ -3113,8 +3198,7 @@ fn postgres_upgrades_a_version_1_database() {
             return;
         }
     };
-    let schema = include_str!("postgres/schema.sql");
-    let v1 = &schema[..schema.find("-- Version 2:").expect("version-2 section")];
+    let v1 = super::postgres::schema::as_of(1);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -3126,11 +3210,16 @@ fn postgres_upgrades_a_version_1_database() {
         let running = tokio::spawn(connection);
         client
             .batch_execute(&format!(
-                "{v1}\nCREATE TABLE schema_version (version bigint NOT NULL);\n\
-                 INSERT INTO schema_version VALUES (1);\n\
+                "{v1}\n\
                  INSERT INTO webhooks (id, pm_code, product_id, events, status, url, custom_headers, \
                    created_time, last_modified_time) VALUES ('af2d48de-2ad7-42f8-a252-8422cd9e6078', \
                    'TRD', NULL, '[103]', 'active', 'https://client.example/hook', '{{}}', 0, 0);\n\
+                 INSERT INTO webhooks (id, pm_code, product_id, events, status, url, custom_headers, \
+                   created_time, last_modified_time, hb_health_status, hb_http_status, hb_latency_ms, \
+                   hb_error, hb_checked_time) VALUES ('af2d48de-2ad7-42f8-a252-8422cd9e6079', 'TRD', 5, \
+                   '[101,103]', 'inactive', 'https://client.example/hook?a=%22b%22', \
+                   '{{\"X-Key\":\"é \\\"q\\\"\"}}', 1706138428, 1706138500, 'unhealthy', 503, 12, \
+                   'HTTP 503', 1706138600);\n\
                  INSERT INTO notifications (id, webhook_id, pm_code, event_code, body, status, \
                    created_time, attempts, cycle_start, next_attempt_ms) VALUES \
                    ('7b3e4b9e-8a52-4c1e-9d4f-3f1c2b8a9e01', 'af2d48de-2ad7-42f8-a252-8422cd9e6078', \
@@ -3166,6 +3255,27 @@ fn postgres_upgrades_a_version_1_database() {
         )
         .wait()
         .expect("the webhook");
+    // Each row's document, rendered by the upgrade, is the service's own byte
+    // for byte, heartbeat included.
+    let other = store
+        .get(
+            WebhookId::parse("af2d48de-2ad7-42f8-a252-8422cd9e6079").expect("id"),
+            None,
+        )
+        .wait()
+        .expect("the webhook with a heartbeat");
+    assert_eq!(other.config.custom_headers.as_map()["X-Key"], "é \"q\"");
+    assert_eq!(
+        other
+            .last_heartbeat
+            .as_ref()
+            .map(|h| (h.http_status, h.latency_ms)),
+        Some((Some(503), 12))
+    );
+    for webhook in [&*w, &*other] {
+        let stored = store.document(webhook.id, None).wait().expect("document");
+        assert_eq!(stored.as_str(), WebhookDocument::render(webhook).as_str());
+    }
     let fresh = notification(&w, 103, t0());
     store.enqueue(vec![fresh.clone()]).wait().expect("enqueue");
     let claims = store
@@ -3173,6 +3283,82 @@ fn postgres_upgrades_a_version_1_database() {
         .wait()
         .expect("claim");
     assert_eq!(ids_of(&claims.claimed), [fresh.id], "through its signal");
+}
+
+/// The columns and indexes of a PostgreSQL database's public schema, one line each.
+async fn postgres_shape(url: &str) -> Vec<String> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    let running = tokio::spawn(connection);
+    let mut shape: Vec<String> = client
+        .query(
+            "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable \
+               || ' ' || coalesce(column_default, '') || ' ' || coalesce(generation_expression, '') \
+             FROM information_schema.columns WHERE table_schema = 'public' \
+             ORDER BY table_name, ordinal_position",
+            &[],
+        )
+        .await
+        .expect("columns")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    shape.extend(
+        client
+            .query(
+                "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname",
+                &[],
+            )
+            .await
+            .expect("indexes")
+            .iter()
+            .map(|r| r.get::<_, String>(0)),
+    );
+    drop(client);
+    let _ = running.await;
+    shape
+}
+
+/// A database upgraded from version 1 and a new one made from schema.sql
+/// have the same columns and indexes.
+#[test]
+fn postgres_upgrade_and_new_database_have_one_schema() {
+    let (upgraded, new) = match (
+        crate::store::postgres::throwaway::database(),
+        crate::store::postgres::throwaway::database(),
+    ) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(why), _) | (_, Err(why)) => {
+            eprintln!("SKIPPED (postgres schema shape): {why}");
+            return;
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&upgraded, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        let running = tokio::spawn(connection);
+        client
+            .batch_execute(&super::postgres::schema::as_of(1))
+            .await
+            .expect("a version-1 database");
+        drop(client);
+        let _ = running.await;
+    });
+    let options = crate::store::postgres::PgOptions::default();
+    drop(crate::store::PgStore::open(&upgraded, &options).expect("upgraded"));
+    drop(crate::store::PgStore::open(&new, &options).expect("new"));
+    let (upgraded, new) =
+        runtime.block_on(async { (postgres_shape(&upgraded).await, postgres_shape(&new).await) });
+    assert!(new
+        .iter()
+        .any(|l| l.starts_with("webhooks.document text NO")));
+    assert_eq!(upgraded, new);
 }
 
 #[test]

@@ -23,7 +23,7 @@ mod inboxes;
 mod notifications;
 mod outbox;
 mod rows;
-mod schema;
+pub(crate) mod schema;
 mod sql;
 pub mod throwaway;
 mod webhooks;
@@ -254,7 +254,7 @@ impl Repository for PgStore {
     fn create(&self, webhook: Webhook) -> StoreFuture<Webhook> {
         self.run(move |pool, _| async move {
             let client = connect(&pool).await?;
-            webhooks::insert(&client, &webhook).await?;
+            webhooks::insert(&client, &webhook, &WebhookDocument::render(&webhook)).await?;
             Ok(webhook)
         })
     }
@@ -298,15 +298,14 @@ impl Repository for PgStore {
         })
     }
 
-    /// Rendered here from the row: several nodes share the database, so no
+    /// The row's document as stored: several nodes share the database, so no
     /// node keeps documents of its own.
     fn document(&self, id: WebhookId, scope: Option<&PmCode>) -> StoreFuture<WebhookDocument> {
         let scope = scope.cloned();
         self.run(move |pool, _| async move {
             let client = connect(&pool).await?;
-            webhooks::find(&client, id, scope.as_ref(), false)
+            webhooks::find_document(&client, id, scope.as_ref(), false)
                 .await?
-                .map(|w| WebhookDocument::render(&w))
                 .ok_or(StoreError::NotFound)
         })
     }
@@ -323,11 +322,7 @@ impl Repository for PgStore {
         let pm = pm.clone();
         self.run(move |pool, _| async move {
             let client = connect(&pool).await?;
-            Ok(webhooks::list(&client, &pm)
-                .await?
-                .iter()
-                .map(WebhookDocument::render)
-                .collect())
+            webhooks::documents(&client, &pm).await
         })
     }
 
@@ -345,7 +340,7 @@ impl Repository for PgStore {
                     .ok_or(StoreError::NotFound)?;
                 let was = webhook.status;
                 change(&mut webhook)?;
-                webhooks::update(&tx, &webhook).await?;
+                webhooks::update(&tx, &webhook, &WebhookDocument::render(&webhook)).await?;
                 // Set active again: its parked notifications are due now.
                 let woke = was != WebhookStatus::Active && webhook.status == WebhookStatus::Active;
                 if woke {

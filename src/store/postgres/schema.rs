@@ -4,13 +4,35 @@
 
 use deadpool_postgres::Client;
 
-/// The schema for a new database.
+use crate::domain::WebhookDocument;
+
+/// The schema for a new database: as it is now, one `CREATE` per table.
 const SCHEMA: &str = include_str!("schema.sql");
 /// The version `SCHEMA` produces.
-pub const SCHEMA_VERSION: i64 = 3;
-/// Where each version's steps start in `SCHEMA`: a database at version `v`
-/// runs the sections after its own.
-const SECTIONS: [(i64, &str); 2] = [(2, "-- Version 2:"), (3, "-- Version 3:")];
+pub const SCHEMA_VERSION: i64 = 4;
+/// What each version added, from the first: `STEPS[i]` takes a database at
+/// version `i` to version `i + 1` (`STEPS[0]`, the first schema, only makes
+/// version-1 databases for the upgrade tests). A schema change adds a file,
+/// bumps `SCHEMA_VERSION` and rewrites schema.sql to match; the test
+/// `postgres_upgrade_and_new_database_have_one_schema` checks they agree.
+const STEPS: [&str; SCHEMA_VERSION as usize] = [
+    include_str!("migrations/v1.sql"),
+    include_str!("migrations/v2.sql"),
+    include_str!("migrations/v3.sql"),
+    include_str!("migrations/v4.sql"),
+];
+
+/// The SQL that makes a new database at `version` the way that version's
+/// binary did: for the upgrade tests.
+#[cfg(test)]
+pub fn as_of(version: i64) -> String {
+    format!(
+        "{}\nCREATE TABLE schema_version (version bigint NOT NULL);\n\
+         INSERT INTO schema_version VALUES ({version});",
+        STEPS[..version as usize].concat()
+    )
+}
+
 /// The advisory lock's key: "webhook-manager schema".
 const LOCK: i64 = 0x7768_6d5f_7363_6865;
 
@@ -35,26 +57,40 @@ pub async fn migrate(client: &mut Client) -> Result<(), String> {
         ));
     }
     if version < SCHEMA_VERSION {
-        // A new database takes the whole file; an older one, the sections
-        // after its version.
-        let from = if version == 0 {
-            0
+        // A new database takes the schema as it is now; an older one, the
+        // steps after its version.
+        if version == 0 {
+            tx.batch_execute(SCHEMA)
+                .await
+                .map_err(|e| format!("applying schema.sql: {e}"))?;
         } else {
-            SECTIONS
-                .iter()
-                .find(|(v, _)| *v == version + 1)
-                .and_then(|(_, marker)| SCHEMA.find(marker))
-                .ok_or_else(|| format!("no upgrade from schema version {version}"))?
-        };
-        tx.batch_execute(&SCHEMA[from..])
-            .await
-            .map_err(|e| format!("bringing the schema from version {version}: {e}"))?;
+            for (to, sql) in STEPS.iter().enumerate().skip(version as usize) {
+                let to = to as i64 + 1;
+                tx.batch_execute(sql)
+                    .await
+                    .map_err(|e| format!("migrating to schema version {to}: {e}"))?;
+            }
+        }
         tx.execute(
             "INSERT INTO schema_version (version) VALUES ($1)",
             &[&SCHEMA_VERSION],
         )
         .await
         .map_err(|e| e.to_string())?;
+    }
+    let other: Option<i64> = tx
+        .query_opt(
+            "SELECT format FROM webhooks WHERE format <> $1 LIMIT 1",
+            &[&WebhookDocument::FORMAT],
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        .map(|row| row.get(0));
+    if let Some(format) = other {
+        return Err(format!(
+            "it holds webhook documents in format {format}, which this binary does not read (it reads format {}); use a newer webhook-manager",
+            WebhookDocument::FORMAT
+        ));
     }
     tx.commit().await.map_err(|e| e.to_string())
 }

@@ -1,24 +1,23 @@
--- webhook-manager schema for PostgreSQL, version 1: the same tables as the
--- SQLite schema (schema.sql at the top of the repository) at its version 5,
--- written for PostgreSQL. Applied at start under an advisory lock, so nodes
--- starting together apply it once (src/store/postgres/schema.rs).
+-- webhook-manager's PostgreSQL schema as it is now: version 4. The same tables
+-- as SQLite's (schema.sql at the top of the repository), written for
+-- PostgreSQL, plus what several nodes sharing one database need: the queue
+-- rows and signals that claims lock instead of a process's memory.
+--
+-- Applied to a new database at start under an advisory lock, so nodes starting
+-- together apply it once (schema.rs); an older database is brought here by the
+-- steps in migrations/vN.sql, and a test checks both roads end in the same
+-- columns. Times are Unix seconds (`_time`) or milliseconds (`_ms`), UTC.
 
+-- A webhook: its keys as columns, and the document the API answers with
+-- (domain::WebhookDocument), rendered once when the webhook is written.
 CREATE TABLE webhooks (
     id                  text    NOT NULL PRIMARY KEY,
     seq                 bigint  GENERATED ALWAYS AS IDENTITY,  -- creation order
     pm_code             text    NOT NULL,
     product_id          bigint,                         -- NULL: program-manager-level webhook
-    events              text    NOT NULL,               -- JSON array of event codes, ascending
     status              text    NOT NULL CHECK (status IN ('active', 'inactive', 'suspended')),
-    url                 text    NOT NULL,
-    custom_headers      text    NOT NULL,               -- JSON object
-    created_time        bigint  NOT NULL,               -- Unix seconds
-    last_modified_time  bigint  NOT NULL,
-    hb_health_status    text    CHECK (hb_health_status IN ('healthy', 'unhealthy')),
-    hb_http_status      bigint,
-    hb_latency_ms       bigint,
-    hb_error            text,
-    hb_checked_time     bigint,
+    document            text    NOT NULL,               -- the JSON object the API answers
+    format              bigint  NOT NULL DEFAULT 1,     -- the document's format
     -- One webhook per (program manager, product), the PM-level one included:
     -- concurrent creates on two nodes cannot both win.
     CONSTRAINT webhooks_pm_product UNIQUE NULLS NOT DISTINCT (pm_code, product_id)
@@ -27,6 +26,7 @@ CREATE INDEX webhooks_by_pm ON webhooks (pm_code, seq);
 
 CREATE SEQUENCE final_order;
 
+-- One event for one webhook. The body is the exact envelope sent on every attempt.
 CREATE TABLE notifications (
     id                  text    NOT NULL PRIMARY KEY,
     seq                 bigint  GENERATED ALWAYS AS IDENTITY UNIQUE,  -- storage order (the log)
@@ -41,17 +41,16 @@ CREATE TABLE notifications (
     cycle_start         bigint  NOT NULL DEFAULT 0,
     next_attempt_ms     bigint,
     final_seq           bigint,                          -- from final_order: the order finals were made
-    claim               text,
-    lease_until_ms      bigint
+    claim               text,                            -- the token of the claim holding it
+    lease_until_ms      bigint                           -- when that claim lapses
 );
 CREATE INDEX notifications_by_webhook ON notifications (webhook_id, event_code, created_time);
 CREATE INDEX notifications_final ON notifications (webhook_id, final_seq) WHERE final_seq IS NOT NULL;
 CREATE INDEX notifications_claimed ON notifications (lease_until_ms) WHERE claim IS NOT NULL;
--- The claims each webhook holds (its room in flight).
-CREATE INDEX notifications_claimed_by_webhook ON notifications (webhook_id) WHERE claim IS NOT NULL;
 CREATE INDEX notifications_queue ON notifications (webhook_id, next_attempt_ms) WHERE status = 'Pending';
 CREATE INDEX notifications_final_time ON notifications (last_sent_time) WHERE status <> 'Pending';
 
+-- Every delivery attempt of a notification, in order.
 CREATE TABLE attempts (
     notification_id     text    NOT NULL REFERENCES notifications (id) ON DELETE CASCADE,
     attempt             bigint  NOT NULL,
@@ -66,10 +65,12 @@ CREATE TABLE attempts (
     PRIMARY KEY (notification_id, attempt)
 );
 
+-- Each webhook's delivery queue, from its creation on: its due time, its
+-- receiver's health and the claims it holds. Only claimers lock a queue row,
+-- and a record whose attempt changes the receiver's health.
 CREATE TABLE webhook_queues (
     webhook_id          text    NOT NULL PRIMARY KEY,
     due_ms              bigint,
-    pending             bigint  NOT NULL DEFAULT 0,
     failures            bigint  NOT NULL DEFAULT 0,
     backoff_since_ms    bigint,
     backoff_until_ms    bigint,
@@ -79,10 +80,31 @@ CREATE TABLE webhook_queues (
     ready_ms            bigint GENERATED ALWAYS AS (
         CASE WHEN due_ms IS NULL THEN NULL
              WHEN backoff_until_ms IS NULL THEN due_ms
-             ELSE GREATEST(due_ms, backoff_until_ms, COALESCE(probe_until_ms, due_ms)) END) STORED
+             ELSE GREATEST(due_ms, backoff_until_ms, COALESCE(probe_until_ms, due_ms)) END) STORED,
+    in_flight           bigint  NOT NULL DEFAULT 0  -- claims held
 );
 CREATE INDEX webhook_queues_ready ON webhook_queues (ready_ms) WHERE ready_ms IS NOT NULL;
 
+-- No row that every trigger of a webhook must lock: a new or rescheduled
+-- notification, and a released claim, leave a signal here (an insert that
+-- locks nothing); a claim first folds the signals of the queues it can lock
+-- into `webhook_queues`, then reads the ready queues from there. A signal
+-- written by a transaction that commits after a fold is folded by the next
+-- claim, so no notification is left out of its queue.
+CREATE TABLE queue_signals (
+    webhook_id          text    NOT NULL,
+    due_ms              bigint,                          -- a notification due (again) then
+    released            bigint  NOT NULL DEFAULT 0       -- claims released
+);
+-- Small tables of short-lived rows, rewritten all day: vacuumed after every
+-- thousand dead rows whatever their size (the default waits for a fifth of
+-- the table), so that a claim never scans a pile of dead versions. The
+-- metric store_dead_tuples shows how many wait.
+ALTER TABLE queue_signals SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
+    autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 1000);
+ALTER TABLE webhook_queues SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
+
+-- The capture inbox.
 CREATE TABLE inboxes (
     name                text    NOT NULL PRIMARY KEY,
     requests            bigint  NOT NULL
@@ -94,41 +116,7 @@ CREATE TABLE inbox_requests (
 );
 CREATE INDEX inbox_requests_by_inbox ON inbox_requests (inbox, seq);
 
--- Version 2: no row that every trigger of a webhook must lock. A new or
--- rescheduled notification, and a released claim, leave a signal in
--- `queue_signals` (an insert that locks nothing); a claim first folds the
--- signals of the queues it can lock into `webhook_queues` (due time, claims
--- in flight), then reads the ready queues from there. A signal written by a
--- transaction that commits after a fold is folded by the next claim, so no
--- notification is left out of its queue. Only claimers lock a queue row, and
--- a record whose attempt changes the receiver's health. The pending count per
--- queue is gone (the backlog gauge counts), and so is the count of claims by
--- webhook (a column now).
-CREATE TABLE queue_signals (
-    webhook_id          text    NOT NULL,
-    due_ms              bigint,                          -- a notification due (again) then
-    released            bigint  NOT NULL DEFAULT 0       -- claims released
-);
-ALTER TABLE webhook_queues DROP COLUMN pending;
-ALTER TABLE webhook_queues ADD COLUMN in_flight bigint NOT NULL DEFAULT 0;  -- claims held
-DROP INDEX notifications_claimed_by_webhook;
--- Every webhook has its queue row from its creation on.
-INSERT INTO webhook_queues (webhook_id) SELECT id FROM webhooks ON CONFLICT DO NOTHING;
-UPDATE webhook_queues q SET in_flight = c.held
-    FROM (SELECT webhook_id, count(*) AS held FROM notifications
-          WHERE claim IS NOT NULL GROUP BY webhook_id) c
-    WHERE q.webhook_id = c.webhook_id;
--- Small tables of short-lived rows, rewritten all day: vacuumed after every
--- thousand dead rows whatever their size (the default waits for a fifth of
--- the table), so that a claim never scans a pile of dead versions. The
--- metric store_dead_tuples shows how many wait.
-ALTER TABLE queue_signals SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
-    autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 1000);
-ALTER TABLE webhook_queues SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
-
--- Version 3: Thredd's calls beside the webhooks (API.md section 10), as in
--- SQLite's version 8: Transaction Confirmation configurations, and the fraud
--- alerts that 101s raise.
+-- Transaction Confirmation configurations (API.md section 10).
 CREATE TABLE configurations (
     id                  text    NOT NULL UNIQUE,
     seq                 bigint  GENERATED ALWAYS AS IDENTITY,  -- creation order
@@ -137,9 +125,11 @@ CREATE TABLE configurations (
     product_id          bigint,                          -- NULL: every product
     status              text    NOT NULL CHECK (status IN ('Active', 'Inactive')),
     message_types       text    NOT NULL,                -- JSON array of 1, 2, 3, ascending
-    created_time        bigint  NOT NULL                 -- Unix seconds
+    created_time        bigint  NOT NULL
 );
 CREATE INDEX configurations_by_pm ON configurations (pm_code, seq);
+
+-- Fraud alerts, raised by 101s (see schema.sql).
 CREATE TABLE fraud_alerts (
     id                  text    NOT NULL PRIMARY KEY,
     pm_code             text    NOT NULL,

@@ -24,7 +24,7 @@ mod outbox;
 mod queues;
 mod readers;
 mod rows;
-mod schema;
+pub(crate) mod schema;
 mod webhooks;
 mod writer;
 

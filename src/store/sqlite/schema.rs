@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+use crate::domain::WebhookDocument;
 
 use serde::{Deserialize, Serialize};
 
@@ -27,28 +29,35 @@ impl Synchronous {
     }
 }
 
-/// The schema for a new file; see the comment at its top.
+/// The schema for a new file: the schema as it is now, one `CREATE` per table.
 pub const SCHEMA: &str = include_str!("../../../schema.sql");
 /// The `user_version` that `SCHEMA` produces.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
-/// Upgrade steps: the `i`th takes a file from version `i + 1` to `i + 2`. Each is
-/// the section of schema.sql that its version added, so the two never disagree.
-fn migrations() -> [&'static str; 7] {
-    let section = |from: &str, to: &str| {
-        let start = SCHEMA.find(from).unwrap_or(SCHEMA.len());
-        let end = SCHEMA[start..].find(to).map_or(SCHEMA.len(), |i| start + i);
-        &SCHEMA[start..end]
-    };
-    [
-        section("-- Version 2:", "-- Version 3:"),
-        section("-- Version 3:", "-- Version 4:"),
-        section("-- Version 4:", "-- Version 5:"),
-        section("-- Version 5:", "-- Version 6:"),
-        section("-- Version 6:", "-- Version 7:"),
-        section("-- Version 7:", "-- Version 8:"),
-        section("-- Version 8:", "PRAGMA user_version"),
-    ]
+/// What each version added, from the first: `STEPS[i]` takes a file at version
+/// `i` to version `i + 1` (`STEPS[0]` is the first schema, which only the
+/// upgrade tests use to make a version-1 file). A schema change adds a file
+/// here, bumps `SCHEMA_VERSION` and rewrites schema.sql to match; the test
+/// `sqlite_upgrade_and_new_file_have_one_schema` checks the two agree.
+const STEPS: [&str; SCHEMA_VERSION as usize] = [
+    include_str!("migrations/v1.sql"),
+    include_str!("migrations/v2.sql"),
+    include_str!("migrations/v3.sql"),
+    include_str!("migrations/v4.sql"),
+    include_str!("migrations/v5.sql"),
+    include_str!("migrations/v6.sql"),
+    include_str!("migrations/v7.sql"),
+    include_str!("migrations/v8.sql"),
+    include_str!("migrations/v9.sql"),
+];
+
+/// The SQL that makes a new file at `version` the way that version's binary
+/// did: for the upgrade tests.
+#[cfg(test)]
+pub fn as_of(version: i64) -> String {
+    let mut sql = STEPS[..version as usize].concat();
+    sql.push_str(&format!("\nPRAGMA user_version = {version};"));
+    sql
 }
 
 /// Prepared statements kept per connection.
@@ -89,13 +98,27 @@ pub fn migrate(conn: &mut Connection) -> Result<(), String> {
             ))
         }
         v => {
-            for (step, sql) in migrations().iter().enumerate().skip((v - 1) as usize) {
-                let to = step as i64 + 2;
+            for (to, sql) in STEPS.iter().enumerate().skip(v as usize) {
+                let to = to as i64 + 1;
                 tx.execute_batch(sql)
                     .and_then(|()| tx.pragma_update(None, "user_version", to))
                     .map_err(|e| format!("migrating to schema version {to}: {e}"))?;
             }
         }
+    }
+    let other: Option<i64> = tx
+        .query_row(
+            "SELECT format FROM webhooks WHERE format <> ?1 LIMIT 1",
+            [WebhookDocument::FORMAT],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(|e| e.to_string())?;
+    if let Some(format) = other {
+        return Err(format!(
+            "it holds webhook documents in format {format}, which this binary does not read (it reads format {}); use a newer webhook-manager",
+            WebhookDocument::FORMAT
+        ));
     }
     tx.commit().map_err(|e| e.to_string())
 }

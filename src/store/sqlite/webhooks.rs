@@ -1,4 +1,5 @@
-//! Webhook rows: one row per webhook, holding its document (schema version 6),
+//! Webhook rows: one row per webhook, holding its keys and its document with
+//! the document's format (schema.sql),
 //! read into the index by the writer thread before its first write, read one
 //! by one until then, and written by the writer.
 
@@ -11,10 +12,10 @@ use crate::store::StoreError;
 
 const SELECT_ALL: &str =
     "SELECT id, pm_code, product_id, status, document FROM webhooks ORDER BY rowid";
-const INSERT: &str = "INSERT INTO webhooks (id, pm_code, product_id, status, document) \
-                      VALUES (?1, ?2, ?3, ?4, ?5)";
-const UPDATE: &str = "UPDATE webhooks SET (pm_code, product_id, status, document) = \
-                      (?2, ?3, ?4, ?5) WHERE id = ?1";
+const INSERT: &str = "INSERT INTO webhooks (id, pm_code, product_id, status, document, format) \
+                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const UPDATE: &str = "UPDATE webhooks SET (pm_code, product_id, status, document, format) = \
+                      (?2, ?3, ?4, ?5, ?6) WHERE id = ?1";
 
 /// Every stored webhook, in creation order. The documents go into the index as
 /// they are; only the keys are parsed. The table is read through a memory map
@@ -135,6 +136,7 @@ fn write_row(
         webhook.product_id.map(ProductId::value),
         webhook.status.as_str(),
         document.as_str(),
+        WebhookDocument::FORMAT,
     ])
     .map_err(classify)?;
     Ok(())
