@@ -13,6 +13,7 @@ pub mod heartbeat;
 pub mod metrics;
 pub mod outbound;
 pub mod retention;
+pub mod routes;
 pub mod runtime;
 pub mod sandbox;
 pub mod seed;

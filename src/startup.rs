@@ -22,7 +22,6 @@ use actix_web::middleware::{from_fn, Condition, Logger};
 use actix_web::{web, App, HttpServer};
 
 use crate::api::middleware::{check_region, count_request, normalize_path, not_found, request_id};
-use crate::api::routes::{Routes, Serving};
 use crate::api::{self, route_table};
 use crate::auth::{authenticate, Gate};
 use crate::dashboard;
@@ -31,6 +30,7 @@ use crate::domain::Clock;
 use crate::error::ApiError;
 use crate::heartbeat::HeartbeatClient;
 use crate::retention::Retention;
+use crate::routes::{Routes, Serving};
 use crate::runtime::Runtime;
 use crate::sandbox::{fraud, Fixture};
 use crate::shutdown;

@@ -9,11 +9,11 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::routes::Routes;
 use super::{object_body, parse_id, success, Caller};
 use crate::domain::chaos::Chaos;
 use crate::domain::{ErrorCode, Problem, WebhookId};
 use crate::error::ApiError;
+use crate::routes::Routes;
 use crate::sandbox::{Fixture, MAX_CHAOS};
 use crate::store::Store;
 

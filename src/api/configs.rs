@@ -8,11 +8,11 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::routes::Routes;
 use super::{object_body, success, Caller};
 use crate::domain::time::rfc3339_millis;
 use crate::domain::{Clock, ConfigId, ConfigSpec, ConfigStatus, Configuration, ErrorCode, Problem};
 use crate::error::ApiError;
+use crate::routes::Routes;
 use crate::store::Store;
 
 pub fn routes(r: &mut Routes) {

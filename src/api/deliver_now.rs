@@ -7,12 +7,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
-use super::routes::Routes;
 use super::{parse_id, success, Caller};
 use crate::domain::time::rfc3339_millis;
 use crate::domain::Clock;
 use crate::domain::{ErrorCode, NotificationId, Problem};
 use crate::error::ApiError;
+use crate::routes::Routes;
 use crate::store::{Store, StoreError};
 
 pub fn routes(r: &mut Routes) {

@@ -18,7 +18,6 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::events::{cursor, page_limit};
-use super::routes::Routes;
 use super::{query, success, Caller};
 use crate::domain::time::rfc3339_millis;
 use crate::domain::{
@@ -26,6 +25,7 @@ use crate::domain::{
     Problems, WebhookId,
 };
 use crate::error::ApiError;
+use crate::routes::Routes;
 use crate::sandbox::matching::{self, DeliveryMatch, Expected};
 use crate::sandbox::{Delivery, Fixture, Outcome, Unmet, MAX_TIMEOUT_MS, MAX_WAITERS};
 use crate::shutdown::Stopping;

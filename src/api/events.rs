@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::routes::Routes;
 use super::{object_body, pm_param, query, success, Caller};
 use crate::domain::event_payload::{apply_overrides, sample, EnvelopeForm};
 use crate::domain::scenario::Scenario;
@@ -27,6 +26,7 @@ use crate::domain::{
     WebhookId,
 };
 use crate::error::ApiError;
+use crate::routes::Routes;
 use crate::sandbox::{notifications_now, send, EventRecord, Fixture, Sent};
 use crate::store::Store;
 

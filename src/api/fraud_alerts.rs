@@ -10,10 +10,10 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::routes::Routes;
 use super::{object_body, success, Caller};
 use crate::domain::{Clock, FraudAlert, FraudResponse};
 use crate::error::ApiError;
+use crate::routes::Routes;
 use crate::sandbox::{send, Fixture};
 use crate::store::{Store, StoreError};
 

@@ -4,8 +4,8 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::routes::Routes;
 use crate::error::ApiError;
+use crate::routes::Routes;
 use crate::store::Store;
 
 pub fn routes(r: &mut Routes) {

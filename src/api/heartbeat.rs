@@ -4,12 +4,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
-use super::routes::Routes;
 use super::{find_webhook, success, Caller};
 use crate::domain::webhook_document::HeartbeatView;
 use crate::domain::Webhook;
 use crate::error::ApiError;
 use crate::heartbeat::HeartbeatClient;
+use crate::routes::Routes;
 use crate::sandbox::Fixture;
 use crate::store::Store;
 

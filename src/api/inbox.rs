@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::deliveries::{timeout_of, timeout_range, unmet, waiter};
-use super::routes::Routes;
 use super::{query, success};
 use crate::domain::inbox::{inbox_name, Answered, Captured, InboxLimits, MAX_INBOXES};
 use crate::domain::inbox_script::{Answer, Running, Script};
@@ -23,6 +22,7 @@ use crate::domain::time::rfc3339_seconds;
 use crate::domain::Clock;
 use crate::domain::{ErrorCode, Problem};
 use crate::error::ApiError;
+use crate::routes::Routes;
 use crate::sandbox::{Fixture, MAX_SCRIPTS};
 use crate::shutdown::Stopping;
 use crate::store::Store;

@@ -12,7 +12,6 @@ use serde_json::Value;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, Time};
 
-use super::routes::Routes;
 use super::{object_body, parse_event_path, parse_id, success, Caller};
 use crate::domain::time::rfc3339_millis;
 use crate::domain::Clock;
@@ -21,6 +20,7 @@ use crate::domain::{
     Problem, Problems, QueueHealth, Waiting, WebhookId, WebhookStatus,
 };
 use crate::error::ApiError;
+use crate::routes::Routes;
 use crate::runtime::LiveSettings;
 use crate::sandbox::Fixture;
 use crate::store::{find_notification, Store, StoreError};

@@ -6,7 +6,7 @@
 
 use actix_web::HttpResponse;
 
-use super::routes::Routes;
+use crate::routes::Routes;
 
 /// The document, as served.
 pub const DOCUMENT: &str = include_str!("openapi.json");

@@ -8,10 +8,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
-use super::routes::Routes;
 use super::{parse_id, success, Caller};
 use crate::domain::chaos::Chaos;
 use crate::error::ApiError;
+use crate::routes::Routes;
 use crate::sandbox::Fixture;
 use crate::store::Store;
 

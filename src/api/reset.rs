@@ -8,11 +8,11 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::routes::Routes;
 use super::{pm_param, query, success, Caller};
 use crate::domain::inbox::inbox_name;
 use crate::domain::{pm_code, Clock, ErrorCode, MovableClock, PmCode, Problem};
 use crate::error::ApiError;
+use crate::routes::Routes;
 use crate::runtime::LiveSettings;
 use crate::sandbox::Fixture;
 use crate::seed::Seeds;

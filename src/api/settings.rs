@@ -11,11 +11,11 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::routes::Routes;
 use super::success;
 use crate::config::DeliverySettings;
 use crate::domain::{ErrorCode, Problem};
 use crate::error::ApiError;
+use crate::routes::Routes;
 use crate::runtime::{Delivery, LiveSettings};
 
 /// The `[delivery]` keys that change at runtime. `concurrency` (the engine's

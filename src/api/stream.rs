@@ -24,12 +24,12 @@ use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
-use super::routes::Routes;
 use super::{parse_id, pm_param, query, Caller};
 use crate::domain::time::{rfc3339_millis, rfc3339_seconds};
 use crate::domain::{ErrorCode, EventCode, PmCode, Problem, WebhookId};
 use crate::error::ApiError;
 use crate::metrics::METRICS;
+use crate::routes::Routes;
 use crate::sandbox::journal::{visible, Live};
 use crate::sandbox::{Fixture, MAX_STREAMS};
 use crate::shutdown::Stopping;

@@ -5,11 +5,11 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::routes::Routes;
 use super::{find_webhook, object_body, parse_event_path, parse_id, success, Caller};
 use crate::domain::Clock;
 use crate::domain::{ErrorCode, EventSet, Problem, Webhook};
 use crate::error::ApiError;
+use crate::routes::Routes;
 use crate::store::Store;
 
 pub fn routes(r: &mut Routes) {

@@ -12,8 +12,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::json;
 
-use super::routes::Routes;
 use crate::auth::Gate;
+use crate::routes::Routes;
 
 pub fn routes(r: &mut Routes) {
     r.resource("/connect/token").post(token).open();

@@ -5,13 +5,13 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::routes::Routes;
 use super::{object_body, parse_id, success_rendered, Caller};
 use crate::domain::Clock;
 use crate::domain::{
     ErrorCode, Problem, UrlRules, Webhook, WebhookBody, WebhookDocument, WebhookId, WebhookStatus,
 };
 use crate::error::ApiError;
+use crate::routes::Routes;
 use crate::store::Store;
 
 pub fn routes(r: &mut Routes) {

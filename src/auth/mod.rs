@@ -27,10 +27,10 @@ pub use self::clients::Clients;
 pub use self::digest::MIN_TOKEN_LEN;
 use self::digest::{parse_hex, sha256};
 use self::session::{changes_state, Session, COOKIE, CSRF_HEADER};
-use crate::api::routes::Route;
 use crate::config::{AuthSettings, ConfigError};
 use crate::domain::{Clock, ErrorCode, PmCode, Problem};
 use crate::error::ApiError;
+use crate::routes::Route;
 
 /// The program manager of a request's valid bearer token, put in the request's
 /// extensions by [`authenticate`] for `api::Caller`.

@@ -30,13 +30,13 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 use self::frame::{Frame, Strip, Viewer};
-use crate::api::routes::{Route, Routes};
 use crate::delivery::EngineStats;
 use crate::domain::event_payload::sample;
 use crate::domain::{
     Clock, EventCode, EventId, NotificationId, NotificationStatus, PmCode, ProductId, Waiting,
     WebhookId, WebhookStatus,
 };
+use crate::routes::{Route, Routes};
 use crate::runtime::LiveSettings;
 use crate::sandbox::{notifications_now, Fixture};
 use crate::shutdown::Stopping;

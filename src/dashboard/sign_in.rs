@@ -10,9 +10,9 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::{page, pages};
-use crate::api::routes::Routes;
 use crate::auth::session::{cookie, removal};
 use crate::auth::{Gate, SIGN_IN};
+use crate::routes::Routes;
 
 pub fn routes(r: &mut Routes) {
     let on = r.dashboard();
