@@ -32,7 +32,12 @@ use webhook_manager::domain::{
     CustomHeaders, EventCode, EventSet, Notification, NotificationId, PmCode, ProductId, Webhook,
     WebhookConfig, WebhookId, WebhookSpec, WebhookUrl,
 };
-use webhook_manager::store::postgres::throwaway::Private;
+/// PostgreSQL clusters of the bench's own: the library's test support, which
+/// the shipped binary leaves out.
+#[allow(dead_code)]
+#[path = "../src/store/postgres/throwaway.rs"]
+mod throwaway;
+use throwaway::Private;
 use webhook_manager::store::sqlite::{SqliteOptions, Synchronous};
 use webhook_manager::store::{Outbox, PgStore, Repository, SqliteStore, Store};
 

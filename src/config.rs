@@ -11,8 +11,9 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Backoff, GiveUp};
-use crate::store::postgres::{redact, PgOptions};
-use crate::store::sqlite::{SqliteOptions, Synchronous};
+use crate::store::postgres::{redact, PgSettings};
+use crate::store::sqlite::{SqliteSettings, Synchronous};
+use crate::store::BadSetting;
 
 /// The file read when `--config` is not given; if it is missing, the built-in
 /// defaults apply.
@@ -101,91 +102,124 @@ impl ServerSettings {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DatabaseSettings {
-    /// A PostgreSQL URL (`postgres://user:password@host:port/database`):
-    /// the store several nodes share. None: SQLite at `path`. Best given
-    /// through `WHM_DATABASE__URL`; `check-config` never shows its password.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// PostgreSQL: connections in this node's pool.
-    pub pool_size: usize,
-    /// The SQLite file; created, with its schema, on first start.
-    pub path: PathBuf,
-    /// `full`: an acknowledged write survives power loss; `normal`: it survives a
-    /// crash of the process, the last commits may be lost on power loss.
-    pub synchronous: Synchronous,
-    /// How long a write waits for SQLite's lock before the call gets a 503.
-    pub busy_timeout_ms: u64,
-    /// Read-only connections for queries the in-memory index does not answer.
-    pub read_connections: u32,
-    /// The most writes committed together in one transaction.
-    pub max_batch: usize,
-    /// The most writes waiting for the writer; past that, writes get a 503.
-    pub queue_capacity: usize,
+/// Which store the service keeps its data in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// One file, one node (the default); `[database.sqlite]`.
+    Sqlite,
+    /// A database several nodes share; `[database.postgres]`.
+    Postgres,
 }
 
-impl Default for DatabaseSettings {
-    fn default() -> Self {
-        let store = SqliteOptions::default();
-        Self {
-            url: None,
-            pool_size: PgOptions::default().pool_size,
-            path: "webhook-manager.db".into(),
-            synchronous: store.synchronous,
-            busy_timeout_ms: u64::try_from(store.busy_timeout.as_millis()).unwrap_or(u64::MAX),
-            read_connections: store.read_connections,
-            max_batch: store.max_batch,
-            queue_capacity: store.queue_capacity,
-        }
-    }
+/// `[database]`: the backend, and a table per backend owned by that backend's
+/// module (`store::sqlite::SqliteSettings`, `store::postgres::PgSettings`).
+///
+/// The keys of the flat `[database]` table that came before the tables are
+/// still read, and win over the tables' (so `WHM_DATABASE__PATH` and
+/// `WHM_DATABASE__URL` keep working): `url` is `postgres.url` and chooses the
+/// postgres backend; `pool_size` is `postgres.pool_size`; `path`,
+/// `synchronous`, `read_connections`, `max_batch` and `queue_capacity` are
+/// `sqlite.*`; `busy_timeout_ms` is `sqlite.busy_timeout_ms` and
+/// `postgres.pool_wait_ms`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite` or `postgres`. Unset: postgres when `url` is given, else sqlite.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<Backend>,
+    pub sqlite: SqliteSettings,
+    pub postgres: PgSettings,
+    /// The flat keys of before, mapped as above.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_size: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub synchronous: Option<Synchronous>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub busy_timeout_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_connections: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_batch: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_capacity: Option<usize>,
 }
 
 impl DatabaseSettings {
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        match (self.backend, &self.url) {
+            (Some(backend), _) => backend,
+            (None, Some(_)) => Backend::Postgres,
+            (None, None) => Backend::Sqlite,
+        }
+    }
+
+    /// `[database.sqlite]` with the flat keys laid over it.
+    pub fn sqlite(&self) -> SqliteSettings {
+        let mut t = self.sqlite.clone();
+        if let Some(path) = &self.path {
+            t.path.clone_from(path);
+        }
+        t.synchronous = self.synchronous.unwrap_or(t.synchronous);
+        t.busy_timeout_ms = self.busy_timeout_ms.unwrap_or(t.busy_timeout_ms);
+        t.read_connections = self.read_connections.unwrap_or(t.read_connections);
+        t.max_batch = self.max_batch.unwrap_or(t.max_batch);
+        t.queue_capacity = self.queue_capacity.unwrap_or(t.queue_capacity);
+        t
+    }
+
+    /// `[database.postgres]` with the flat keys laid over it.
+    pub fn postgres(&self) -> PgSettings {
+        let mut t = self.postgres.clone();
+        if self.url.is_some() {
+            t.url.clone_from(&self.url);
+        }
+        t.pool_size = self.pool_size.unwrap_or(t.pool_size);
+        t.pool_wait_ms = self.busy_timeout_ms.unwrap_or(t.pool_wait_ms);
+        t
+    }
+
+    /// A key of the backend in use as the configuration gave it: the flat key
+    /// of before when that is set, else the backend table's.
+    pub fn key(&self, key: &str) -> String {
+        let flat = match key {
+            "url" => self.url.is_some(),
+            "pool_size" => self.pool_size.is_some(),
+            "path" => self.path.is_some(),
+            "synchronous" => self.synchronous.is_some(),
+            "busy_timeout_ms" | "pool_wait_ms" => self.busy_timeout_ms.is_some(),
+            "read_connections" => self.read_connections.is_some(),
+            "max_batch" => self.max_batch.is_some(),
+            "queue_capacity" => self.queue_capacity.is_some(),
+            _ => false,
+        };
+        let table = match self.backend() {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        };
+        match (flat, key) {
+            (true, "pool_wait_ms") => "database.busy_timeout_ms".to_owned(),
+            (true, key) => format!("database.{key}"),
+            (false, key) => format!("database.{table}.{key}"),
+        }
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.path.as_os_str().is_empty() {
-            return Err(ConfigError::new("database.path", "must not be empty"));
+        let table = |e: BadSetting| ConfigError::new(self.key(&e.key), e.why);
+        if self.backend == Some(Backend::Sqlite) && self.url.is_some() {
+            return Err(ConfigError::new(
+                "database.url",
+                "chooses the postgres backend, but database.backend is \"sqlite\": remove one",
+            ));
         }
-        if let Some(url) = &self.url {
-            // The message never repeats the URL: it may hold a password.
-            let scheme = url.starts_with("postgres://") || url.starts_with("postgresql://");
-            if !scheme || url.parse::<tokio_postgres::Config>().is_err() {
-                return Err(ConfigError::new(
-                    "database.url",
-                    "must be a PostgreSQL URL: postgres://user:password@host:port/database",
-                ));
-            }
-        }
-        in_range("database.pool_size", self.pool_size, 1..=1000)?;
-        in_range(
-            "database.busy_timeout_ms",
-            self.busy_timeout_ms,
-            1..=600_000,
-        )?;
-        in_range("database.read_connections", self.read_connections, 1..=64)?;
-        in_range("database.max_batch", self.max_batch, 1..=10_000)?;
-        in_range(
-            "database.queue_capacity",
-            self.queue_capacity,
-            1..=1_000_000,
-        )
-    }
-
-    pub fn postgres_options(&self) -> PgOptions {
-        PgOptions {
-            pool_size: self.pool_size,
-            wait: Duration::from_millis(self.busy_timeout_ms),
-        }
-    }
-
-    pub fn sqlite_options(&self) -> SqliteOptions {
-        SqliteOptions {
-            synchronous: self.synchronous,
-            busy_timeout: Duration::from_millis(self.busy_timeout_ms),
-            read_connections: self.read_connections,
-            max_batch: self.max_batch,
-            queue_capacity: self.queue_capacity,
+        match self.backend() {
+            Backend::Sqlite => self.sqlite().validate().map_err(table),
+            Backend::Postgres => self.postgres().validate().map_err(table),
         }
     }
 }
@@ -588,14 +622,7 @@ fn in_range<T>(key: &str, value: T, range: std::ops::RangeInclusive<T>) -> Resul
 where
     T: PartialOrd + std::fmt::Display,
 {
-    if range.contains(&value) {
-        Ok(())
-    } else {
-        Err(ConfigError::new(
-            key,
-            format!("must be {} to {}, got {value}", range.start(), range.end()),
-        ))
-    }
+    crate::store::in_range(key, value, range).map_err(|e| ConfigError::new(e.key, e.why))
 }
 
 impl Settings {
@@ -649,7 +676,10 @@ impl Settings {
         if let Some(key) = &mut shown.auth.signing_key {
             *key = MASK.into();
         }
-        if let Some(url) = &mut shown.database.url {
+        for url in [&mut shown.database.url, &mut shown.database.postgres.url]
+            .into_iter()
+            .flatten()
+        {
             *url = redact(url);
         }
         shown
@@ -691,6 +721,58 @@ mod tests {
         let mut expected = Settings::default();
         expected.security.allow_http = true;
         assert_eq!(shipped, expected, "config.toml documents every default");
+    }
+
+    #[test]
+    fn the_flat_database_keys_of_before_map_onto_the_backend_tables() {
+        let read = |toml: &str| -> Settings {
+            Figment::from(Serialized::defaults(Settings::default()))
+                .merge(Toml::string(toml))
+                .extract()
+                .expect("parses")
+        };
+        let old = read(
+            "[database]\nurl = \"postgres://u:p@h/d\"\npool_size = 3\nbusy_timeout_ms = 700\n",
+        );
+        let pg = old.database.postgres();
+        assert_eq!(old.database.backend(), Backend::Postgres);
+        assert_eq!(pg.url.as_deref(), Some("postgres://u:p@h/d"));
+        assert_eq!((pg.pool_size, pg.pool_wait_ms), (3, 700));
+        assert!(old.validate().is_ok());
+        // A flat key wins over its table's (an environment variable of before
+        // overrides the shipped file).
+        let old = read(
+            "[database]\npath = \"a.db\"\nsynchronous = \"normal\"\nmax_batch = 9\n\
+             [database.sqlite]\npath = \"b.db\"\nread_connections = 4\n",
+        );
+        let sqlite = old.database.sqlite();
+        assert_eq!(old.database.backend(), Backend::Sqlite);
+        assert_eq!(sqlite.path, PathBuf::from("a.db"));
+        assert_eq!(sqlite.synchronous, Synchronous::Normal);
+        assert_eq!((sqlite.max_batch, sqlite.read_connections), (9, 4));
+        let new = read(
+            "[database]\nbackend = \"postgres\"\n[database.postgres]\nurl = \"postgres://h/d\"\n",
+        );
+        assert_eq!(new.database.backend(), Backend::Postgres);
+        assert!(new.validate().is_ok());
+        let refused = |toml: &str| read(toml).validate().expect_err("refused").key;
+        assert_eq!(
+            refused("[database]\nbackend = \"sqlite\"\nurl = \"postgres://h/d\"\n"),
+            "database.url"
+        );
+        assert_eq!(
+            refused("[database]\nbackend = \"postgres\"\n"),
+            "database.postgres.url"
+        );
+        assert_eq!(
+            refused("[database.sqlite]\nmax_batch = 0\n"),
+            "database.sqlite.max_batch"
+        );
+        assert_eq!(refused("[database]\nmax_batch = 0\n"), "database.max_batch");
+        assert_eq!(
+            refused("[database]\nurl = \"mysql://h/d\"\n"),
+            "database.url"
+        );
     }
 
     #[test]

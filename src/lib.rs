@@ -1,6 +1,5 @@
 //! webhook-manager: a self-hosted implementation of Thredd's Webhook Management API.
 
-pub mod activity;
 pub mod api;
 pub mod auth;
 pub mod cli;
@@ -9,15 +8,12 @@ pub mod dashboard;
 pub mod delivery;
 pub mod domain;
 pub mod error;
-pub mod heartbeat;
 pub mod metrics;
 pub mod outbound;
-pub mod retention;
 pub mod routes;
 pub mod runtime;
 pub mod sandbox;
 pub mod seed;
 pub mod shutdown;
-pub mod signing;
 pub mod startup;
 pub mod store;

@@ -2,14 +2,13 @@
 //! `serve` and `check-config` build a [`Runtime`], so whatever `check-config`
 //! accepts, the service starts with, and nothing is parsed twice.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use crate::auth::Auth;
-use crate::config::{ConfigError, DeliverySettings, Settings};
+use crate::config::{ConfigError, Settings};
 use crate::domain::{BlockedNetworks, MovableClock, UrlRules};
+use crate::outbound::live::{Delivery, LiveSettings};
 use crate::seed::Seeds;
-use crate::signing::Signer;
-use crate::store::GivingUp;
 
 /// Settings, validated and turned into ready objects.
 pub struct Runtime {
@@ -51,83 +50,6 @@ impl Runtime {
     }
 }
 
-/// `[delivery]` settings, validated, with the signer their secret makes.
-#[derive(Clone)]
-pub struct Delivery {
-    pub settings: DeliverySettings,
-    pub signer: Option<Signer>,
-    /// When a notification waiting in a backed-off queue gives up.
-    pub giving_up: GivingUp,
-}
-
-impl Delivery {
-    /// Every error names its key, as the configuration file's do.
-    pub fn ready(settings: DeliverySettings) -> Result<Self, ConfigError> {
-        settings.validate()?;
-        let signer = settings
-            .signing_secret
-            .as_deref()
-            .map(Signer::from_secret)
-            .transpose()
-            .map_err(|why| ConfigError::new("delivery.signing_secret", why))?;
-        let giving_up = GivingUp {
-            rule: settings.give_up(),
-            recent: settings.suspend_after,
-        };
-        Ok(Self {
-            settings,
-            signer,
-            giving_up,
-        })
-    }
-}
-
-/// The `[delivery]` settings in effect: the configured ones, unless the
-/// sandbox's settings call changed them (in effect from the next attempt);
-/// a reset restores the configured ones. Each reader takes the whole set at
-/// once, so an attempt never mixes old and new values.
-pub struct LiveSettings {
-    configured: Arc<Delivery>,
-    current: RwLock<Arc<Delivery>>,
-}
-
-impl LiveSettings {
-    pub fn new(configured: Delivery) -> Self {
-        let configured = Arc::new(configured);
-        Self {
-            current: RwLock::new(Arc::clone(&configured)),
-            configured,
-        }
-    }
-
-    /// The settings in effect now.
-    pub fn now(&self) -> Arc<Delivery> {
-        Arc::clone(
-            &self
-                .current
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
-    }
-
-    pub fn set(&self, delivery: Delivery) {
-        *self
-            .current
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(delivery);
-    }
-
-    /// The settings the configuration file gave.
-    pub fn configured(&self) -> Arc<Delivery> {
-        Arc::clone(&self.configured)
-    }
-
-    /// Back to the configured settings.
-    pub fn restore(&self) {
-        self.set((*self.configured).clone());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
@@ -159,11 +81,15 @@ mod tests {
             ("delivery.signing_secret", |s| {
                 s.delivery.signing_secret = Some("whsec_".into())
             }),
-            ("database.read_connections", |s| {
-                s.database.read_connections = 0
+            ("database.sqlite.read_connections", |s| {
+                s.database.sqlite.read_connections = 0
             }),
-            ("database.max_batch", |s| s.database.max_batch = 0),
-            ("database.queue_capacity", |s| s.database.queue_capacity = 0),
+            ("database.sqlite.max_batch", |s| {
+                s.database.sqlite.max_batch = 0
+            }),
+            ("database.sqlite.queue_capacity", |s| {
+                s.database.sqlite.queue_capacity = 0
+            }),
             ("server.host", |s| s.server.host = " ".into()),
             ("server.workers", |s| s.server.workers = 1000),
             ("security.blocked_networks[0]", |s| {
@@ -220,7 +146,9 @@ mod tests {
             ("server.shutdown_timeout_ms", |s| {
                 s.server.shutdown_timeout_ms = 700_000
             }),
-            ("database.path", |s| s.database.path = PathBuf::new()),
+            ("database.sqlite.path", |s| {
+                s.database.sqlite.path = PathBuf::new()
+            }),
             ("heartbeat.timeout_ms", |s| s.heartbeat.timeout_ms = 0),
             ("heartbeat.connect_timeout_ms", |s| {
                 s.heartbeat.connect_timeout_ms = 0

@@ -24,12 +24,13 @@ use actix_web::{web, App, HttpServer};
 use crate::api::middleware::{check_region, count_request, normalize_path, not_found, request_id};
 use crate::api::{self, route_table};
 use crate::auth::{authenticate, Gate};
+use crate::config::Backend;
 use crate::dashboard;
+use crate::delivery::retention::Retention;
 use crate::delivery::{Engine, EngineStats};
 use crate::domain::Clock;
 use crate::error::ApiError;
-use crate::heartbeat::HeartbeatClient;
-use crate::retention::Retention;
+use crate::outbound::heartbeat::HeartbeatClient;
 use crate::routes::{Routes, Serving};
 use crate::runtime::Runtime;
 use crate::sandbox::{fraud, Fixture};
@@ -64,24 +65,31 @@ impl Application {
     /// that are absent, starts delivery and binds the listener.
     pub async fn build(runtime: Runtime) -> Result<Self, StartupError> {
         let database = &runtime.settings.database;
-        if let Some(url) = &database.url {
-            let store = PgStore::open(url, &database.postgres_options())
-                .map_err(|e| StartupError(format!("database.url: {e}")))?;
-            log::info!("database: PostgreSQL at {}", redact(url));
-            let threads = store.threads().to_vec();
-            return Self::build_with(runtime, Arc::new(store), threads).await;
+        match database.backend() {
+            Backend::Postgres => {
+                let settings = database.postgres();
+                let url = settings.url.as_deref().unwrap_or_default();
+                let store = PgStore::open(url, &settings.options())
+                    .map_err(|e| StartupError(format!("{}: {e}", database.key("url"))))?;
+                log::info!("database: PostgreSQL at {}", redact(url));
+                let threads = store.threads().to_vec();
+                Self::build_with(runtime, Arc::new(store), threads).await
+            }
+            Backend::Sqlite if database.sqlite().path.as_os_str() == MEMORY => {
+                log::info!(
+                    "database: in memory ({MEMORY}): a throwaway service for tests; nothing is written to disk, and everything is gone when it stops"
+                );
+                Self::build_with(runtime, Arc::new(MemoryStore::new()), Vec::new()).await
+            }
+            Backend::Sqlite => {
+                let settings = database.sqlite();
+                let store = SqliteStore::open(&settings.path, &settings.options())
+                    .map_err(|e| StartupError(format!("{}: {e}", database.key("path"))))?;
+                log::info!("database: SQLite at {}", settings.path.display());
+                let threads = store.threads().to_vec();
+                Self::build_with(runtime, Arc::new(store), threads).await
+            }
         }
-        if database.path.as_os_str() == MEMORY {
-            log::info!(
-                "database: in memory ({MEMORY}): a throwaway service for tests; nothing is written to disk, and everything is gone when it stops"
-            );
-            return Self::build_with(runtime, Arc::new(MemoryStore::new()), Vec::new()).await;
-        }
-        let store = SqliteStore::open(&database.path, &database.sqlite_options())
-            .map_err(|e| StartupError(format!("database.path: {e}")))?;
-        log::info!("database: SQLite at {}", database.path.display());
-        let threads = store.threads().to_vec();
-        Self::build_with(runtime, Arc::new(store), threads).await
     }
 
     /// The same over any store (`threads`: the ones it started), for tests and

@@ -15,11 +15,11 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::{object_body, success};
+use crate::delivery::retention::Retention;
 use crate::delivery::EngineStats;
 use crate::domain::time::rfc3339_millis;
 use crate::domain::{whole_number, Clock, ErrorCode, MovableClock, Problem};
 use crate::error::ApiError;
-use crate::retention::Retention;
 use crate::routes::Routes;
 use crate::sandbox::clock::{advance as jump, EngineHandle};
 use crate::sandbox::fraud::expire_due;

@@ -8,7 +8,7 @@ use super::{find_webhook, success, Caller};
 use crate::domain::webhook_document::HeartbeatView;
 use crate::domain::Webhook;
 use crate::error::ApiError;
-use crate::heartbeat::HeartbeatClient;
+use crate::outbound::heartbeat::HeartbeatClient;
 use crate::routes::Routes;
 use crate::sandbox::Fixture;
 use crate::store::Store;

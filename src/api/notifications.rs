@@ -20,8 +20,8 @@ use crate::domain::{
     Problem, Problems, QueueHealth, Waiting, WebhookId, WebhookStatus,
 };
 use crate::error::ApiError;
+use crate::outbound::live::LiveSettings;
 use crate::routes::Routes;
-use crate::runtime::LiveSettings;
 use crate::sandbox::Fixture;
 use crate::store::{find_notification, Store, StoreError};
 

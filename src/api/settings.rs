@@ -15,8 +15,8 @@ use super::success;
 use crate::config::DeliverySettings;
 use crate::domain::{ErrorCode, Problem};
 use crate::error::ApiError;
+use crate::outbound::live::{Delivery, LiveSettings};
 use crate::routes::Routes;
-use crate::runtime::{Delivery, LiveSettings};
 
 /// The `[delivery]` keys that change at runtime. `concurrency` (the engine's
 /// attempt slots) is fixed at start.

@@ -15,8 +15,8 @@ use time::OffsetDateTime;
 use super::{fail, Exit, Output};
 use crate::domain::event_payload::{envelope, sample};
 use crate::domain::{EventCode, NotificationId, PmCode, ProductId};
+use crate::outbound::signing::Signer;
 use crate::outbound::USER_AGENT;
-use crate::signing::Signer;
 
 #[derive(Debug, Args)]
 pub struct SendArgs {

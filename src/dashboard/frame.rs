@@ -8,9 +8,9 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use time::OffsetDateTime;
 
-use crate::activity::LastHour;
 use crate::auth::session::Session;
 use crate::auth::{Authenticated, Gate};
+use crate::delivery::activity::LastHour;
 use crate::delivery::EngineStats;
 use crate::domain::{Clock, PmCode};
 use crate::store::Store;

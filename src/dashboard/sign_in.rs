@@ -9,10 +9,12 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{page, pages};
+use super::frame::Frame;
+use super::layout::{layout, page};
 use crate::auth::session::{cookie, removal};
 use crate::auth::{Gate, SIGN_IN};
 use crate::routes::Routes;
+use maud::{html, Markup};
 
 pub fn routes(r: &mut Routes) {
     let on = r.dashboard();
@@ -53,7 +55,7 @@ async fn form(query: web::Query<HashMap<String, String>>, gate: web::Data<Gate>)
         return see_other("/");
     }
     let next = next_page(query.get("next"));
-    page(StatusCode::OK, pages::sign_in(&next, None))
+    page(StatusCode::OK, sign_in_html(&next, None))
 }
 
 /// `POST /dashboard/sign-in` (a form: `token`, or `client_id` and
@@ -69,7 +71,7 @@ async fn sign_in(req: HttpRequest, body: web::Bytes, gate: web::Data<Gate>) -> H
         // Another site's page posting its own credentials here (login CSRF).
         return page(
             StatusCode::FORBIDDEN,
-            pages::sign_in(&next, Some("Sign in from this service's own page.")),
+            sign_in_html(&next, Some("Sign in from this service's own page.")),
         );
     }
     let field = |name: &str| fields.get(name).map_or("", |v| v.trim());
@@ -83,7 +85,7 @@ async fn sign_in(req: HttpRequest, body: web::Bytes, gate: web::Data<Gate>) -> H
     let Some(pm) = pm else {
         return page(
             StatusCode::UNAUTHORIZED,
-            pages::sign_in(
+            sign_in_html(
                 &next,
                 Some("That token, or that client id and secret, is not known here."),
             ),
@@ -95,7 +97,7 @@ async fn sign_in(req: HttpRequest, body: web::Bytes, gate: web::Data<Gate>) -> H
             log::error!("dashboard: issuing a session: {e}");
             return page(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                pages::sign_in(
+                sign_in_html(
                     &next,
                     Some("The session could not be made; the cause is in the service log."),
                 ),
@@ -124,6 +126,38 @@ async fn sign_out(req: HttpRequest) -> HttpResponse {
     let mut response = HttpResponse::NoContent().finish();
     let _ = response.add_cookie(&removal(over_https(&req)));
     response
+}
+
+/// The sign-in form (auth on), with what went wrong, if anything.
+pub fn sign_in_html(next: &str, problem: Option<&str>) -> Markup {
+    let frame = Frame {
+        viewer: super::Viewer::default(),
+        strip: None,
+        signs_in: false,
+    };
+    layout(
+        &frame,
+        "Sign in",
+        html! {
+            h1 { "Sign in" }
+            @if let Some(problem) = problem {
+                p.problem role="alert" data-test="problem" { (problem) }
+            }
+            p.muted { "The dashboard shows one program manager's webhooks and notifications: sign in as it, with one of its tokens or an OAuth client's id and secret." }
+            form.send method="post" action="/dashboard/sign-in" data-test="sign-in-form" {
+                input type="hidden" name="next" value=(next);
+                p.fields {
+                    label { "Token" input type="password" name="token" size="40" autocomplete="current-password"; }
+                }
+                p.muted { "or" }
+                p.fields {
+                    label { "Client id" input name="client_id" size="20" autocomplete="username"; }
+                    label { "Client secret" input type="password" name="client_secret" size="40"; }
+                }
+                p { button type="submit" data-test="sign-in" { "Sign in" } }
+            }
+        },
+    )
 }
 
 #[cfg(test)]

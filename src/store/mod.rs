@@ -52,6 +52,42 @@ pub use sqlite::SqliteStore;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
+/// A backend's setting that cannot be used: its key within the backend's
+/// table, and why (the configuration names the table).
+#[derive(Debug)]
+pub struct BadSetting {
+    pub key: String,
+    pub why: String,
+}
+
+/// `Ok` when `value` lies in `range`, else the key and the range.
+pub fn in_range<T>(
+    key: &str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<(), BadSetting>
+where
+    T: PartialOrd + std::fmt::Display,
+{
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(BadSetting {
+            key: key.into(),
+            why: format!("must be {} to {}, got {value}", range.start(), range.end()),
+        })
+    }
+}
+
+/// Why a backend could not be opened, the same for every backend: `at` names
+/// the database (a path, or a URL with its password hidden).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot use database {at}: {reason}")]
+pub struct OpenError {
+    pub at: String,
+    pub reason: String,
+}
+
 /// Why a store call did not happen. The first variants are expected outcomes
 /// a client can cause; the last two are faults of the storage itself.
 #[derive(Debug, thiserror::Error)]

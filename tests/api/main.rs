@@ -5,6 +5,11 @@
 
 mod helpers;
 mod receiver;
+/// PostgreSQL clusters for the tests: the library's own test support, which
+/// the shipped binary leaves out.
+#[allow(dead_code)]
+#[path = "../../src/store/postgres/throwaway.rs"]
+mod throwaway;
 
 mod auth;
 mod chaos;

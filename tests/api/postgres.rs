@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::throwaway;
 use serde_json::json;
-use webhook_manager::store::postgres::throwaway;
 
 use crate::delivery::hook;
 use crate::helpers::{eventually, TestApp};

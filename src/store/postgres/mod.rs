@@ -25,6 +25,11 @@ mod outbox;
 mod rows;
 pub(crate) mod schema;
 mod sql;
+/// Throwaway clusters for tests (`initdb` as the `postgres` user). Not in the
+/// shipped binary: the library's tests build it here, and the black-box tests
+/// and the benchmarks include the same file (`#[path]`), so no feature or
+/// production code carries it.
+#[cfg(test)]
 pub mod throwaway;
 mod webhooks;
 
@@ -34,8 +39,11 @@ use std::thread;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::runtime::Handle;
+
+use super::{in_range, BadSetting, OpenError};
 use tokio::sync::{oneshot, Notify};
 use tokio_postgres::NoTls;
 
@@ -57,6 +65,55 @@ use crate::domain::{
 };
 
 pub use self::schema::SCHEMA_VERSION;
+
+/// `[database.postgres]`: this backend's settings table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PgSettings {
+    /// `postgres://user:password@host:port/database`: the database several
+    /// nodes share. Best given through `WHM_DATABASE__POSTGRES__URL` (or the
+    /// older `WHM_DATABASE__URL`); `check-config` never shows its password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Connections in this node's pool.
+    pub pool_size: usize,
+    /// How long a call waits for a connection before it gets a 503.
+    pub pool_wait_ms: u64,
+}
+
+impl Default for PgSettings {
+    fn default() -> Self {
+        let o = PgOptions::default();
+        Self {
+            url: None,
+            pool_size: o.pool_size,
+            pool_wait_ms: u64::try_from(o.wait.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+impl PgSettings {
+    pub fn validate(&self) -> Result<(), BadSetting> {
+        // The message never repeats the URL: it may hold a password.
+        let url = self.url.as_deref().unwrap_or("");
+        let scheme = url.starts_with("postgres://") || url.starts_with("postgresql://");
+        if !scheme || url.parse::<tokio_postgres::Config>().is_err() {
+            return Err(BadSetting {
+                key: "url".into(),
+                why: "must be a PostgreSQL URL: postgres://user:password@host:port/database".into(),
+            });
+        }
+        in_range("pool_size", self.pool_size, 1..=1000)?;
+        in_range("pool_wait_ms", self.pool_wait_ms, 1..=600_000)
+    }
+
+    pub fn options(&self) -> PgOptions {
+        PgOptions {
+            pool_size: self.pool_size,
+            wait: Duration::from_millis(self.pool_wait_ms),
+        }
+    }
+}
 
 /// How the store uses the database.
 #[derive(Debug, Clone)]
@@ -100,11 +157,18 @@ pub fn redact(url: &str) -> String {
 
 impl PgStore {
     /// Connects to `url`, applies the schema, and starts the `postgres`
-    /// thread. The error never holds the password.
-    pub fn open(url: &str, options: &PgOptions) -> Result<Self, String> {
+    /// thread. The error names the database without its password.
+    pub fn open(url: &str, options: &PgOptions) -> Result<Self, OpenError> {
+        Self::connect(url, options).map_err(|reason| OpenError {
+            at: redact(url),
+            reason,
+        })
+    }
+
+    fn connect(url: &str, options: &PgOptions) -> Result<Self, String> {
         let config: tokio_postgres::Config = url
             .parse()
-            .map_err(|e| format!("{}: not a PostgreSQL URL: {e}", redact(url)))?;
+            .map_err(|e| format!("not a PostgreSQL URL: {e}"))?;
         let (handle_tx, handle_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = oneshot::channel::<()>();
         thread::Builder::new()

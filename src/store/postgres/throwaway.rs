@@ -84,7 +84,7 @@ fn create_database_now(server: &str, name: &str) -> Result<(), String> {
     runtime.block_on(async move {
         let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
             .await
-            .map_err(|e| format!("connecting to {}: {e}", super::redact(&url)))?;
+            .map_err(|e| format!("connecting to {url}: {e}"))?;
         let driving = tokio::spawn(connection);
         client
             .batch_execute(&format!("CREATE DATABASE {name}"))

@@ -39,6 +39,8 @@ use rusqlite::{Connection, OpenFlags};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
+use serde::{Deserialize, Serialize};
+
 use self::checkpoint::Checkpoints;
 use self::outbox::SqliteTx;
 use self::readers::Readers;
@@ -48,6 +50,7 @@ use super::flows::{self, at_once};
 use super::index::{corrupt, read_back, Index};
 use super::local::LocalQueues;
 use super::wake::Wake;
+use super::{in_range, BadSetting, OpenError};
 use super::{
     AlertChange, Backlog, Change, ClaimLimits, ClaimRequest, Claims, Cleared, ConfigChange,
     Configurations, FraudAlerts, Inboxes, LogFilter, LogPage, LogScan, Outbox, RecordRules,
@@ -91,11 +94,63 @@ impl Default for SqliteOptions {
 }
 
 /// Why a database file could not be opened; the message names the path.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot use database {path}: {reason}")]
-pub struct OpenError {
-    path: PathBuf,
-    reason: String,
+/// `[database.sqlite]`: this backend's settings table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SqliteSettings {
+    /// The file; created, with its schema, on first start. `:memory:` runs
+    /// the memory store instead (a throwaway service for tests).
+    pub path: PathBuf,
+    /// `full`: an acknowledged write survives power loss; `normal`: it survives a
+    /// crash of the process, the last commits may be lost on power loss.
+    pub synchronous: Synchronous,
+    /// How long a write waits for SQLite's lock before the call gets a 503.
+    pub busy_timeout_ms: u64,
+    /// Read-only connections for queries the in-memory index does not answer.
+    pub read_connections: u32,
+    /// The most writes committed together in one transaction.
+    pub max_batch: usize,
+    /// The most writes waiting for the writer; past that, writes get a 503.
+    pub queue_capacity: usize,
+}
+
+impl Default for SqliteSettings {
+    fn default() -> Self {
+        let o = SqliteOptions::default();
+        Self {
+            path: "webhook-manager.db".into(),
+            synchronous: o.synchronous,
+            busy_timeout_ms: u64::try_from(o.busy_timeout.as_millis()).unwrap_or(u64::MAX),
+            read_connections: o.read_connections,
+            max_batch: o.max_batch,
+            queue_capacity: o.queue_capacity,
+        }
+    }
+}
+
+impl SqliteSettings {
+    pub fn validate(&self) -> Result<(), BadSetting> {
+        if self.path.as_os_str().is_empty() {
+            return Err(BadSetting {
+                key: "path".into(),
+                why: "must not be empty".into(),
+            });
+        }
+        in_range("busy_timeout_ms", self.busy_timeout_ms, 1..=600_000)?;
+        in_range("read_connections", self.read_connections, 1..=64)?;
+        in_range("max_batch", self.max_batch, 1..=10_000)?;
+        in_range("queue_capacity", self.queue_capacity, 1..=1_000_000)
+    }
+
+    pub fn options(&self) -> SqliteOptions {
+        SqliteOptions {
+            synchronous: self.synchronous,
+            busy_timeout: Duration::from_millis(self.busy_timeout_ms),
+            read_connections: self.read_connections,
+            max_batch: self.max_batch,
+            queue_capacity: self.queue_capacity,
+        }
+    }
 }
 
 pub struct SqliteStore {
@@ -124,7 +179,7 @@ impl SqliteStore {
         before_load: impl FnOnce() + Send + 'static,
     ) -> Result<Self, OpenError> {
         let fail = |reason: String| OpenError {
-            path: path.to_path_buf(),
+            at: path.display().to_string(),
             reason,
         };
         let open = |flags: OpenFlags| {

@@ -1,5 +1,13 @@
 //! Calls from the service to webhook URLs (heartbeats and deliveries): one way to
-//! build the client, send a webhook's custom headers, and name what went wrong.
+//! build the client and its guard (no call to a blocked network, by address or
+//! by name), send a webhook's custom headers, and name what went wrong. Beside
+//! it: `signing` (the Standard Webhooks signature every call may carry) and
+//! `heartbeat` (the thread that pings webhooks) and `live` (the delivery
+//! settings in effect, which both read at each call).
+
+pub mod heartbeat;
+pub mod live;
+pub mod signing;
 
 use std::error::Error as StdError;
 use std::future::Future;

@@ -12,8 +12,8 @@ use crate::config::HeartbeatSettings;
 use crate::domain::time::rfc3339_millis;
 use crate::domain::{BlockedNetworks, Clock, HealthStatus, Heartbeat, Webhook};
 use crate::metrics::METRICS;
+use crate::outbound::live::LiveSettings;
 use crate::outbound::Outbound;
-use crate::runtime::LiveSettings;
 
 /// The heartbeat's outbound client. `awc::Client` is single-threaded, so each
 /// worker builds one at start (in the app factory) and reuses its connection pool
