@@ -22,9 +22,12 @@ mod fraud_alerts;
 mod inboxes;
 mod notifications;
 mod outbox;
+mod queues;
 mod rows;
 pub(crate) mod schema;
 mod sql;
+#[cfg(test)]
+mod tests;
 /// Throwaway clusters for tests (`initdb` as the `postgres` user). Not in the
 /// shipped binary: the library's tests build it here, and the black-box tests
 /// and the benchmarks include the same file (`#[path]`), so no feature or
@@ -691,7 +694,7 @@ impl Outbox for PgStore {
                 pending,
                 oldest_due,
                 backing_off,
-                dead_tuples: Some(notifications::dead_tuples(&client).await?),
+                dead_tuples: Some(queues::dead_tuples(&client).await?),
             })
         })
     }

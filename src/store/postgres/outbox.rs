@@ -8,7 +8,7 @@
 use deadpool_postgres::Transaction;
 use time::OffsetDateTime;
 
-use super::{notifications, webhooks};
+use super::{notifications, queues, webhooks};
 use crate::domain::{
     Attempt, ClaimToken, Notification, NotificationId, NotificationStatus, PmCode, QueueHealth,
     Webhook, WebhookId,
@@ -67,15 +67,15 @@ impl OutboxTx for PgTx<'_> {
     }
 
     async fn health(&mut self, webhook: WebhookId) -> Result<QueueHealth> {
-        notifications::health(self.tx, webhook, false).await
+        queues::health(self.tx, webhook, false).await
     }
 
     async fn health_to_change(&mut self, webhook: WebhookId) -> Result<QueueHealth> {
-        notifications::health(self.tx, webhook, true).await
+        queues::health(self.tx, webhook, true).await
     }
 
     async fn save_health(&mut self, webhook: WebhookId, health: &QueueHealth) -> Result<()> {
-        notifications::save_health(self.tx, webhook, health).await
+        queues::save_health(self.tx, webhook, health).await
     }
 
     async fn lapsed(&mut self, now: OffsetDateTime, limit: u32) -> Result<Vec<Notification>> {
@@ -83,12 +83,12 @@ impl OutboxTx for PgTx<'_> {
     }
 
     async fn ready(&mut self, now: OffsetDateTime, limit: u32) -> Result<Vec<WebhookId>> {
-        notifications::fold_signals(self.tx).await?;
-        notifications::ready(self.tx, now, limit).await
+        queues::fold_signals(self.tx).await?;
+        queues::ready(self.tx, now, limit).await
     }
 
     async fn in_flight(&mut self, webhook: WebhookId) -> Result<u32> {
-        notifications::in_flight(self.tx, webhook).await
+        queues::in_flight(self.tx, webhook).await
     }
 
     async fn due(

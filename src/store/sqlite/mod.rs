@@ -25,6 +25,8 @@ mod queues;
 mod readers;
 mod rows;
 pub(crate) mod schema;
+#[cfg(test)]
+mod tests;
 mod webhooks;
 mod writer;
 
