@@ -1,16 +1,21 @@
 //! Building the application, in the order the process starts its parts:
 //!
-//! 1. the store: `SqliteStore::open` starts `sqlite-writer`, `sqlite-checkpoint`
-//!    and `sqlite-reader-{n}`; or, with `database.url`, `PgStore::open` starts
-//!    `postgres`; or, with `database.path = ":memory:"`, the memory store
-//!    (a throwaway for tests) starts none;
+//! 1. the store (`store/`), by `[database] backend`: `SqliteStore::open` starts
+//!    `sqlite-writer`, `sqlite-checkpoint` and `sqlite-reader-{n}`; or
+//!    `PgStore::open` starts `postgres`; or, with the SQLite path `:memory:`,
+//!    the memory store (a throwaway for tests) starts none;
 //! 2. the fixtures (`[[seed.webhooks]]`), through the store;
-//! 3. the delivery engine: `Engine::start` starts `delivery`, which claims from the outbox;
-//!    with the sandbox on, `fraud::Watch::start` starts `fraud-alerts`, which
+//! 3. the delivery engine (`delivery/engine.rs`): `Engine::start` starts
+//!    `delivery`, which claims from the outbox; with the sandbox on,
+//!    `fraud::Watch::start` (`sandbox/fraud.rs`) starts `fraud-alerts`, which
 //!    expires unanswered fraud alerts;
-//! 4. the retention purge: `Retention::start` starts `retention`;
-//! 5. the HTTP server: `server.workers` worker threads (one per core by default),
-//!    whose routes each resource file declares (`api::routes`).
+//! 4. the retention purge (`delivery/retention.rs`): `Retention::start` starts
+//!    `retention`;
+//! 5. heartbeats (`outbound/heartbeat.rs`) run on the HTTP workers, as the
+//!    API's heartbeat call asks for them;
+//! 6. the HTTP server: `server.workers` worker threads (one per core by
+//!    default), whose routes each resource file declares (`api::routes`,
+//!    `dashboard::routes`, the table in `routes.rs`).
 //!
 //! The log line "threads started" names them all, in that order.
 

@@ -15,9 +15,20 @@
 //!    `FraudAlerts`: each outbox write runs the
 //!    matching `flows` function inside one transaction (see `memory.rs` for the
 //!    shortest example); the reads take the caller's scope.
-//! 3. Add a `contract_suite!` line in `contract.rs`: the whole contract, the
-//!    protocol's included, then runs on it.
-//! 4. Give it a settings table in `config.rs` and a match arm in `startup.rs`.
+//! 3. Add a `contract_suite!` line in `contract/mod.rs`: every contract, the
+//!    protocol's included, then runs on it. Tests of the backend alone go in
+//!    its own `tests.rs`.
+//! 4. Give it a settings table in its own module (as `sqlite::SqliteSettings`
+//!    and `postgres::PgSettings`), a variant of `config::Backend` with its
+//!    table in `config::DatabaseSettings`, and a match arm in `startup.rs`;
+//!    its `open` answers the one `OpenError`.
+//! 5. A SQL backend keeps the same folder: `schema.sql` (the schema as it is
+//!    now; SQLite's, the default's, is at the top of the repository) and
+//!    `migrations/vN.sql` (each upgrade step) beside `schema.rs`,
+//!    `rows.rs`, a file per table group (`webhooks`, `notifications`,
+//!    `queues`, `inboxes`, `configurations`, `fraud_alerts`) and `outbox.rs`
+//!    (the primitives). A webhook row holds its keys as columns and the API's
+//!    document with its format (`WebhookDocument::FORMAT`).
 
 mod flows;
 mod index;
