@@ -19,7 +19,7 @@ pub mod startup;
 pub mod store;
 
 /// The modules' order, from the top: each imports only from the levels below
-/// its own (the README's Layout says so; `main` and `startup` sit above all).
+/// its own (docs/layout.md says so; `main` sits above all).
 #[cfg(test)]
 mod layers {
     use std::collections::BTreeSet;

@@ -121,10 +121,10 @@ async fn with_auth_on_a_reset_is_scoped_to_the_tokens_program_manager() {
     assert_eq!(reply.response()["programManagerCode"], "TRD");
 }
 
-/// The README shows the pytest fixture that `.ci/pytest-example` runs, as it is.
+/// docs/fixtures.md shows the pytest fixture that `.ci/pytest-example` runs, as it is.
 #[test]
 fn the_readme_shows_the_pytest_example_as_it_runs() {
-    let readme = include_str!("../../README.md");
+    let readme = include_str!("../../docs/fixtures.md");
     for (name, file) in [
         (
             "conftest.py",
@@ -141,7 +141,7 @@ fn the_readme_shows_the_pytest_example_as_it_runs() {
     ] {
         assert!(
             readme.contains(file),
-            "README.md does not show examples/pytest/{name} as it is"
+            "docs/fixtures.md does not show examples/pytest/{name} as it is"
         );
     }
 }

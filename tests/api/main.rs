@@ -20,6 +20,7 @@ mod corpus;
 mod crash;
 mod dashboard;
 mod delivery;
+mod docs;
 mod envelopes;
 mod errors;
 mod faults;
