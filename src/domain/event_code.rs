@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use super::problem::{quote, ErrorCode, Problem};
+use super::problem::{quote, whole_number, ErrorCode, Problem};
 
 /// Every event code the service knows, with Thredd's name for it.
 pub const CATALOGUE: &[(u16, &str)] = &[
@@ -66,7 +66,9 @@ impl EventCode {
     }
 
     pub fn from_json(value: &Value, field: &str) -> Result<Self, Problem> {
-        match value.as_i64() {
+        // `103.0` is the same JSON number (and a JSON Schema integer).
+        let whole = || whole_number(value).and_then(|n| i64::try_from(n).ok());
+        match value.as_i64().or_else(whole) {
             Some(n) => Self::from_number(n, field),
             None => Err(Problem::at(
                 ErrorCode::InvalidEventCode,
@@ -193,6 +195,7 @@ mod tests {
             (json!(-101), Err(ErrorCode::InvalidEventCode)),
             (json!("101"), Err(ErrorCode::InvalidEventCode)),
             (json!(101.5), Err(ErrorCode::InvalidEventCode)),
+            (json!(103.0), Ok(103)),
             (json!(null), Err(ErrorCode::InvalidEventCode)),
         ];
         for (value, expected) in cases {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::custom_headers::CustomHeaders;
 use super::event_code::{EventCode, EventSet};
 use super::pm_code::PmCode;
-use super::problem::{quote, ErrorCode, Problem};
+use super::problem::{quote, whole_number, ErrorCode, Problem};
 use super::webhook_url::WebhookUrl;
 
 /// A webhook id: a UUID, written lower-case and hyphenated.
@@ -63,7 +63,8 @@ impl ProductId {
     pub fn from_json(value: &Value) -> Result<Option<Self>, Problem> {
         match value {
             Value::Null => Ok(None),
-            Value::Number(n) => match n.as_u64() {
+            // `12345.0` is the same JSON number (and a JSON Schema integer).
+            Value::Number(n) => match whole_number(value) {
                 Some(id) if id <= Self::MAX => Ok(Some(Self(id))),
                 _ => Err(Problem::at(
                     ErrorCode::InvalidRequestBody,
@@ -371,6 +372,8 @@ mod tests {
             ),
             (json!(-1), Err(ErrorCode::InvalidRequestBody)),
             (json!(1.5), Err(ErrorCode::InvalidRequestBody)),
+            (json!(12345.0), Ok(Some(12345))),
+            (json!(-1.0), Err(ErrorCode::InvalidRequestBody)),
             (json!("12345"), Err(ErrorCode::InvalidRequestBody)),
             (json!(true), Err(ErrorCode::InvalidRequestBody)),
         ];
