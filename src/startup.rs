@@ -70,6 +70,7 @@ impl Application {
     /// that are absent, starts delivery and binds the listener.
     pub async fn build(runtime: Runtime) -> Result<Self, StartupError> {
         let database = &runtime.settings.database;
+        let sqlite = database.sqlite();
         match database.backend() {
             Backend::Postgres => {
                 let settings = database.postgres();
@@ -80,17 +81,16 @@ impl Application {
                 let threads = store.threads().to_vec();
                 Self::build_with(runtime, Arc::new(store), threads).await
             }
-            Backend::Sqlite if database.sqlite().path.as_os_str() == MEMORY => {
+            Backend::Sqlite if sqlite.path.as_os_str() == MEMORY => {
                 log::info!(
                     "database: in memory ({MEMORY}): a throwaway service for tests; nothing is written to disk, and everything is gone when it stops"
                 );
                 Self::build_with(runtime, Arc::new(MemoryStore::new()), Vec::new()).await
             }
             Backend::Sqlite => {
-                let settings = database.sqlite();
-                let store = SqliteStore::open(&settings.path, &settings.options())
+                let store = SqliteStore::open(&sqlite.path, &sqlite.options())
                     .map_err(|e| StartupError(format!("{}: {e}", database.key("path"))))?;
-                log::info!("database: SQLite at {}", settings.path.display());
+                log::info!("database: SQLite at {}", sqlite.path.display());
                 let threads = store.threads().to_vec();
                 Self::build_with(runtime, Arc::new(store), threads).await
             }

@@ -35,6 +35,19 @@ impl WebhookDocument {
     /// it does not know rather than answer them.
     pub const FORMAT: i64 = 1;
 
+    /// Whether a store may answer its documents, given a stored format that
+    /// is not [`WebhookDocument::FORMAT`] (`None`: every row has it). The
+    /// error says why it may not, for the store's open error.
+    pub fn readable(other: Option<i64>) -> Result<(), String> {
+        match other {
+            None => Ok(()),
+            Some(format) => Err(format!(
+                "it holds webhook documents in format {format}, which this binary does not read (it reads format {}); use a newer webhook-manager",
+                Self::FORMAT
+            )),
+        }
+    }
+
     pub fn render(webhook: &Webhook) -> Self {
         // Serialising plain strings, numbers and maps into a Vec cannot fail.
         let json = serde_json::to_string(&WebhookView::from(webhook)).unwrap_or_default();

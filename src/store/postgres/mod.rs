@@ -162,13 +162,13 @@ impl PgStore {
     /// Connects to `url`, applies the schema, and starts the `postgres`
     /// thread. The error names the database without its password.
     pub fn open(url: &str, options: &PgOptions) -> Result<Self, OpenError> {
-        Self::connect(url, options).map_err(|reason| OpenError {
+        Self::start(url, options).map_err(|reason| OpenError {
             at: redact(url),
             reason,
         })
     }
 
-    fn connect(url: &str, options: &PgOptions) -> Result<Self, String> {
+    fn start(url: &str, options: &PgOptions) -> Result<Self, String> {
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| format!("not a PostgreSQL URL: {e}"))?;

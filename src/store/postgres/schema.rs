@@ -86,11 +86,6 @@ pub async fn migrate(client: &mut Client) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?
         .map(|row| row.get(0));
-    if let Some(format) = other {
-        return Err(format!(
-            "it holds webhook documents in format {format}, which this binary does not read (it reads format {}); use a newer webhook-manager",
-            WebhookDocument::FORMAT
-        ));
-    }
+    WebhookDocument::readable(other)?;
     tx.commit().await.map_err(|e| e.to_string())
 }

@@ -114,11 +114,6 @@ pub fn migrate(conn: &mut Connection) -> Result<(), String> {
         )
         .optional()
         .map_err(|e| e.to_string())?;
-    if let Some(format) = other {
-        return Err(format!(
-            "it holds webhook documents in format {format}, which this binary does not read (it reads format {}); use a newer webhook-manager",
-            WebhookDocument::FORMAT
-        ));
-    }
+    WebhookDocument::readable(other)?;
     tx.commit().map_err(|e| e.to_string())
 }
